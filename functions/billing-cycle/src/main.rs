@@ -1,0 +1,6 @@
+//! Daily scheduled billing-cycle job. Wiring only: the handler is `azora_api::registry` entry "billing-cycle".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,6 @@
+//! GET /api/openapi.json and GET /api/docs. Wiring only: the handler is `azora_api::registry` entry "docs".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,136 @@
+//! Boots the whole local API: provisions template.yaml's resources on the local services, builds
+//! the application state from the resolved environment and starts the server. Used by the
+//! `local-server` binary (`make dev`) and by the end-to-end test harness.
+
+use crate::router::{RouteError, Routes};
+use crate::server::{LocalServer, ServerOptions};
+use azora_api::AppState;
+use azora_api::config::{Config, ConfigError};
+use azora_stack::provision::{Provisioned, resolve_env};
+use azora_stack::{LocalStack, StackError, Template};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Documented defaults for `make dev`; any of them can be overridden from the environment.
+pub const DEV_DEFAULTS: &[(&str, &str)] = &[
+    ("TABLE_NAME", "azora-dev"),
+    ("JWT_ALGORITHM", "HS256"),
+    ("JWT_SECRET", "azora-local-development-secret-change-me"),
+    ("JWT_ISSUER", "https://auth.azora.local/"),
+    ("JWT_AUDIENCE", "azora-monetization"),
+    ("EMAIL_FROM", "no-reply@azora.local"),
+    ("PORT", "3000"),
+];
+
+/// Names a caller may override from the process environment.
+const OVERRIDABLE: &[&str] = &[
+    "TABLE_NAME",
+    "JWT_ALGORITHM",
+    "JWT_SECRET",
+    "JWT_PUBLIC_KEY",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "EMAIL_FROM",
+    "EMAIL_QUEUE_URL",
+    "PORT",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Template(#[from] azora_stack::TemplateError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Routes(#[from] RouteError),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// The dev defaults with the process environment laid over them.
+pub fn dev_settings() -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = DEV_DEFAULTS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for name in OVERRIDABLE {
+        if let Ok(v) = std::env::var(name) {
+            if !v.is_empty() {
+                vars.insert(name.to_string(), v);
+            }
+        }
+    }
+    vars
+}
+
+pub struct BootOptions {
+    /// Settings laid over template.yaml's resolved environment (TABLE_NAME names the table).
+    pub settings: BTreeMap<String, String>,
+    /// Prefix for local queue names, so several stacks can share one moto.
+    pub queue_prefix: String,
+    pub bind: SocketAddr,
+    pub run_consumers: bool,
+    pub force_base64_bodies: bool,
+}
+
+pub struct Booted {
+    pub server: LocalServer,
+    pub state: Arc<AppState>,
+    pub provisioned: Provisioned,
+    pub env: BTreeMap<String, String>,
+    pub routes: Routes,
+}
+
+pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
+    let template = Template::load_default()?;
+    let sdk = azora_stack::sdk_config().await;
+    let stack = LocalStack::new(&sdk);
+    let table_name = options
+        .settings
+        .get("TABLE_NAME")
+        .cloned()
+        .unwrap_or_else(|| "azora-dev".into());
+    let email_from = options
+        .settings
+        .get("EMAIL_FROM")
+        .cloned()
+        .unwrap_or_default();
+    let sender_domain = email_from
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let provisioned = stack
+        .provision(
+            &template,
+            &table_name,
+            &options.queue_prefix,
+            &sender_domain,
+        )
+        .await?;
+    let env = resolve_env(&template, &provisioned, &options.settings);
+    let config = Config::from_map(&env)?;
+    let state = AppState::new(config, &sdk)?;
+    let routes = Routes::from_template(&template)?;
+    let server = LocalServer::start(
+        routes.clone(),
+        state.clone(),
+        stack.sqs.clone(),
+        ServerOptions {
+            bind: options.bind,
+            queue_urls: provisioned.queue_urls.clone(),
+            run_consumers: options.run_consumers,
+            force_base64_bodies: options.force_base64_bodies,
+        },
+    )
+    .await?;
+    Ok(Booted {
+        server,
+        state,
+        provisioned,
+        env,
+        routes,
+    })
+}

@@ -1,0 +1,190 @@
+//! Configuration from environment variables, loaded once per cold start. A missing or invalid
+//! variable fails start-up with a message naming it.
+
+use azora_domain::notification::EmailAddress;
+use jsonwebtoken::Algorithm;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// How incoming JWTs are verified. Exactly one algorithm is accepted.
+#[derive(Clone)]
+pub enum JwtKey {
+    /// HS256 shared secret (≥ 32 bytes).
+    Secret(Vec<u8>),
+    /// RS256 or EdDSA public key, PEM.
+    PublicKeyPem { algorithm: Algorithm, pem: String },
+}
+
+impl std::fmt::Debug for JwtKey {
+    // Never print the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKey::Secret(_) => f.write_str("JwtKey::Secret(<redacted>)"),
+            JwtKey::PublicKeyPem { algorithm, .. } => {
+                write!(f, "JwtKey::PublicKeyPem({algorithm:?})")
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    pub key: JwtKey,
+    pub issuer: String,
+    pub audience: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub jwt: JwtConfig,
+    pub email_queue_url: String,
+    pub email_from: EmailAddress,
+}
+
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| vars.get(name).filter(|v| !v.is_empty()).cloned())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let algorithm = get("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into());
+        let key = match algorithm.as_str() {
+            "HS256" => {
+                let secret = required("JWT_SECRET")?;
+                if secret.len() < MIN_HS256_SECRET_BYTES {
+                    return Err(ConfigError::Invalid {
+                        name: "JWT_SECRET",
+                        reason: format!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
+                    });
+                }
+                JwtKey::Secret(secret.into_bytes())
+            }
+            "RS256" => JwtKey::PublicKeyPem {
+                algorithm: Algorithm::RS256,
+                pem: required("JWT_PUBLIC_KEY")?,
+            },
+            "EdDSA" => JwtKey::PublicKeyPem {
+                algorithm: Algorithm::EdDSA,
+                pem: required("JWT_PUBLIC_KEY")?,
+            },
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_ALGORITHM",
+                    reason: format!("'{other}' is not HS256, RS256 or EdDSA"),
+                });
+            }
+        };
+        Ok(Config {
+            table_name: required("TABLE_NAME")?,
+            jwt: JwtConfig {
+                key,
+                issuer: required("JWT_ISSUER")?,
+                audience: required("JWT_AUDIENCE")?,
+            },
+            email_queue_url: required("EMAIL_QUEUE_URL")?,
+            email_from: EmailAddress::parse(required("EMAIL_FROM")?).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "EMAIL_FROM",
+                    reason: e.message,
+                }
+            })?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> BTreeMap<String, String> {
+        [
+            ("TABLE_NAME", "t"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_ISSUER", "iss"),
+            ("JWT_AUDIENCE", "aud"),
+            ("EMAIL_QUEUE_URL", "http://q"),
+            ("EMAIL_FROM", "no-reply@azora.local"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn loads_a_complete_environment() {
+        let c = Config::from_map(&base()).unwrap();
+        assert_eq!(c.table_name, "t");
+        assert!(matches!(c.jwt.key, JwtKey::Secret(_)));
+    }
+
+    #[test]
+    fn names_the_missing_variable() {
+        for name in [
+            "TABLE_NAME",
+            "JWT_SECRET",
+            "JWT_ISSUER",
+            "JWT_AUDIENCE",
+            "EMAIL_QUEUE_URL",
+            "EMAIL_FROM",
+        ] {
+            let mut vars = base();
+            vars.remove(name);
+            let err = Config::from_map(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn refuses_short_secret_and_unknown_algorithm() {
+        let mut vars = base();
+        vars.insert("JWT_SECRET".into(), "short".into());
+        assert!(matches!(
+            Config::from_map(&vars),
+            Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                ..
+            })
+        ));
+        let mut vars = base();
+        vars.insert("JWT_ALGORITHM".into(), "none".into());
+        assert!(matches!(
+            Config::from_map(&vars),
+            Err(ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn public_key_algorithms_need_the_key() {
+        let mut vars = base();
+        vars.insert("JWT_ALGORITHM".into(), "RS256".into());
+        assert_eq!(
+            Config::from_map(&vars).unwrap_err(),
+            ConfigError::Missing("JWT_PUBLIC_KEY")
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let c = Config::from_map(&base()).unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,73 @@
+//! Operator endpoints (role `admin`).
+
+use crate::audit;
+use crate::error::ApiError;
+use crate::http::{self, HttpResult, json_body, limit, ok, query};
+use crate::idempotency;
+use crate::state::AppState;
+use ::http::StatusCode;
+use azora_domain::Role;
+use azora_domain::audit::{month_of, parse_month};
+use azora_domain::ids::new_id;
+use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailTestRequest {
+    to: String,
+}
+
+/// `POST /api/admin/email-test`: sends a test email through the notification pipeline.
+/// Idempotent by `Idempotency-Key`, audited.
+pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Admin])?;
+    let body: EmailTestRequest = json_body(&req)?;
+    let to = EmailAddress::parse(body.to)?;
+    idempotency::once(&state, &req, &principal, || async {
+        let notification = Notification {
+            id: new_id("ntf"),
+            to: to.clone(),
+            kind: NotificationKind::TestEmail {
+                requested_by: principal.user_id.to_string(),
+            },
+        };
+        state.notifier.send(&notification).await?;
+        audit::record(
+            &state,
+            &principal,
+            &http::request_id(&req),
+            "email.test",
+            &format!("email:{to}"),
+            json!({ "notificationId": notification.id }),
+        )
+        .await?;
+        http::json(
+            StatusCode::ACCEPTED,
+            &json!({ "notificationId": notification.id, "to": to }),
+        )
+    })
+    .await
+}
+
+/// `GET /api/admin/audit?month=YYYY-MM&limit=&cursor=`: the audit log, newest first.
+pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Admin])?;
+    let month = match query(&req, "month") {
+        Some(raw) => parse_month(&raw).ok_or_else(|| {
+            ApiError::bad_request("invalid_month", "month must look like 2026-11.")
+        })?,
+        None => month_of(jiff::Timestamp::now()),
+    };
+    let limit = limit(&req, 50, 100)?;
+    let page = state
+        .store
+        .list_audit(&month, limit, query(&req, "cursor").as_deref())
+        .await?;
+    ok(&json!({ "items": page.items, "nextCursor": page.next_cursor }))
+}

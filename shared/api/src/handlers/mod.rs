@@ -1,0 +1,6 @@
+//! HTTP handlers, one module per area. Each: parse → authorize → domain/store → response.
+
+pub mod admin;
+pub mod docs;
+pub mod health;
+pub mod subscriptions;

@@ -1,0 +1,111 @@
+//! Small helpers for reading API Gateway HTTP API requests and writing JSON responses.
+
+use crate::error::ApiError;
+use http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest request body we accept (64 KiB); larger bodies get 413 `payload_too_large`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub type HttpResult = Result<Response<Body>, ApiError>;
+
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+/// Parses the JSON body into `T`, refusing oversized or malformed input with a 4xx.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "A JSON request body is required.",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("The request body is not valid: {e}."),
+        )
+    })
+}
+
+pub fn query(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
+}
+
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_path_parameter",
+                format!("The path parameter {name} is missing."),
+            )
+        })
+}
+
+/// `limit` query parameter: default when absent, 1..=max otherwise.
+pub fn limit(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
+    match query(req, "limit") {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<i32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("limit must be a whole number from 1 to {max}."),
+            )),
+        },
+    }
+}
+
+/// The API Gateway request id (the local server sets one the same way).
+pub fn request_id(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResult {
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(body))
+        .map_err(ApiError::internal)
+}
+
+pub fn ok<T: Serialize>(value: &T) -> HttpResult {
+    json(StatusCode::OK, value)
+}
+
+pub fn html(body: String) -> HttpResult {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/html; charset=utf-8")
+        .body(Body::Text(body))
+        .map_err(ApiError::internal)
+}

@@ -1,0 +1,3 @@
+//! Scheduled jobs (EventBridge Scheduler in AWS; `POST /_local/jobs/<name>` locally).
+
+pub mod billing_cycle;

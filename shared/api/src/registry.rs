@@ -1,0 +1,58 @@
+//! Every Lambda entry point, by the cargo binary name that template.yaml's
+//! `Metadata.BuildProperties.Binary` and the crate under `functions/` both use.
+//! A test checks that the three agree one to one.
+
+use crate::http::HttpResult;
+use crate::state::AppState;
+use crate::{handlers, jobs, workers};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use futures::future::BoxFuture;
+use lambda_http::Request;
+use std::sync::Arc;
+
+pub type HttpHandler = fn(Request, Arc<AppState>) -> BoxFuture<'static, HttpResult>;
+pub type SqsHandler = fn(SqsEvent, Arc<AppState>) -> BoxFuture<'static, SqsBatchResponse>;
+pub type JobHandler =
+    fn(Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, crate::ApiError>>;
+
+#[derive(Clone, Copy)]
+pub enum Entry {
+    Http(HttpHandler),
+    Sqs(SqsHandler),
+    Job(JobHandler),
+}
+
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub binary: &'static str,
+    pub entry: Entry,
+}
+
+macro_rules! http {
+    ($binary:literal, $handler:path) => {
+        Function {
+            binary: $binary,
+            entry: Entry::Http(|req, state| Box::pin($handler(req, state))),
+        }
+    };
+}
+
+pub const FUNCTIONS: &[Function] = &[
+    http!("health", handlers::health::get),
+    http!("docs", handlers::docs::get),
+    http!("admin-email-test", handlers::admin::email_test),
+    http!("admin-audit-list", handlers::admin::audit_list),
+    http!("subscriptions-current", handlers::subscriptions::current),
+    Function {
+        binary: "email-worker",
+        entry: Entry::Sqs(|event, state| Box::pin(workers::email::handle(event, state))),
+    },
+    Function {
+        binary: "billing-cycle",
+        entry: Entry::Job(|state| Box::pin(jobs::billing_cycle::run(state))),
+    },
+];
+
+pub fn find(binary: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.binary == binary)
+}

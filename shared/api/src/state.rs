@@ -1,0 +1,41 @@
+//! What every handler shares: configuration and clients, built once per cold start.
+
+use crate::auth::JwtVerifier;
+use crate::config::{Config, ConfigError};
+use crate::notify::Notifier;
+use azora_store::Store;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub auth: JwtVerifier,
+    pub notifier: Notifier,
+    pub ses: aws_sdk_sesv2::Client,
+}
+
+impl AppState {
+    /// Builds the clients from one SDK configuration (endpoints from `AWS_ENDPOINT_URL_*` locally).
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
+        let auth = JwtVerifier::new(&config.jwt).map_err(|e| ConfigError::Invalid {
+            name: "JWT_PUBLIC_KEY",
+            reason: e.to_string(),
+        })?;
+        Ok(Arc::new(Self {
+            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+            notifier: Notifier::new(aws_sdk_sqs::Client::new(sdk), &config.email_queue_url),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            auth,
+            config,
+        }))
+    }
+
+    /// Loads configuration from the environment and builds the clients; fails fast on bad config.
+    pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Self::new(config, &sdk)
+    }
+}

@@ -1,0 +1,18 @@
+//! The Azora monetization domain: values, rules and decisions, with no AWS, HTTP or storage types.
+//!
+//! Adapters (the store and API crates) translate between these types and the outside world.
+
+pub mod audit;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod notification;
+pub mod roles;
+pub mod subscription;
+pub mod tiers;
+
+pub use error::ValidationError;
+pub use ids::{OrgId, UserId};
+pub use money::{Currency, Money, MoneyError};
+pub use roles::{Role, Roles};
+pub use tiers::{Feature, Tier};

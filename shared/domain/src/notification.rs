@@ -1,0 +1,178 @@
+//! Notifications the domain emits (receipts, renewal notices, ...) and how each renders as email.
+//!
+//! The API crate queues a [`Notification`]; the email worker renders it with [`render`] and sends it.
+
+use crate::error::ValidationError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An email address, checked for a plausible shape (not deliverability).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into().trim().to_string();
+        let invalid =
+            || ValidationError::new("email", "must be an email address like name@example.com");
+        if raw.len() > 254
+            || raw
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        {
+            return Err(invalid());
+        }
+        let (local, domain) = raw.split_once('@').ok_or_else(invalid)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
+            return Err(invalid());
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = ValidationError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(raw)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(e: EmailAddress) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What happened, with the facts the email needs. New kinds are added as features need them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// An operator checking that email delivery works end to end.
+    TestEmail { requested_by: String },
+}
+
+/// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
+/// same id is not sent twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub to: EmailAddress,
+    #[serde(flatten)]
+    pub kind: NotificationKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Escapes text for inclusion in HTML element content or a quoted attribute.
+pub fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_page(title: &str, paragraphs: &[String]) -> String {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape_html(p)))
+        .collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body style=\"font-family:sans-serif\"><h1>{t}</h1>{body}<p style=\"color:#888\">Azora</p></body></html>",
+        t = escape_html(title)
+    )
+}
+
+/// Renders a notification as an email with an HTML and a plain-text part carrying the same facts.
+pub fn render(notification: &Notification) -> RenderedEmail {
+    let (subject, paragraphs) = match &notification.kind {
+        NotificationKind::TestEmail { requested_by } => (
+            "Azora test email".to_string(),
+            vec![
+                "Email delivery from Azora works.".to_string(),
+                format!(
+                    "Requested by {requested_by} (notification {}).",
+                    notification.id
+                ),
+            ],
+        ),
+    };
+    RenderedEmail {
+        html: html_page(&subject, &paragraphs),
+        text: paragraphs.join("\n\n"),
+        subject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_email_shape() {
+        assert!(EmailAddress::parse("a@b.co").is_ok());
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b.co.", "<a@b.co>",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn html_part_escapes_user_text() {
+        let n = Notification {
+            id: "ntf_1".into(),
+            to: EmailAddress::parse("a@b.co").unwrap(),
+            kind: NotificationKind::TestEmail {
+                requested_by: "<script>x</script>".into(),
+            },
+        };
+        let email = render(&n);
+        assert!(email.html.contains("&lt;script&gt;"));
+        assert!(!email.html.contains("<script>"));
+        assert!(email.text.contains("<script>x</script>"));
+    }
+
+    #[test]
+    fn round_trips_as_tagged_json() {
+        let n = Notification {
+            id: "ntf_1".into(),
+            to: EmailAddress::parse("a@b.co").unwrap(),
+            kind: NotificationKind::TestEmail {
+                requested_by: "admin_1".into(),
+            },
+        };
+        let json = serde_json::to_value(&n).unwrap();
+        assert_eq!(json["kind"], "test_email");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), n);
+    }
+}

@@ -1,0 +1,197 @@
+//! Plans and what they entitle. Defined once here; every gate in the API asks these functions.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+/// A switchable capability of a plan. The token multiplier is numeric and lives on [`Tier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    Certificates,
+    OfflineDownloads,
+    AiTutor,
+    ProCourses,
+    TeamManagement,
+    WhiteLabel,
+    PrioritySupport,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 7] = [
+        Feature::Certificates,
+        Feature::OfflineDownloads,
+        Feature::AiTutor,
+        Feature::ProCourses,
+        Feature::TeamManagement,
+        Feature::WhiteLabel,
+        Feature::PrioritySupport,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Certificates => "certificates",
+            Feature::OfflineDownloads => "offline_downloads",
+            Feature::AiTutor => "ai_tutor",
+            Feature::ProCourses => "pro_courses",
+            Feature::TeamManagement => "team_management",
+            Feature::WhiteLabel => "white_label",
+            Feature::PrioritySupport => "priority_support",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Feature> {
+        Feature::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+
+    /// The cheapest tier that includes this feature.
+    pub fn minimum_tier(self) -> Tier {
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.has(self))
+            .unwrap_or(Tier::Enterprise)
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const PRO_FEATURES: &[Feature] = &[
+    Feature::Certificates,
+    Feature::OfflineDownloads,
+    Feature::AiTutor,
+    Feature::ProCourses,
+];
+
+const ENTERPRISE_FEATURES: &[Feature] = &[
+    Feature::Certificates,
+    Feature::OfflineDownloads,
+    Feature::AiTutor,
+    Feature::ProCourses,
+    Feature::TeamManagement,
+    Feature::WhiteLabel,
+    Feature::PrioritySupport,
+];
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Free, Tier::Pro, Tier::Enterprise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Pro => "pro",
+            Tier::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
+    pub fn features(self) -> &'static [Feature] {
+        match self {
+            Tier::Free => &[],
+            Tier::Pro => PRO_FEATURES,
+            Tier::Enterprise => ENTERPRISE_FEATURES,
+        }
+    }
+
+    pub fn has(self, feature: Feature) -> bool {
+        self.features().contains(&feature)
+    }
+
+    /// Token award multiplier in percent (100 = ×1.0), an integer so awards stay exact.
+    pub fn token_multiplier_percent(self) -> u32 {
+        match self {
+            Tier::Free => 100,
+            Tier::Pro => 150,
+            Tier::Enterprise => 200,
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a feature check failed: the caller's tier lacks it; `required` is the cheapest tier that has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureNotInPlan {
+    pub feature: Feature,
+    pub current: Tier,
+    pub required: Tier,
+}
+
+/// The single feature gate other code calls.
+pub fn require_feature(tier: Tier, feature: Feature) -> Result<(), FeatureNotInPlan> {
+    if tier.has(feature) {
+        Ok(())
+    } else {
+        Err(FeatureNotInPlan {
+            feature,
+            current: tier,
+            required: feature.minimum_tier(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_tiers_include_lower_tiers_features() {
+        for f in Tier::Pro.features() {
+            assert!(Tier::Enterprise.has(*f), "{f} missing from enterprise");
+        }
+        assert!(Tier::Free.features().is_empty());
+    }
+
+    #[test]
+    fn every_feature_belongs_to_some_tier() {
+        for f in Feature::ALL {
+            assert!(f.minimum_tier().has(f));
+        }
+    }
+
+    #[test]
+    fn gate_names_the_cheapest_tier() {
+        assert_eq!(
+            require_feature(Tier::Free, Feature::AiTutor),
+            Err(FeatureNotInPlan {
+                feature: Feature::AiTutor,
+                current: Tier::Free,
+                required: Tier::Pro
+            })
+        );
+        assert_eq!(
+            require_feature(Tier::Pro, Feature::WhiteLabel)
+                .unwrap_err()
+                .required,
+            Tier::Enterprise
+        );
+        assert!(require_feature(Tier::Enterprise, Feature::WhiteLabel).is_ok());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in Tier::ALL {
+            assert_eq!(Tier::parse(t.as_str()), Some(t));
+        }
+        for f in Feature::ALL {
+            assert_eq!(Feature::parse(f.as_str()), Some(f));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The DynamoDB adapter. One table, designed around the access patterns (see `keys`).
+//!
+//! Every write that must not happen twice is a conditional write or a transaction; a failed
+//! condition surfaces as [`StoreError::ConditionFailed`] so callers map it to 409/422, never 500.
+
+pub mod audit;
+pub mod claims;
+pub mod cursor;
+pub mod error;
+pub mod item;
+pub mod keys;
+pub mod subscriptions;
+
+pub use cursor::Page;
+pub use error::StoreError;
+
+pub use aws_sdk_dynamodb::Client as DynamoClient;
+use aws_sdk_dynamodb::Client;
+use item::s;
+
+/// The table and the client that reaches it; cheap to clone, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Store {
+    /// A cheap read that proves the table answers (health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s("HEALTH"))
+            .key(keys::SK, s("HEALTH"))
+            .send()
+            .await
+            .map_err(|e| error::from_sdk("GetItem", e))?;
+        Ok(())
+    }
+}
