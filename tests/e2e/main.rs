@@ -1,1 +1,9 @@
+//! End-to-end tests through the local HTTP API (in-process local server, real DynamoDB Local and
+//! moto). Run with `make test`.
 
+mod auth;
+mod contract;
+mod idempotency;
+mod notifications;
+mod platform;
+mod subscriptions;

@@ -1,1 +1,184 @@
+//! `spawn_app()`: a fresh table and fresh queues on the running local services, and the local
+//! server on a random port in this process, so every test starts from clean state and tests run
+//! in parallel. The services themselves are started by `make test` (infra/scripts/start.sh).
 
+use azora_local::dev::{BootOptions, Booted, DEV_DEFAULTS, boot};
+use azora_local::tokens::{TokenSpec, mint_hs256};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub const TEST_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
+pub const TEST_ISSUER: &str = "https://auth.azora.test/";
+pub const TEST_AUDIENCE: &str = "azora-monetization";
+
+pub struct TestApp {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub booted: Booted,
+    pub moto_url: String,
+}
+
+#[derive(Default)]
+pub struct AppOptions {
+    pub settings: BTreeMap<String, String>,
+    pub force_base64_bodies: bool,
+}
+
+pub fn require_stack() -> String {
+    for name in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SQS",
+        "MOTO_URL",
+    ] {
+        assert!(
+            std::env::var(name).is_ok(),
+            "{name} is not set: these tests need the local stack. Run `make test`, or `source $(infra/scripts/start.sh test)` first."
+        );
+    }
+    std::env::var("MOTO_URL").unwrap_or_default()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let moto_url = require_stack();
+    let run = ulid::Ulid::new().to_string().to_lowercase();
+    let mut settings: BTreeMap<String, String> = DEV_DEFAULTS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    settings.insert("TABLE_NAME".into(), format!("azora-test-{run}"));
+    settings.insert("JWT_SECRET".into(), TEST_SECRET.into());
+    settings.insert("JWT_ISSUER".into(), TEST_ISSUER.into());
+    settings.insert("JWT_AUDIENCE".into(), TEST_AUDIENCE.into());
+    settings.extend(options.settings);
+    let booted = boot(BootOptions {
+        settings,
+        queue_prefix: format!("t{}-", &run[run.len() - 10..]),
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        run_consumers: true,
+        force_base64_bodies: options.force_base64_bodies,
+    })
+    .await
+    .expect("local stack boots");
+    TestApp {
+        base_url: booted.server.base_url(),
+        http: reqwest::Client::new(),
+        booted,
+        moto_url,
+    }
+}
+
+/// A unique user id, so tests sharing moto never see each other's mail.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+impl TestApp {
+    pub fn token(&self, sub: &str, roles: &[&str]) -> String {
+        self.token_with(&TokenSpec {
+            sub,
+            roles,
+            org: None,
+            ttl_seconds: 600,
+        })
+    }
+
+    pub fn token_with(&self, spec: &TokenSpec<'_>) -> String {
+        mint_hs256(TEST_SECRET.as_bytes(), TEST_ISSUER, TEST_AUDIENCE, spec).expect("token")
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        let mut rb = self.request(Method::POST, path, token).json(body);
+        if let Some(k) = idempotency_key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        rb.send().await.expect("request sent")
+    }
+
+    /// Emails moto's SES has accepted for `to`.
+    pub async fn sent_emails(&self, to: &str) -> Vec<Value> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.moto_url))
+            .send()
+            .await
+            .expect("moto answers")
+            .json()
+            .await
+            .expect("moto data is JSON");
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == to))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until at least `count` emails reached `to` (the email worker runs asynchronously).
+    pub async fn wait_for_emails(&self, to: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let emails = self.sent_emails(to).await;
+            if emails.len() >= count || Instant::now() > deadline {
+                return emails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Reads a response as (status, JSON body).
+pub async fn json_of(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// Asserts the error envelope and returns the error code.
+pub fn error_code(body: &Value) -> &str {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error envelope: {body}"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error without message: {body}"
+    );
+    code
+}

@@ -92,16 +92,15 @@ pub async fn poll(
                 deletes.push(entry);
             }
         }
-        if !deletes.is_empty() {
-            if let Err(e) = sqs
+        if !deletes.is_empty()
+            && let Err(e) = sqs
                 .delete_message_batch()
                 .queue_url(&queue_url)
                 .set_entries(Some(deletes))
                 .send()
                 .await
-            {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed; messages will be redelivered");
-            }
+        {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed; messages will be redelivered");
         }
     }
 }

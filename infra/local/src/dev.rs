@@ -57,10 +57,10 @@ pub fn dev_settings() -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     for name in OVERRIDABLE {
-        if let Ok(v) = std::env::var(name) {
-            if !v.is_empty() {
-                vars.insert(name.to_string(), v);
-            }
+        if let Ok(v) = std::env::var(name)
+            && !v.is_empty()
+        {
+            vars.insert(name.to_string(), v);
         }
     }
     vars

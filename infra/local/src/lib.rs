@@ -6,6 +6,7 @@ pub mod consumers;
 pub mod dev;
 pub mod gateway;
 pub mod router;
+pub mod seed;
 pub mod server;
 pub mod tokens;
 

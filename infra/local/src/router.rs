@@ -130,6 +130,90 @@ fn match_path(template: &str, segments: &[&str]) -> Option<(HashMap<String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// template.yaml, the crates in functions/ and the registry agree one to one.
+    #[test]
+    fn template_function_crates_and_registry_agree() {
+        let template = Template::load_default().unwrap();
+        let in_template: BTreeSet<String> = template
+            .functions
+            .iter()
+            .map(|f| f.binary.clone())
+            .collect();
+        assert_eq!(
+            in_template.len(),
+            template.functions.len(),
+            "two template functions share a binary"
+        );
+        let crates: BTreeSet<String> =
+            std::fs::read_dir(azora_stack::template::repo_root().join("functions"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("Cargo.toml").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+        let registered: BTreeSet<String> = registry::FUNCTIONS
+            .iter()
+            .map(|f| f.binary.to_string())
+            .collect();
+        assert_eq!(
+            registered.len(),
+            registry::FUNCTIONS.len(),
+            "duplicate registry entry"
+        );
+        assert_eq!(
+            in_template, crates,
+            "template.yaml functions vs functions/ crates"
+        );
+        assert_eq!(
+            in_template, registered,
+            "template.yaml functions vs registry"
+        );
+        for dir in &crates {
+            let main = std::fs::read_to_string(
+                azora_stack::template::repo_root()
+                    .join("functions")
+                    .join(dir)
+                    .join("src/main.rs"),
+            )
+            .unwrap();
+            assert!(
+                main.contains("azora_api::lambda::run(env!(\"CARGO_BIN_NAME\"))"),
+                "functions/{dir}/src/main.rs must only wire the registry entry"
+            );
+            let manifest = std::fs::read_to_string(
+                azora_stack::template::repo_root()
+                    .join("functions")
+                    .join(dir)
+                    .join("Cargo.toml"),
+            )
+            .unwrap();
+            assert!(
+                manifest.contains(&format!("name = \"{dir}\"")),
+                "functions/{dir} must build binary {dir}"
+            );
+        }
+        // Every event kind matches its handler kind, and every route is unique.
+        let routes = Routes::from_template(&template).unwrap();
+        let keys: BTreeSet<(String, String)> = routes
+            .http
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone()))
+            .collect();
+        assert_eq!(
+            keys.len(),
+            routes.http.len(),
+            "duplicate route in template.yaml"
+        );
+        for f in registry::FUNCTIONS {
+            let def = template.function_by_binary(f.binary).unwrap();
+            let has_event = !def.http_routes.is_empty()
+                || !def.sqs_queues.is_empty()
+                || !def.schedules.is_empty();
+            assert!(has_event, "{} has no event in template.yaml", f.binary);
+        }
+    }
 
     #[test]
     fn literal_segments_beat_parameters() {

@@ -150,10 +150,10 @@ async fn handle(
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
 
-    if method == "POST" {
-        if let Some(job) = path.strip_prefix("/_local/jobs/") {
-            return Ok(run_job(job, &routes, state).await);
-        }
+    if method == "POST"
+        && let Some(job) = path.strip_prefix("/_local/jobs/")
+    {
+        return Ok(run_job(job, &routes, state).await);
     }
     let Some((route, params)) = routes.find(&method, &path) else {
         return Ok(error_response(

@@ -1,4 +1,5 @@
 //! `make dev`: every function on one port (default 3000), against DynamoDB Local and moto.
+//! `--seed` writes the demo data.
 
 use azora_local::dev::{BootOptions, boot, dev_settings};
 use std::net::SocketAddr;
@@ -19,6 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         force_base64_bodies: std::env::var("LOCAL_BASE64_BODIES").is_ok_and(|v| v == "1"),
     })
     .await?;
+    if std::env::args().any(|a| a == "--seed") {
+        for line in azora_local::seed::seed(&booted.state).await? {
+            eprintln!("seeded {line}");
+        }
+    }
     let base = booted.server.base_url();
     eprintln!(
         "\nAzora API on {base}  (table {}, docs {base}/api/docs)",

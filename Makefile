@@ -1,0 +1,43 @@
+# Azora monetization backend. `make dev` to run it, `make test` to check it.
+.DEFAULT_GOAL := help
+.PHONY: help dev test build bench token fmt lint stop clean
+
+ROLE ?= student
+SUB ?=
+ORG ?=
+
+help:
+	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
+	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests (starts and stops its services)"
+	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
+	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
+	@echo "make bench   cold start of one function binary, p50/p99 of the slice through the local server"
+	@echo "make stop    stop services left running by an interrupted make dev/test"
+
+dev:
+	@infra/scripts/dev.sh
+
+test:
+	@infra/scripts/test.sh
+
+token:
+	@infra/scripts/token.sh $(ROLE) $(if $(SUB),$(SUB),demo-$(ROLE)) $(ORG)
+
+build:
+	@infra/scripts/install-lambda-tools.sh
+	.local/venv/bin/cargo-lambda lambda build --release --arm64 --workspace
+
+bench:
+	@infra/scripts/bench.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+stop:
+	@infra/scripts/stop.sh dev; infra/scripts/stop.sh test
+
+clean: stop
+	cargo clean

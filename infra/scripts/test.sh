@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make test`: static checks, then every test against a local stack this script starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source infra/scripts/common.sh
+started=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
+
+step "install local tools"
+infra/scripts/install.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "build tests"
+cargo test --workspace --no-run --quiet
+
+step "start DynamoDB Local and moto"
+trap 'infra/scripts/stop.sh test' EXIT
+env_file=$(infra/scripts/start.sh test)
+# shellcheck disable=SC1090
+source "$env_file"
+
+step "cargo test (unit, store, end-to-end)"
+RUST_LOG="${RUST_LOG:-error}" cargo test --workspace --quiet
+
+step "done in $(( $(date +%s) - started ))s"

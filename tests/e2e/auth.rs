@@ -1,0 +1,141 @@
+use azora_e2e::{TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, error_code, json_of, spawn_app};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Value, json};
+
+fn sign(claims: &Value, secret: &str) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn claims() -> Value {
+    let now = jiff::Timestamp::now().as_second();
+    json!({ "sub": "user-1", "roles": ["student"], "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "exp": now + 600, "iat": now })
+}
+
+fn with(mut c: Value, key: &str, value: Value) -> Value {
+    c[key] = value;
+    c
+}
+
+fn without(mut c: Value, key: &str) -> Value {
+    c.as_object_mut().unwrap().remove(key);
+    c
+}
+
+fn b64(v: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test]
+async fn valid_token_is_accepted() {
+    let app = spawn_app().await;
+    let (status, _) = json_of(
+        app.get(
+            "/api/subscriptions/current",
+            Some(&sign(&claims(), TEST_SECRET)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_rejected_with_401_json() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now().as_second();
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg":"none","typ":"JWT"})),
+        b64(&claims())
+    );
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            sign(&with(claims(), "exp", json!(now - 3600)), TEST_SECRET),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                &with(claims(), "iss", json!("https://evil.example/")),
+                TEST_SECRET,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(&with(claims(), "aud", json!("someone-else")), TEST_SECRET),
+        ),
+        (
+            "wrong key",
+            sign(&claims(), "another-secret-that-is-long-enough-0123"),
+        ),
+        ("alg none", alg_none),
+        ("no exp", sign(&without(claims(), "exp"), TEST_SECRET)),
+        ("no iss", sign(&without(claims(), "iss"), TEST_SECRET)),
+        ("no aud", sign(&without(claims(), "aud"), TEST_SECRET)),
+        ("no sub", sign(&without(claims(), "sub"), TEST_SECRET)),
+        (
+            "bad sub",
+            sign(&with(claims(), "sub", json!("a#b")), TEST_SECRET),
+        ),
+        ("garbage", "not.a.jwt".to_string()),
+    ];
+    for (name, token) in cases {
+        let (status, body) =
+            json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
+        assert_eq!(status, 401, "{name}: {body}");
+        assert_eq!(error_code(&body), "unauthorized", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_algorithm_is_rejected() {
+    let app = spawn_app().await;
+    let token = encode(
+        &Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims(),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test]
+async fn missing_or_non_bearer_authorization_is_401() {
+    let app = spawn_app().await;
+    let (status, body) = json_of(app.get("/api/subscriptions/current", None).await).await;
+    assert_eq!(status, 401);
+    assert_eq!(error_code(&body), "unauthorized");
+    let resp = app
+        .request(reqwest::Method::GET, "/api/subscriptions/current", None)
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn roles_are_enforced() {
+    let app = spawn_app().await;
+    let student = app.token("student-1", &["student"]);
+    let (status, body) = json_of(
+        app.post(
+            "/api/admin/email-test",
+            Some(&student),
+            Some("k"),
+            &json!({ "to": "a@b.co" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(error_code(&body), "forbidden");
+}
