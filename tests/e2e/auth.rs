@@ -3,12 +3,7 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 fn sign(claims: &Value, secret: &str) -> String {
-    encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    encode(&Header::default(), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 fn claims() -> Value {
@@ -34,14 +29,7 @@ fn b64(v: &Value) -> String {
 #[tokio::test]
 async fn valid_token_is_accepted() {
     let app = spawn_app().await;
-    let (status, _) = json_of(
-        app.get(
-            "/api/subscriptions/current",
-            Some(&sign(&claims(), TEST_SECRET)),
-        )
-        .await,
-    )
-    .await;
+    let (status, _) = json_of(app.get("/api/subscriptions/current", Some(&sign(&claims(), TEST_SECRET))).await).await;
     assert_eq!(status, 200);
 }
 
@@ -49,45 +37,22 @@ async fn valid_token_is_accepted() {
 async fn bad_tokens_are_rejected_with_401_json() {
     let app = spawn_app().await;
     let now = jiff::Timestamp::now().as_second();
-    let alg_none = format!(
-        "{}.{}.",
-        b64(&json!({"alg":"none","typ":"JWT"})),
-        b64(&claims())
-    );
+    let alg_none = format!("{}.{}.", b64(&json!({"alg":"none","typ":"JWT"})), b64(&claims()));
     let cases: Vec<(&str, String)> = vec![
-        (
-            "expired",
-            sign(&with(claims(), "exp", json!(now - 3600)), TEST_SECRET),
-        ),
-        (
-            "wrong issuer",
-            sign(
-                &with(claims(), "iss", json!("https://evil.example/")),
-                TEST_SECRET,
-            ),
-        ),
-        (
-            "wrong audience",
-            sign(&with(claims(), "aud", json!("someone-else")), TEST_SECRET),
-        ),
-        (
-            "wrong key",
-            sign(&claims(), "another-secret-that-is-long-enough-0123"),
-        ),
+        ("expired", sign(&with(claims(), "exp", json!(now - 3600)), TEST_SECRET)),
+        ("wrong issuer", sign(&with(claims(), "iss", json!("https://evil.example/")), TEST_SECRET)),
+        ("wrong audience", sign(&with(claims(), "aud", json!("someone-else")), TEST_SECRET)),
+        ("wrong key", sign(&claims(), "another-secret-that-is-long-enough-0123")),
         ("alg none", alg_none),
         ("no exp", sign(&without(claims(), "exp"), TEST_SECRET)),
         ("no iss", sign(&without(claims(), "iss"), TEST_SECRET)),
         ("no aud", sign(&without(claims(), "aud"), TEST_SECRET)),
         ("no sub", sign(&without(claims(), "sub"), TEST_SECRET)),
-        (
-            "bad sub",
-            sign(&with(claims(), "sub", json!("a#b")), TEST_SECRET),
-        ),
+        ("bad sub", sign(&with(claims(), "sub", json!("a#b")), TEST_SECRET)),
         ("garbage", "not.a.jwt".to_string()),
     ];
     for (name, token) in cases {
-        let (status, body) =
-            json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
+        let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
         assert_eq!(status, 401, "{name}: {body}");
         assert_eq!(error_code(&body), "unauthorized", "{name}");
     }
@@ -126,16 +91,8 @@ async fn missing_or_non_bearer_authorization_is_401() {
 async fn roles_are_enforced() {
     let app = spawn_app().await;
     let student = app.token("student-1", &["student"]);
-    let (status, body) = json_of(
-        app.post(
-            "/api/admin/email-test",
-            Some(&student),
-            Some("k"),
-            &json!({ "to": "a@b.co" }),
-        )
-        .await,
-    )
-    .await;
+    let (status, body) =
+        json_of(app.post("/api/admin/email-test", Some(&student), Some("k"), &json!({ "to": "a@b.co" })).await).await;
     assert_eq!(status, 403);
     assert_eq!(error_code(&body), "forbidden");
 }

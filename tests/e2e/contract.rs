@@ -14,27 +14,15 @@ async fn openapi_paths_and_methods_equal_template_routes() {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| (m.to_uppercase(), path.clone()))
-        })
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
         .collect();
     let template = Template::load_default().unwrap();
     let routed: BTreeSet<(String, String)> = template
         .functions
         .iter()
-        .flat_map(|f| {
-            f.http_routes
-                .iter()
-                .map(|r| (r.method.clone(), r.path.clone()))
-        })
+        .flat_map(|f| f.http_routes.iter().map(|r| (r.method.clone(), r.path.clone())))
         .collect();
-    assert_eq!(
-        documented, routed,
-        "openapi.yaml and template.yaml disagree"
-    );
+    assert_eq!(documented, routed, "openapi.yaml and template.yaml disagree");
 }
 
 #[tokio::test]
@@ -44,23 +32,10 @@ async fn every_template_route_is_served() {
     for f in &template.functions {
         for r in &f.http_routes {
             let path = r.path.replace('{', "x").replace('}', "");
-            let resp = app
-                .request(r.method.parse().unwrap(), &path, None)
-                .send()
-                .await
-                .unwrap();
+            let resp = app.request(r.method.parse().unwrap(), &path, None).send().await.unwrap();
             let (status, body) = json_of(resp).await;
-            assert_ne!(
-                body["error"]["code"], "route_not_found",
-                "{} {} is not served",
-                r.method, r.path
-            );
-            assert!(
-                status < 500,
-                "{} {} failed without input: {status} {body}",
-                r.method,
-                r.path
-            );
+            assert_ne!(body["error"]["code"], "route_not_found", "{} {} is not served", r.method, r.path);
+            assert!(status < 500, "{} {} failed without input: {status} {body}", r.method, r.path);
         }
     }
 }
@@ -70,16 +45,6 @@ async fn docs_page_is_html() {
     let app = spawn_app().await;
     let resp = app.get("/api/docs", None).await;
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("/api/subscriptions/current")
-    );
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("/api/subscriptions/current"));
 }

@@ -5,5 +5,6 @@ mod auth;
 mod contract;
 mod idempotency;
 mod notifications;
+mod payments;
 mod platform;
 mod subscriptions;

@@ -6,16 +6,8 @@ async fn test_email_is_rendered_and_sent_through_sqs_and_ses() {
     let app = spawn_app().await;
     let admin = app.token("admin-mail", &["admin"]);
     let to = format!("{}@example.com", unique("ops"));
-    let (status, body) = json_of(
-        app.post(
-            "/api/admin/email-test",
-            Some(&admin),
-            Some("mail-1"),
-            &json!({ "to": to }),
-        )
-        .await,
-    )
-    .await;
+    let (status, body) =
+        json_of(app.post("/api/admin/email-test", Some(&admin), Some("mail-1"), &json!({ "to": to })).await).await;
     assert_eq!(status, 202, "{body}");
     let emails = app.wait_for_emails(&to, 1).await;
     assert_eq!(emails.len(), 1, "exactly one email reached moto");
@@ -30,23 +22,11 @@ async fn test_email_is_rendered_and_sent_through_sqs_and_ses() {
 
 #[tokio::test]
 async fn base64_encoded_bodies_are_handled_like_text() {
-    let app = spawn_app_with(AppOptions {
-        force_base64_bodies: true,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(AppOptions { force_base64_bodies: true, ..Default::default() }).await;
     let admin = app.token("admin-b64", &["admin"]);
     let to = format!("{}@example.com", unique("b64"));
-    let (status, body) = json_of(
-        app.post(
-            "/api/admin/email-test",
-            Some(&admin),
-            Some("b64"),
-            &json!({ "to": to }),
-        )
-        .await,
-    )
-    .await;
+    let (status, body) =
+        json_of(app.post("/api/admin/email-test", Some(&admin), Some("b64"), &json!({ "to": to })).await).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(app.wait_for_emails(&to, 1).await.len(), 1);
 }

@@ -26,12 +26,7 @@ async fn the_answer_comes_from_dynamodb() {
         current_period_end: Some(end),
         cancel_at_period_end: true,
     };
-    app.booted
-        .state
-        .store
-        .put_subscription(&UserId::parse("pro-user").unwrap(), &pro)
-        .await
-        .unwrap();
+    app.booted.state.store.put_subscription(&UserId::parse("pro-user").unwrap(), &pro).await.unwrap();
     let token = app.token("pro-user", &["student"]);
     let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
     assert_eq!(status, 200);
@@ -39,13 +34,7 @@ async fn the_answer_comes_from_dynamodb() {
     assert_eq!(body["interval"], "year");
     assert_eq!(body["currentPeriodEnd"], end.to_string());
     assert_eq!(body["cancelAtPeriodEnd"], true);
-    assert!(
-        body["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "ai_tutor")
-    );
+    assert!(body["features"].as_array().unwrap().iter().any(|f| f == "ai_tutor"));
     assert_eq!(body["tokenMultiplierPercent"], 150);
 
     // Another user still sees their own (Free) plan.
@@ -57,17 +46,8 @@ async fn the_answer_comes_from_dynamodb() {
 #[tokio::test]
 async fn a_canceled_subscription_grants_no_features() {
     let app = spawn_app().await;
-    let canceled = Subscription {
-        tier: Tier::Pro,
-        status: SubscriptionStatus::Canceled,
-        ..Subscription::free()
-    };
-    app.booted
-        .state
-        .store
-        .put_subscription(&UserId::parse("lapsed").unwrap(), &canceled)
-        .await
-        .unwrap();
+    let canceled = Subscription { tier: Tier::Pro, status: SubscriptionStatus::Canceled, ..Subscription::free() };
+    app.booted.state.store.put_subscription(&UserId::parse("lapsed").unwrap(), &canceled).await.unwrap();
     let token = app.token("lapsed", &["student"]);
     let (_, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
     assert_eq!(body["status"], "canceled");

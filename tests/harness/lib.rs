@@ -2,8 +2,11 @@
 //! server on a random port in this process, so every test starts from clean state and tests run
 //! in parallel. The services themselves are started by `make test` (infra/scripts/start.sh).
 
+use azora_domain::course::{CourseOffer, CourseStatus};
+use azora_domain::{Currency, Money, UserId};
 use azora_local::dev::{BootOptions, Booted, DEV_DEFAULTS, boot};
 use azora_local::tokens::{TokenSpec, mint_hs256};
+use azora_stripe_sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -13,12 +16,15 @@ use std::time::{Duration, Instant};
 pub const TEST_SECRET: &str = "end-to-end-test-secret-0123456789abcdef";
 pub const TEST_ISSUER: &str = "https://auth.azora.test/";
 pub const TEST_AUDIENCE: &str = "azora-monetization";
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_end_to_end_tests";
 
 pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
     pub booted: Booted,
     pub moto_url: String,
+    /// This test's own Stripe sandbox; it delivers webhooks to this app.
+    pub stripe: SandboxHandle,
 }
 
 #[derive(Default)]
@@ -28,11 +34,7 @@ pub struct AppOptions {
 }
 
 pub fn require_stack() -> String {
-    for name in [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SQS",
-        "MOTO_URL",
-    ] {
+    for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "MOTO_URL"] {
         assert!(
             std::env::var(name).is_ok(),
             "{name} is not set: these tests need the local stack. Run `make test`, or `source $(infra/scripts/start.sh test)` first."
@@ -48,14 +50,22 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let moto_url = require_stack();
     let run = ulid::Ulid::new().to_string().to_lowercase();
-    let mut settings: BTreeMap<String, String> = DEV_DEFAULTS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut settings: BTreeMap<String, String> =
+        DEV_DEFAULTS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     settings.insert("TABLE_NAME".into(), format!("azora-test-{run}"));
     settings.insert("JWT_SECRET".into(), TEST_SECRET.into());
     settings.insert("JWT_ISSUER".into(), TEST_ISSUER.into());
     settings.insert("JWT_AUDIENCE".into(), TEST_AUDIENCE.into());
+    let stripe = Sandbox::start(SandboxOptions {
+        webhook_secret: TEST_WEBHOOK_SECRET.into(),
+        retry_delays: vec![Duration::from_millis(200), Duration::from_millis(500)],
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("stripe sandbox starts");
+    settings.insert("STRIPE_API_BASE".into(), stripe.base_url());
+    settings.insert("STRIPE_SECRET_KEY".into(), "sk_test_end_to_end".into());
+    settings.insert("STRIPE_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into());
     settings.extend(options.settings);
     let booted = boot(BootOptions {
         settings,
@@ -66,12 +76,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     })
     .await
     .expect("local stack boots");
-    TestApp {
-        base_url: booted.server.base_url(),
-        http: reqwest::Client::new(),
-        booted,
-        moto_url,
-    }
+    stripe.set_webhook_url(format!("{}/api/webhooks/stripe", booted.server.base_url()));
+    TestApp { base_url: booted.server.base_url(), http: reqwest::Client::new(), booted, moto_url, stripe }
 }
 
 /// A unique user id, so tests sharing moto never see each other's mail.
@@ -81,22 +87,106 @@ pub fn unique(prefix: &str) -> String {
 
 impl TestApp {
     pub fn token(&self, sub: &str, roles: &[&str]) -> String {
-        self.token_with(&TokenSpec {
-            sub,
-            roles,
-            org: None,
-            ttl_seconds: 600,
-        })
+        self.token_with(&TokenSpec { sub, roles, org: None, ttl_seconds: 600 })
     }
 
     pub fn token_with(&self, spec: &TokenSpec<'_>) -> String {
         mint_hs256(TEST_SECRET.as_bytes(), TEST_ISSUER, TEST_AUDIENCE, spec).expect("token")
     }
 
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let mut rb = self
+    /// A token that also carries an `email` claim (receipts go there).
+    pub fn token_with_email(&self, sub: &str, roles: &[&str], email: &str) -> String {
+        let now = jiff::Timestamp::now().as_second();
+        let claims = serde_json::json!({
+            "sub": sub, "roles": roles, "email": email, "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "exp": now + 600
+        });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+        )
+        .expect("token")
+    }
+
+    /// A published course for sale, written straight to the table; returns its id.
+    pub async fn seed_course(&self, instructor: &str, amount: i64, currency: &str) -> String {
+        let id = unique("course");
+        let offer = CourseOffer {
+            id: id.clone(),
+            instructor_id: UserId::parse(instructor).expect("instructor id"),
+            title: format!("Course {id}"),
+            price: Money::new(amount, Currency::parse(currency).expect("currency")),
+            status: CourseStatus::Published,
+        };
+        self.booted.state.store.put_course_offer(&offer).await.expect("course written");
+        id
+    }
+
+    /// Polls `GET /api/payments/{id}` until `done` holds (the worker runs asynchronously).
+    pub async fn wait_for_payment(&self, payment_id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, payment) = json_of(self.get(&format!("/api/payments/{payment_id}"), Some(token)).await).await;
+            if done(&payment) {
+                return payment;
+            }
+            assert!(Instant::now() < deadline, "payment never reached the expected state: {payment}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn sandbox_post(&self, path: &str, body: Value) -> Value {
+        let resp = self
             .http
-            .request(method, format!("{}{path}", self.base_url));
+            .post(format!("{}{}", self.stripe.base_url().trim_end_matches('/'), path))
+            .json(&body)
+            .send()
+            .await;
+        let (status, body) = json_of(resp.expect("sandbox answers")).await;
+        assert_eq!(status, 200, "sandbox {path}: {body}");
+        body
+    }
+
+    /// API requests the sandbox received for `method path`, oldest first.
+    pub async fn stripe_requests(&self, method: &str, path: &str) -> Vec<Value> {
+        let (_, all) = json_of(
+            self.http.get(format!("{}_sandbox/requests", self.stripe.base_url())).send().await.expect("sandbox"),
+        )
+        .await;
+        all["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["method"] == method && r["path"] == path)
+            .cloned()
+            .collect()
+    }
+
+    /// The id of the one sandbox event of `event_type` (panics if there is not exactly one).
+    pub async fn sandbox_event(&self, event_type: &str) -> String {
+        let (_, all) =
+            json_of(self.http.get(format!("{}_sandbox/events", self.stripe.base_url())).send().await.expect("sandbox"))
+                .await;
+        let matching: Vec<&Value> =
+            all["data"].as_array().into_iter().flatten().filter(|e| e["type"] == event_type).collect();
+        assert_eq!(matching.len(), 1, "expected one {event_type} event");
+        matching[0]["id"].as_str().expect("event id").to_string()
+    }
+
+    /// Delivers a sandbox event to this app now; returns the HTTP statuses our endpoint answered.
+    pub async fn deliver(&self, event_id: &str, options: Value) -> Vec<u16> {
+        let out = self.sandbox_post(&format!("/_sandbox/events/{event_id}/deliver"), options).await;
+        out["statuses"].as_array().into_iter().flatten().map(|s| s.as_u64().unwrap_or(0) as u16).collect()
+    }
+
+    /// The PaymentIntent behind one of our payments.
+    pub async fn payment_intent_of(&self, payment_id: &str) -> String {
+        let payment = self.booted.state.store.get_payment(payment_id).await.expect("store").expect("payment exists");
+        payment.stripe_payment_intent_id.expect("payment intent linked")
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base_url));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -104,19 +194,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        self.request(Method::GET, path, token)
-            .send()
-            .await
-            .expect("request sent")
+        self.request(Method::GET, path, token).send().await.expect("request sent")
     }
 
-    pub async fn post(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        idempotency_key: Option<&str>,
-        body: &Value,
-    ) -> Response {
+    pub async fn post(&self, path: &str, token: Option<&str>, idempotency_key: Option<&str>, body: &Value) -> Response {
         let mut rb = self.request(Method::POST, path, token).json(body);
         if let Some(k) = idempotency_key {
             rb = rb.header("Idempotency-Key", k);
@@ -139,11 +220,7 @@ impl TestApp {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|m| {
-                m["destinations"]["ToAddresses"]
-                    .as_array()
-                    .is_some_and(|a| a.iter().any(|x| x == to))
-            })
+            .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|x| x == to)))
             .cloned()
             .collect()
     }
@@ -171,14 +248,7 @@ pub async fn json_of(resp: Response) -> (u16, Value) {
 
 /// Asserts the error envelope and returns the error code.
 pub fn error_code(body: &Value) -> &str {
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an error envelope: {body}"));
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "error without message: {body}"
-    );
+    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error envelope: {body}"));
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error without message: {body}");
     code
 }

@@ -25,10 +25,7 @@ pub async fn poll(
     state: Arc<AppState>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let queue_arn = format!(
-        "arn:aws:sqs:local:000000000000:{}",
-        queue_url.rsplit('/').next().unwrap_or_default()
-    );
+    let queue_arn = format!("arn:aws:sqs:local:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default());
     loop {
         if *stop.borrow() {
             break;
@@ -54,10 +51,7 @@ pub async fn poll(
         if messages.is_empty() {
             continue;
         }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| record_json(m, &queue_arn))
-            .collect();
+        let records: Vec<Value> = messages.iter().map(|m| record_json(m, &queue_arn)).collect();
         let event: SqsEvent = match serde_json::from_value(json!({ "Records": records })) {
             Ok(e) => e,
             Err(e) => {
@@ -66,11 +60,7 @@ pub async fn poll(
             }
         };
         let response = dispatch_sqs(consumer.handler, event, state.clone()).await;
-        let failed: HashSet<String> = response
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
+        let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
         let mut deletes = Vec::new();
         for m in &messages {
             let (Some(id), Some(handle)) = (m.message_id(), m.receipt_handle()) else {
@@ -84,21 +74,12 @@ pub async fn poll(
                     .visibility_timeout(LOCAL_RETRY_DELAY_SECONDS)
                     .send()
                     .await;
-            } else if let Ok(entry) = DeleteMessageBatchRequestEntry::builder()
-                .id(id)
-                .receipt_handle(handle)
-                .build()
-            {
+            } else if let Ok(entry) = DeleteMessageBatchRequestEntry::builder().id(id).receipt_handle(handle).build() {
                 deletes.push(entry);
             }
         }
         if !deletes.is_empty()
-            && let Err(e) = sqs
-                .delete_message_batch()
-                .queue_url(&queue_url)
-                .set_entries(Some(deletes))
-                .send()
-                .await
+            && let Err(e) = sqs.delete_message_batch().queue_url(&queue_url).set_entries(Some(deletes)).send().await
         {
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed; messages will be redelivered");
         }
@@ -109,22 +90,13 @@ pub async fn poll(
 fn record_json(m: &aws_sdk_sqs::types::Message, queue_arn: &str) -> Value {
     let attributes: Map<String, Value> = m
         .attributes()
-        .map(|a| {
-            a.iter()
-                .map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone())))
-                .collect()
-        })
+        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone()))).collect())
         .unwrap_or_default();
     let message_attributes: Map<String, Value> = m
         .message_attributes()
         .map(|a| {
             a.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        json!({ "stringValue": v.string_value(), "dataType": v.data_type() }),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), json!({ "stringValue": v.string_value(), "dataType": v.data_type() })))
                 .collect()
         })
         .unwrap_or_default();

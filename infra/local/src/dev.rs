@@ -20,6 +20,10 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("JWT_ISSUER", "https://auth.azora.local/"),
     ("JWT_AUDIENCE", "azora-monetization"),
     ("EMAIL_FROM", "no-reply@azora.local"),
+    ("STRIPE_SECRET_KEY", "sk_test_azora_local"),
+    ("STRIPE_WEBHOOK_SECRET", "whsec_azora_local_development"),
+    ("STRIPE_API_BASE", "http://127.0.0.1:12111/"),
+    ("REFUND_WINDOW_DAYS", "14"),
     ("PORT", "3000"),
 ];
 
@@ -33,6 +37,11 @@ const OVERRIDABLE: &[&str] = &[
     "JWT_AUDIENCE",
     "EMAIL_FROM",
     "EMAIL_QUEUE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "STRIPE_EVENTS_QUEUE_URL",
+    "REFUND_WINDOW_DAYS",
     "PORT",
 ];
 
@@ -52,10 +61,7 @@ pub enum BootError {
 
 /// The dev defaults with the process environment laid over them.
 pub fn dev_settings() -> BTreeMap<String, String> {
-    let mut vars: BTreeMap<String, String> = DEV_DEFAULTS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut vars: BTreeMap<String, String> = DEV_DEFAULTS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     for name in OVERRIDABLE {
         if let Ok(v) = std::env::var(name)
             && !v.is_empty()
@@ -88,28 +94,10 @@ pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
     let template = Template::load_default()?;
     let sdk = azora_stack::sdk_config().await;
     let stack = LocalStack::new(&sdk);
-    let table_name = options
-        .settings
-        .get("TABLE_NAME")
-        .cloned()
-        .unwrap_or_else(|| "azora-dev".into());
-    let email_from = options
-        .settings
-        .get("EMAIL_FROM")
-        .cloned()
-        .unwrap_or_default();
-    let sender_domain = email_from
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_default();
-    let provisioned = stack
-        .provision(
-            &template,
-            &table_name,
-            &options.queue_prefix,
-            &sender_domain,
-        )
-        .await?;
+    let table_name = options.settings.get("TABLE_NAME").cloned().unwrap_or_else(|| "azora-dev".into());
+    let email_from = options.settings.get("EMAIL_FROM").cloned().unwrap_or_default();
+    let sender_domain = email_from.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+    let provisioned = stack.provision(&template, &table_name, &options.queue_prefix, &sender_domain).await?;
     let env = resolve_env(&template, &provisioned, &options.settings);
     let config = Config::from_map(&env)?;
     let state = AppState::new(config, &sdk)?;
@@ -126,11 +114,5 @@ pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
         },
     )
     .await?;
-    Ok(Booted {
-        server,
-        state,
-        provisioned,
-        env,
-        routes,
-    })
+    Ok(Booted { server, state, provisioned, env, routes })
 }

@@ -108,21 +108,12 @@ mod tests {
             method: "POST",
             path: "/api/courses/c1",
             raw_query: "a=1&a=2&q=hello%20world",
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("Host".into(), "127.0.0.1:3000".into()),
-            ],
+            headers: vec![("Content-Type".into(), "application/json".into()), ("Host".into(), "127.0.0.1:3000".into())],
             body,
             source_ip: "127.0.0.1".into(),
         };
         let params = HashMap::from([("courseId".to_string(), "c1".to_string())]);
-        let event = v2_event(
-            &req,
-            "POST /api/courses/{courseId}",
-            &params,
-            "req-1",
-            force,
-        );
+        let event = v2_event(&req, "POST /api/courses/{courseId}", &params, "req-1", force);
         lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses the event")
     }
 
@@ -130,14 +121,8 @@ mod tests {
     fn lambda_http_sees_path_query_and_body() {
         let r = sample(br#"{"x":1}"#, false);
         assert_eq!(r.uri().path(), "/api/courses/c1");
-        assert_eq!(
-            r.path_parameters_ref().and_then(|p| p.first("courseId")),
-            Some("c1")
-        );
-        assert_eq!(
-            r.query_string_parameters_ref().and_then(|q| q.first("q")),
-            Some("hello world")
-        );
+        assert_eq!(r.path_parameters_ref().and_then(|p| p.first("courseId")), Some("c1"));
+        assert_eq!(r.query_string_parameters_ref().and_then(|q| q.first("q")), Some("hello world"));
         assert!(matches!(r.body(), Body::Text(t) if t == r#"{"x":1}"#));
     }
 

@@ -30,9 +30,7 @@ pub struct Routes {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    #[error(
-        "template.yaml function {logical_id} uses binary {binary}, which has no registry entry"
-    )]
+    #[error("template.yaml function {logical_id} uses binary {binary}, which has no registry entry")]
     Unregistered { logical_id: String, binary: String },
     #[error("template.yaml gives {binary} a {event} event but its registry entry is another kind")]
     WrongKind { binary: String, event: &'static str },
@@ -40,22 +38,12 @@ pub enum RouteError {
 
 impl Routes {
     pub fn from_template(template: &Template) -> Result<Routes, RouteError> {
-        let mut routes = Routes {
-            http: Vec::new(),
-            consumers: Vec::new(),
-            jobs: HashMap::new(),
-        };
+        let mut routes = Routes { http: Vec::new(), consumers: Vec::new(), jobs: HashMap::new() };
         for f in &template.functions {
             let entry = registry::find(&f.binary)
-                .ok_or_else(|| RouteError::Unregistered {
-                    logical_id: f.logical_id.clone(),
-                    binary: f.binary.clone(),
-                })?
+                .ok_or_else(|| RouteError::Unregistered { logical_id: f.logical_id.clone(), binary: f.binary.clone() })?
                 .entry;
-            let wrong = |event| RouteError::WrongKind {
-                binary: f.binary.clone(),
-                event,
-            };
+            let wrong = |event| RouteError::WrongKind { binary: f.binary.clone(), event };
             for r in &f.http_routes {
                 let Entry::Http(handler) = entry else {
                     return Err(wrong("HttpApi"));
@@ -71,11 +59,7 @@ impl Routes {
                 let Entry::Sqs(handler) = entry else {
                     return Err(wrong("SQS"));
                 };
-                routes.consumers.push(Consumer {
-                    queue_logical_id: q.clone(),
-                    binary: f.binary.clone(),
-                    handler,
-                });
+                routes.consumers.push(Consumer { queue_logical_id: q.clone(), binary: f.binary.clone(), handler });
             }
             if !f.schedules.is_empty() {
                 let Entry::Job(handler) = entry else {
@@ -93,9 +77,7 @@ impl Routes {
         self.http
             .iter()
             .filter(|r| r.method == method)
-            .filter_map(|r| {
-                match_path(&r.path, &segments).map(|(params, literals)| (r, params, literals))
-            })
+            .filter_map(|r| match_path(&r.path, &segments).map(|(params, literals)| (r, params, literals)))
             .max_by_key(|(_, _, literals)| *literals)
             .map(|(r, params, _)| (r, params))
     }
@@ -114,9 +96,7 @@ fn match_path(template: &str, segments: &[&str]) -> Option<(HashMap<String, Stri
             if seg.is_empty() {
                 return None;
             }
-            let decoded = percent_encoding::percent_decode_str(seg)
-                .decode_utf8()
-                .ok()?;
+            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8().ok()?;
             params.insert(name.to_string(), decoded.into_owned());
         } else if part == seg {
             literals += 1;
@@ -136,46 +116,21 @@ mod tests {
     #[test]
     fn template_function_crates_and_registry_agree() {
         let template = Template::load_default().unwrap();
-        let in_template: BTreeSet<String> = template
-            .functions
-            .iter()
-            .map(|f| f.binary.clone())
+        let in_template: BTreeSet<String> = template.functions.iter().map(|f| f.binary.clone()).collect();
+        assert_eq!(in_template.len(), template.functions.len(), "two template functions share a binary");
+        let crates: BTreeSet<String> = std::fs::read_dir(azora_stack::template::repo_root().join("functions"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("Cargo.toml").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(
-            in_template.len(),
-            template.functions.len(),
-            "two template functions share a binary"
-        );
-        let crates: BTreeSet<String> =
-            std::fs::read_dir(azora_stack::template::repo_root().join("functions"))
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().join("Cargo.toml").exists())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-        let registered: BTreeSet<String> = registry::FUNCTIONS
-            .iter()
-            .map(|f| f.binary.to_string())
-            .collect();
-        assert_eq!(
-            registered.len(),
-            registry::FUNCTIONS.len(),
-            "duplicate registry entry"
-        );
-        assert_eq!(
-            in_template, crates,
-            "template.yaml functions vs functions/ crates"
-        );
-        assert_eq!(
-            in_template, registered,
-            "template.yaml functions vs registry"
-        );
+        let registered: BTreeSet<String> = registry::FUNCTIONS.iter().map(|f| f.binary.to_string()).collect();
+        assert_eq!(registered.len(), registry::FUNCTIONS.len(), "duplicate registry entry");
+        assert_eq!(in_template, crates, "template.yaml functions vs functions/ crates");
+        assert_eq!(in_template, registered, "template.yaml functions vs registry");
         for dir in &crates {
             let main = std::fs::read_to_string(
-                azora_stack::template::repo_root()
-                    .join("functions")
-                    .join(dir)
-                    .join("src/main.rs"),
+                azora_stack::template::repo_root().join("functions").join(dir).join("src/main.rs"),
             )
             .unwrap();
             assert!(
@@ -183,34 +138,18 @@ mod tests {
                 "functions/{dir}/src/main.rs must only wire the registry entry"
             );
             let manifest = std::fs::read_to_string(
-                azora_stack::template::repo_root()
-                    .join("functions")
-                    .join(dir)
-                    .join("Cargo.toml"),
+                azora_stack::template::repo_root().join("functions").join(dir).join("Cargo.toml"),
             )
             .unwrap();
-            assert!(
-                manifest.contains(&format!("name = \"{dir}\"")),
-                "functions/{dir} must build binary {dir}"
-            );
+            assert!(manifest.contains(&format!("name = \"{dir}\"")), "functions/{dir} must build binary {dir}");
         }
         // Every event kind matches its handler kind, and every route is unique.
         let routes = Routes::from_template(&template).unwrap();
-        let keys: BTreeSet<(String, String)> = routes
-            .http
-            .iter()
-            .map(|r| (r.method.clone(), r.path.clone()))
-            .collect();
-        assert_eq!(
-            keys.len(),
-            routes.http.len(),
-            "duplicate route in template.yaml"
-        );
+        let keys: BTreeSet<(String, String)> = routes.http.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+        assert_eq!(keys.len(), routes.http.len(), "duplicate route in template.yaml");
         for f in registry::FUNCTIONS {
             let def = template.function_by_binary(f.binary).unwrap();
-            let has_event = !def.http_routes.is_empty()
-                || !def.sqs_queues.is_empty()
-                || !def.schedules.is_empty();
+            let has_event = !def.http_routes.is_empty() || !def.sqs_queues.is_empty() || !def.schedules.is_empty();
             assert!(has_event, "{} has no event in template.yaml", f.binary);
         }
     }

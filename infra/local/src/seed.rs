@@ -11,15 +11,11 @@ pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
         tier: Tier::Pro,
         status: SubscriptionStatus::Active,
         interval: Some(BillingInterval::Month),
-        current_period_end: Some(
-            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30),
-        ),
+        current_period_end: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30)),
         cancel_at_period_end: false,
     };
     let user = UserId::parse("demo-pro").map_err(|e| StoreError::Malformed(e.to_string()))?;
     state.store.put_subscription(&user, &pro).await?;
-    done.push(
-        "demo-pro: active Pro subscription (make token ROLE=student SUB=demo-pro)".to_string(),
-    );
+    done.push("demo-pro: active Pro subscription (make token ROLE=student SUB=demo-pro)".to_string());
     Ok(done)
 }

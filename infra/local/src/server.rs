@@ -78,20 +78,14 @@ impl LocalServer {
                 let routes = routes.clone();
                 let state = state.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        handle(req, peer, routes.clone(), state.clone(), force_base64)
-                    });
+                    let service = service_fn(move |req| handle(req, peer, routes.clone(), state.clone(), force_base64));
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         }));
-        Ok(LocalServer {
-            addr,
-            shutdown,
-            tasks,
-        })
+        Ok(LocalServer { addr, shutdown, tasks })
     }
 
     pub fn base_url(&self) -> String {
@@ -123,10 +117,7 @@ fn json_response(status: u16, value: serde_json::Value) -> HyperResponse {
 }
 
 fn error_response(status: u16, code: &str, message: &str) -> HyperResponse {
-    json_response(
-        status,
-        json!({ "error": { "code": code, "message": message } }),
-    )
+    json_response(status, json!({ "error": { "code": code, "message": message } }))
 }
 
 async fn handle(
@@ -140,11 +131,7 @@ async fn handle(
     let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return Ok(error_response(
-                413,
-                "payload_too_large",
-                "The request body is too large.",
-            ));
+            return Ok(error_response(413, "payload_too_large", "The request body is too large."));
         }
     };
     let method = parts.method.as_str().to_string();
@@ -156,11 +143,7 @@ async fn handle(
         return Ok(run_job(job, &routes, state).await);
     }
     let Some((route, params)) = routes.find(&method, &path) else {
-        return Ok(error_response(
-            404,
-            "route_not_found",
-            &format!("No route for {method} {path}."),
-        ));
+        return Ok(error_response(404, "route_not_found", &format!("No route for {method} {path}.")));
     };
     let request_id = ulid::Ulid::new().to_string();
     let incoming = IncomingRequest {
@@ -180,11 +163,7 @@ async fn handle(
     let lambda_req = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {
-            return Ok(error_response(
-                400,
-                "bad_request",
-                &format!("Unparseable request: {e}"),
-            ));
+            return Ok(error_response(400, "bad_request", &format!("Unparseable request: {e}")));
         }
     };
     let response = dispatch_http(route.handler, lambda_req, state).await;
@@ -201,17 +180,10 @@ async fn handle(
 async fn run_job(name: &str, routes: &Routes, state: Arc<AppState>) -> HyperResponse {
     let Some(handler) = routes.jobs.get(name) else {
         let known: Vec<&String> = routes.jobs.keys().collect();
-        return error_response(
-            404,
-            "job_not_found",
-            &format!("No scheduled job {name}; known: {known:?}."),
-        );
+        return error_response(404, "job_not_found", &format!("No scheduled job {name}; known: {known:?}."));
     };
     match dispatch_job(*handler, state).await {
         Ok(report) => json_response(200, report),
-        Err(e) => json_response(
-            e.status.as_u16(),
-            json!({ "error": { "code": e.code, "message": e.message } }),
-        ),
+        Err(e) => json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } })),
     }
 }

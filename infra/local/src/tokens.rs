@@ -39,9 +39,5 @@ pub fn mint_hs256(
         exp: now + spec.ttl_seconds,
         iat: now,
     };
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
+    encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))
 }

@@ -10,7 +10,5 @@ pub use template::{FunctionDef, Template, TemplateError};
 
 /// Loads the shared AWS SDK configuration; endpoints come from `AWS_ENDPOINT_URL_*` locally.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }

@@ -2,8 +2,8 @@
 
 use crate::template::{EnvValue, TableDef, Template};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::BTreeMap;
@@ -14,17 +14,11 @@ pub enum StackError {
     #[error("{0}")]
     Template(#[from] crate::TemplateError),
     #[error("{operation}: {message}")]
-    Aws {
-        operation: &'static str,
-        message: String,
-    },
+    Aws { operation: &'static str, message: String },
 }
 
 fn aws<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> StackError {
-    move |e| StackError::Aws {
-        operation,
-        message: format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
-    }
+    move |e| StackError::Aws { operation, message: format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)) }
 }
 
 /// Clients for the local services.
@@ -63,20 +57,11 @@ impl LocalStack {
         self.create_table(template.table()?, table_name).await?;
         let queue_urls = self.create_queues(template, queue_prefix).await?;
         self.ensure_sender_identity(sender_domain).await?;
-        Ok(Provisioned {
-            table_name: table_name.to_string(),
-            queue_urls,
-        })
+        Ok(Provisioned { table_name: table_name.to_string(), queue_urls })
     }
 
     pub async fn create_table(&self, def: &TableDef, name: &str) -> Result<(), StackError> {
-        let exists = self
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .is_ok();
+        let exists = self.dynamodb.describe_table().table_name(name).send().await.is_ok();
         if exists {
             return Ok(());
         }
@@ -87,11 +72,7 @@ impl LocalStack {
                 .build()
                 .map_err(aws("KeySchemaElement"))
         };
-        let mut req = self
-            .dynamodb
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest);
+        let mut req = self.dynamodb.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
         for (attr, ty) in &def.attributes {
             req = req.attribute_definitions(
                 AttributeDefinition::builder()
@@ -105,13 +86,9 @@ impl LocalStack {
             req = req.key_schema(key(k)?);
         }
         for index in &def.global_indexes {
-            let mut gsi = GlobalSecondaryIndex::builder()
-                .index_name(&index.name)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(index.projection.as_str()))
-                        .build(),
-                );
+            let mut gsi = GlobalSecondaryIndex::builder().index_name(&index.name).projection(
+                Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build(),
+            );
             for k in &index.keys {
                 gsi = gsi.key_schema(key(k)?);
             }
@@ -147,15 +124,13 @@ impl LocalStack {
         let mut ordered: Vec<_> = template.queues.iter().collect();
         ordered.sort_by_key(|q| q.dead_letter.is_some());
         for q in ordered {
-            let name = if q.fifo {
-                format!("{prefix}{}.fifo", q.logical_id)
-            } else {
-                format!("{prefix}{}", q.logical_id)
-            };
-            let mut req = self.sqs.create_queue().queue_name(&name).attributes(
-                QueueAttributeName::VisibilityTimeout,
-                q.visibility_timeout.to_string(),
-            );
+            let name =
+                if q.fifo { format!("{prefix}{}.fifo", q.logical_id) } else { format!("{prefix}{}", q.logical_id) };
+            let mut req = self
+                .sqs
+                .create_queue()
+                .queue_name(&name)
+                .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout.to_string());
             if q.fifo {
                 req = req.attributes(QueueAttributeName::FifoQueue, "true");
             }
@@ -169,12 +144,7 @@ impl LocalStack {
                     format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max}"}}"#),
                 );
             }
-            let url = req
-                .send()
-                .await
-                .map_err(aws("CreateQueue"))?
-                .queue_url
-                .unwrap_or_default();
+            let url = req.send().await.map_err(aws("CreateQueue"))?.queue_url.unwrap_or_default();
             let arn = self
                 .sqs
                 .get_queue_attributes()
@@ -194,20 +164,9 @@ impl LocalStack {
 
     /// SES (moto too) refuses to send until the sender's identity exists.
     pub async fn ensure_sender_identity(&self, domain: &str) -> Result<(), StackError> {
-        let exists = self
-            .ses
-            .get_email_identity()
-            .email_identity(domain)
-            .send()
-            .await
-            .is_ok();
+        let exists = self.ses.get_email_identity().email_identity(domain).send().await.is_ok();
         if !exists {
-            self.ses
-                .create_email_identity()
-                .email_identity(domain)
-                .send()
-                .await
-                .map_err(aws("CreateEmailIdentity"))?;
+            self.ses.create_email_identity().email_identity(domain).send().await.map_err(aws("CreateEmailIdentity"))?;
         }
         Ok(())
     }
@@ -225,10 +184,7 @@ pub fn resolve_env(
     for f in &template.functions {
         names.extend(f.env.clone());
     }
-    let table_id = template
-        .table()
-        .map(|t| t.logical_id.clone())
-        .unwrap_or_default();
+    let table_id = template.table().map(|t| t.logical_id.clone()).unwrap_or_default();
     names
         .into_iter()
         .map(|(name, value)| {

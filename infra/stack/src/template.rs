@@ -8,10 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("template.yaml is not valid YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
     #[error("template.yaml: {0}")]
@@ -103,49 +100,31 @@ impl Template {
     }
 
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| TemplateError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text)
     }
 
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let raw: Value = serde_yaml::from_str(text)?;
-        let resources = raw
-            .get("Resources")
-            .and_then(Value::as_mapping)
-            .ok_or_else(|| shape("no Resources"))?;
+        let resources = raw.get("Resources").and_then(Value::as_mapping).ok_or_else(|| shape("no Resources"))?;
         let parameters = raw
             .get("Parameters")
             .and_then(Value::as_mapping)
             .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.as_str()?.to_string(), scalar(v.get("Default")?)?))
-                    })
-                    .collect()
+                m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v.get("Default")?)?))).collect()
             })
             .unwrap_or_default();
         let globals = raw.get("Globals").and_then(|g| g.get("Function"));
-        let global_timeout = globals
-            .and_then(|g| g.get("Timeout"))
-            .and_then(Value::as_u64)
-            .unwrap_or(3);
+        let global_timeout = globals.and_then(|g| g.get("Timeout")).and_then(Value::as_u64).unwrap_or(3);
         let global_env = globals.map(env_of).transpose()?.unwrap_or_default();
 
         let mut functions = Vec::new();
         let mut tables = Vec::new();
         let mut queues = Vec::new();
         for (id, res) in resources {
-            let id = id
-                .as_str()
-                .ok_or_else(|| shape("non-string resource id"))?
-                .to_string();
-            let props = res
-                .get("Properties")
-                .cloned()
-                .unwrap_or(Value::Mapping(Mapping::new()));
+            let id = id.as_str().ok_or_else(|| shape("non-string resource id"))?.to_string();
+            let props = res.get("Properties").cloned().unwrap_or(Value::Mapping(Mapping::new()));
             match res.get("Type").and_then(Value::as_str) {
                 Some("AWS::Serverless::Function") => {
                     functions.push(function_of(&id, res, &props, global_timeout, &global_env)?)
@@ -155,13 +134,7 @@ impl Template {
                 _ => {}
             }
         }
-        Ok(Template {
-            parameters,
-            functions,
-            tables,
-            queues,
-            raw,
-        })
+        Ok(Template { parameters, functions, tables, queues, raw })
     }
 
     pub fn raw(&self) -> &Value {
@@ -190,10 +163,7 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 fn env_of(function_props: &Value) -> Result<BTreeMap<String, EnvValue>, TemplateError> {
-    let Some(vars) = function_props
-        .get("Environment")
-        .and_then(|e| e.get("Variables"))
-        .and_then(Value::as_mapping)
+    let Some(vars) = function_props.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping)
     else {
         return Ok(BTreeMap::new());
     };
@@ -204,15 +174,12 @@ fn env_of(function_props: &Value) -> Result<BTreeMap<String, EnvValue>, Template
                 Value::Tagged(t) if t.tag == "!Ref" => {
                     EnvValue::Ref(scalar(&t.value).ok_or_else(|| shape("!Ref target"))?)
                 }
-                Value::Mapping(m) if m.get("Ref").is_some() => EnvValue::Ref(
-                    m.get("Ref")
-                        .and_then(scalar)
-                        .ok_or_else(|| shape("Ref target"))?,
-                ),
-                other => EnvValue::Literal(
-                    scalar(other)
-                        .ok_or_else(|| shape(format!("unsupported env value for {name}")))?,
-                ),
+                Value::Mapping(m) if m.get("Ref").is_some() => {
+                    EnvValue::Ref(m.get("Ref").and_then(scalar).ok_or_else(|| shape("Ref target"))?)
+                }
+                other => {
+                    EnvValue::Literal(scalar(other).ok_or_else(|| shape(format!("unsupported env value for {name}")))?)
+                }
             };
             Ok((name, value))
         })
@@ -238,10 +205,7 @@ fn function_of(
     let mut def = FunctionDef {
         logical_id: id.to_string(),
         binary,
-        timeout_seconds: props
-            .get("Timeout")
-            .and_then(Value::as_u64)
-            .unwrap_or(global_timeout),
+        timeout_seconds: props.get("Timeout").and_then(Value::as_u64).unwrap_or(global_timeout),
         http_routes: Vec::new(),
         sqs_queues: Vec::new(),
         schedules: Vec::new(),
@@ -252,33 +216,21 @@ fn function_of(
             let ep = event.get("Properties");
             match event.get("Type").and_then(Value::as_str) {
                 Some("HttpApi") => {
-                    let get = |k: &str| {
-                        ep.and_then(|p| p.get(k))
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    };
+                    let get = |k: &str| ep.and_then(|p| p.get(k)).and_then(Value::as_str).map(str::to_string);
                     let (Some(path), Some(method)) = (get("Path"), get("Method")) else {
-                        return Err(shape(format!(
-                            "{id}: HttpApi event {name:?} needs Path and Method"
-                        )));
+                        return Err(shape(format!("{id}: HttpApi event {name:?} needs Path and Method")));
                     };
-                    def.http_routes.push(HttpRoute {
-                        method: method.to_ascii_uppercase(),
-                        path,
-                    });
+                    def.http_routes.push(HttpRoute { method: method.to_ascii_uppercase(), path });
                 }
                 Some("SQS") => {
                     let queue = ep
                         .and_then(|p| p.get("Queue"))
                         .and_then(get_att_target)
-                        .ok_or_else(|| {
-                            shape(format!("{id}: SQS event needs Queue: !GetAtt X.Arn"))
-                        })?;
+                        .ok_or_else(|| shape(format!("{id}: SQS event needs Queue: !GetAtt X.Arn")))?;
                     def.sqs_queues.push(queue);
                 }
                 Some("Schedule" | "ScheduleV2") => {
-                    def.schedules
-                        .push(name.as_str().unwrap_or_default().to_string());
+                    def.schedules.push(name.as_str().unwrap_or_default().to_string());
                 }
                 _ => {}
             }
@@ -295,30 +247,18 @@ fn get_att_target(v: &Value) -> Option<String> {
             Value::Sequence(seq) => seq.first().and_then(Value::as_str).map(str::to_string),
             _ => None,
         },
-        Value::Mapping(m) => m
-            .get("Fn::GetAtt")
-            .and_then(|x| x.as_sequence()?.first()?.as_str().map(str::to_string)),
+        Value::Mapping(m) => m.get("Fn::GetAtt").and_then(|x| x.as_sequence()?.first()?.as_str().map(str::to_string)),
         _ => None,
     }
 }
 
 fn key_elements(v: Option<&Value>) -> Result<Vec<KeyElement>, TemplateError> {
-    let seq = v
-        .and_then(Value::as_sequence)
-        .ok_or_else(|| shape("KeySchema must be a list"))?;
+    let seq = v.and_then(Value::as_sequence).ok_or_else(|| shape("KeySchema must be a list"))?;
     seq.iter()
         .map(|k| {
             Ok(KeyElement {
-                name: k
-                    .get("AttributeName")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| shape("AttributeName"))?
-                    .into(),
-                key_type: k
-                    .get("KeyType")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| shape("KeyType"))?
-                    .into(),
+                name: k.get("AttributeName").and_then(Value::as_str).ok_or_else(|| shape("AttributeName"))?.into(),
+                key_type: k.get("KeyType").and_then(Value::as_str).ok_or_else(|| shape("KeyType"))?.into(),
             })
         })
         .collect()
@@ -332,14 +272,8 @@ fn table_of(id: &str, props: &Value) -> Result<TableDef, TemplateError> {
         .iter()
         .map(|a| {
             Ok((
-                a.get("AttributeName")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| shape("AttributeName"))?
-                    .to_string(),
-                a.get("AttributeType")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| shape("AttributeType"))?
-                    .to_string(),
+                a.get("AttributeName").and_then(Value::as_str).ok_or_else(|| shape("AttributeName"))?.to_string(),
+                a.get("AttributeType").and_then(Value::as_str).ok_or_else(|| shape("AttributeType"))?.to_string(),
             ))
         })
         .collect::<Result<_, TemplateError>>()?;
@@ -350,11 +284,7 @@ fn table_of(id: &str, props: &Value) -> Result<TableDef, TemplateError> {
             seq.iter()
                 .map(|g| {
                     Ok(IndexDef {
-                        name: g
-                            .get("IndexName")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| shape("IndexName"))?
-                            .to_string(),
+                        name: g.get("IndexName").and_then(Value::as_str).ok_or_else(|| shape("IndexName"))?.to_string(),
                         keys: key_elements(g.get("KeySchema"))?,
                         projection: g
                             .get("Projection")
@@ -389,11 +319,7 @@ fn queue_of(id: &str, props: &Value) -> Result<QueueDef, TemplateError> {
             let target = policy
                 .get("deadLetterTargetArn")
                 .and_then(get_att_target)
-                .ok_or_else(|| {
-                    shape(format!(
-                        "{id}: RedrivePolicy.deadLetterTargetArn must be !GetAtt X.Arn"
-                    ))
-                })?;
+                .ok_or_else(|| shape(format!("{id}: RedrivePolicy.deadLetterTargetArn must be !GetAtt X.Arn")))?;
             let max = policy
                 .get("maxReceiveCount")
                 .and_then(Value::as_u64)
@@ -403,14 +329,8 @@ fn queue_of(id: &str, props: &Value) -> Result<QueueDef, TemplateError> {
     };
     Ok(QueueDef {
         logical_id: id.to_string(),
-        fifo: props
-            .get("FifoQueue")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        visibility_timeout: props
-            .get("VisibilityTimeout")
-            .and_then(Value::as_u64)
-            .unwrap_or(30),
+        fifo: props.get("FifoQueue").and_then(Value::as_bool).unwrap_or(false),
+        visibility_timeout: props.get("VisibilityTimeout").and_then(Value::as_u64).unwrap_or(30),
         dead_letter,
     })
 }
@@ -428,20 +348,10 @@ mod tests {
         let t = template();
         for f in &t.functions {
             for q in &f.sqs_queues {
-                let queue = t
-                    .queues
-                    .iter()
-                    .find(|x| &x.logical_id == q)
-                    .expect("consumed queue exists");
-                let (dlq, max) = queue
-                    .dead_letter
-                    .as_ref()
-                    .unwrap_or_else(|| panic!("{q} has no DLQ"));
+                let queue = t.queues.iter().find(|x| &x.logical_id == q).expect("consumed queue exists");
+                let (dlq, max) = queue.dead_letter.as_ref().unwrap_or_else(|| panic!("{q} has no DLQ"));
                 assert_eq!(*max, 5, "{q} maxReceiveCount");
-                assert!(
-                    t.queues.iter().any(|x| &x.logical_id == dlq),
-                    "{q}'s DLQ {dlq} exists"
-                );
+                assert!(t.queues.iter().any(|x| &x.logical_id == dlq), "{q}'s DLQ {dlq} exists");
                 assert!(
                     queue.visibility_timeout >= 6 * f.timeout_seconds,
                     "{q}: visibility {} < 6 × {}'s timeout {}",
@@ -457,55 +367,29 @@ mod tests {
     fn every_queue_is_consumed_or_is_a_dead_letter_queue() {
         let t = template();
         for q in &t.queues {
-            let consumed = t
-                .functions
-                .iter()
-                .any(|f| f.sqs_queues.contains(&q.logical_id));
-            let is_dlq = t.queues.iter().any(|x| {
-                x.dead_letter
-                    .as_ref()
-                    .is_some_and(|(d, _)| d == &q.logical_id)
-            });
-            assert!(
-                consumed || is_dlq,
-                "{} is neither consumed nor a DLQ",
-                q.logical_id
-            );
+            let consumed = t.functions.iter().any(|f| f.sqs_queues.contains(&q.logical_id));
+            let is_dlq = t.queues.iter().any(|x| x.dead_letter.as_ref().is_some_and(|(d, _)| d == &q.logical_id));
+            assert!(consumed || is_dlq, "{} is neither consumed nor a DLQ", q.logical_id);
         }
     }
 
     #[test]
     fn every_function_and_dead_letter_queue_has_an_alarm() {
         let t = template();
-        let resources = t
-            .raw()
-            .get("Resources")
-            .and_then(Value::as_mapping)
-            .unwrap();
+        let resources = t.raw().get("Resources").and_then(Value::as_mapping).unwrap();
         let alarm_dims: Vec<String> = resources
             .values()
             .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm"))
             .filter_map(|r| {
-                let dim = r
-                    .get("Properties")?
-                    .get("Dimensions")?
-                    .as_sequence()?
-                    .first()?
-                    .get("Value")?
-                    .clone();
+                let dim = r.get("Properties")?.get("Dimensions")?.as_sequence()?.first()?.get("Value")?.clone();
                 match dim {
-                    Value::Tagged(t) => scalar(&t.value)
-                        .map(|s| s.split('.').next().unwrap_or_default().to_string()),
+                    Value::Tagged(t) => scalar(&t.value).map(|s| s.split('.').next().unwrap_or_default().to_string()),
                     _ => None,
                 }
             })
             .collect();
         for f in &t.functions {
-            assert!(
-                alarm_dims.contains(&f.logical_id),
-                "{} has no error alarm",
-                f.logical_id
-            );
+            assert!(alarm_dims.contains(&f.logical_id), "{} has no error alarm", f.logical_id);
         }
         for q in t.queues.iter().filter_map(|q| q.dead_letter.as_ref()) {
             assert!(alarm_dims.contains(&q.0), "{} has no depth alarm", q.0);
@@ -519,10 +403,7 @@ mod tests {
         assert_eq!(table.ttl_attribute.as_deref(), Some("expiresAt"));
         let props = t.raw()["Resources"][table.logical_id.as_str()]["Properties"].clone();
         assert_eq!(props["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
-        assert_eq!(
-            props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
-            Some(true)
-        );
+        assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
     }
 
     #[test]
@@ -531,26 +412,10 @@ mod tests {
         let resources = t.raw()["Resources"].clone();
         for f in &t.functions {
             let res = &resources[f.logical_id.as_str()];
-            assert_eq!(
-                res["Metadata"]["BuildMethod"].as_str(),
-                Some("rust-cargolambda"),
-                "{}",
-                f.logical_id
-            );
+            assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{}", f.logical_id);
             let policies = serde_yaml::to_string(&res["Properties"]["Policies"]).unwrap();
-            for broad in [
-                "DynamoDBCrudPolicy",
-                "AmazonDynamoDBFullAccess",
-                "dynamodb:*",
-                "sqs:*",
-                "ses:*",
-                "\"*\"",
-            ] {
-                assert!(
-                    !policies.contains(broad),
-                    "{} uses broad policy {broad}",
-                    f.logical_id
-                );
+            for broad in ["DynamoDBCrudPolicy", "AmazonDynamoDBFullAccess", "dynamodb:*", "sqs:*", "ses:*", "\"*\""] {
+                assert!(!policies.contains(broad), "{} uses broad policy {broad}", f.logical_id);
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::config::{JwtConfig, JwtKey};
 use crate::error::ApiError;
+use azora_domain::notification::EmailAddress;
 use azora_domain::{OrgId, Role, Roles, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use lambda_http::Request;
@@ -13,6 +14,8 @@ pub struct Principal {
     pub user_id: UserId,
     pub roles: Roles,
     pub org: Option<OrgId>,
+    /// The `email` claim, when the identity provider sends one (receipts go there).
+    pub email: Option<EmailAddress>,
 }
 
 impl Principal {
@@ -21,10 +24,7 @@ impl Principal {
             return Ok(());
         }
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(ApiError::forbidden(
-            "forbidden",
-            format!("This action needs one of the roles: {}.", names.join(", ")),
-        ))
+        Err(ApiError::forbidden("forbidden", format!("This action needs one of the roles: {}.", names.join(", "))))
     }
 
     pub fn is_admin(&self) -> bool {
@@ -39,6 +39,8 @@ struct Claims {
     roles: Vec<String>,
     #[serde(default)]
     org: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 #[derive(Clone)]
@@ -51,13 +53,10 @@ impl JwtVerifier {
     pub fn new(config: &JwtConfig) -> Result<Self, jsonwebtoken::errors::Error> {
         let (key, algorithm) = match &config.key {
             JwtKey::Secret(secret) => (DecodingKey::from_secret(secret), Algorithm::HS256),
-            JwtKey::PublicKeyPem {
-                algorithm: Algorithm::EdDSA,
-                pem,
-            } => (DecodingKey::from_ed_pem(pem.as_bytes())?, Algorithm::EdDSA),
-            JwtKey::PublicKeyPem { algorithm, pem } => {
-                (DecodingKey::from_rsa_pem(pem.as_bytes())?, *algorithm)
+            JwtKey::PublicKeyPem { algorithm: Algorithm::EdDSA, pem } => {
+                (DecodingKey::from_ed_pem(pem.as_bytes())?, Algorithm::EdDSA)
             }
+            JwtKey::PublicKeyPem { algorithm, pem } => (DecodingKey::from_rsa_pem(pem.as_bytes())?, *algorithm),
         };
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&config.issuer]);
@@ -77,9 +76,7 @@ impl JwtVerifier {
                 ErrorKind::InvalidAudience => "The token is not meant for this API.",
                 ErrorKind::InvalidSignature => "The token's signature is invalid.",
                 ErrorKind::InvalidAlgorithm => "The token's algorithm is not accepted.",
-                ErrorKind::MissingRequiredClaim(_) => {
-                    "The token lacks a required claim (exp, iss, aud, sub)."
-                }
+                ErrorKind::MissingRequiredClaim(_) => "The token lacks a required claim (exp, iss, aud, sub).",
                 _ => "The token is malformed.",
             };
             tracing::info!(reason = why, "token rejected");
@@ -95,11 +92,9 @@ impl JwtVerifier {
             .map(OrgId::parse)
             .transpose()
             .map_err(|_| ApiError::unauthorized("The token's org is not a valid id."))?;
-        Ok(Principal {
-            user_id,
-            roles,
-            org,
-        })
+        // A malformed email claim is ignored rather than failing authentication.
+        let email = claims.email.and_then(|e| EmailAddress::parse(e).ok());
+        Ok(Principal { user_id, roles, org, email })
     }
 
     /// Reads `Authorization: Bearer <token>` and verifies it.
@@ -108,15 +103,11 @@ impl JwtVerifier {
             .headers()
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("An Authorization: Bearer token is required."))?;
-        let value = header
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("The Authorization header is malformed."))?;
+        let value = header.to_str().map_err(|_| ApiError::unauthorized("The Authorization header is malformed."))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized("The Authorization header must use the Bearer scheme.")
-            })?;
+            .ok_or_else(|| ApiError::unauthorized("The Authorization header must use the Bearer scheme."))?;
         let principal = self.verify(token.trim())?;
         tracing::Span::current().record("user_id", principal.user_id.as_str());
         Ok(principal)

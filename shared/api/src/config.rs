@@ -42,13 +42,35 @@ pub struct JwtConfig {
     pub audience: String,
 }
 
+#[derive(Clone)]
+pub struct StripeConfig {
+    pub secret_key: String,
+    /// `https://api.stripe.com/` in AWS; the sandbox locally.
+    pub api_base: String,
+    pub webhook_secret: String,
+}
+
+impl std::fmt::Debug for StripeConfig {
+    // Never print the keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StripeConfig {{ api_base: {:?}, keys: <redacted> }}", self.api_base)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table_name: String,
     pub jwt: JwtConfig,
     pub email_queue_url: String,
+    pub stripe_events_queue_url: String,
     pub email_from: EmailAddress,
+    pub stripe: StripeConfig,
+    /// How long after paying a buyer may ask for a refund (admins: any time).
+    pub refund_window_days: i64,
 }
+
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
+pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 14;
 
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
@@ -75,14 +97,8 @@ impl Config {
                 }
                 JwtKey::Secret(secret.into_bytes())
             }
-            "RS256" => JwtKey::PublicKeyPem {
-                algorithm: Algorithm::RS256,
-                pem: required("JWT_PUBLIC_KEY")?,
-            },
-            "EdDSA" => JwtKey::PublicKeyPem {
-                algorithm: Algorithm::EdDSA,
-                pem: required("JWT_PUBLIC_KEY")?,
-            },
+            "RS256" => JwtKey::PublicKeyPem { algorithm: Algorithm::RS256, pem: required("JWT_PUBLIC_KEY")? },
+            "EdDSA" => JwtKey::PublicKeyPem { algorithm: Algorithm::EdDSA, pem: required("JWT_PUBLIC_KEY")? },
             other => {
                 return Err(ConfigError::Invalid {
                     name: "JWT_ALGORITHM",
@@ -92,18 +108,23 @@ impl Config {
         };
         Ok(Config {
             table_name: required("TABLE_NAME")?,
-            jwt: JwtConfig {
-                key,
-                issuer: required("JWT_ISSUER")?,
-                audience: required("JWT_AUDIENCE")?,
-            },
+            jwt: JwtConfig { key, issuer: required("JWT_ISSUER")?, audience: required("JWT_AUDIENCE")? },
             email_queue_url: required("EMAIL_QUEUE_URL")?,
-            email_from: EmailAddress::parse(required("EMAIL_FROM")?).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "EMAIL_FROM",
-                    reason: e.message,
-                }
-            })?,
+            stripe_events_queue_url: required("STRIPE_EVENTS_QUEUE_URL")?,
+            stripe: StripeConfig {
+                secret_key: required("STRIPE_SECRET_KEY")?,
+                api_base: get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.into()),
+                webhook_secret: required("STRIPE_WEBHOOK_SECRET")?,
+            },
+            refund_window_days: match get("REFUND_WINDOW_DAYS") {
+                None => DEFAULT_REFUND_WINDOW_DAYS,
+                Some(raw) => raw.parse().ok().filter(|d| (0..=365).contains(d)).ok_or(ConfigError::Invalid {
+                    name: "REFUND_WINDOW_DAYS",
+                    reason: "must be a whole number of days from 0 to 365".into(),
+                })?,
+            },
+            email_from: EmailAddress::parse(required("EMAIL_FROM")?)
+                .map_err(|e| ConfigError::Invalid { name: "EMAIL_FROM", reason: e.message })?,
         })
     }
 }
@@ -119,6 +140,9 @@ mod tests {
             ("JWT_ISSUER", "iss"),
             ("JWT_AUDIENCE", "aud"),
             ("EMAIL_QUEUE_URL", "http://q"),
+            ("STRIPE_EVENTS_QUEUE_URL", "http://q2"),
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("EMAIL_FROM", "no-reply@azora.local"),
         ]
         .into_iter()
@@ -135,14 +159,7 @@ mod tests {
 
     #[test]
     fn names_the_missing_variable() {
-        for name in [
-            "TABLE_NAME",
-            "JWT_SECRET",
-            "JWT_ISSUER",
-            "JWT_AUDIENCE",
-            "EMAIL_QUEUE_URL",
-            "EMAIL_FROM",
-        ] {
+        for name in ["TABLE_NAME", "JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "EMAIL_QUEUE_URL", "EMAIL_FROM"] {
             let mut vars = base();
             vars.remove(name);
             let err = Config::from_map(&vars).unwrap_err();
@@ -154,37 +171,35 @@ mod tests {
     fn refuses_short_secret_and_unknown_algorithm() {
         let mut vars = base();
         vars.insert("JWT_SECRET".into(), "short".into());
-        assert!(matches!(
-            Config::from_map(&vars),
-            Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
-                ..
-            })
-        ));
+        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "JWT_SECRET", .. })));
         let mut vars = base();
         vars.insert("JWT_ALGORITHM".into(), "none".into());
-        assert!(matches!(
-            Config::from_map(&vars),
-            Err(ConfigError::Invalid {
-                name: "JWT_ALGORITHM",
-                ..
-            })
-        ));
+        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "JWT_ALGORITHM", .. })));
     }
 
     #[test]
     fn public_key_algorithms_need_the_key() {
         let mut vars = base();
         vars.insert("JWT_ALGORITHM".into(), "RS256".into());
-        assert_eq!(
-            Config::from_map(&vars).unwrap_err(),
-            ConfigError::Missing("JWT_PUBLIC_KEY")
-        );
+        assert_eq!(Config::from_map(&vars).unwrap_err(), ConfigError::Missing("JWT_PUBLIC_KEY"));
     }
 
     #[test]
-    fn debug_output_hides_the_secret() {
+    fn debug_output_hides_the_secrets() {
         let c = Config::from_map(&base()).unwrap();
-        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("0123456789abcdef"));
+        assert!(!printed.contains("sk_test_x"));
+        assert!(!printed.contains("whsec_x"));
+    }
+
+    #[test]
+    fn stripe_base_and_refund_window_have_defaults() {
+        let c = Config::from_map(&base()).unwrap();
+        assert_eq!(c.stripe.api_base, DEFAULT_STRIPE_API_BASE);
+        assert_eq!(c.refund_window_days, 14);
+        let mut vars = base();
+        vars.insert("REFUND_WINDOW_DAYS".into(), "-1".into());
+        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "REFUND_WINDOW_DAYS", .. })));
     }
 }

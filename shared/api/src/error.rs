@@ -21,13 +21,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: None,
-            retry_after_seconds: None,
-        }
+        Self { status, code: code.into(), message: message.into(), details: None, retry_after_seconds: None }
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -48,11 +42,7 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} was not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found"))
     }
 
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
@@ -86,28 +76,19 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
-            (self.details, error.as_object_mut())
-        {
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (self.details, error.as_object_mut()) {
             obj.extend(extra);
         }
-        let mut builder = Response::builder()
-            .status(self.status)
-            .header("content-type", "application/json");
+        let mut builder = Response::builder().status(self.status).header("content-type", "application/json");
         if self.status == StatusCode::UNAUTHORIZED {
             builder = builder.header("www-authenticate", "Bearer");
         }
         if let Some(secs) = self.retry_after_seconds {
             builder = builder.header("retry-after", secs.to_string());
         }
-        builder
-            .body(Body::Text(json!({ "error": error }).to_string()))
-            .unwrap_or_else(|_| {
-                Response::new(Body::Text(
-                    r#"{"error":{"code":"internal_error","message":"response build failed"}}"#
-                        .into(),
-                ))
-            })
+        builder.body(Body::Text(json!({ "error": error }).to_string())).unwrap_or_else(|_| {
+            Response::new(Body::Text(r#"{"error":{"code":"internal_error","message":"response build failed"}}"#.into()))
+        })
     }
 }
 
@@ -122,10 +103,7 @@ impl From<FeatureNotInPlan> for ApiError {
     fn from(e: FeatureNotInPlan) -> Self {
         ApiError::forbidden(
             "feature_not_in_plan",
-            format!(
-                "Your {} plan does not include {}; it is part of the {} plan.",
-                e.current, e.feature, e.required
-            ),
+            format!("Your {} plan does not include {}; it is part of the {} plan.", e.current, e.feature, e.required),
         )
         .with_details(json!({ "feature": e.feature, "requiredTier": e.required }))
     }
@@ -135,15 +113,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => {
-                ApiError::conflict(
-                    "conflict",
-                    "The object changed or already exists; reload and retry.",
-                )
+                ApiError::conflict("conflict", "The object changed or already exists; reload and retry.")
             }
-            StoreError::InvalidCursor => ApiError::bad_request(
-                "invalid_cursor",
-                "The cursor is not valid for this listing.",
-            ),
+            StoreError::InvalidCursor => {
+                ApiError::bad_request("invalid_cursor", "The cursor is not valid for this listing.")
+            }
             StoreError::Backend { .. } => ApiError::unavailable(e),
             StoreError::Malformed(_) => ApiError::internal(e),
         }
@@ -165,10 +139,7 @@ mod tests {
     fn renders_the_error_envelope() {
         let r = ApiError::not_found("payment").into_response();
         assert_eq!(r.status(), 404);
-        assert_eq!(
-            body(&r),
-            json!({"error":{"code":"not_found","message":"payment was not found"}})
-        );
+        assert_eq!(body(&r), json!({"error":{"code":"not_found","message":"payment was not found"}}));
     }
 
     #[test]

@@ -32,35 +32,20 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         ));
     }
     if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_json",
-            "A JSON request body is required.",
-        ));
+        return Err(ApiError::bad_request("invalid_json", "A JSON request body is required."));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("The request body is not valid: {e}."),
-        )
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("The request body is not valid: {e}.")))
 }
 
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .map(str::to_string)
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)
 }
 
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
-    req.path_parameters_ref()
-        .and_then(|p| p.first(name))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "missing_path_parameter",
-                format!("The path parameter {name} is missing."),
-            )
-        })
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_string).ok_or_else(|| {
+        ApiError::bad_request("missing_path_parameter", format!("The path parameter {name} is missing."))
+    })
 }
 
 /// `limit` query parameter: default when absent, 1..=max otherwise.
@@ -69,10 +54,7 @@ pub fn limit(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
         None => Ok(default),
         Some(raw) => match raw.parse::<i32>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_request(
-                "invalid_limit",
-                format!("limit must be a whole number from 1 to {max}."),
-            )),
+            _ => Err(ApiError::bad_request("invalid_limit", format!("limit must be a whole number from 1 to {max}."))),
         },
     }
 }

@@ -35,18 +35,13 @@ struct StoredResponse {
 }
 
 fn should_store(status: StatusCode) -> bool {
-    status.as_u16() < 400
-        || status == StatusCode::CONFLICT
-        || status == StatusCode::UNPROCESSABLE_ENTITY
+    status.as_u16() < 400 || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY
 }
 
 /// The validated `Idempotency-Key` header.
 pub fn key(req: &Request) -> Result<String, ApiError> {
     let key = header(req, HEADER).ok_or_else(|| {
-        ApiError::bad_request(
-            "idempotency_key_required",
-            "This request needs an Idempotency-Key header.",
-        )
+        ApiError::bad_request("idempotency_key_required", "This request needs an Idempotency-Key header.")
     })?;
     if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
@@ -62,23 +57,13 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 }
 
 /// Runs `work` at most once per (caller, route, key) and replays its response afterwards.
-pub async fn once<F, Fut>(
-    state: &AppState,
-    req: &Request,
-    principal: &Principal,
-    work: F,
-) -> HttpResult
+pub async fn once<F, Fut>(state: &AppState, req: &Request, principal: &Principal, work: F) -> HttpResult
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = HttpResult>,
 {
     let key = key(req)?;
-    let scope = format!(
-        "{} {}:{}",
-        req.method(),
-        req.uri().path(),
-        principal.user_id
-    );
+    let scope = format!("{} {}:{}", req.method(), req.uri().path(), principal.user_id);
     let fingerprint = fingerprint(body_bytes(req));
     let attempt = new_id("att");
     let claim = ClaimRequest {
@@ -109,11 +94,7 @@ where
                     },
                 };
                 let outcome = serde_json::to_string(&stored).map_err(ApiError::internal)?;
-                if let Err(e) = state
-                    .store
-                    .complete_claim(&scope, &key, &attempt, &outcome)
-                    .await
-                {
+                if let Err(e) = state.store.complete_claim(&scope, &key, &attempt, &outcome).await {
                     // The work is done; the key stays claimed until its lease ends. Log and answer.
                     tracing::error!(error = %e, "could not record idempotent response");
                 }
@@ -123,8 +104,7 @@ where
             Ok(response)
         }
         ClaimOutcome::Completed { outcome } => {
-            let stored: StoredResponse =
-                serde_json::from_str(&outcome).map_err(ApiError::internal)?;
+            let stored: StoredResponse = serde_json::from_str(&outcome).map_err(ApiError::internal)?;
             tracing::info!("idempotent replay");
             Response::builder()
                 .status(stored.status)

@@ -17,11 +17,8 @@ use tracing::Instrument;
 /// The whole of every function's `main`.
 pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let function = registry::find(binary)
-        .ok_or_else(|| format!("no handler registered for binary {binary}"))?;
-    let state = AppState::from_env()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let function = registry::find(binary).ok_or_else(|| format!("no handler registered for binary {binary}"))?;
+    let state = AppState::from_env().await.inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     match function.entry {
         Entry::Http(handler) => {
             lambda_http::run(service_fn(move |req: Request| {
@@ -33,22 +30,14 @@ pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
         Entry::Sqs(handler) => {
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
                 let state = state.clone();
-                async move {
-                    Ok::<_, lambda_runtime::Error>(
-                        dispatch_sqs(handler, event.payload, state).await,
-                    )
-                }
+                async move { Ok::<_, lambda_runtime::Error>(dispatch_sqs(handler, event.payload, state).await) }
             }))
             .await
         }
         Entry::Job(handler) => {
             lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
                 let state = state.clone();
-                async move {
-                    dispatch_job(handler, state)
-                        .await
-                        .map_err(|e| lambda_runtime::Error::from(e.message))
-                }
+                async move { dispatch_job(handler, state).await.map_err(|e| lambda_runtime::Error::from(e.message)) }
             }))
             .await
         }
@@ -56,11 +45,7 @@ pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
 }
 
 /// Runs an HTTP handler inside a request span; errors and panics become JSON error responses.
-pub async fn dispatch_http(
-    handler: HttpHandler,
-    req: Request,
-    state: Arc<AppState>,
-) -> Response<Body> {
+pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppState>) -> Response<Body> {
     let request_id = http::request_id(&req);
     let span = tracing::info_span!(
         "request",
@@ -92,16 +77,8 @@ pub async fn dispatch_http(
 }
 
 /// Runs an SQS consumer; a panic fails the whole batch so every message is retried.
-pub async fn dispatch_sqs(
-    handler: SqsHandler,
-    event: SqsEvent,
-    state: Arc<AppState>,
-) -> SqsBatchResponse {
-    let ids: Vec<String> = event
-        .records
-        .iter()
-        .filter_map(|r| r.message_id.clone())
-        .collect();
+pub async fn dispatch_sqs(handler: SqsHandler, event: SqsEvent, state: Arc<AppState>) -> SqsBatchResponse {
+    let ids: Vec<String> = event.records.iter().filter_map(|r| r.message_id.clone()).collect();
     let span = tracing::info_span!("sqs_batch", size = ids.len());
     async move {
         match AssertUnwindSafe(handler(event, state)).catch_unwind().await {
@@ -116,10 +93,7 @@ pub async fn dispatch_sqs(
     .await
 }
 
-pub async fn dispatch_job(
-    handler: JobHandler,
-    state: Arc<AppState>,
-) -> Result<serde_json::Value, ApiError> {
+pub async fn dispatch_job(handler: JobHandler, state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
     let span = tracing::info_span!("job");
     async move {
         match AssertUnwindSafe(handler(state)).catch_unwind().await {

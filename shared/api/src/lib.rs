@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lambda;
 pub mod notify;
+pub mod payments;
 pub mod registry;
 pub mod state;
 pub mod telemetry;

@@ -1,21 +1,46 @@
-//! Queues notifications for the email worker.
+//! Queues: notifications for the email worker, verified Stripe events for the stripe-events worker.
 
 use crate::error::ApiError;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use azora_domain::notification::Notification;
 
+/// Sends messages to one SQS queue.
 #[derive(Clone, Debug)]
-pub struct Notifier {
+pub struct QueueSender {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
-impl Notifier {
+impl QueueSender {
     pub fn new(sqs: aws_sdk_sqs::Client, queue_url: &str) -> Self {
-        Self {
-            sqs,
-            queue_url: queue_url.to_string(),
+        Self { sqs, queue_url: queue_url.to_string() }
+    }
+
+    /// Sends `body` with string attributes; a failure is a 503 for the caller to retry.
+    pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), ApiError> {
+        let mut req = self.sqs.send_message().queue_url(&self.queue_url).message_body(body);
+        for (name, value) in attributes {
+            let attr = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(*value)
+                .build()
+                .map_err(ApiError::internal)?;
+            req = req.message_attributes(*name, attr);
         }
+        req.send().await.map_err(|e| ApiError::unavailable(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+/// Queues notifications for the email worker.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    queue: QueueSender,
+}
+
+impl Notifier {
+    pub fn new(queue: QueueSender) -> Self {
+        Self { queue }
     }
 
     pub async fn send(&self, notification: &Notification) -> Result<(), ApiError> {
@@ -24,20 +49,8 @@ impl Notifier {
             .ok()
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
             .unwrap_or_default();
-        let attr = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(kind)
-            .build()
-            .map_err(ApiError::internal)?;
-        self.sqs
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .message_attributes("kind", attr)
-            .send()
-            .await
-            .map_err(|e| ApiError::unavailable(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-        tracing::info!(notification_id = %notification.id, "notification queued");
+        self.queue.send(body, &[("kind", &kind)]).await?;
+        tracing::info!(notification_id = %notification.id, kind, "notification queued");
         Ok(())
     }
 }

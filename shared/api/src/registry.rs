@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 pub type HttpHandler = fn(Request, Arc<AppState>) -> BoxFuture<'static, HttpResult>;
 pub type SqsHandler = fn(SqsEvent, Arc<AppState>) -> BoxFuture<'static, SqsBatchResponse>;
-pub type JobHandler =
-    fn(Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, crate::ApiError>>;
+pub type JobHandler = fn(Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, crate::ApiError>>;
 
 #[derive(Clone, Copy)]
 pub enum Entry {
@@ -30,10 +29,7 @@ pub struct Function {
 
 macro_rules! http {
     ($binary:literal, $handler:path) => {
-        Function {
-            binary: $binary,
-            entry: Entry::Http(|req, state| Box::pin($handler(req, state))),
-        }
+        Function { binary: $binary, entry: Entry::Http(|req, state| Box::pin($handler(req, state))) }
     };
 }
 
@@ -43,14 +39,21 @@ pub const FUNCTIONS: &[Function] = &[
     http!("admin-email-test", handlers::admin::email_test),
     http!("admin-audit-list", handlers::admin::audit_list),
     http!("subscriptions-current", handlers::subscriptions::current),
+    http!("payments-process", handlers::payments::process),
+    http!("payments-history", handlers::payments::history),
+    http!("payments-get", handlers::payments::get),
+    http!("payments-receipt", handlers::payments::receipt),
+    http!("payments-refund", handlers::payments::refund),
+    http!("stripe-webhook", handlers::webhooks::stripe),
+    Function {
+        binary: "stripe-events-worker",
+        entry: Entry::Sqs(|event, state| Box::pin(workers::stripe_events::handle(event, state))),
+    },
     Function {
         binary: "email-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::email::handle(event, state))),
     },
-    Function {
-        binary: "billing-cycle",
-        entry: Entry::Job(|state| Box::pin(jobs::billing_cycle::run(state))),
-    },
+    Function { binary: "billing-cycle", entry: Entry::Job(|state| Box::pin(jobs::billing_cycle::run(state))) },
 ];
 
 pub fn find(binary: &str) -> Option<&'static Function> {

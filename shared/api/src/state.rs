@@ -2,8 +2,9 @@
 
 use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
-use crate::notify::Notifier;
+use crate::notify::{Notifier, QueueSender};
 use azora_store::Store;
+use azora_stripe::StripeGateway;
 use std::sync::Arc;
 
 pub struct AppState {
@@ -11,20 +12,25 @@ pub struct AppState {
     pub store: Store,
     pub auth: JwtVerifier,
     pub notifier: Notifier,
+    pub stripe_events: QueueSender,
+    pub stripe: StripeGateway,
     pub ses: aws_sdk_sesv2::Client,
 }
 
 impl AppState {
     /// Builds the clients from one SDK configuration (endpoints from `AWS_ENDPOINT_URL_*` locally).
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
-        let auth = JwtVerifier::new(&config.jwt).map_err(|e| ConfigError::Invalid {
-            name: "JWT_PUBLIC_KEY",
-            reason: e.to_string(),
-        })?;
+        let auth = JwtVerifier::new(&config.jwt)
+            .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?;
+        let stripe = StripeGateway::new(&config.stripe.secret_key, &config.stripe.api_base)
+            .map_err(|e| ConfigError::Invalid { name: "STRIPE_API_BASE", reason: e.to_string() })?;
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Arc::new(Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
-            notifier: Notifier::new(aws_sdk_sqs::Client::new(sdk), &config.email_queue_url),
+            notifier: Notifier::new(QueueSender::new(sqs.clone(), &config.email_queue_url)),
+            stripe_events: QueueSender::new(sqs, &config.stripe_events_queue_url),
             ses: aws_sdk_sesv2::Client::new(sdk),
+            stripe,
             auth,
             config,
         }))
@@ -33,9 +39,7 @@ impl AppState {
     /// Loads configuration from the environment and builds the clients; fails fast on bad config.
     pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         Self::new(config, &sdk)
     }
 }

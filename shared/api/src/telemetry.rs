@@ -17,9 +17,7 @@ pub fn init() {
             .with_current_span(true)
             .with_span_list(false)
             .with_target(false)
-            .with_env_filter(
-                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-            )
+            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
             .try_init();
     });
 }
@@ -49,16 +47,7 @@ fn function_name() -> String {
 
 /// Emits a count metric (e.g. `PaymentsSucceeded`).
 pub fn count(name: &str, value: u64) {
-    println!(
-        "{}",
-        emf_line(
-            &function_name(),
-            name,
-            value as f64,
-            "Count",
-            jiff::Timestamp::now().as_millisecond()
-        )
-    );
+    println!("{}", emf_line(&function_name(), name, value as f64, "Count", jiff::Timestamp::now().as_millisecond()));
 }
 
 #[cfg(test)]
@@ -67,10 +56,7 @@ mod tests {
     fn emf_line_has_the_documented_shape() {
         let line = super::emf_line("f", "PaymentsSucceeded", 2.0, "Count", 1000);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(
-            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "PaymentsSucceeded"
-        );
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "PaymentsSucceeded");
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Azora");
         assert_eq!(v["PaymentsSucceeded"], 2.0);
         assert_eq!(v["Function"], "f");

@@ -33,10 +33,8 @@ pub fn month_of(at: Timestamp) -> String {
 /// Accepts `YYYY-MM` with a real month.
 pub fn parse_month(raw: &str) -> Option<String> {
     let (y, m) = raw.split_once('-')?;
-    let ok = y.len() == 4
-        && m.len() == 2
-        && y.bytes().all(|b| b.is_ascii_digit())
-        && matches!(m.parse::<u8>(), Ok(1..=12));
+    let ok =
+        y.len() == 4 && m.len() == 2 && y.bytes().all(|b| b.is_ascii_digit()) && matches!(m.parse::<u8>(), Ok(1..=12));
     ok.then(|| raw.to_string())
 }
 

@@ -8,20 +8,11 @@ const MAX_ID_LEN: usize = 128;
 
 fn validate_id(field: &str, raw: &str) -> Result<(), ValidationError> {
     if raw.is_empty() || raw.len() > MAX_ID_LEN {
-        return Err(ValidationError::new(
-            field,
-            format!("must be 1 to {MAX_ID_LEN} characters"),
-        ));
+        return Err(ValidationError::new(field, format!("must be 1 to {MAX_ID_LEN} characters")));
     }
     // '#' is our key separator in DynamoDB; keep ids to a safe, URL-friendly alphabet.
-    if !raw
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'|'))
-    {
-        return Err(ValidationError::new(
-            field,
-            "may contain only letters, digits and - _ . @ |",
-        ));
+    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'|')) {
+        return Err(ValidationError::new(field, "may contain only letters, digits and - _ . @ |"));
     }
     Ok(())
 }

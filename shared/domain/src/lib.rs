@@ -3,10 +3,13 @@
 //! Adapters (the store and API crates) translate between these types and the outside world.
 
 pub mod audit;
+pub mod course;
 pub mod error;
 pub mod ids;
 pub mod money;
 pub mod notification;
+pub mod payment;
+pub mod receipt;
 pub mod roles;
 pub mod subscription;
 pub mod tiers;

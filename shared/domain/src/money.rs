@@ -62,9 +62,7 @@ impl Currency {
         Currency::ALL
             .into_iter()
             .find(|c| c.code() == upper)
-            .ok_or_else(|| {
-                ValidationError::new("currency", format!("unsupported currency '{raw}'"))
-            })
+            .ok_or_else(|| ValidationError::new("currency", format!("unsupported currency '{raw}'")))
     }
 }
 
@@ -110,10 +108,7 @@ impl Money {
     }
 
     pub fn zero(currency: Currency) -> Self {
-        Self {
-            amount: 0,
-            currency,
-        }
+        Self { amount: 0, currency }
     }
 
     /// A non-negative amount, as prices and charges must be.
@@ -137,36 +132,19 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(&other)?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(&other)?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     /// Sums amounts of one currency; an empty sum is zero of `currency`.
-    pub fn checked_sum<I: IntoIterator<Item = Money>>(
-        currency: Currency,
-        items: I,
-    ) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), Money::checked_add)
+    pub fn checked_sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
+        items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
     }
 
     /// Human form for receipts and emails, e.g. `USD 12.34` or `JPY 500`.
@@ -179,13 +157,7 @@ impl Money {
         let amount = i128::from(self.amount);
         let sign = if amount < 0 { "-" } else { "" };
         let abs = amount.abs();
-        format!(
-            "{} {sign}{}.{:0width$}",
-            self.currency,
-            abs / unit,
-            abs % unit,
-            width = exp as usize
-        )
+        format!("{} {sign}{}.{:0width$}", self.currency, abs / unit, abs % unit, width = exp as usize)
     }
 }
 
@@ -204,10 +176,7 @@ mod tests {
     #[test]
     fn refuses_mixed_currencies() {
         let r = Money::new(1, Currency::Usd).checked_add(Money::new(1, Currency::Eur));
-        assert_eq!(
-            r,
-            Err(MoneyError::CurrencyMismatch(Currency::Usd, Currency::Eur))
-        );
+        assert_eq!(r, Err(MoneyError::CurrencyMismatch(Currency::Usd, Currency::Eur)));
     }
 
     #[test]
@@ -216,10 +185,7 @@ mod tests {
         assert_eq!(Money::new(5, Currency::Gbp).display(), "GBP 0.05");
         assert_eq!(Money::new(-250, Currency::Eur).display(), "EUR -2.50");
         assert_eq!(Money::new(500, Currency::Jpy).display(), "JPY 500");
-        assert_eq!(
-            Money::new(i64::MIN, Currency::Usd).display(),
-            "USD -92233720368547758.08"
-        );
+        assert_eq!(Money::new(i64::MIN, Currency::Usd).display(), "USD -92233720368547758.08");
     }
 
     #[test]

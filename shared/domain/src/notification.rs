@@ -3,6 +3,8 @@
 //! The API crate queues a [`Notification`]; the email worker renders it with [`render`] and sends it.
 
 use crate::error::ValidationError;
+use crate::money::Money;
+use crate::receipt::Receipt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -14,13 +16,8 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
         let raw = raw.into().trim().to_string();
-        let invalid =
-            || ValidationError::new("email", "must be an email address like name@example.com");
-        if raw.len() > 254
-            || raw
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-        {
+        let invalid = || ValidationError::new("email", "must be an email address like name@example.com");
+        if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') {
             return Err(invalid());
         }
         let (local, domain) = raw.split_once('@').ok_or_else(invalid)?;
@@ -65,6 +62,12 @@ impl fmt::Display for EmailAddress {
 pub enum NotificationKind {
     /// An operator checking that email delivery works end to end.
     TestEmail { requested_by: String },
+    /// A payment succeeded; the receipt is the email.
+    PaymentReceipt { receipt: Receipt },
+    /// A payment attempt was declined.
+    PaymentFailed { payment_id: String, amount: Money, reason: String },
+    /// Money was returned.
+    RefundIssued { payment_id: String, amount: Money, remaining: Money },
 }
 
 /// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
@@ -101,10 +104,7 @@ pub fn escape_html(raw: &str) -> String {
 }
 
 fn html_page(title: &str, paragraphs: &[String]) -> String {
-    let body: String = paragraphs
-        .iter()
-        .map(|p| format!("<p>{}</p>", escape_html(p)))
-        .collect();
+    let body: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
          <body style=\"font-family:sans-serif\"><h1>{t}</h1>{body}<p style=\"color:#888\">Azora</p></body></html>",
@@ -112,24 +112,40 @@ fn html_page(title: &str, paragraphs: &[String]) -> String {
     )
 }
 
+fn simple(subject: &str, paragraphs: Vec<String>) -> RenderedEmail {
+    RenderedEmail { html: html_page(subject, &paragraphs), text: paragraphs.join("\n\n"), subject: subject.to_string() }
+}
+
 /// Renders a notification as an email with an HTML and a plain-text part carrying the same facts.
 pub fn render(notification: &Notification) -> RenderedEmail {
-    let (subject, paragraphs) = match &notification.kind {
-        NotificationKind::TestEmail { requested_by } => (
-            "Azora test email".to_string(),
+    match &notification.kind {
+        NotificationKind::TestEmail { requested_by } => simple(
+            "Azora test email",
             vec![
                 "Email delivery from Azora works.".to_string(),
-                format!(
-                    "Requested by {requested_by} (notification {}).",
-                    notification.id
-                ),
+                format!("Requested by {requested_by} (notification {}).", notification.id),
             ],
         ),
-    };
-    RenderedEmail {
-        html: html_page(&subject, &paragraphs),
-        text: paragraphs.join("\n\n"),
-        subject,
+        NotificationKind::PaymentReceipt { receipt } => RenderedEmail {
+            subject: format!("Your Azora receipt {}", receipt.number),
+            text: receipt.text(),
+            html: receipt.html(),
+        },
+        NotificationKind::PaymentFailed { payment_id, amount, reason } => simple(
+            "Your Azora payment did not go through",
+            vec![
+                format!("Your payment {payment_id} of {} was declined: {reason}.", amount.display()),
+                "You can try again with another card; nothing was charged.".to_string(),
+            ],
+        ),
+        NotificationKind::RefundIssued { payment_id, amount, remaining } => simple(
+            "Your Azora refund",
+            vec![
+                format!("We refunded {} of payment {payment_id}.", amount.display()),
+                format!("Still charged after this refund: {}.", remaining.display()),
+                "Refunds reach your card within 5-10 business days.".to_string(),
+            ],
+        ),
     }
 }
 
@@ -140,9 +156,7 @@ mod tests {
     #[test]
     fn validates_email_shape() {
         assert!(EmailAddress::parse("a@b.co").is_ok());
-        for bad in [
-            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b.co.", "<a@b.co>",
-        ] {
+        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b.co.", "<a@b.co>"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -152,9 +166,7 @@ mod tests {
         let n = Notification {
             id: "ntf_1".into(),
             to: EmailAddress::parse("a@b.co").unwrap(),
-            kind: NotificationKind::TestEmail {
-                requested_by: "<script>x</script>".into(),
-            },
+            kind: NotificationKind::TestEmail { requested_by: "<script>x</script>".into() },
         };
         let email = render(&n);
         assert!(email.html.contains("&lt;script&gt;"));
@@ -167,9 +179,7 @@ mod tests {
         let n = Notification {
             id: "ntf_1".into(),
             to: EmailAddress::parse("a@b.co").unwrap(),
-            kind: NotificationKind::TestEmail {
-                requested_by: "admin_1".into(),
-            },
+            kind: NotificationKind::TestEmail { requested_by: "admin_1".into() },
         };
         let json = serde_json::to_value(&n).unwrap();
         assert_eq!(json["kind"], "test_email");

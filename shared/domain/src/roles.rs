@@ -14,13 +14,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Student,
-        Role::Instructor,
-        Role::Enterprise,
-        Role::Admin,
-        Role::Service,
-    ];
+    pub const ALL: [Role; 5] = [Role::Student, Role::Instructor, Role::Enterprise, Role::Admin, Role::Service];
 
     pub fn as_str(self) -> &'static str {
         match self {

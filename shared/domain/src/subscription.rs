@@ -26,15 +26,9 @@ impl SubscriptionStatus {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Active,
-            Self::Trialing,
-            Self::PastDue,
-            Self::Canceled,
-            Self::Incomplete,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
+        [Self::Active, Self::Trialing, Self::PastDue, Self::Canceled, Self::Incomplete]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 
     /// Whether a subscription in this state grants its tier's features.
@@ -91,11 +85,7 @@ impl Subscription {
 
     /// The tier whose features the user gets now.
     pub fn effective_tier(&self) -> Tier {
-        if self.status.grants_access() {
-            self.tier
-        } else {
-            Tier::Free
-        }
+        if self.status.grants_access() { self.tier } else { Tier::Free }
     }
 }
 
@@ -105,10 +95,7 @@ mod tests {
 
     #[test]
     fn canceled_and_incomplete_fall_back_to_free() {
-        let mut s = Subscription {
-            tier: Tier::Pro,
-            ..Subscription::free()
-        };
+        let mut s = Subscription { tier: Tier::Pro, ..Subscription::free() };
         assert_eq!(s.effective_tier(), Tier::Pro);
         s.status = SubscriptionStatus::Canceled;
         assert_eq!(s.effective_tier(), Tier::Free);

@@ -53,10 +53,7 @@ impl Feature {
 
     /// The cheapest tier that includes this feature.
     pub fn minimum_tier(self) -> Tier {
-        Tier::ALL
-            .into_iter()
-            .find(|t| t.has(self))
-            .unwrap_or(Tier::Enterprise)
+        Tier::ALL.into_iter().find(|t| t.has(self)).unwrap_or(Tier::Enterprise)
     }
 }
 
@@ -66,12 +63,8 @@ impl fmt::Display for Feature {
     }
 }
 
-const PRO_FEATURES: &[Feature] = &[
-    Feature::Certificates,
-    Feature::OfflineDownloads,
-    Feature::AiTutor,
-    Feature::ProCourses,
-];
+const PRO_FEATURES: &[Feature] =
+    &[Feature::Certificates, Feature::OfflineDownloads, Feature::AiTutor, Feature::ProCourses];
 
 const ENTERPRISE_FEATURES: &[Feature] = &[
     Feature::Certificates,
@@ -139,11 +132,7 @@ pub fn require_feature(tier: Tier, feature: Feature) -> Result<(), FeatureNotInP
     if tier.has(feature) {
         Ok(())
     } else {
-        Err(FeatureNotInPlan {
-            feature,
-            current: tier,
-            required: feature.minimum_tier(),
-        })
+        Err(FeatureNotInPlan { feature, current: tier, required: feature.minimum_tier() })
     }
 }
 
@@ -170,18 +159,9 @@ mod tests {
     fn gate_names_the_cheapest_tier() {
         assert_eq!(
             require_feature(Tier::Free, Feature::AiTutor),
-            Err(FeatureNotInPlan {
-                feature: Feature::AiTutor,
-                current: Tier::Free,
-                required: Tier::Pro
-            })
+            Err(FeatureNotInPlan { feature: Feature::AiTutor, current: Tier::Free, required: Tier::Pro })
         );
-        assert_eq!(
-            require_feature(Tier::Pro, Feature::WhiteLabel)
-                .unwrap_err()
-                .required,
-            Tier::Enterprise
-        );
+        assert_eq!(require_feature(Tier::Pro, Feature::WhiteLabel).unwrap_err().required, Tier::Enterprise);
         assert!(require_feature(Tier::Enterprise, Feature::WhiteLabel).is_ok());
     }
 

@@ -9,8 +9,7 @@ use azora_domain::audit::AuditEntry;
 impl Store {
     /// Appends an entry; entries are never updated or deleted.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let details = serde_json::to_string(&entry.details)
-            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let details = serde_json::to_string(&entry.details).map_err(|e| StoreError::Malformed(e.to_string()))?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -37,9 +36,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, StoreError> {
         let pk = keys::audit_month(month);
-        let start = cursor
-            .map(|c| cursor::decode(c, keys::PK, &pk))
-            .transpose()?;
+        let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
         let out = self
             .client
             .query()
@@ -52,29 +49,19 @@ impl Store {
             .send()
             .await
             .map_err(|e| from_sdk("Query", e))?;
-        let items = out
-            .items()
-            .iter()
-            .map(audit_from_item)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: cursor::encode(out.last_evaluated_key()),
-        })
+        let items = out.items().iter().map(audit_from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
     }
 }
 
 fn audit_from_item(item: &Item) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         id: get_s(item, "id")?.to_string(),
-        at: get_s(item, "at")?
-            .parse()
-            .map_err(|_| StoreError::Malformed("audit.at".into()))?,
+        at: get_s(item, "at")?.parse().map_err(|_| StoreError::Malformed("audit.at".into()))?,
         actor: get_s(item, "actor")?.to_string(),
         action: get_s(item, "action")?.to_string(),
         target: get_s(item, "target")?.to_string(),
         request_id: get_s(item, "requestId")?.to_string(),
-        details: serde_json::from_str(get_s(item, "details")?)
-            .map_err(|e| StoreError::Malformed(e.to_string()))?,
+        details: serde_json::from_str(get_s(item, "details")?).map_err(|e| StoreError::Malformed(e.to_string()))?,
     })
 }

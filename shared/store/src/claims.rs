@@ -66,12 +66,12 @@ impl Store {
         match result {
             Ok(_) => Ok(ClaimOutcome::Acquired),
             Err(err) => {
-                let existing = err
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
-                        _ => None,
-                    });
+                let existing = err.as_service_error().and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                        c.item().cloned()
+                    }
+                    _ => None,
+                });
                 match existing {
                     Some(item) => existing_outcome(&item, req.fingerprint),
                     None => match from_sdk("PutItem", err) {
@@ -96,21 +96,12 @@ impl Store {
             .await
             .map_err(|e| from_sdk("GetItem", e))?
             .item
-            .ok_or_else(|| StoreError::Backend {
-                operation: "GetItem",
-                message: "claim vanished while read".into(),
-            })?;
+            .ok_or_else(|| StoreError::Backend { operation: "GetItem", message: "claim vanished while read".into() })?;
         existing_outcome(&item, fingerprint)
     }
 
     /// Records the outcome; only the attempt that acquired the claim may do so.
-    pub async fn complete_claim(
-        &self,
-        scope: &str,
-        key: &str,
-        attempt: &str,
-        outcome: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn complete_claim(&self, scope: &str, key: &str, attempt: &str, outcome: &str) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -130,12 +121,7 @@ impl Store {
     }
 
     /// Gives the key back after a failure, so a retry can run at once.
-    pub async fn release_claim(
-        &self,
-        scope: &str,
-        key: &str,
-        attempt: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn release_claim(&self, scope: &str, key: &str, attempt: &str) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
@@ -161,9 +147,7 @@ fn existing_outcome(item: &Item, fingerprint: &str) -> Result<ClaimOutcome, Stor
         return Ok(ClaimOutcome::Mismatch);
     }
     match get_s(item, "state")? {
-        COMPLETED => Ok(ClaimOutcome::Completed {
-            outcome: opt_s(item, "outcome").unwrap_or_default().to_string(),
-        }),
+        COMPLETED => Ok(ClaimOutcome::Completed { outcome: opt_s(item, "outcome").unwrap_or_default().to_string() }),
         _ => {
             // Validates the lease attribute's shape even though a live lease is all we report.
             get_i64(item, "leaseUntil")?;

@@ -31,23 +31,13 @@ pub fn encode(last_key: Option<&Item>) -> Option<String> {
 }
 
 /// Decodes a cursor and checks that `partition_attr` equals `partition_value`.
-pub fn decode(
-    cursor: &str,
-    partition_attr: &str,
-    partition_value: &str,
-) -> Result<Item, StoreError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let map: HashMap<String, String> =
-        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+pub fn decode(cursor: &str, partition_attr: &str, partition_value: &str) -> Result<Item, StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
     if map.get(partition_attr).map(String::as_str) != Some(partition_value) || map.len() > 4 {
         return Err(StoreError::InvalidCursor);
     }
-    Ok(map
-        .into_iter()
-        .map(|(k, v)| (k, AttributeValue::S(v)))
-        .collect())
+    Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
 }
 
 #[cfg(test)]
@@ -70,18 +60,9 @@ mod tests {
     #[test]
     fn refuses_another_partition_or_garbage() {
         let c = encode(Some(&key("USER#a", "PAY#1"))).unwrap();
-        assert!(matches!(
-            decode(&c, "PK", "USER#b"),
-            Err(StoreError::InvalidCursor)
-        ));
-        assert!(matches!(
-            decode("!!", "PK", "USER#a"),
-            Err(StoreError::InvalidCursor)
-        ));
-        assert!(matches!(
-            decode("e30", "PK", "USER#a"),
-            Err(StoreError::InvalidCursor)
-        ));
+        assert!(matches!(decode(&c, "PK", "USER#b"), Err(StoreError::InvalidCursor)));
+        assert!(matches!(decode("!!", "PK", "USER#a"), Err(StoreError::InvalidCursor)));
+        assert!(matches!(decode("e30", "PK", "USER#a"), Err(StoreError::InvalidCursor)));
     }
 
     #[test]

@@ -21,9 +21,7 @@ pub fn b(v: bool) -> AttributeValue {
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v),
-        _ => Err(StoreError::Malformed(format!(
-            "missing string attribute {name}"
-        ))),
+        _ => Err(StoreError::Malformed(format!("missing string attribute {name}"))),
     }
 }
 
@@ -35,20 +33,16 @@ pub fn opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 pub fn get_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
-    opt_i64(item, name)?
-        .ok_or_else(|| StoreError::Malformed(format!("missing number attribute {name}")))
+    opt_i64(item, name)?.ok_or_else(|| StoreError::Malformed(format!("missing number attribute {name}")))
 }
 
 pub fn opt_i64(item: &Item, name: &str) -> Result<Option<i64>, StoreError> {
     match item.get(name) {
-        Some(AttributeValue::N(v)) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| StoreError::Malformed(format!("attribute {name} is not an integer"))),
+        Some(AttributeValue::N(v)) => {
+            v.parse().map(Some).map_err(|_| StoreError::Malformed(format!("attribute {name} is not an integer")))
+        }
         None | Some(AttributeValue::Null(_)) => Ok(None),
-        _ => Err(StoreError::Malformed(format!(
-            "attribute {name} is not a number"
-        ))),
+        _ => Err(StoreError::Malformed(format!("attribute {name} is not a number"))),
     }
 }
 

@@ -6,6 +6,15 @@
 //! | subscription          | `USER#<userId>`             | `SUBSCRIPTION`         |                              | a user's current plan (GetItem)        |
 //! | claim (idempotency)   | `CLAIM#<scope>#<key>`       | `CLAIM`                |                              | one request / email per key (GetItem)  |
 //! | audit entry           | `AUDIT#<yyyy-mm>`           | `<rfc3339>#<id>`       |                              | admin lists a month, newest first      |
+//! | course (sale view)    | `COURSE#<courseId>`         | `COURSE`               |                              | price a course (BatchGetItem)          |
+//! | enrollment            | `USER#<userId>`             | `ENROLLMENT#<courseId>`|                              | does the user own a course             |
+//! | Stripe customer       | `USER#<userId>`             | `STRIPE_CUSTOMER`      |                              | one Stripe customer per user           |
+//! | payment               | `PAYMENT#<paymentId>`       | `PAYMENT`              | `USER#<id>#PAYMENTS` / `<createdAt>#<paymentId>` | get; a user's history newest first |
+//! | refund                | `PAYMENT#<paymentId>`       | `REFUND#<refundId>`    |                              | a payment's refunds                    |
+//! | PaymentIntent link    | `STRIPE_PI#<pi>`            | `LINK`                 |                              | webhook → our payment                  |
+//! | webhook event seen    | `STRIPE_EVENT#<evt>`        | `EVENT`                |                              | dedupe deliveries (TTL 30 days)        |
+//! | receipt counter       | `COUNTER#RECEIPT#<year>`    | `COUNTER`              |                              | gap-free receipt numbers               |
+//! | receipt number        | `RECEIPT#<number>`          | `RECEIPT`              |                              | a number is used once                  |
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -26,4 +35,46 @@ pub fn claim(scope: &str, key: &str) -> String {
 
 pub fn audit_month(month: &str) -> String {
     format!("AUDIT#{month}")
+}
+
+pub fn course(course_id: &str) -> String {
+    format!("COURSE#{course_id}")
+}
+
+pub const COURSE: &str = "COURSE";
+
+pub fn enrollment(course_id: &str) -> String {
+    format!("ENROLLMENT#{course_id}")
+}
+
+pub const STRIPE_CUSTOMER: &str = "STRIPE_CUSTOMER";
+
+pub fn payment(payment_id: &str) -> String {
+    format!("PAYMENT#{payment_id}")
+}
+
+pub const PAYMENT: &str = "PAYMENT";
+
+pub fn user_payments(user_id: &str) -> String {
+    format!("USER#{user_id}#PAYMENTS")
+}
+
+pub fn refund(refund_id: &str) -> String {
+    format!("REFUND#{refund_id}")
+}
+
+pub fn payment_intent_link(pi: &str) -> String {
+    format!("STRIPE_PI#{pi}")
+}
+
+pub fn stripe_event(event_id: &str) -> String {
+    format!("STRIPE_EVENT#{event_id}")
+}
+
+pub fn receipt_counter(year: i16) -> String {
+    format!("COUNTER#RECEIPT#{year}")
+}
+
+pub fn receipt(number: &str) -> String {
+    format!("RECEIPT#{number}")
 }

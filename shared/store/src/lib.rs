@@ -5,10 +5,14 @@
 
 pub mod audit;
 pub mod claims;
+pub mod courses;
 pub mod cursor;
 pub mod error;
 pub mod item;
 pub mod keys;
+pub mod payments;
+pub mod refunds;
+pub mod stripe_events;
 pub mod subscriptions;
 
 pub use cursor::Page;
@@ -27,10 +31,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {

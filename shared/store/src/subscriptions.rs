@@ -9,10 +9,7 @@ use jiff::Timestamp;
 
 impl Store {
     /// The user's subscription, or `None` when they never had one (they are on Free).
-    pub async fn get_subscription(
-        &self,
-        user: &UserId,
-    ) -> Result<Option<Subscription>, StoreError> {
+    pub async fn get_subscription(&self, user: &UserId) -> Result<Option<Subscription>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -26,11 +23,7 @@ impl Store {
     }
 
     /// Writes the subscription as given. Lifecycle writes with ordering guards come with billing.
-    pub async fn put_subscription(
-        &self,
-        user: &UserId,
-        sub: &Subscription,
-    ) -> Result<(), StoreError> {
+    pub async fn put_subscription(&self, user: &UserId, sub: &Subscription) -> Result<(), StoreError> {
         let mut req = self
             .client
             .put_item()
@@ -39,10 +32,7 @@ impl Store {
             .item(keys::SK, s(keys::SUBSCRIPTION))
             .item("tier", s(sub.tier.as_str()))
             .item("status", s(sub.status.as_str()))
-            .item(
-                "cancelAtPeriodEnd",
-                crate::item::b(sub.cancel_at_period_end),
-            );
+            .item("cancelAtPeriodEnd", crate::item::b(sub.cancel_at_period_end));
         if let Some(interval) = sub.interval {
             req = req.item("interval", s(interval.as_str()));
         }
@@ -58,8 +48,7 @@ fn subscription_from_item(item: &Item) -> Result<Subscription, StoreError> {
     let malformed = |what: &str| StoreError::Malformed(format!("subscription.{what}"));
     Ok(Subscription {
         tier: Tier::parse(get_s(item, "tier")?).ok_or_else(|| malformed("tier"))?,
-        status: SubscriptionStatus::parse(get_s(item, "status")?)
-            .ok_or_else(|| malformed("status"))?,
+        status: SubscriptionStatus::parse(get_s(item, "status")?).ok_or_else(|| malformed("status"))?,
         interval: opt_s(item, "interval")
             .map(|i| BillingInterval::parse(i).ok_or_else(|| malformed("interval")))
             .transpose()?,

@@ -12,81 +12,39 @@ async fn fresh_store() -> Store {
     );
     let sdk = azora_stack::sdk_config().await;
     let template = Template::load_default().unwrap();
-    let name = format!(
-        "store-test-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    LocalStack::new(&sdk)
-        .create_table(template.table().unwrap(), &name)
-        .await
-        .unwrap();
+    let name = format!("store-test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    LocalStack::new(&sdk).create_table(template.table().unwrap(), &name).await.unwrap();
     Store::new(aws_sdk_dynamodb::Client::new(&sdk), name)
 }
 
 fn req<'a>(key: &'a str, fp: &'a str, attempt: &'a str, now: i64) -> ClaimRequest<'a> {
-    ClaimRequest {
-        scope: "test",
-        key,
-        fingerprint: fp,
-        attempt,
-        now,
-        lease_seconds: 60,
-        ttl_seconds: 3600,
-    }
+    ClaimRequest { scope: "test", key, fingerprint: fp, attempt, now, lease_seconds: 60, ttl_seconds: 3600 }
 }
 
 #[tokio::test]
 async fn a_claim_is_acquired_once_then_replayed() {
     let store = fresh_store().await;
-    assert_eq!(
-        store.claim(&req("k", "fp", "a1", 1000)).await.unwrap(),
-        ClaimOutcome::Acquired
-    );
-    assert_eq!(
-        store.claim(&req("k", "fp", "a2", 1001)).await.unwrap(),
-        ClaimOutcome::InProgress
-    );
-    store
-        .complete_claim("test", "k", "a1", "result")
-        .await
-        .unwrap();
+    assert_eq!(store.claim(&req("k", "fp", "a1", 1000)).await.unwrap(), ClaimOutcome::Acquired);
+    assert_eq!(store.claim(&req("k", "fp", "a2", 1001)).await.unwrap(), ClaimOutcome::InProgress);
+    store.complete_claim("test", "k", "a1", "result").await.unwrap();
     assert_eq!(
         store.claim(&req("k", "fp", "a3", 1002)).await.unwrap(),
-        ClaimOutcome::Completed {
-            outcome: "result".into()
-        }
+        ClaimOutcome::Completed { outcome: "result".into() }
     );
-    assert_eq!(
-        store.claim(&req("k", "other", "a4", 1003)).await.unwrap(),
-        ClaimOutcome::Mismatch
-    );
+    assert_eq!(store.claim(&req("k", "other", "a4", 1003)).await.unwrap(), ClaimOutcome::Mismatch);
 }
 
 #[tokio::test]
 async fn an_expired_lease_can_be_taken_over_and_the_old_owner_cannot_complete() {
     let store = fresh_store().await;
-    assert_eq!(
-        store.claim(&req("k", "fp", "crashed", 1000)).await.unwrap(),
-        ClaimOutcome::Acquired
-    );
+    assert_eq!(store.claim(&req("k", "fp", "crashed", 1000)).await.unwrap(), ClaimOutcome::Acquired);
     // Lease is 60 s: at 1061 a retry with the same fingerprint takes over.
-    assert_eq!(
-        store.claim(&req("k", "fp", "retry", 1061)).await.unwrap(),
-        ClaimOutcome::Acquired
-    );
-    assert!(matches!(
-        store.complete_claim("test", "k", "crashed", "late").await,
-        Err(StoreError::ConditionFailed)
-    ));
-    store
-        .complete_claim("test", "k", "retry", "ok")
-        .await
-        .unwrap();
+    assert_eq!(store.claim(&req("k", "fp", "retry", 1061)).await.unwrap(), ClaimOutcome::Acquired);
+    assert!(matches!(store.complete_claim("test", "k", "crashed", "late").await, Err(StoreError::ConditionFailed)));
+    store.complete_claim("test", "k", "retry", "ok").await.unwrap();
     assert_eq!(
         store.claim(&req("k", "fp", "x", 1062)).await.unwrap(),
-        ClaimOutcome::Completed {
-            outcome: "ok".into()
-        }
+        ClaimOutcome::Completed { outcome: "ok".into() }
     );
 }
 
@@ -94,10 +52,7 @@ async fn an_expired_lease_can_be_taken_over_and_the_old_owner_cannot_complete() 
 async fn an_expired_lease_is_not_taken_over_with_another_body() {
     let store = fresh_store().await;
     store.claim(&req("k", "fp", "a1", 1000)).await.unwrap();
-    assert_eq!(
-        store.claim(&req("k", "other", "a2", 2000)).await.unwrap(),
-        ClaimOutcome::Mismatch
-    );
+    assert_eq!(store.claim(&req("k", "other", "a2", 2000)).await.unwrap(), ClaimOutcome::Mismatch);
 }
 
 #[tokio::test]
@@ -105,16 +60,10 @@ async fn a_released_claim_can_be_acquired_again() {
     let store = fresh_store().await;
     store.claim(&req("k", "fp", "a1", 1000)).await.unwrap();
     store.release_claim("test", "k", "a1").await.unwrap();
-    assert_eq!(
-        store.claim(&req("k", "fp", "a2", 1001)).await.unwrap(),
-        ClaimOutcome::Acquired
-    );
+    assert_eq!(store.claim(&req("k", "fp", "a2", 1001)).await.unwrap(), ClaimOutcome::Acquired);
     // Releasing someone else's claim does nothing.
     store.release_claim("test", "k", "a1").await.unwrap();
-    assert_eq!(
-        store.claim(&req("k", "fp", "a3", 1002)).await.unwrap(),
-        ClaimOutcome::InProgress
-    );
+    assert_eq!(store.claim(&req("k", "fp", "a3", 1002)).await.unwrap(), ClaimOutcome::InProgress);
 }
 
 #[tokio::test]
@@ -125,10 +74,7 @@ async fn concurrent_claims_have_exactly_one_winner() {
         let store = store.clone();
         handles.push(tokio::spawn(async move {
             let attempt = format!("a{i}");
-            store
-                .claim(&req("race", "fp", &attempt, 1000))
-                .await
-                .unwrap()
+            store.claim(&req("race", "fp", &attempt, 1000)).await.unwrap()
         }));
     }
     let mut acquired = 0;
@@ -157,36 +103,11 @@ async fn audit_entries_list_newest_first_across_pages() {
         store.append_audit(&entry).await.unwrap();
     }
     let p1 = store.list_audit("2026-11", 2, None).await.unwrap();
-    let p2 = store
-        .list_audit("2026-11", 2, p1.next_cursor.as_deref())
-        .await
-        .unwrap();
-    let p3 = store
-        .list_audit("2026-11", 2, p2.next_cursor.as_deref())
-        .await
-        .unwrap();
-    let ids: Vec<String> = [p1.items, p2.items, p3.items]
-        .concat()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let p2 = store.list_audit("2026-11", 2, p1.next_cursor.as_deref()).await.unwrap();
+    let p3 = store.list_audit("2026-11", 2, p2.next_cursor.as_deref()).await.unwrap();
+    let ids: Vec<String> = [p1.items, p2.items, p3.items].concat().into_iter().map(|e| e.id).collect();
     assert_eq!(ids, ["aud_4", "aud_3", "aud_2", "aud_1", "aud_0"]);
-    assert!(
-        store
-            .list_audit("2026-10", 10, None)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    let cursor = store
-        .list_audit("2026-11", 1, None)
-        .await
-        .unwrap()
-        .next_cursor
-        .unwrap();
-    assert!(matches!(
-        store.list_audit("2026-10", 1, Some(&cursor)).await,
-        Err(StoreError::InvalidCursor)
-    ));
+    assert!(store.list_audit("2026-10", 10, None).await.unwrap().items.is_empty());
+    let cursor = store.list_audit("2026-11", 1, None).await.unwrap().next_cursor.unwrap();
+    assert!(matches!(store.list_audit("2026-10", 1, Some(&cursor)).await, Err(StoreError::InvalidCursor)));
 }

@@ -8,10 +8,7 @@ use std::net::SocketAddr;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     azora_api::telemetry::init();
     let settings = dev_settings();
-    let port: u16 = settings
-        .get("PORT")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port: u16 = settings.get("PORT").and_then(|p| p.parse().ok()).unwrap_or(3000);
     let booted = boot(BootOptions {
         settings,
         queue_prefix: "azora-dev-".into(),
@@ -26,10 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let base = booted.server.base_url();
-    eprintln!(
-        "\nAzora API on {base}  (table {}, docs {base}/api/docs)",
-        booted.provisioned.table_name
-    );
+    eprintln!("\nAzora API on {base}  (table {}, docs {base}/api/docs)", booted.provisioned.table_name);
     for r in &booted.routes.http {
         eprintln!("  {:6} {base}{}  → {}", r.method, r.path, r.binary);
     }

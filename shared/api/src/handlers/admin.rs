@@ -32,9 +32,7 @@ pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
         let notification = Notification {
             id: new_id("ntf"),
             to: to.clone(),
-            kind: NotificationKind::TestEmail {
-                requested_by: principal.user_id.to_string(),
-            },
+            kind: NotificationKind::TestEmail { requested_by: principal.user_id.to_string() },
         };
         state.notifier.send(&notification).await?;
         audit::record(
@@ -46,10 +44,7 @@ pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
             json!({ "notificationId": notification.id }),
         )
         .await?;
-        http::json(
-            StatusCode::ACCEPTED,
-            &json!({ "notificationId": notification.id, "to": to }),
-        )
+        http::json(StatusCode::ACCEPTED, &json!({ "notificationId": notification.id, "to": to }))
     })
     .await
 }
@@ -59,15 +54,12 @@ pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let month = match query(&req, "month") {
-        Some(raw) => parse_month(&raw).ok_or_else(|| {
-            ApiError::bad_request("invalid_month", "month must look like 2026-11.")
-        })?,
+        Some(raw) => {
+            parse_month(&raw).ok_or_else(|| ApiError::bad_request("invalid_month", "month must look like 2026-11."))?
+        }
         None => month_of(jiff::Timestamp::now()),
     };
     let limit = limit(&req, 50, 100)?;
-    let page = state
-        .store
-        .list_audit(&month, limit, query(&req, "cursor").as_deref())
-        .await?;
+    let page = state.store.list_audit(&month, limit, query(&req, "cursor").as_deref()).await?;
     ok(&json!({ "items": page.items, "nextCursor": page.next_cursor }))
 }

@@ -21,11 +21,7 @@ pub fn document() -> Result<&'static Value, ApiError> {
 
 pub async fn get(req: Request, _state: Arc<AppState>) -> HttpResult {
     let doc = document()?;
-    if req.uri().path().ends_with("/docs") {
-        html(render_page(doc))
-    } else {
-        ok(doc)
-    }
+    if req.uri().path().ends_with("/docs") { html(render_page(doc)) } else { ok(doc) }
 }
 
 fn render_page(doc: &Value) -> String {
@@ -49,10 +45,7 @@ fn render_page(doc: &Value) -> String {
                     escape_html(op["summary"].as_str().unwrap_or_default())
                 ));
                 if let Some(body) = op.get("requestBody") {
-                    out.push_str(&format!(
-                        "<p>Request body</p><pre>{}</pre>",
-                        escape_html(&pretty(body))
-                    ));
+                    out.push_str(&format!("<p>Request body</p><pre>{}</pre>", escape_html(&pretty(body))));
                 }
                 out.push_str("<p>Responses</p><ul>");
                 for (status, resp) in op["responses"].as_object().into_iter().flatten() {
@@ -70,11 +63,7 @@ fn render_page(doc: &Value) -> String {
     if let Some(schemas) = doc["components"]["schemas"].as_object() {
         out.push_str("<h2>Schemas</h2>");
         for (name, schema) in schemas {
-            out.push_str(&format!(
-                "<h3>{}</h3><pre>{}</pre>",
-                escape_html(name),
-                escape_html(&pretty(schema))
-            ));
+            out.push_str(&format!("<h3>{}</h3><pre>{}</pre>", escape_html(name), escape_html(&pretty(schema))));
         }
     }
     out.push_str("</body></html>");
@@ -87,11 +76,7 @@ fn pretty(v: &Value) -> String {
 
 /// Follows a local `$ref` like `#/components/responses/Unauthorized`.
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
-    match v
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-    {
+    match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
         Some(pointer) => doc.pointer(pointer).unwrap_or(v),
         None => v,
     }
@@ -119,22 +104,12 @@ mod tests {
         let doc = document().unwrap();
         for (path, ops) in doc["paths"].as_object().unwrap() {
             for (method, op) in ops.as_object().unwrap() {
-                let responses = op["responses"]
-                    .as_object()
-                    .unwrap_or_else(|| panic!("{method} {path} has no responses"));
-                assert!(
-                    responses.keys().any(|s| s.starts_with('2')),
-                    "{method} {path} has no success response"
-                );
-                let secured = op
-                    .get("security")
-                    .map(|s| s != &serde_json::json!([]))
-                    .unwrap_or(true);
+                let responses =
+                    op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path} has no responses"));
+                assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has no success response");
+                let secured = op.get("security").map(|s| s != &serde_json::json!([])).unwrap_or(true);
                 if secured {
-                    assert!(
-                        responses.contains_key("401"),
-                        "{method} {path} needs a 401 response"
-                    );
+                    assert!(responses.contains_key("401"), "{method} {path} needs a 401 response");
                 }
             }
         }
@@ -145,10 +120,7 @@ mod tests {
         let doc = document().unwrap();
         let page = render_page(doc);
         for path in doc["paths"].as_object().unwrap().keys() {
-            assert!(
-                page.contains(&escape_html(path)),
-                "{path} missing from docs page"
-            );
+            assert!(page.contains(&escape_html(path)), "{path} missing from docs page");
         }
     }
 }

@@ -3,4 +3,6 @@
 pub mod admin;
 pub mod docs;
 pub mod health;
+pub mod payments;
 pub mod subscriptions;
+pub mod webhooks;

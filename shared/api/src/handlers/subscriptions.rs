@@ -31,11 +31,7 @@ impl From<&Subscription> for SubscriptionView {
             current_period_end: s.current_period_end.map(|t| t.to_string()),
             cancel_at_period_end: s.cancel_at_period_end,
             pending_change: None,
-            features: effective
-                .features()
-                .iter()
-                .map(|f: &Feature| f.as_str())
-                .collect(),
+            features: effective.features().iter().map(|f: &Feature| f.as_str()).collect(),
             token_multiplier_percent: effective.token_multiplier_percent(),
         }
     }
@@ -44,10 +40,6 @@ impl From<&Subscription> for SubscriptionView {
 /// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free.
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
-    let subscription = state
-        .store
-        .get_subscription(&principal.user_id)
-        .await?
-        .unwrap_or_else(Subscription::free);
+    let subscription = state.store.get_subscription(&principal.user_id).await?.unwrap_or_else(Subscription::free);
     ok(&SubscriptionView::from(&subscription))
 }

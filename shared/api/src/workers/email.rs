@@ -30,8 +30,7 @@ pub async fn handle(event: SqsEvent, state: Arc<AppState>) -> SqsBatchResponse {
 
 async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
     let body = record.body.as_deref().unwrap_or_default();
-    let notification: Notification =
-        serde_json::from_str(body).map_err(|e| format!("unreadable notification: {e}"))?;
+    let notification: Notification = serde_json::from_str(body).map_err(|e| format!("unreadable notification: {e}"))?;
     let attempt = new_id("att");
     let now = jiff::Timestamp::now().as_second();
     let fp = fingerprint(body.as_bytes());
@@ -67,10 +66,7 @@ async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
             Ok(())
         }
         Err(e) => {
-            let _ = state
-                .store
-                .release_claim(SCOPE, &notification.id, &attempt)
-                .await;
+            let _ = state.store.release_claim(SCOPE, &notification.id, &attempt).await;
             telemetry::count("EmailSendFailures", 1);
             Err(e)
         }
@@ -79,31 +75,16 @@ async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
 
 async fn send(state: &AppState, notification: &Notification) -> Result<String, String> {
     let email = render(notification);
-    let content = |text: String| {
-        Content::builder()
-            .data(text)
-            .charset("UTF-8")
-            .build()
-            .map_err(|e| e.to_string())
-    };
+    let content = |text: String| Content::builder().data(text).charset("UTF-8").build().map_err(|e| e.to_string());
     let message = Message::builder()
         .subject(content(email.subject)?)
-        .body(
-            Body::builder()
-                .text(content(email.text)?)
-                .html(content(email.html)?)
-                .build(),
-        )
+        .body(Body::builder().text(content(email.text)?).html(content(email.html)?).build())
         .build();
     let out = state
         .ses
         .send_email()
         .from_email_address(state.config.email_from.as_str())
-        .destination(
-            Destination::builder()
-                .to_addresses(notification.to.as_str())
-                .build(),
-        )
+        .destination(Destination::builder().to_addresses(notification.to.as_str()).build())
         .content(EmailContent::builder().simple(message).build())
         .send()
         .await

@@ -1,0 +1,6 @@
+//! GET /api/payments/{paymentId}/receipt. Wiring only: the handler is `azora_api::registry` entry "payments-receipt".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

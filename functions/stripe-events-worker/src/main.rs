@@ -1,0 +1,6 @@
+//! SQS consumer of StripeEventsQueue: applies Stripe events. Wiring only: the handler is `azora_api::registry` entry "stripe-events-worker".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

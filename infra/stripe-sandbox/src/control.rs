@@ -1,0 +1,215 @@
+//! The control API under `/_sandbox/` (no authentication): configuration, the event log and
+//! manual webhook deliveries, the request log, reset, and the steps a customer takes in the
+//! browser (confirming with Stripe.js, passing or failing 3-D Secure).
+//!
+//! Bodies are JSON (form encoding is accepted too); answers are JSON; errors are Stripe-shaped.
+
+use bytes::Bytes;
+use http::Response;
+use http_body_util::Full;
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::params::{Params, value_bool, value_str};
+use crate::records::DeliverOptions;
+use crate::resources::payment_intents::{self, ConfirmArgs};
+use crate::sandbox::Shared;
+use crate::server::{error_response, json_response};
+use crate::store::{API_VERSION, EventSource};
+use crate::{ids, webhooks};
+
+pub(crate) async fn handle(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Response<Full<Bytes>> {
+    let segments: Vec<&str> = path.trim_start_matches("/_sandbox").split('/').filter(|s| !s.is_empty()).collect();
+    if let (Some(&"3ds"), Some(id), 2, "GET") = (segments.first(), segments.get(1), segments.len(), method) {
+        return three_d_secure_page(shared, id, query);
+    }
+    let result = match parse_body(body) {
+        Err(e) => Err(e),
+        Ok(input) => route(shared, method, &segments, &input).await,
+    };
+    match result {
+        Ok(value) => json_response(200, &value, &[]),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<String, Value>) -> ApiResult<Value> {
+    match (method, segments) {
+        ("GET", [] | ["health"]) => Ok(json!({"ok": true, "api_version": API_VERSION, "baseUrl": shared.base_url()})),
+        ("GET", ["config"]) => config_json(shared),
+        ("POST", ["config"]) => {
+            update_config(shared, input)?;
+            config_json(shared)
+        }
+        ("GET", ["events"]) => {
+            let events = shared.lock().events().to_vec();
+            Ok(json!({"object": "list", "data": events}))
+        }
+        ("POST", ["events", id, "deliver"]) => {
+            let options: DeliverOptions = serde_json::from_value(Value::Object(input.clone()))
+                .map_err(|e| ApiError::invalid_nocode(format!("Invalid delivery options: {e}")))?;
+            let attempts = webhooks::deliver_manual(shared, id, &options).await?;
+            let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
+            Ok(json!({"statuses": statuses, "attempts": attempts}))
+        }
+        ("GET", ["deliveries"]) => {
+            let deliveries = shared.lock().deliveries.clone();
+            Ok(json!({"object": "list", "data": deliveries}))
+        }
+        ("GET", ["requests"]) => {
+            let requests = shared.lock().requests.clone();
+            Ok(json!({"object": "list", "data": requests}))
+        }
+        ("POST", ["reset"]) => {
+            shared.lock().reset();
+            Ok(json!({"ok": true}))
+        }
+        ("POST", ["payment_intents", id, "confirm"]) => {
+            let params = Params::from_json(&Value::Object(input.clone()));
+            let args = ConfirmArgs {
+                payment_method: params.str("payment_method")?,
+                return_url: params.str("return_url")?,
+                from_client: true,
+                ..ConfirmArgs::default()
+            };
+            let source = EventSource {
+                request_id: Some(ids::new_id("req")),
+                idempotency_key: None,
+                account: stripe_account(input)?,
+            };
+            let base = shared.base_url();
+            let mut store = shared.lock();
+            let result = payment_intents::confirm_intent(&mut store, &source, &base, id, args);
+            shared.dispatch(&mut store);
+            result
+        }
+        ("POST", ["payment_intents", id, "authenticate"]) => {
+            let succeed = match input.get("succeed") {
+                Some(v) => value_bool(v, "succeed")?,
+                None => true,
+            };
+            let account = stripe_account(input)?;
+            let mut store = shared.lock();
+            let result = payment_intents::authenticate(&mut store, account.as_deref(), id, succeed);
+            shared.dispatch(&mut store);
+            result
+        }
+        _ => Err(ApiError::new(
+            404,
+            crate::error::ErrorType::InvalidRequest,
+            None,
+            format!("Unrecognized sandbox control URL ({method}: /_sandbox/{}).", segments.join("/")),
+        )),
+    }
+}
+
+/// `"stripeAccount": "acct_…"` for objects of a connected account.
+fn stripe_account(input: &Map<String, Value>) -> ApiResult<Option<String>> {
+    match input.get("stripeAccount") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => value_str(v, "stripeAccount").map(Some),
+    }
+}
+
+fn parse_body(body: &Bytes) -> ApiResult<Map<String, Value>> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid_nocode("The body is not UTF-8."))?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(Map::new());
+    }
+    if trimmed.starts_with('{') {
+        return match serde_json::from_str::<Value>(trimmed) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(ApiError::invalid_nocode("The body must be a JSON object.")),
+            Err(e) => Err(ApiError::invalid_nocode(format!("Invalid JSON body: {e}"))),
+        };
+    }
+    Ok(Params::parse(trimmed.as_bytes())?.nested)
+}
+
+fn config_json(shared: &Shared) -> ApiResult<Value> {
+    let config = shared.lock().config.clone();
+    serde_json::to_value(config).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Partial update: only the keys present change; `"webhookUrl": null` turns delivery off.
+fn update_config(shared: &Shared, input: &Map<String, Value>) -> ApiResult<()> {
+    let mut config = shared.lock().config.clone();
+    for (key, value) in input {
+        match key.as_str() {
+            "webhookUrl" => {
+                config.webhook_url = match value {
+                    Value::Null => None,
+                    v => {
+                        let url = value_str(v, key)?;
+                        if url.is_empty() {
+                            None
+                        } else if url.starts_with("http://") {
+                            Some(url)
+                        } else {
+                            return Err(ApiError::invalid_nocode("webhookUrl must be an http:// URL.").param(key));
+                        }
+                    }
+                }
+            }
+            "webhookSecret" => config.webhook_secret = value_str(value, key)?,
+            "autoDeliver" => config.auto_deliver = value_bool(value, key)?,
+            "retryDelaysMs" => {
+                config.retry_delays_ms = serde_json::from_value(value.clone()).map_err(|_| {
+                    ApiError::invalid_nocode("retryDelaysMs must be an array of milliseconds.").param(key)
+                })?
+            }
+            other => return Err(ApiError::unknown_param(other)),
+        }
+    }
+    shared.lock().config = config;
+    Ok(())
+}
+
+/// The page `next_action` points at: `?succeed=true|false` completes the challenge and
+/// redirects to the `return_url` (with Stripe's query parameters) when there is one.
+fn three_d_secure_page(shared: &Shared, id: &str, query: Option<&str>) -> Response<Full<Bytes>> {
+    let params = Params::parse(query.unwrap_or("").as_bytes()).unwrap_or_default();
+    let Some(succeed) = params.bool("succeed").ok().flatten() else {
+        let html = format!(
+            "<!doctype html><title>3D Secure (Stripe sandbox)</title><h1>3D Secure test page</h1>\
+             <p>PaymentIntent {id}</p>\
+             <p><a href=\"?succeed=true\">Complete authentication</a></p>\
+             <p><a href=\"?succeed=false\">Fail authentication</a></p>"
+        );
+        let mut response = Response::new(Full::new(Bytes::from(html)));
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
+        return response;
+    };
+    let mut store = shared.lock();
+    let result = payment_intents::authenticate(&mut store, None, id, succeed);
+    let return_url =
+        store.stored(id).and_then(|o| o.internal.get("return_url")).and_then(Value::as_str).map(str::to_string);
+    shared.dispatch(&mut store);
+    drop(store);
+    match (result, return_url) {
+        (Ok(pi), Some(url)) => {
+            let secret = pi.get("client_secret").and_then(Value::as_str).unwrap_or("");
+            let status = if succeed { "succeeded" } else { "failed" };
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let location =
+                format!("{url}{sep}payment_intent={id}&payment_intent_client_secret={secret}&redirect_status={status}");
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = http::StatusCode::FOUND;
+            if let Ok(v) = http::HeaderValue::from_str(&location) {
+                response.headers_mut().insert(http::header::LOCATION, v);
+            }
+            response
+        }
+        (Ok(pi), None) => json_response(200, &pi, &[]),
+        (Err(e), _) => error_response(&e, None),
+    }
+}

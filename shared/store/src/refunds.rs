@@ -1,0 +1,284 @@
+//! Refunds: reserve the amount on the payment before asking Stripe (so concurrent requests can
+//! never refund more than was charged), then complete or release the reservation.
+
+use crate::error::{StoreError, from_sdk, from_transact};
+use crate::item::{Item, get_i64, get_s, n, opt_s, s};
+use crate::{Store, keys};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use azora_domain::payment::{PaymentStatus, Refund, RefundStatus};
+use azora_domain::{Currency, Money};
+use jiff::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    /// A refund with this id exists already (a retried request): continue with it.
+    Exists(Refund),
+    /// Less than the amount remains refundable, or the payment is not refundable.
+    Refused,
+}
+
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+impl Store {
+    pub async fn reserve_refund(&self, refund: &Refund) -> Result<Reservation, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::payment(&refund.payment_id)))
+            .item(keys::SK, s(keys::refund(&refund.id)))
+            .item("refundId", s(&refund.id))
+            .item("paymentId", s(&refund.payment_id))
+            .item("amount", n(refund.amount.amount))
+            .item("currency", s(refund.amount.currency.code()))
+            .item("status", s(RefundStatus::Pending.as_str()))
+            .item("requestedBy", s(&refund.requested_by))
+            .item("createdAt", s(refund.created_at.to_string()))
+            .condition_expression("attribute_not_exists(SK)");
+        if let Some(reason) = &refund.reason {
+            put = put.item("reason", s(reason));
+        }
+        let reserve = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(&refund.payment_id)))
+            .key(keys::SK, s(keys::PAYMENT))
+            .update_expression("SET refundableRemaining = refundableRemaining - :amt")
+            .condition_expression("refundableRemaining >= :amt AND #status IN (:ok1, :ok2)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":amt", n(refund.amount.amount))
+            .expression_attribute_values(":ok1", s(PaymentStatus::Succeeded.as_str()))
+            .expression_attribute_values(":ok2", s(PaymentStatus::PartiallyRefunded.as_str()));
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
+            .transact_items(TransactWriteItem::builder().update(build(reserve.build())?).build())
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => Ok(Reservation::Reserved),
+            Err(e) if e.failed_condition_at(0) => match self.get_refund(&refund.payment_id, &refund.id).await? {
+                Some(existing) => Ok(Reservation::Exists(existing)),
+                None => Err(e),
+            },
+            Err(e) if e.failed_condition_at(1) => Ok(Reservation::Refused),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Marks a pending refund succeeded and counts it on the payment. Returns `false` when it was
+    /// not pending (completed by the other path: the API call or the webhook).
+    pub async fn complete_refund(
+        &self,
+        payment_id: &str,
+        refund_id: &str,
+        stripe_refund_id: &str,
+        amount: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::refund(refund_id)))
+            .update_expression("SET #status = :succeeded, stripeRefundId = :re, completedAt = :now")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":succeeded", s(RefundStatus::Succeeded.as_str()))
+            .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()))
+            .expression_attribute_values(":re", s(stripe_refund_id))
+            .expression_attribute_values(":now", s(now.to_string()));
+        let count = self.count_refund(payment_id, amount, now, None)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
+            .transact_items(count)
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => {
+                self.mark_fully_refunded(payment_id, now).await?;
+                Ok(true)
+            }
+            Err(e) if e.failed_condition_at(0) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a refund made outside our API (e.g. in the Stripe dashboard), once per Stripe id.
+    /// Returns `false` when it was recorded before or exceeds what remains.
+    pub async fn record_external_refund(
+        &self,
+        payment_id: &str,
+        stripe_refund_id: &str,
+        amount: Money,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::payment(payment_id)))
+            .item(keys::SK, s(keys::refund(stripe_refund_id)))
+            .item("refundId", s(stripe_refund_id))
+            .item("paymentId", s(payment_id))
+            .item("amount", n(amount.amount))
+            .item("currency", s(amount.currency.code()))
+            .item("status", s(RefundStatus::Succeeded.as_str()))
+            .item("stripeRefundId", s(stripe_refund_id))
+            .item("requestedBy", s("stripe"))
+            .item("createdAt", s(now.to_string()))
+            .condition_expression("attribute_not_exists(SK)");
+        let count = self.count_refund(payment_id, amount.amount, now, Some(amount.amount))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
+            .transact_items(count)
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => {
+                self.mark_fully_refunded(payment_id, now).await?;
+                Ok(true)
+            }
+            Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives a reservation back after Stripe refused the refund.
+    pub async fn fail_refund(&self, payment_id: &str, refund_id: &str, amount: i64) -> Result<(), StoreError> {
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::refund(refund_id)))
+            .update_expression("SET #status = :failed")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s(RefundStatus::Failed.as_str()))
+            .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()));
+        let release = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::PAYMENT))
+            .update_expression("SET refundableRemaining = refundableRemaining + :amt")
+            .expression_attribute_values(":amt", n(amount));
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
+            .transact_items(TransactWriteItem::builder().update(build(release.build())?).build())
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.failed_condition_at(0) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds a refund to the payment's refunded total; `reserve` also takes it from what remains
+    /// refundable (for refunds that were not reserved through our API).
+    fn count_refund(
+        &self,
+        payment_id: &str,
+        amount: i64,
+        now: Timestamp,
+        reserve: Option<i64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::PAYMENT))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":amt", n(amount))
+            .expression_attribute_values(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
+            .expression_attribute_values(":ok1", s(PaymentStatus::Succeeded.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()));
+        update = match reserve {
+            None => update
+                .update_expression("SET refundedAmount = refundedAmount + :amt, #status = :partial, updatedAt = :now")
+                .condition_expression("#status IN (:ok1, :partial)"),
+            Some(_) => update
+                .update_expression(
+                    "SET refundedAmount = refundedAmount + :amt, refundableRemaining = refundableRemaining - :amt, #status = :partial, updatedAt = :now",
+                )
+                .condition_expression("#status IN (:ok1, :partial) AND refundableRemaining >= :amt"),
+        };
+        Ok(TransactWriteItem::builder().update(build(update.build())?).build())
+    }
+
+    async fn mark_fully_refunded(&self, payment_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::PAYMENT))
+            .update_expression("SET #status = :refunded, updatedAt = :now")
+            .condition_expression("refundedAmount >= amount AND #status = :partial")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":refunded", s(PaymentStatus::Refunded.as_str()))
+            .expression_attribute_values(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_refund(&self, payment_id: &str, refund_id: &str) -> Result<Option<Refund>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::refund(refund_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        out.item.as_ref().map(refund_from_item).transpose()
+    }
+
+    /// A payment's refunds, oldest first.
+    pub async fn list_refunds(&self, payment_id: &str) -> Result<Vec<Refund>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :refund)")
+            .expression_attribute_values(":pk", s(keys::payment(payment_id)))
+            .expression_attribute_values(":refund", s("REFUND#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        let mut refunds: Vec<Refund> = out.items().iter().map(refund_from_item).collect::<Result<_, _>>()?;
+        refunds.sort_by_key(|r| r.created_at);
+        Ok(refunds)
+    }
+}
+
+fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("refund.{what}"));
+    Ok(Refund {
+        id: get_s(item, "refundId")?.to_string(),
+        payment_id: get_s(item, "paymentId")?.to_string(),
+        amount: Money::new(
+            get_i64(item, "amount")?,
+            Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?,
+        ),
+        status: RefundStatus::parse(get_s(item, "status")?).ok_or_else(|| malformed("status"))?,
+        reason: opt_s(item, "reason").map(str::to_string),
+        stripe_refund_id: opt_s(item, "stripeRefundId").map(str::to_string),
+        requested_by: get_s(item, "requestedBy")?.to_string(),
+        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
+    })
+}

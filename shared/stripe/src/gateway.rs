@@ -1,0 +1,257 @@
+use azora_domain::Money;
+use std::collections::HashMap;
+use stripe::{Client, ClientBuilder, StripeError};
+use stripe_client_core::IdempotencyKey;
+use stripe_client_core::{RequestStrategy, StripeRequest};
+use stripe_core::customer::CreateCustomer;
+use stripe_core::payment_intent::{
+    CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
+    CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects, RetrievePaymentIntent,
+};
+use stripe_core::refund::{CreateRefund, CreateRefundReason};
+use stripe_shared::{PaymentIntent, PaymentIntentStatus};
+use stripe_types::{Currency as StripeCurrency, Expandable};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    /// The card was declined (Stripe 402 `card_error`).
+    #[error("card declined: {message}")]
+    CardDeclined {
+        code: String,
+        decline_code: Option<String>,
+        message: String,
+        payment_intent: Option<Box<PaymentIntentOutcome>>,
+    },
+    /// Stripe refused the request's parameters (4xx `invalid_request_error`, `idempotency_error`).
+    #[error("stripe refused the request: {code}: {message}")]
+    Rejected { status: u16, code: String, message: String },
+    /// Network failure, 5xx, or a response we could not read: safe to retry with the same key.
+    #[error("stripe unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl GatewayError {
+    fn from_stripe(err: StripeError) -> Self {
+        match err {
+            StripeError::Stripe(api, status) => {
+                let code =
+                    api.code.as_ref().map(|c| c.as_str().to_string()).unwrap_or_else(|| api.type_.as_str().to_string());
+                let message = api.message.clone().unwrap_or_else(|| "Stripe refused the request".into());
+                if status == 402 || api.type_.as_str() == "card_error" {
+                    GatewayError::CardDeclined {
+                        code,
+                        decline_code: api.decline_code.clone(),
+                        message,
+                        payment_intent: api.payment_intent.as_ref().map(|pi| Box::new(PaymentIntentOutcome::from(pi))),
+                    }
+                } else if status >= 500 || status == 429 {
+                    GatewayError::Unavailable(format!("{status} {code}: {message}"))
+                } else {
+                    GatewayError::Rejected { status, code, message }
+                }
+            }
+            other => GatewayError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Our view of a PaymentIntent's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentIntentState {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    Succeeded,
+    Canceled,
+}
+
+impl PaymentIntentState {
+    pub fn from_stripe(s: &str) -> Option<Self> {
+        Some(match s {
+            "requires_payment_method" => Self::RequiresPaymentMethod,
+            "requires_confirmation" => Self::RequiresConfirmation,
+            "requires_action" => Self::RequiresAction,
+            // We never capture manually; treat a pending capture as still processing.
+            "processing" | "requires_capture" => Self::Processing,
+            "succeeded" => Self::Succeeded,
+            "canceled" => Self::Canceled,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentIntentOutcome {
+    pub id: String,
+    pub state: Option<PaymentIntentState>,
+    pub amount: i64,
+    pub currency: String,
+    pub client_secret: Option<String>,
+    pub latest_charge: Option<String>,
+    pub next_action: Option<String>,
+    pub last_error_code: Option<String>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl From<&PaymentIntent> for PaymentIntentOutcome {
+    fn from(pi: &PaymentIntent) -> Self {
+        let status = match &pi.status {
+            PaymentIntentStatus::Unknown(s) => s.clone(),
+            s => s.as_str().to_string(),
+        };
+        Self {
+            id: pi.id.as_str().to_string(),
+            state: PaymentIntentState::from_stripe(&status),
+            amount: pi.amount,
+            currency: pi.currency.to_string(),
+            client_secret: pi.client_secret.clone(),
+            latest_charge: pi.latest_charge.as_ref().map(|c| match c {
+                Expandable::Id(id) => id.as_str().to_string(),
+                Expandable::Object(charge) => charge.id.as_str().to_string(),
+            }),
+            next_action: pi.next_action.as_ref().map(|a| a.type_.clone()),
+            last_error_code: pi
+                .last_payment_error
+                .as_ref()
+                .and_then(|e| e.code.as_ref().map(|c| c.as_str().to_string())),
+            metadata: pi.metadata.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentIntentRequest<'a> {
+    pub amount: Money,
+    pub customer_id: &'a str,
+    /// Confirm now with this payment method (server-side confirmation).
+    pub payment_method: Option<&'a str>,
+    pub description: &'a str,
+    pub metadata: HashMap<String, String>,
+    pub transfer_group: Option<&'a str>,
+    pub idempotency_key: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub payment_intent_id: &'a str,
+    pub amount: Money,
+    pub reason: Option<&'a str>,
+    pub metadata: HashMap<String, String>,
+    pub idempotency_key: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOutcome {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+}
+
+/// async-stripe's client, built once per cold start.
+#[derive(Clone)]
+pub struct StripeGateway {
+    client: Client,
+}
+
+fn strategy(key: &str) -> Result<RequestStrategy, GatewayError> {
+    let key = IdempotencyKey::new(key).map_err(|e| GatewayError::Rejected {
+        status: 400,
+        code: "invalid_idempotency_key".into(),
+        message: e.to_string(),
+    })?;
+    Ok(RequestStrategy::Idempotent(key))
+}
+
+fn stripe_currency(m: &Money) -> StripeCurrency {
+    m.currency.code().to_ascii_lowercase().parse().unwrap_or(StripeCurrency::USD)
+}
+
+impl StripeGateway {
+    /// `api_base` is e.g. `https://api.stripe.com/` or the sandbox's `http://127.0.0.1:12111/`.
+    pub fn new(secret_key: &str, api_base: &str) -> Result<Self, GatewayError> {
+        let client = ClientBuilder::new(secret_key)
+            .url(api_base)
+            .build()
+            .map_err(|e| GatewayError::Unavailable(format!("cannot build the Stripe client: {e}")))?;
+        Ok(Self { client })
+    }
+
+    /// Creates a customer for our user; the key makes a retry return the same customer.
+    pub async fn create_customer(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let mut req = CreateCustomer::new().metadata(HashMap::from([("userId".to_string(), user_id.to_string())]));
+        if let Some(email) = email {
+            req = req.email(email);
+        }
+        let customer = req
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(customer.id.as_str().to_string())
+    }
+
+    pub async fn create_payment_intent(
+        &self,
+        req: &PaymentIntentRequest<'_>,
+    ) -> Result<PaymentIntentOutcome, GatewayError> {
+        // No redirect-based methods: a server-side confirmation then needs no `return_url`, and
+        // 3-D Secure is completed by Stripe.js with the client secret.
+        let mut methods = CreatePaymentIntentAutomaticPaymentMethods::new(true);
+        methods.allow_redirects = Some(CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects::Never);
+        let mut create = CreatePaymentIntent::new(req.amount.amount, stripe_currency(&req.amount))
+            .automatic_payment_methods(methods)
+            .customer(req.customer_id)
+            .description(req.description)
+            .metadata(req.metadata.clone());
+        if let Some(group) = req.transfer_group {
+            create = create.transfer_group(group);
+        }
+        if let Some(pm) = req.payment_method {
+            create = create.payment_method(pm).confirm(true);
+        }
+        let pi = create
+            .customize()
+            .request_strategy(strategy(req.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(PaymentIntentOutcome::from(&pi))
+    }
+
+    pub async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentOutcome, GatewayError> {
+        let pi = RetrievePaymentIntent::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        Ok(PaymentIntentOutcome::from(&pi))
+    }
+
+    pub async fn create_refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, GatewayError> {
+        let mut create = CreateRefund::new()
+            .payment_intent(req.payment_intent_id)
+            .amount(req.amount.amount)
+            .metadata(req.metadata.clone());
+        match req.reason {
+            Some("duplicate") => create = create.reason(CreateRefundReason::Duplicate),
+            Some("fraudulent") => create = create.reason(CreateRefundReason::Fraudulent),
+            Some("requested_by_customer") => create = create.reason(CreateRefundReason::RequestedByCustomer),
+            _ => {}
+        }
+        let refund = create
+            .customize()
+            .request_strategy(strategy(req.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(RefundOutcome {
+            id: refund.id.as_str().to_string(),
+            status: refund.status.clone().unwrap_or_default(),
+            amount: refund.amount,
+        })
+    }
+}

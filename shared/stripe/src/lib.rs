@@ -1,0 +1,13 @@
+//! The Stripe adapter. The rest of the code sees only these small types; every call goes through
+//! async-stripe over HTTP to `STRIPE_API_BASE` (api.stripe.com in AWS, the sandbox locally).
+//!
+//! Every mutating call carries an idempotency key derived from our own ids, so a retry after a
+//! crash or timeout never creates a second PaymentIntent or refund.
+
+mod gateway;
+pub mod webhook;
+
+pub use gateway::{
+    GatewayError, PaymentIntentOutcome, PaymentIntentRequest, PaymentIntentState, RefundOutcome, RefundRequest,
+    StripeGateway,
+};
