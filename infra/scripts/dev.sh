@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# `make dev`: installs what is missing, starts DynamoDB Local (data kept in .local/dynamodb-data)
-# and moto, then serves every function on one port (PORT, default 3000) with demo data.
-# Ctrl-C stops the server and the services this script started.
+# `make dev`: installs what is missing, starts DynamoDB Local (data kept in .local/dynamodb-data),
+# moto and the Stripe sandbox, then serves every function on one port (PORT, default 3000) with
+# demo data. Ctrl-C stops the server and everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source infra/scripts/common.sh
 infra/scripts/install.sh
-cargo build --quiet -p azora-local --bins
-trap 'infra/scripts/stop.sh dev' EXIT
+cargo build --quiet -p azora-local --bins -p azora-stripe-sandbox --bin stripe-sandbox
+
+sandbox_pid=""
+cleanup() {
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
+  infra/scripts/stop.sh dev
+}
+trap cleanup EXIT
 env_file=$(infra/scripts/start.sh dev)
 # shellcheck disable=SC1090
 source "$env_file"
+
+export PORT="${PORT:-$(free_port 3000)}"
+export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_azora_local_development}"
+if [ -z "${STRIPE_API_BASE:-}" ]; then
+  sandbox_port=$(free_port 12111)
+  STRIPE_SANDBOX_PORT="$sandbox_port" STRIPE_WEBHOOK_URL="http://127.0.0.1:$PORT/api/webhooks/stripe" \
+    ./target/debug/stripe-sandbox --quiet > "$LOCAL_DIR/run/dev/stripe-sandbox.log" 2>&1 &
+  sandbox_pid=$!
+  export STRIPE_API_BASE="http://127.0.0.1:$sandbox_port/"
+  wait_http "${STRIPE_API_BASE}_sandbox/health" 30 || die "the Stripe sandbox did not start; see $LOCAL_DIR/run/dev/stripe-sandbox.log"
+  log "Stripe sandbox on $STRIPE_API_BASE (control API: ${STRIPE_API_BASE}_sandbox/)"
+fi
 ./target/debug/local-server --seed

@@ -2,7 +2,8 @@
 
 use azora_api::AppState;
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
-use azora_domain::{Tier, UserId};
+use azora_domain::course::{CourseOffer, CourseStatus};
+use azora_domain::{Currency, Money, Tier, UserId};
 use azora_store::StoreError;
 
 pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
@@ -17,5 +18,21 @@ pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
     let user = UserId::parse("demo-pro").map_err(|e| StoreError::Malformed(e.to_string()))?;
     state.store.put_subscription(&user, &pro).await?;
     done.push("demo-pro: active Pro subscription (make token ROLE=student SUB=demo-pro)".to_string());
+    let instructor = UserId::parse("demo-instructor").map_err(|e| StoreError::Malformed(e.to_string()))?;
+    for (id, title, amount) in [
+        ("demo-rust-basics", "Rust Basics", 1999),
+        ("demo-serverless-aws", "Serverless on AWS", 4900),
+        ("demo-stripe-billing", "Stripe Billing in Practice", 2999),
+    ] {
+        let offer = CourseOffer {
+            id: id.to_string(),
+            instructor_id: instructor.clone(),
+            title: title.to_string(),
+            price: Money::new(amount, Currency::Usd),
+            status: CourseStatus::Published,
+        };
+        state.store.put_course_offer(&offer).await?;
+        done.push(format!("course {id}: {title}, {}", offer.price.display()));
+    }
     Ok(done)
 }
