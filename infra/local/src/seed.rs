@@ -1,10 +1,31 @@
-//! Demo data for `make dev`. Idempotent: running it again overwrites the same items.
+//! Demo data for `make dev`: a Pro subscriber, five instructors and fifty published courses across
+//! every category. Idempotent: existing items are left as they are.
 
 use azora_api::AppState;
+use azora_domain::course::{CATEGORIES, Course, CourseContent, CourseStatus, Lesson, Level};
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
-use azora_domain::course::{CourseOffer, CourseStatus};
 use azora_domain::{Currency, Money, Tier, UserId};
 use azora_store::StoreError;
+
+const INSTRUCTORS: [&str; 5] = ["demo-instructor", "ada-lovelace", "grace-hopper", "alan-kay", "barbara-liskov"];
+const TOPICS: [&str; 10] = [
+    "Foundations",
+    "Hands-on Projects",
+    "Masterclass",
+    "Crash Course",
+    "Patterns",
+    "Deep Dive",
+    "Essentials",
+    "Bootcamp",
+    "Workshop",
+    "Toolkit",
+];
+const LEVELS: [Level; 4] = [Level::Beginner, Level::Intermediate, Level::Advanced, Level::AllLevels];
+const PRICES: [i64; 7] = [0, 999, 1999, 2999, 4900, 7900, 12900];
+
+fn id_error(e: azora_domain::ValidationError) -> StoreError {
+    StoreError::Malformed(e.to_string())
+}
 
 pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
     let mut done = Vec::new();
@@ -15,24 +36,55 @@ pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
         current_period_end: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30)),
         cancel_at_period_end: false,
     };
-    let user = UserId::parse("demo-pro").map_err(|e| StoreError::Malformed(e.to_string()))?;
-    state.store.put_subscription(&user, &pro).await?;
-    done.push("demo-pro: active Pro subscription (make token ROLE=student SUB=demo-pro)".to_string());
-    let instructor = UserId::parse("demo-instructor").map_err(|e| StoreError::Malformed(e.to_string()))?;
-    for (id, title, amount) in [
-        ("demo-rust-basics", "Rust Basics", 1999),
-        ("demo-serverless-aws", "Serverless on AWS", 4900),
-        ("demo-stripe-billing", "Stripe Billing in Practice", 2999),
-    ] {
-        let offer = CourseOffer {
-            id: id.to_string(),
-            instructor_id: instructor.clone(),
-            title: title.to_string(),
-            price: Money::new(amount, Currency::Usd),
-            status: CourseStatus::Published,
-        };
-        state.store.put_course_offer(&offer).await?;
-        done.push(format!("course {id}: {title}, {}", offer.price.display()));
+    let user = UserId::parse("demo-pro").map_err(id_error)?;
+    if state.store.get_subscription(&user).await?.is_none() {
+        state.store.put_subscription(&user, &pro).await?;
     }
+    done.push("demo-pro: active Pro subscription (make token ROLE=student SUB=demo-pro)".to_string());
+
+    let now = jiff::Timestamp::now();
+    let mut created = 0;
+    for i in 0..50usize {
+        let id = format!("demo-course-{i:02}");
+        if state.store.get_course(&id).await?.is_some() {
+            continue;
+        }
+        let category = CATEGORIES[i % CATEGORIES.len()];
+        let title = format!("{} {}", category.replace('-', " ").to_uppercase(), TOPICS[i % TOPICS.len()]);
+        let lessons = (1..=3 + i % 5)
+            .map(|n| Lesson {
+                title: format!("Lesson {n}"),
+                duration_seconds: 300 + 60 * n as u32,
+                content_url: format!("https://cdn.azora.example/{id}/{n}.mp4"),
+            })
+            .collect();
+        let published = now - jiff::SignedDuration::from_hours(i as i64);
+        let course = Course {
+            id: id.clone(),
+            instructor_id: UserId::parse(INSTRUCTORS[i % INSTRUCTORS.len()]).map_err(id_error)?,
+            content: CourseContent {
+                title,
+                subtitle: format!("Demo course {i}"),
+                description: "A demo course seeded by make dev.".to_string(),
+                category: category.to_string(),
+                level: LEVELS[i % LEVELS.len()],
+                language: if i % 3 == 0 { "es".into() } else { "en".into() },
+                tags: vec![category.to_string(), "demo".to_string()],
+                price: Money::new(PRICES[i % PRICES.len()], if i % 10 == 9 { Currency::Eur } else { Currency::Usd }),
+                lessons,
+            },
+            status: CourseStatus::Published,
+            rating_sum: 0,
+            rating_count: 0,
+            enrollment_count: 0,
+            stats: Default::default(),
+            created_at: published,
+            updated_at: published,
+            published_at: Some(published),
+        };
+        state.store.create_course(&course).await?;
+        created += 1;
+    }
+    done.push(format!("{created} demo courses (demo-course-00 … demo-course-49) by {}", INSTRUCTORS.join(", ")));
     Ok(done)
 }

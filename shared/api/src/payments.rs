@@ -60,7 +60,8 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
         tracing::info!(payment_id, status = payment.status.as_str(), "success event ignored by the state machine");
         return Ok(());
     }
-    match state.store.fulfil_payment(&payment, now).await? {
+    let hold_seconds = state.config.refund_window_days * 24 * 3600;
+    match state.store.fulfil_payment(&payment, now, hold_seconds).await? {
         Fulfilment::Done { receipt_number } => {
             tracing::info!(payment_id, receipt_number, "payment fulfilled");
             telemetry::count("PaymentsSucceeded", 1);
@@ -109,6 +110,9 @@ pub async fn settle_failure(
 
 /// After a refund was counted (by whichever path counted it): reverse its effects once.
 pub async fn after_refund(state: &AppState, payment_id: &str, refund_id: &str, amount: Money) -> Result<(), ApiError> {
+    let refund_at =
+        state.store.get_refund(payment_id, refund_id).await?.map(|r| r.created_at).unwrap_or_else(jiff::Timestamp::now);
+    state.store.reverse_earnings(payment_id, refund_id, amount.amount, refund_at, jiff::Timestamp::now()).await?;
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     if payment.status == PaymentStatus::Refunded {
         state.store.revoke_enrollments(&payment).await?;

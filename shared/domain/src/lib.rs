@@ -3,6 +3,7 @@
 //! Adapters (the store and API crates) translate between these types and the outside world.
 
 pub mod audit;
+pub mod catalog;
 pub mod course;
 pub mod error;
 pub mod ids;

@@ -9,7 +9,7 @@ use std::fmt;
 use thiserror::Error;
 
 /// The currencies we accept, with their minor-unit exponent (as Stripe uses them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Currency {
     Usd,

@@ -193,6 +193,31 @@ pub fn instructor_reversal(refunded_before: i64, refund: i64) -> i64 {
     instructor_share(refunded_before + refund) - instructor_share(refunded_before)
 }
 
+/// How much of a multi-item order's refunds falls on each item after `refunded` in total:
+/// refunds fill the items in order (the first item first). Monotonic and exact: the parts always
+/// add up to `refunded` (capped at the prices).
+pub fn allocate_refunds(prices: &[i64], refunded: i64) -> Vec<i64> {
+    let mut left = refunded.max(0);
+    prices
+        .iter()
+        .map(|p| {
+            let part = left.min(*p);
+            left -= part;
+            part
+        })
+        .collect()
+}
+
+/// Per item: (gross refunded by this refund, instructor share it reverses), for a refund that
+/// takes the order's refunded total from `before` to `after`.
+pub fn reversal_plan(prices: &[i64], before: i64, after: i64) -> Vec<(i64, i64)> {
+    allocate_refunds(prices, before)
+        .into_iter()
+        .zip(allocate_refunds(prices, after))
+        .map(|(b, a)| (a - b, instructor_share(a) - instructor_share(b)))
+        .collect()
+}
+
 /// Why a refund request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RefundRefusal {
@@ -391,6 +416,27 @@ mod tests {
                 }
                 prop_assert!(p.refunded <= amount);
                 prop_assert_eq!(p.refunded + p.refundable, amount);
+            }
+        }
+
+        #[test]
+        fn multi_item_reversals_add_up_to_each_items_share(prices in proptest::collection::vec(1i64..100_000, 1..5), cuts in proptest::collection::vec(1i64..50_000, 1..8)) {
+            let total: i64 = prices.iter().sum();
+            let mut refunded = 0i64;
+            let mut reversed = vec![0i64; prices.len()];
+            for cut in cuts {
+                let after = (refunded + cut).min(total);
+                for (i, (gross, rev)) in reversal_plan(&prices, refunded, after).into_iter().enumerate() {
+                    prop_assert!(gross >= 0 && rev >= 0);
+                    reversed[i] += rev;
+                }
+                refunded = after;
+            }
+            let alloc = allocate_refunds(&prices, refunded);
+            prop_assert_eq!(alloc.iter().sum::<i64>(), refunded);
+            for i in 0..prices.len() {
+                prop_assert_eq!(reversed[i], instructor_share(alloc[i]));
+                prop_assert!(reversed[i] <= instructor_share(prices[i]));
             }
         }
 

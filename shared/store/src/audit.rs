@@ -14,7 +14,7 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .item(keys::PK, s(keys::audit_month(&entry.month())))
-            .item(keys::SK, s(format!("{}#{}", entry.at, entry.id)))
+            .item(keys::SK, s(format!("{}#{}", keys::sortable(entry.at), entry.id)))
             .item("id", s(&entry.id))
             .item("at", s(entry.at.to_string()))
             .item("actor", s(&entry.actor))

@@ -19,10 +19,12 @@ pub struct Page<T> {
 
 pub fn encode(last_key: Option<&Item>) -> Option<String> {
     let key = last_key?;
-    let map: BTreeMap<&str, &str> = key
+    // Values carry their type: `S:` strings, `N:` numbers (index sort keys may be numbers).
+    let map: BTreeMap<&str, String> = key
         .iter()
         .filter_map(|(k, v)| match v {
-            AttributeValue::S(s) => Some((k.as_str(), s.as_str())),
+            AttributeValue::S(s) => Some((k.as_str(), format!("S:{s}"))),
+            AttributeValue::N(n) => Some((k.as_str(), format!("N:{n}"))),
             _ => None,
         })
         .collect();
@@ -34,10 +36,16 @@ pub fn encode(last_key: Option<&Item>) -> Option<String> {
 pub fn decode(cursor: &str, partition_attr: &str, partition_value: &str) -> Result<Item, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    if map.get(partition_attr).map(String::as_str) != Some(partition_value) || map.len() > 4 {
+    if map.get(partition_attr).and_then(|v| v.strip_prefix("S:")) != Some(partition_value) || map.len() > 4 {
         return Err(StoreError::InvalidCursor);
     }
-    Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    map.into_iter()
+        .map(|(k, v)| match v.split_at_checked(2) {
+            Some(("S:", s)) => Ok((k, AttributeValue::S(s.to_string()))),
+            Some(("N:", n)) if n.parse::<i64>().is_ok() => Ok((k, AttributeValue::N(n.to_string()))),
+            _ => Err(StoreError::InvalidCursor),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -63,6 +71,17 @@ mod tests {
         assert!(matches!(decode(&c, "PK", "USER#b"), Err(StoreError::InvalidCursor)));
         assert!(matches!(decode("!!", "PK", "USER#a"), Err(StoreError::InvalidCursor)));
         assert!(matches!(decode("e30", "PK", "USER#a"), Err(StoreError::InvalidCursor)));
+        // An untyped or malformed number value.
+        let forged = URL_SAFE_NO_PAD.encode(r#"{"PK":"S:USER#a","SortPrice":"N:1e9"}"#);
+        assert!(matches!(decode(&forged, "PK", "USER#a"), Err(StoreError::InvalidCursor)));
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        let mut k = key("CATALOG", "COURSE");
+        k.insert("SortPrice".into(), AttributeValue::N("1999".into()));
+        let c = encode(Some(&k)).unwrap();
+        assert_eq!(decode(&c, "PK", "CATALOG").unwrap(), k);
     }
 
     #[test]

@@ -16,6 +16,12 @@
 //! | receipt counter       | `COUNTER#RECEIPT#<year>`    | `COUNTER`              |                              | gap-free receipt numbers               |
 //! | receipt number        | `RECEIPT#<number>`          | `RECEIPT`              |                              | a number is used once                  |
 
+//! | course                | `COURSE#<courseId>`         | `COURSE`               | `INSTRUCTOR#<id>#COURSES` / sortable createdAt | an instructor's courses |
+//! | course in catalog     | (same item, published only) |                        | `CatalogPK`=`CATALOG` with `SortNewest`/`SortPopular`/`SortRating`/`SortPrice` (N) on four indexes | public listing per sort order |
+//! | review                | `COURSE#<courseId>`         | `REVIEW#<userId>`      | `COURSE#<id>#REVIEWS` / sortable updatedAt | one per student; newest first |
+//! | earnings entry        | `INSTRUCTOR#<id>`           | `EARNING#<ts>#<ref>`   |                              | an instructor's ledger, newest first   |
+//! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors |
+
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
@@ -78,3 +84,32 @@ pub fn receipt_counter(year: i16) -> String {
 pub fn receipt(number: &str) -> String {
     format!("RECEIPT#{number}")
 }
+
+/// A timestamp as a fixed-width string, so that string order is time order in sort keys.
+pub fn sortable(t: jiff::Timestamp) -> String {
+    format!("{:020}", t.as_nanosecond().max(0))
+}
+
+pub fn instructor(instructor_id: &str) -> String {
+    format!("INSTRUCTOR#{instructor_id}")
+}
+
+pub fn instructor_courses(instructor_id: &str) -> String {
+    format!("INSTRUCTOR#{instructor_id}#COURSES")
+}
+
+pub fn review(user_id: &str) -> String {
+    format!("REVIEW#{user_id}")
+}
+
+pub fn course_reviews(course_id: &str) -> String {
+    format!("COURSE#{course_id}#REVIEWS")
+}
+
+pub fn balance(currency: &str) -> String {
+    format!("BALANCE#{currency}")
+}
+
+pub const CATALOG: &str = "CATALOG";
+pub const CATALOG_PK: &str = "CatalogPK";
+pub const INSTRUCTOR_BALANCES: &str = "INSTRUCTOR_BALANCES";

@@ -4,14 +4,17 @@
 //! condition surfaces as [`StoreError::ConditionFailed`] so callers map it to 409/422, never 500.
 
 pub mod audit;
+pub mod catalog;
 pub mod claims;
 pub mod courses;
 pub mod cursor;
+pub mod earnings;
 pub mod error;
 pub mod item;
 pub mod keys;
 pub mod payments;
 pub mod refunds;
+pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;
 

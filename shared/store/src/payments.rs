@@ -50,7 +50,7 @@ impl Store {
             .item(keys::PK, s(keys::payment(&p.id)))
             .item(keys::SK, s(keys::PAYMENT))
             .item(keys::GSI1PK, s(keys::user_payments(p.user_id.as_str())))
-            .item(keys::GSI1SK, s(format!("{}#{}", p.created_at, p.id)))
+            .item(keys::GSI1SK, s(format!("{}#{}", keys::sortable(p.created_at), p.id)))
             .item("paymentId", s(&p.id))
             .item("userId", s(p.user_id.as_str()))
             .item("items", s(items))
@@ -199,7 +199,14 @@ impl Store {
     /// Grants access and issues the receipt, once: assigns the next gap-free receipt number of
     /// the year, marks the payment fulfilled and writes an enrollment per course, in one
     /// transaction. A duplicate event finds the payment fulfilled and changes nothing.
-    pub async fn fulfil_payment(&self, payment: &Payment, now: Timestamp) -> Result<Fulfilment, StoreError> {
+    /// The instructors' shares go into their ledgers as pending for `hold_seconds` (the refund
+    /// window), in the same transaction.
+    pub async fn fulfil_payment(
+        &self,
+        payment: &Payment,
+        now: Timestamp,
+        hold_seconds: i64,
+    ) -> Result<Fulfilment, StoreError> {
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
         let mut skip_enrollments: Vec<String> = Vec::new();
         for _ in 0..20 {
@@ -259,6 +266,7 @@ impl Store {
                         .build(),
                 );
             }
+            items.extend(crate::earnings::sale_writes(&self.table, payment, hold_seconds)?);
             match self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(from_transact)
             {
                 Ok(_) => return Ok(Fulfilment::Done { receipt_number: number }),

@@ -1,8 +1,11 @@
 //! HTTP handlers, one module per area. Each: parse → authorize → domain/store → response.
 
 pub mod admin;
+pub mod courses;
 pub mod docs;
 pub mod health;
+pub mod instructors;
 pub mod payments;
+pub mod reviews;
 pub mod subscriptions;
 pub mod webhooks;

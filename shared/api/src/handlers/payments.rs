@@ -40,12 +40,12 @@ enum ItemRequest {
 
 /// An id derived from the caller and their idempotency key, so a retry after a crash finds the
 /// same payment (and Stripe, keyed by it, the same PaymentIntent).
-fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
+pub fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
     let digest = Sha256::digest(format!("{prefix}:{}:{key}", principal.user_id).as_bytes());
     format!("{prefix}_{}", &hex::encode(digest)[..26])
 }
 
-fn validate_payment_method(pm: &str) -> Result<(), ApiError> {
+pub fn validate_payment_method(pm: &str) -> Result<(), ApiError> {
     let valid = pm.starts_with("pm_") && pm.len() <= 255 && pm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if valid {
         Ok(())

@@ -1,0 +1,6 @@
+//! POST /api/courses/purchase. Wiring only: the handler is `azora_api::registry` entry "courses-purchase".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,314 @@
+//! Course endpoints: upload (instructors), the public catalog, one course, access, purchase.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::handlers::payments::{charge, create_payment};
+use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
+use crate::idempotency;
+use crate::state::AppState;
+use ::http::StatusCode;
+use azora_domain::catalog::{CatalogQuery, CatalogSort, parse_rating, title_words, validate_category};
+use azora_domain::course::{Course, CourseContent, CourseStatus, Lesson, Level, can_publish, validate_content};
+use azora_domain::ids::new_id;
+use azora_domain::{Currency, Money, Role, UserId, ValidationError};
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PriceInput {
+    amount: i64,
+    currency: String,
+}
+
+/// What an instructor may send. Anything else (`instructorId`, `ratingAvg`, `status`...) is
+/// refused with 400 by `deny_unknown_fields`, so it can never be applied.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UploadRequest {
+    course_id: Option<String>,
+    title: String,
+    #[serde(default)]
+    subtitle: String,
+    #[serde(default)]
+    description: String,
+    category: String,
+    level: String,
+    language: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    price: PriceInput,
+    #[serde(default)]
+    lessons: Vec<Lesson>,
+    #[serde(default)]
+    publish: bool,
+}
+
+fn validation_errors(errors: Vec<ValidationError>) -> ApiError {
+    let list: Vec<Value> = errors.iter().map(|e| json!({ "field": e.field, "message": e.message })).collect();
+    let first = errors.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default();
+    ApiError::bad_request("validation_failed", first)
+        .with_details(json!({ "field": errors.first().map(|e| e.field.clone()), "errors": list }))
+}
+
+/// The course as the public sees it; lesson URLs only for those with access.
+pub fn course_json(c: &Course, with_content_urls: bool) -> Value {
+    let lessons: Vec<Value> = c
+        .content
+        .lessons
+        .iter()
+        .map(|l| {
+            let mut v = json!({ "title": l.title, "durationSeconds": l.duration_seconds });
+            if with_content_urls {
+                v["contentUrl"] = json!(l.content_url);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "courseId": c.id,
+        "instructorId": c.instructor_id,
+        "title": c.content.title,
+        "subtitle": c.content.subtitle,
+        "description": c.content.description,
+        "category": c.content.category,
+        "level": c.content.level.as_str(),
+        "language": c.content.language,
+        "tags": c.content.tags,
+        "price": { "amount": c.content.price.amount, "currency": c.content.price.currency },
+        "status": c.status.as_str(),
+        "lessons": lessons,
+        "lessonCount": c.content.lessons.len(),
+        "totalDurationSeconds": c.content.lessons.iter().map(|l| u64::from(l.duration_seconds)).sum::<u64>(),
+        "rating": { "average": c.rating_x100() as f64 / 100.0, "count": c.rating_count },
+        "enrollmentCount": c.enrollment_count,
+        "createdAt": c.created_at.to_string(),
+        "updatedAt": c.updated_at.to_string(),
+        "publishedAt": c.published_at.map(|t| t.to_string()),
+    })
+}
+
+/// `POST /api/courses/upload`: create or update the caller's own course; `publish: true`
+/// publishes it when it has a lesson and a description.
+pub async fn upload(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Instructor])?;
+    let body: UploadRequest = json_body(&req)?;
+    let mut errors = Vec::new();
+    let currency = Currency::parse(&body.price.currency)
+        .map_err(|e| errors.push(ValidationError::new("price.currency", e.message)))
+        .ok();
+    let level = Level::parse(&body.level);
+    if level.is_none() {
+        errors.push(ValidationError::new("level", "must be beginner, intermediate, advanced or all_levels"));
+    }
+    let (Some(currency), Some(level)) = (currency, level) else { return Err(validation_errors(errors)) };
+    let content = CourseContent {
+        title: body.title.trim().to_string(),
+        subtitle: body.subtitle,
+        description: body.description,
+        category: body.category,
+        level,
+        language: body.language,
+        tags: body.tags,
+        price: Money::new(body.price.amount, currency),
+        lessons: body.lessons,
+    };
+    validate_content(&content).map_err(validation_errors)?;
+    if body.publish {
+        can_publish(&content).map_err(|e| validation_errors(vec![e]))?;
+    }
+    let now = jiff::Timestamp::now();
+    match body.course_id {
+        None => {
+            let course = Course {
+                id: new_id("crs"),
+                instructor_id: principal.user_id.clone(),
+                content,
+                status: if body.publish { CourseStatus::Published } else { CourseStatus::Draft },
+                rating_sum: 0,
+                rating_count: 0,
+                enrollment_count: 0,
+                stats: Default::default(),
+                created_at: now,
+                updated_at: now,
+                published_at: body.publish.then_some(now),
+            };
+            state.store.create_course(&course).await?;
+            http::json(StatusCode::CREATED, &course_json(&course, true))
+        }
+        Some(id) => {
+            // Another instructor's course is indistinguishable from a missing one.
+            let existing = state
+                .store
+                .get_course(&id)
+                .await?
+                .filter(|c| c.instructor_id == principal.user_id)
+                .ok_or_else(|| ApiError::not_found("course"))?;
+            if existing.status == CourseStatus::Archived {
+                return Err(ApiError::unprocessable("course_archived", "An archived course cannot be edited."));
+            }
+            let publish = body.publish || existing.status == CourseStatus::Published;
+            if publish {
+                can_publish(&content).map_err(|e| validation_errors(vec![e]))?;
+            }
+            let course = Course {
+                content,
+                status: if publish { CourseStatus::Published } else { CourseStatus::Draft },
+                updated_at: now,
+                published_at: existing.published_at.or(publish.then_some(now)),
+                ..existing
+            };
+            state.store.update_course_content(&course).await.map_err(|e| match e {
+                azora_store::StoreError::ConditionFailed => ApiError::not_found("course"),
+                other => other.into(),
+            })?;
+            ok(&course_json(&course, true))
+        }
+    }
+}
+
+fn parse_price(req: &Request, name: &str) -> Result<Option<i64>, ApiError> {
+    query(req, name)
+        .map(|raw| {
+            raw.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+                ApiError::bad_request("validation_failed", format!("{name} must be a whole number of minor units"))
+                    .with_details(json!({ "field": name }))
+            })
+        })
+        .transpose()
+}
+
+/// `GET /api/courses/list`: published courses, filtered, sorted and paginated on indexes.
+pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
+    let sort = match query(&req, "sort") {
+        None => CatalogSort::Newest,
+        Some(raw) => CatalogSort::parse(&raw).ok_or_else(|| {
+            ApiError::bad_request("validation_failed", "sort must be newest, popular, rating, price_asc or price_desc")
+                .with_details(json!({ "field": "sort" }))
+        })?,
+    };
+    let level = query(&req, "level")
+        .map(|raw| {
+            Level::parse(&raw).ok_or_else(|| {
+                ApiError::bad_request("validation_failed", "level is not a known level")
+                    .with_details(json!({ "field": "level" }))
+            })
+        })
+        .transpose()?;
+    let words = query(&req, "q").map(|q| title_words(&q)).unwrap_or_default();
+    if words.len() > 5 {
+        return Err(ApiError::bad_request("validation_failed", "q may hold at most 5 words")
+            .with_details(json!({ "field": "q" })));
+    }
+    let q = CatalogQuery {
+        sort,
+        category: query(&req, "category").map(|c| validate_category(&c)).transpose()?,
+        level,
+        language: query(&req, "language"),
+        instructor_id: query(&req, "instructorId").map(UserId::parse).transpose()?,
+        min_price: parse_price(&req, "minPrice")?,
+        max_price: parse_price(&req, "maxPrice")?,
+        min_rating_x100: query(&req, "minRating").map(|r| parse_rating(&r)).transpose()?,
+        words,
+    };
+    let page = state.store.list_catalog(&q, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
+    let items: Vec<Value> = page.items.iter().map(|c| course_json(c, false)).collect();
+    ok(&json!({ "items": items, "nextCursor": page.next_cursor }))
+}
+
+/// Authenticates when a token is sent (public endpoints that show more to some callers).
+fn optional_principal(req: &Request, state: &AppState) -> Result<Option<Principal>, ApiError> {
+    if req.headers().contains_key(::http::header::AUTHORIZATION) {
+        state.auth.authenticate(req).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether the caller may open the lessons: enrolled, the course's instructor, or an admin.
+async fn has_access(state: &AppState, principal: Option<&Principal>, course: &Course) -> Result<bool, ApiError> {
+    let Some(p) = principal else { return Ok(false) };
+    if p.is_admin() || p.user_id == course.instructor_id {
+        return Ok(true);
+    }
+    Ok(state.store.is_enrolled(&p.user_id, &course.id).await?)
+}
+
+/// `GET /api/courses/{courseId}`: public when published; drafts only to their owner and admins.
+pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = optional_principal(&req, &state)?;
+    let course =
+        state.store.get_course(&path_param(&req, "courseId")?).await?.ok_or_else(|| ApiError::not_found("course"))?;
+    if course.status != CourseStatus::Published {
+        let allowed = principal.as_ref().is_some_and(|p| p.is_admin() || p.user_id == course.instructor_id);
+        if !allowed {
+            return Err(ApiError::not_found("course"));
+        }
+    }
+    let access = has_access(&state, principal.as_ref(), &course).await?;
+    ok(&course_json(&course, access))
+}
+
+/// `GET /api/courses/{courseId}/access`: does the caller own the course?
+pub async fn access(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let course_id = path_param(&req, "courseId")?;
+    let course = state.store.get_course(&course_id).await?.ok_or_else(|| ApiError::not_found("course"))?;
+    let owned = state.store.is_enrolled(&principal.user_id, &course.id).await?;
+    let instructor = course.instructor_id == principal.user_id;
+    ok(
+        &json!({ "courseId": course.id, "owned": owned, "isInstructor": instructor, "access": owned || instructor || principal.is_admin() }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PurchaseRequest {
+    course_id: String,
+    payment_method_id: Option<String>,
+}
+
+/// `POST /api/courses/purchase`: the single-course form of `/api/payments/process`; a free course
+/// enrolls at once without Stripe.
+pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: PurchaseRequest = json_body(&req)?;
+    let key = idempotency::key(&req)?;
+    idempotency::once(&state, &req, &principal, || async {
+        let course = state
+            .store
+            .get_course(&body.course_id)
+            .await?
+            .filter(|c| c.status == CourseStatus::Published)
+            .ok_or_else(|| ApiError::not_found("course"))?;
+        if course.content.price.is_zero() {
+            if course.instructor_id == principal.user_id {
+                return Err(ApiError::unprocessable("own_course", "You cannot enroll in your own course."));
+            }
+            let now = jiff::Timestamp::now();
+            state.store.enroll_free(&principal.user_id, &course.id, now).await.map_err(|e| match e {
+                e if e.is_condition() => {
+                    ApiError::conflict("already_owned", "You are already enrolled in this course.")
+                }
+                other => other.into(),
+            })?;
+            return http::json(
+                StatusCode::CREATED,
+                &json!({ "courseId": course.id, "enrolled": true, "paymentId": null }),
+            );
+        }
+        let payment_id = crate::handlers::payments::derived_id("pay", &principal, &key);
+        let payment = match state.store.get_payment(&payment_id).await? {
+            Some(existing) => existing,
+            None => create_payment(&state, &principal, &payment_id, std::slice::from_ref(&course.id)).await?,
+        };
+        if let Some(pm) = &body.payment_method_id {
+            crate::handlers::payments::validate_payment_method(pm)?;
+        }
+        charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
+    })
+    .await
+}

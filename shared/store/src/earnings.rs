@@ -1,0 +1,361 @@
+//! The instructors' earnings ledger and balances.
+//!
+//! Entries are immutable: a sale adds the instructor's share as `pending`; it becomes `available`
+//! when released after the refund window (the payout job releases it); a refund adds a negative
+//! entry in the bucket its sale is in; a payout moves `available` to `paidOut`. Balances are kept
+//! per instructor and currency, changed only in the same transaction as the entry that explains
+//! the change.
+
+use crate::cursor::{self, Page};
+use crate::error::{StoreError, from_sdk, from_transact};
+use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
+use crate::{Store, keys};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use azora_domain::payment::{OrderItem, Payment, instructor_share, reversal_plan};
+use azora_domain::{Currency, Money, UserId};
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarningEntry {
+    pub kind: String,
+    /// The instructor's signed amount.
+    pub amount: Money,
+    /// The customer-facing gross (sale price, or refunded part of it).
+    pub gross: i64,
+    pub payment_id: Option<String>,
+    pub course_id: Option<String>,
+    pub reference: Option<String>,
+    pub at: Timestamp,
+    pub available_on: Option<Timestamp>,
+    pub released: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Balance {
+    pub currency: String,
+    pub pending: i64,
+    pub available: i64,
+    pub paid_out: i64,
+    pub reversed: i64,
+    pub lifetime: i64,
+}
+
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+pub(crate) fn sale_sk(payment: &Payment, course_id: &str) -> String {
+    let at = payment.paid_at.unwrap_or(payment.created_at);
+    format!("EARNING#{}#sale#{}#{course_id}", keys::sortable(at), payment.id)
+}
+
+/// The writes that record a payment's sales in the ledger, for the fulfilment transaction.
+pub(crate) fn sale_writes(
+    table: &str,
+    payment: &Payment,
+    hold_seconds: i64,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let paid_at = payment.paid_at.unwrap_or(payment.created_at);
+    let available_on = paid_at.as_second() + hold_seconds;
+    let mut writes = Vec::new();
+    let mut per_balance: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+    for item in &payment.items {
+        let OrderItem::Course { course_id, instructor_id, price, .. } = item;
+        let share = instructor_share(price.amount);
+        writes.push(
+            TransactWriteItem::builder()
+                .put(build(
+                    Put::builder()
+                        .table_name(table)
+                        .item(keys::PK, s(keys::instructor(instructor_id.as_str())))
+                        .item(keys::SK, s(sale_sk(payment, course_id)))
+                        .item("kind", s("sale"))
+                        .item("amount", n(share))
+                        .item("gross", n(price.amount))
+                        .item("currency", s(price.currency.code()))
+                        .item("paymentId", s(&payment.id))
+                        .item("courseId", s(course_id))
+                        .item("at", s(paid_at.to_string()))
+                        .item("availableOn", n(available_on))
+                        .condition_expression("attribute_not_exists(SK)")
+                        .build(),
+                )?)
+                .build(),
+        );
+        writes.push(
+            TransactWriteItem::builder()
+                .update(build(
+                    Update::builder()
+                        .table_name(table)
+                        .key(keys::PK, s(keys::course(course_id)))
+                        .key(keys::SK, s(keys::COURSE))
+                        .update_expression(
+                            "ADD enrollmentCount :one, SortPopular :one, salesCount :one, revenueGross :gross, revenueInstructor :share",
+                        )
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":gross", n(price.amount))
+                        .expression_attribute_values(":share", n(share))
+                        .build(),
+                )?)
+                .build(),
+        );
+        *per_balance.entry((instructor_id.to_string(), price.currency)).or_default() += share;
+    }
+    for ((instructor, currency), share) in per_balance {
+        writes.push(balance_update(table, &instructor, currency, &[("pending", share), ("lifetime", share)])?);
+    }
+    Ok(writes)
+}
+
+fn balance_update(
+    table: &str,
+    instructor: &str,
+    currency: Currency,
+    deltas: &[(&str, i64)],
+) -> Result<TransactWriteItem, StoreError> {
+    let adds: Vec<String> = deltas.iter().enumerate().map(|(i, (field, _))| format!("{field} :d{i}")).collect();
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::instructor(instructor)))
+        .key(keys::SK, s(keys::balance(currency.code())))
+        .update_expression(format!(
+            "SET GSI1PK = :all, GSI1SK = :me, instructorId = :iid, currency = :cur ADD {}",
+            adds.join(", ")
+        ))
+        .expression_attribute_values(":all", s(keys::INSTRUCTOR_BALANCES))
+        .expression_attribute_values(":me", s(format!("{instructor}#{}", currency.code())))
+        .expression_attribute_values(":iid", s(instructor))
+        .expression_attribute_values(":cur", s(currency.code()));
+    for (i, (_, delta)) in deltas.iter().enumerate() {
+        update = update.expression_attribute_values(format!(":d{i}"), n(*delta));
+    }
+    Ok(TransactWriteItem::builder().update(build(update.build())?).build())
+}
+
+impl Store {
+    /// Reverses the instructors' share of one counted refund, exactly once per refund id:
+    /// allocates the payment's cumulative refunded total to its items (see
+    /// `azora_domain::payment::reversal_plan`) with optimistic concurrency on the payment.
+    /// `refund_at` (the refund's creation time) keys the entries, so a retry finds them.
+    pub async fn reverse_earnings(
+        &self,
+        payment_id: &str,
+        refund_id: &str,
+        refund_amount: i64,
+        refund_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        for _ in 0..10 {
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::payment(payment_id)))
+                .key(keys::SK, s(keys::PAYMENT))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetItem", e))?
+                .item
+                .ok_or(StoreError::ConditionFailed)?;
+            let payment = crate::payments::payment_from_item(&item)?;
+            let before = opt_i64(&item, "reversedGross")?.unwrap_or(0);
+            let after = (before + refund_amount).min(payment.amount.amount);
+            let prices: Vec<i64> = payment.items.iter().map(|i| i.price().amount).collect();
+            let plan = reversal_plan(&prices, before, after);
+            let mut writes = vec![
+                TransactWriteItem::builder()
+                    .update(build(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key(keys::PK, s(keys::payment(payment_id)))
+                            .key(keys::SK, s(keys::PAYMENT))
+                            .update_expression("SET reversedGross = :after")
+                            .condition_expression(
+                                "reversedGross = :before OR (attribute_not_exists(reversedGross) AND :before = :zero)",
+                            )
+                            .expression_attribute_values(":after", n(after))
+                            .expression_attribute_values(":before", n(before))
+                            .expression_attribute_values(":zero", n(0))
+                            .build(),
+                    )?)
+                    .build(),
+            ];
+            let mut per_balance: BTreeMap<(String, Currency), (i64, i64)> = BTreeMap::new();
+            for (item, (gross, reversal)) in payment.items.iter().zip(plan) {
+                if gross == 0 {
+                    continue;
+                }
+                let OrderItem::Course { course_id, instructor_id, price, .. } = item;
+                let sale_key = sale_sk(&payment, course_id);
+                let sale = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::instructor(instructor_id.as_str())))
+                    .key(keys::SK, s(&sale_key))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("GetItem", e))?
+                    .item;
+                let Some(sale) = sale else { continue };
+                let released = sale.contains_key("releasedAt");
+                let available_on = opt_i64(&sale, "availableOn")?.unwrap_or(now.as_second());
+                let mut entry = Put::builder()
+                    .table_name(&self.table)
+                    .item(keys::PK, s(keys::instructor(instructor_id.as_str())))
+                    .item(keys::SK, s(format!("EARNING#{}#refund#{refund_id}#{course_id}", keys::sortable(refund_at))))
+                    .item("kind", s("refund"))
+                    .item("amount", n(-reversal))
+                    .item("gross", n(-gross))
+                    .item("currency", s(price.currency.code()))
+                    .item("paymentId", s(payment_id))
+                    .item("courseId", s(course_id))
+                    .item("reference", s(refund_id))
+                    .item("at", s(now.to_string()))
+                    .item("availableOn", n(available_on))
+                    .condition_expression("attribute_not_exists(SK)");
+                if released {
+                    entry = entry.item("releasedAt", s(now.to_string()));
+                }
+                writes.push(TransactWriteItem::builder().put(build(entry.build())?).build());
+                // The sale must still be in the bucket we charge the reversal to.
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::instructor(instructor_id.as_str())))
+                    .key(keys::SK, s(&sale_key))
+                    .condition_expression(if released {
+                        "attribute_exists(releasedAt)"
+                    } else {
+                        "attribute_not_exists(releasedAt)"
+                    });
+                writes.push(TransactWriteItem::builder().condition_check(build(check.build())?).build());
+                writes.push(
+                    TransactWriteItem::builder()
+                        .update(build(
+                            Update::builder()
+                                .table_name(&self.table)
+                                .key(keys::PK, s(keys::course(course_id)))
+                                .key(keys::SK, s(keys::COURSE))
+                                .update_expression("ADD refundsGross :gross, revenueInstructor :neg")
+                                .expression_attribute_values(":gross", n(gross))
+                                .expression_attribute_values(":neg", n(-reversal))
+                                .build(),
+                        )?)
+                        .build(),
+                );
+                let bucket = per_balance.entry((instructor_id.to_string(), price.currency)).or_default();
+                if released {
+                    bucket.1 += reversal;
+                } else {
+                    bucket.0 += reversal;
+                }
+            }
+            for ((instructor, currency), (pending, available)) in per_balance {
+                writes.push(balance_update(
+                    &self.table,
+                    &instructor,
+                    currency,
+                    &[("pending", -pending), ("available", -available), ("reversed", pending + available)],
+                )?);
+            }
+            // Layout: [0] payment guard, then per item [entry, sale check, course], then balances.
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+                .map_err(from_transact)
+            {
+                Ok(_) => return Ok(true),
+                Err(StoreError::TransactionCanceled { reasons }) => {
+                    let entry_exists = reasons
+                        .iter()
+                        .enumerate()
+                        .any(|(i, r)| i >= 1 && (i - 1) % 3 == 0 && r == "ConditionalCheckFailed");
+                    if entry_exists {
+                        return Ok(false);
+                    }
+                    // Another refund moved the total, or the payout job released the sale: retry.
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend {
+            operation: "TransactWriteItems",
+            message: "earnings reversal kept conflicting".into(),
+        })
+    }
+
+    /// An instructor's ledger, newest first.
+    pub async fn list_earnings(
+        &self,
+        instructor: &UserId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<EarningEntry>, StoreError> {
+        let pk = keys::instructor(instructor.as_str());
+        let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":earning", s("EARNING#"))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        let items = out.items().iter().map(entry_from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+    }
+
+    pub async fn balances(&self, instructor: &UserId) -> Result<Vec<Balance>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :balance)")
+            .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
+            .expression_attribute_values(":balance", s("BALANCE#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        out.items().iter().map(balance_from_item).collect()
+    }
+}
+
+pub(crate) fn balance_from_item(item: &Item) -> Result<Balance, StoreError> {
+    Ok(Balance {
+        currency: get_s(item, "currency")?.to_string(),
+        pending: opt_i64(item, "pending")?.unwrap_or(0),
+        available: opt_i64(item, "available")?.unwrap_or(0),
+        paid_out: opt_i64(item, "paidOut")?.unwrap_or(0),
+        reversed: opt_i64(item, "reversed")?.unwrap_or(0),
+        lifetime: opt_i64(item, "lifetime")?.unwrap_or(0),
+    })
+}
+
+pub(crate) fn entry_from_item(item: &Item) -> Result<EarningEntry, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("earning.{what}"));
+    let currency = Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?;
+    Ok(EarningEntry {
+        kind: get_s(item, "kind")?.to_string(),
+        amount: Money::new(get_i64(item, "amount")?, currency),
+        gross: opt_i64(item, "gross")?.unwrap_or(0),
+        payment_id: opt_s(item, "paymentId").map(str::to_string),
+        course_id: opt_s(item, "courseId").map(str::to_string),
+        reference: opt_s(item, "reference").map(str::to_string),
+        at: get_s(item, "at")?.parse().map_err(|_| malformed("at"))?,
+        available_on: opt_i64(item, "availableOn")?.and_then(|t| Timestamp::from_second(t).ok()),
+        released: item.contains_key("releasedAt"),
+    })
+}

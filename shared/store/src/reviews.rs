@@ -1,0 +1,174 @@
+//! Reviews: one per student per course. The course's rating sum and count change in the same
+//! transaction as the review, guarded by their previous values, so they always equal the reviews'.
+
+use crate::cursor::{self, Page};
+use crate::error::{StoreError, from_sdk, from_transact};
+use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
+use crate::{Store, keys};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use azora_domain::UserId;
+use jiff::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub course_id: String,
+    pub user_id: UserId,
+    pub rating: i64,
+    pub text: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewWrite {
+    Created,
+    Edited,
+}
+
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+impl Store {
+    pub async fn get_review(&self, course_id: &str, user: &UserId) -> Result<Option<Review>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::course(course_id)))
+            .key(keys::SK, s(keys::review(user.as_str())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        out.item.as_ref().map(review_from_item).transpose()
+    }
+
+    /// Creates or edits the user's review and moves the course aggregate with it.
+    pub async fn upsert_review(&self, review: &Review) -> Result<ReviewWrite, StoreError> {
+        for _ in 0..10 {
+            let course = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::course(&review.course_id)))
+                .key(keys::SK, s(keys::COURSE))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetItem", e))?
+                .item
+                .ok_or(StoreError::ConditionFailed)?;
+            let sum = opt_i64(&course, "ratingSum")?.unwrap_or(0);
+            let count = opt_i64(&course, "ratingCount")?.unwrap_or(0);
+            let existing = self.get_review(&review.course_id, &review.user_id).await?;
+            let (new_sum, new_count) = match &existing {
+                Some(old) => (sum - old.rating + review.rating, count),
+                None => (sum + review.rating, count + 1),
+            };
+            let avg_x100 = if new_count == 0 { 0 } else { (new_sum * 100 + new_count / 2) / new_count };
+            let mut put = Put::builder()
+                .table_name(&self.table)
+                .item(keys::PK, s(keys::course(&review.course_id)))
+                .item(keys::SK, s(keys::review(review.user_id.as_str())))
+                .item(keys::GSI1PK, s(keys::course_reviews(&review.course_id)))
+                .item(keys::GSI1SK, s(format!("{}#{}", keys::sortable(review.updated_at), review.user_id)))
+                .item("courseId", s(&review.course_id))
+                .item("userId", s(review.user_id.as_str()))
+                .item("rating", n(review.rating))
+                .item("createdAt", s(existing.as_ref().map(|e| e.created_at).unwrap_or(review.created_at).to_string()))
+                .item("updatedAt", s(review.updated_at.to_string()));
+            if let Some(text) = &review.text {
+                put = put.item("text", s(text));
+            }
+            put = match &existing {
+                None => put.condition_expression("attribute_not_exists(SK)"),
+                Some(old) => {
+                    put.condition_expression("rating = :old").expression_attribute_values(":old", n(old.rating))
+                }
+            };
+            let aggregate = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::course(&review.course_id)))
+                .key(keys::SK, s(keys::COURSE))
+                .update_expression("SET ratingSum = :sum, ratingCount = :count, SortRating = :avg")
+                .condition_expression(
+                    "(ratingSum = :oldsum OR (attribute_not_exists(ratingSum) AND :oldsum = :zero)) \
+                     AND (ratingCount = :oldcount OR (attribute_not_exists(ratingCount) AND :oldcount = :zero))",
+                )
+                .expression_attribute_values(":sum", n(new_sum))
+                .expression_attribute_values(":count", n(new_count))
+                .expression_attribute_values(":avg", n(avg_x100))
+                .expression_attribute_values(":oldsum", n(sum))
+                .expression_attribute_values(":oldcount", n(count))
+                .expression_attribute_values(":zero", n(0));
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
+                .transact_items(TransactWriteItem::builder().update(build(aggregate.build())?).build())
+                .send()
+                .await
+                .map_err(from_transact);
+            match result {
+                Ok(_) => return Ok(if existing.is_some() { ReviewWrite::Edited } else { ReviewWrite::Created }),
+                // Someone else reviewed or edited meanwhile: read again and retry.
+                Err(e) if e.is_condition() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend { operation: "TransactWriteItems", message: "review kept conflicting".into() })
+    }
+
+    /// A course's reviews, most recently written first.
+    pub async fn list_reviews(
+        &self,
+        course_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Review>, StoreError> {
+        let pk = keys::course_reviews(course_id);
+        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, &pk)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        let items = out.items().iter().map(review_from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+    }
+
+    /// Every review of a course (tests and reconciliation).
+    pub async fn all_reviews(&self, course_id: &str) -> Result<Vec<Review>, StoreError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.list_reviews(course_id, 100, cursor.as_deref()).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+}
+
+fn review_from_item(item: &Item) -> Result<Review, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("review.{what}"));
+    Ok(Review {
+        course_id: get_s(item, "courseId")?.to_string(),
+        user_id: UserId::parse(get_s(item, "userId")?).map_err(|_| malformed("userId"))?,
+        rating: get_i64(item, "rating")?,
+        text: opt_s(item, "text").map(str::to_string),
+        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
+        updated_at: get_s(item, "updatedAt")?.parse().map_err(|_| malformed("updatedAt"))?,
+    })
+}
