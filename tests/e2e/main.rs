@@ -9,3 +9,4 @@ mod notifications;
 mod payments;
 mod platform;
 mod subscriptions;
+mod subscriptions_billing;

@@ -432,3 +432,124 @@ async fn make_dev_seed_publishes_fifty_courses_across_categories_idempotently() 
     let categories: HashSet<&str> = all.iter().map(|c| c["category"].as_str().unwrap()).collect();
     assert_eq!(categories.len(), azora_domain::course::CATEGORIES.len());
 }
+
+async fn earnings_of(app: &TestApp, token: &str) -> Value {
+    json_of(app.get("/api/instructors/me/earnings", Some(token)).await).await.1
+}
+
+async fn buy_and_settle(app: &TestApp, course: &str, key: &str) -> String {
+    let buyer = app.token(&unique("buyer"), &["student"]);
+    let (status, body) = json_of(
+        app.post(
+            "/api/courses/purchase",
+            Some(&buyer),
+            Some(key),
+            &json!({ "courseId": course, "paymentMethodId": "pm_card_visa" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let payment_id = body["paymentId"].as_str().unwrap().to_string();
+    app.wait_for_payment(&payment_id, &buyer, |p| p["fulfilled"] == true).await;
+    payment_id
+}
+
+#[tokio::test]
+async fn payouts_transfer_once_per_run_and_refunds_after_payout_reverse_or_carry() {
+    let settings = [("REFUND_WINDOW_DAYS".to_string(), "0".to_string())].into_iter().collect();
+    let app = azora_e2e::spawn_app_with(azora_e2e::AppOptions { settings, ..Default::default() }).await;
+    let teacher = app.token("teacher-payout", &["instructor"]);
+    let admin = app.token("admin-1", &["admin"]);
+    let course = publish(&app, &teacher, "Course that pays out", "business", 2000, "beginner").await;
+
+    // Onboarding: an account and a link; Stripe's account.updated enables payouts.
+    let (status, account) =
+        json_of(app.post("/api/instructors/me/payout-account", Some(&teacher), None, &json!({})).await).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["payoutsEnabled"], false);
+    assert!(account["onboardingUrl"].as_str().is_some_and(|u| u.starts_with("http")));
+    let account_id = account["accountId"].as_str().unwrap().to_string();
+
+    let first = buy_and_settle(&app, &course, "buy-1").await;
+    let (_, report) = json_of(app.post("/_local/jobs/instructor-payouts", None, None, &json!({})).await).await;
+    assert!(report["paid"].as_array().unwrap().is_empty(), "not onboarded yet: {report}");
+
+    app.sandbox_post(&format!("/_sandbox/accounts/{account_id}/complete_onboarding"), json!({})).await;
+    for _ in 0..100 {
+        let (_, a) =
+            json_of(app.post("/api/instructors/me/payout-account", Some(&teacher), None, &json!({})).await).await;
+        if a["payoutsEnabled"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Two runs, one transfer.
+    let (_, report) = json_of(app.post("/_local/jobs/instructor-payouts", None, None, &json!({})).await).await;
+    assert_eq!(report["paid"][0]["amount"], 1400, "{report}");
+    let (_, again) = json_of(app.post("/_local/jobs/instructor-payouts", None, None, &json!({})).await).await;
+    assert!(again["paid"].as_array().unwrap().is_empty(), "{again}");
+    let transfers = app.stripe_requests("POST", "/v1/transfers").await;
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0]["params"]["amount"], "1400");
+    assert_eq!(transfers[0]["params"]["destination"], account_id.as_str());
+    assert!(transfers[0]["params"]["transfer_group"].as_str().unwrap().starts_with("payout-"));
+    let e = earnings_of(&app, &teacher).await;
+    assert_eq!(
+        (e["balances"][0]["available"].as_i64(), e["balances"][0]["paidOut"].as_i64()),
+        (Some(0), Some(1400)),
+        "{e}"
+    );
+
+    // Refund after payout while the connected account still holds the money: a reversal.
+    let (status, _) = json_of(
+        app.post("/api/payments/refund", Some(&admin), Some("r-1"), &json!({ "paymentId": first, "reason": "other" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        app.stripe_requests(
+            "POST",
+            &format!("/v1/transfers/{}/reversals", report["paid"][0]["transferId"].as_str().unwrap())
+        )
+        .await
+        .len(),
+        1
+    );
+    let e = earnings_of(&app, &teacher).await;
+    let b = &e["balances"][0];
+    assert_eq!(
+        (b["available"].as_i64(), b["paidOut"].as_i64(), b["reversed"].as_i64()),
+        (Some(0), Some(0), Some(1400)),
+        "{e}"
+    );
+
+    // Another sale paid out in a later run; the instructor empties the connected account; a
+    // refund now cannot be reversed and is carried as a negative balance into the next payout.
+    let second = buy_and_settle(&app, &course, "buy-2").await;
+    let (_, report) =
+        json_of(app.post("/_local/jobs/instructor-payouts", None, None, &json!({ "run": "run-2" })).await).await;
+    assert_eq!(report["paid"][0]["amount"], 1400, "{report}");
+    app.sandbox_post(&format!("/_sandbox/accounts/{account_id}/balance"), json!({ "available": 0, "currency": "usd" }))
+        .await;
+    let (status, _) = json_of(
+        app.post("/api/payments/refund", Some(&admin), Some("r-2"), &json!({ "paymentId": second, "reason": "other" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let e = earnings_of(&app, &teacher).await;
+    let b = &e["balances"][0];
+    assert_eq!((b["available"].as_i64(), b["paidOut"].as_i64()), (Some(-1400), Some(1400)), "carried: {e}");
+
+    // The next sale nets the debt out: nothing to transfer, nothing paid twice.
+    buy_and_settle(&app, &course, "buy-3").await;
+    let (_, report) =
+        json_of(app.post("/_local/jobs/instructor-payouts", None, None, &json!({ "run": "run-3" })).await).await;
+    assert!(report["paid"].as_array().unwrap().is_empty(), "{report}");
+    let e = earnings_of(&app, &teacher).await;
+    assert_eq!(e["balances"][0]["available"], 0, "{e}");
+    assert_eq!(app.stripe_requests("POST", "/v1/transfers").await.len(), 2);
+}

@@ -24,6 +24,7 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("STRIPE_WEBHOOK_SECRET", "whsec_azora_local_development"),
     ("STRIPE_API_BASE", "http://127.0.0.1:12111/"),
     ("REFUND_WINDOW_DAYS", "14"),
+    ("APP_BASE_URL", "http://127.0.0.1:3000"),
     ("PORT", "3000"),
 ];
 
@@ -42,6 +43,8 @@ const OVERRIDABLE: &[&str] = &[
     "STRIPE_API_BASE",
     "STRIPE_EVENTS_QUEUE_URL",
     "REFUND_WINDOW_DAYS",
+    "APP_BASE_URL",
+    "SUBSCRIPTION_GRACE_DAYS",
     "PORT",
 ];
 

@@ -140,7 +140,8 @@ async fn handle(
     if method == "POST"
         && let Some(job) = path.strip_prefix("/_local/jobs/")
     {
-        return Ok(run_job(job, &routes, state).await);
+        let input = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+        return Ok(run_job(job, input, &routes, state).await);
     }
     let Some((route, params)) = routes.find(&method, &path) else {
         return Ok(error_response(404, "route_not_found", &format!("No route for {method} {path}.")));
@@ -177,12 +178,12 @@ async fn handle(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-async fn run_job(name: &str, routes: &Routes, state: Arc<AppState>) -> HyperResponse {
+async fn run_job(name: &str, input: serde_json::Value, routes: &Routes, state: Arc<AppState>) -> HyperResponse {
     let Some(handler) = routes.jobs.get(name) else {
         let known: Vec<&String> = routes.jobs.keys().collect();
         return error_response(404, "job_not_found", &format!("No scheduled job {name}; known: {known:?}."));
     };
-    match dispatch_job(*handler, state).await {
+    match dispatch_job(*handler, input, state).await {
         Ok(report) => json_response(200, report),
         Err(e) => json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } })),
     }

@@ -9,9 +9,11 @@ use http::Response;
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 
+use crate::billing;
 use crate::error::{ApiError, ApiResult};
-use crate::params::{Params, value_bool, value_str};
+use crate::params::{Params, value_bool, value_i64, value_str};
 use crate::records::DeliverOptions;
+use crate::resources::accounts::{self, LinkOutcome};
 use crate::resources::payment_intents::{self, ConfirmArgs};
 use crate::sandbox::Shared;
 use crate::server::{error_response, json_response};
@@ -28,6 +30,12 @@ pub(crate) async fn handle(
     let segments: Vec<&str> = path.trim_start_matches("/_sandbox").split('/').filter(|s| !s.is_empty()).collect();
     if let (Some(&"3ds"), Some(id), 2, "GET") = (segments.first(), segments.get(1), segments.len(), method) {
         return three_d_secure_page(shared, id, query);
+    }
+    if let (["connect", "onboarding", token], "GET") = (segments.as_slice(), method) {
+        return onboarding_page(shared, token, query);
+    }
+    if let (["invoices", id], "GET") = (segments.as_slice(), method) {
+        return invoice_page(shared, id);
     }
     let result = match parse_body(body) {
         Err(e) => Err(e),
@@ -82,12 +90,79 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
                 request_id: Some(ids::new_id("req")),
                 idempotency_key: None,
                 account: stripe_account(input)?,
+                at: None,
             };
             let base = shared.base_url();
             let mut store = shared.lock();
             let result = payment_intents::confirm_intent(&mut store, &source, &base, id, args);
             shared.dispatch(&mut store);
             result
+        }
+        ("GET", ["clock"]) => Ok(billing::clock_json(&shared.lock())),
+        ("POST", ["clock", "advance"]) => {
+            let mut store = shared.lock();
+            let now = store.now();
+            let target = match (input.get("seconds"), input.get("to")) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::invalid_nocode("Pass either `seconds` or `to`, not both."));
+                }
+                (Some(v), None) => {
+                    let seconds = value_i64(v, "seconds")?;
+                    if seconds < 0 {
+                        return Err(ApiError::invalid_nocode(
+                            "The sandbox clock only moves forward: `seconds` must be at least 0.",
+                        )
+                        .param("seconds"));
+                    }
+                    now.saturating_add(seconds)
+                }
+                (None, Some(v)) => {
+                    let to = value_i64(v, "to")?;
+                    if to < now {
+                        return Err(ApiError::invalid_nocode(format!(
+                            "The sandbox clock only moves forward: `to` must be at least {now}."
+                        ))
+                        .param("to"));
+                    }
+                    to
+                }
+                (None, None) => return Err(ApiError::missing_param("seconds")),
+            };
+            let target = crate::time::check_timestamp(target, "seconds")?;
+            billing::check_jump(&store, None, target, "seconds")?;
+            let result = billing::advance(&mut store, &shared.base_url(), None, target);
+            shared.dispatch(&mut store);
+            result?;
+            Ok(billing::clock_json(&store))
+        }
+        ("POST", ["customers", id, "fail_charges"]) => {
+            let fail = match input.get("fail") {
+                Some(v) => value_bool(v, "fail")?,
+                None => true,
+            };
+            billing::set_customer_fails(&mut shared.lock(), id, fail)
+        }
+        ("POST", ["accounts", id, "complete_onboarding"]) => {
+            let mut store = shared.lock();
+            let result = accounts::complete_onboarding(&mut store, id);
+            shared.dispatch(&mut store);
+            result
+        }
+        ("GET", ["accounts", id, "balance"]) => accounts::balance_json(&shared.lock(), id),
+        ("POST", ["accounts", id, "balance"]) => {
+            let mut store = shared.lock();
+            let account = accounts::connected(&store, id).ok_or_else(|| ApiError::not_found("account", id))?;
+            let currency = match input.get("currency") {
+                Some(v) => crate::money::currency(&value_str(v, "currency")?, "currency")?,
+                None => account.get("default_currency").and_then(Value::as_str).unwrap_or("usd").to_string(),
+            };
+            let amount = |key: &str| input.get(key).map(|v| value_i64(v, key)).transpose();
+            let (available, pending) = (amount("available")?, amount("pending")?);
+            if available.is_none() && pending.is_none() {
+                return Err(ApiError::missing_param("available"));
+            }
+            accounts::set_balance(&mut store, id, &currency, available, pending);
+            accounts::balance_json(&store, id)
         }
         ("POST", ["payment_intents", id, "authenticate"]) => {
             let succeed = match input.get("succeed") {
@@ -212,4 +287,101 @@ fn three_d_secure_page(shared: &Shared, id: &str, query: Option<&str>) -> Respon
         (Ok(pi), None) => json_response(200, &pi, &[]),
         (Err(e), _) => error_response(&e, None),
     }
+}
+
+fn html(status: u16, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+fn redirect(location: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = http::StatusCode::FOUND;
+    if let Ok(v) = http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(http::header::LOCATION, v);
+    }
+    response
+}
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The page an account link points at: `?action=complete` finishes onboarding and returns to the
+/// link's `return_url`; `?action=leave` returns without finishing; a used or expired link goes
+/// to its `refresh_url`.
+fn onboarding_page(shared: &Shared, token: &str, query: Option<&str>) -> Response<Full<Bytes>> {
+    let params = Params::parse(query.unwrap_or("").as_bytes()).unwrap_or_default();
+    let action = params.str("action").ok().flatten();
+    if let Some(a) = &action
+        && a != "complete"
+        && a != "leave"
+    {
+        return error_response(&ApiError::invalid_nocode("action must be complete or leave").param("action"), None);
+    }
+    let mut store = shared.lock();
+    let outcome = accounts::follow_link(&mut store, token, action.as_deref());
+    shared.dispatch(&mut store);
+    drop(store);
+    match outcome {
+        Ok(LinkOutcome::Page(account, kind)) => html(
+            200,
+            format!(
+                "<!doctype html><title>Connect onboarding (Stripe sandbox)</title><h1>Connect onboarding</h1>\
+                 <p>Account {} ({})</p>\
+                 <p><a href=\"?action=complete\">Complete onboarding</a></p>\
+                 <p><a href=\"?action=leave\">Leave without finishing</a></p>",
+                escape(&account),
+                escape(&kind)
+            ),
+        ),
+        Ok(LinkOutcome::Redirect(Some(url))) => redirect(&url),
+        Ok(LinkOutcome::Redirect(None)) => html(
+            200,
+            "<!doctype html><title>Connect onboarding</title><p>This link was used or has expired.</p>".into(),
+        ),
+        Err(e) => error_response(&e, None),
+    }
+}
+
+/// The hosted invoice page (`hosted_invoice_url`, `invoice_pdf`): a plain summary.
+fn invoice_page(shared: &Shared, id: &str) -> Response<Full<Bytes>> {
+    let store = shared.lock();
+    let Some(invoice) = store.stored(id).map(|o| o.value.clone()).filter(|v| v["object"] == "invoice") else {
+        return error_response(&ApiError::not_found("invoice", id), None);
+    };
+    drop(store);
+    let currency = invoice["currency"].as_str().unwrap_or("usd").to_string();
+    let lines: String = invoice
+        .pointer("/lines/data")
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    format!(
+                        "<tr><td>{}</td><td>{}</td></tr>",
+                        escape(l["description"].as_str().unwrap_or("")),
+                        crate::money::format(l["amount"].as_i64().unwrap_or(0), &currency)
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html(
+        200,
+        format!(
+            "<!doctype html><title>Invoice {number}</title><h1>Invoice {number}</h1><p>Status: {status}</p>\
+             <table>{lines}</table><p>Total: {total}</p><p>Amount due: {due}</p>",
+            number = escape(invoice["number"].as_str().unwrap_or(id)),
+            status = escape(invoice["status"].as_str().unwrap_or("")),
+            total = crate::money::format(invoice["total"].as_i64().unwrap_or(0), &currency),
+            due = crate::money::format(invoice["amount_due"].as_i64().unwrap_or(0), &currency),
+        ),
+    )
 }

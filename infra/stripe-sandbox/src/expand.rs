@@ -34,6 +34,13 @@ fn expand_path(
         return Ok(());
     }
     let cannot = || ApiError::invalid_nocode(format!("This property cannot be expanded ({full})."));
+    // Includable fields (an invoice's `confirmation_secret`, `payments`) appear when asked for.
+    if value.get(*first).is_none()
+        && let Some(included) = crate::billing::includable(store, value, first)
+        && let Some(obj) = value.as_object_mut()
+    {
+        obj.insert((*first).to_string(), included);
+    }
     let field = value.get_mut(*first).ok_or_else(cannot)?;
     match field {
         Value::String(id) => {

@@ -19,7 +19,8 @@ pub fn random_chars(n: usize) -> String {
 /// A new id like Stripe's: customers get 14 characters, everything else 24.
 pub fn new_id(prefix: &str) -> String {
     let len = match prefix {
-        "cus" | "req" => 14,
+        "cus" | "req" | "prod" | "si" => 14,
+        "acct" => 16,
         _ => 24,
     };
     format!("{prefix}_{}", random_chars(len))

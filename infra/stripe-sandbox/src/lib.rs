@@ -15,6 +15,7 @@
 
 #![recursion_limit = "256"]
 
+mod billing;
 mod control;
 mod error;
 mod expand;
@@ -29,6 +30,7 @@ mod router;
 mod sandbox;
 mod server;
 mod store;
+mod time;
 mod webhooks;
 
 pub use records::{DeliverOptions, DeliveryAttempt, RecordedRequest, SandboxConfig};

@@ -91,6 +91,7 @@ impl RequestMeta {
             request_id: self.request_id.clone(),
             idempotency_key: self.idempotency_key.clone(),
             account: self.account.clone(),
+            at: None,
         }
     }
 }

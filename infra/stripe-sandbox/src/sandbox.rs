@@ -274,6 +274,62 @@ impl SandboxHandle {
         Ok(result?)
     }
 
+    /// The sandbox clock (unix seconds): real time plus what [`SandboxHandle::advance_clock`]
+    /// added. Objects on a test clock use the clock's own time instead.
+    pub fn clock_now(&self) -> i64 {
+        self.shared.lock().now()
+    }
+
+    /// Moves the sandbox clock forward by `seconds`, running the renewals, trial ends, scheduled
+    /// cancellations and expiries that fall due on the way (for subscriptions not on a test
+    /// clock); answers the new time.
+    pub fn advance_clock(&self, seconds: i64) -> Result<i64, SandboxError> {
+        if seconds < 0 {
+            return Err(ApiError::invalid_nocode("The sandbox clock only moves forward.").into());
+        }
+        let base = self.base_url();
+        let mut store = self.shared.lock();
+        let target = crate::time::check_timestamp(store.now().saturating_add(seconds), "seconds")?;
+        crate::billing::check_jump(&store, None, target, "seconds")?;
+        let result = crate::billing::advance(&mut store, &base, None, target);
+        self.shared.dispatch(&mut store);
+        result?;
+        Ok(store.now())
+    }
+
+    /// Makes every later charge of `customer` fail (`card_declined`/`generic_decline`), like
+    /// Stripe's `pm_card_chargeCustomerFail`, or stops doing so.
+    pub fn set_customer_charges_fail(&self, customer: &str, fail: bool) -> Result<(), SandboxError> {
+        crate::billing::set_customer_fails(&mut self.shared.lock(), customer, fail)?;
+        Ok(())
+    }
+
+    /// Completes a connected account's onboarding (as its owner would through an account link):
+    /// `charges_enabled`, `payouts_enabled`, `details_submitted`, capabilities active;
+    /// emits `account.updated`.
+    pub fn complete_account_onboarding(&self, account: &str) -> Result<Value, SandboxError> {
+        let mut store = self.shared.lock();
+        let result = crate::resources::accounts::complete_onboarding(&mut store, account);
+        self.shared.dispatch(&mut store);
+        Ok(result?)
+    }
+
+    /// Sets a connected account's available balance in `currency` (e.g. to 0 once it was paid out).
+    pub fn set_account_balance(&self, account: &str, currency: &str, available: i64) -> Result<Value, SandboxError> {
+        let mut store = self.shared.lock();
+        if crate::resources::accounts::connected(&store, account).is_none() {
+            return Err(ApiError::not_found("account", account).into());
+        }
+        let currency = crate::money::currency(currency, "currency")?;
+        crate::resources::accounts::set_balance(&mut store, account, &currency, Some(available), None);
+        Ok(crate::resources::accounts::balance_json(&store, account)?)
+    }
+
+    /// A connected account's balance (a Balance object).
+    pub fn account_balance(&self, account: &str) -> Result<Value, SandboxError> {
+        Ok(crate::resources::accounts::balance_json(&self.shared.lock(), account)?)
+    }
+
     /// Forgets every object, event, request and delivery (the configuration stays).
     pub fn reset(&self) {
         self.shared.lock().reset();

@@ -121,7 +121,13 @@ fn api(
     let header = |name: &str| {
         headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
     };
-    let raw: &[u8] = if method == "POST" { body } else { query.unwrap_or("").as_bytes() };
+    // POST bodies carry the parameters; async-stripe also sends a DELETE's parameters
+    // (`cancellation_details`, `expand`) form-encoded in the body.
+    let raw: &[u8] = if method == "POST" || (method == "DELETE" && !body.is_empty()) {
+        body
+    } else {
+        query.unwrap_or("").as_bytes()
+    };
     let request = ApiRequest {
         method,
         path,
@@ -137,6 +143,9 @@ fn api(
     };
 
     let mut store = shared.lock();
+    // Time passes for subscriptions on the sandbox clock: renewals due by now happen first.
+    let now = store.now();
+    let _ = crate::billing::advance(&mut store, &shared.base_url(), None, now);
     let reply = execute(shared, &mut store, &request);
     store.record_request(RecordedRequest {
         request_id: reply.request_id.clone(),

@@ -36,6 +36,16 @@ pub struct EventSource {
     pub request_id: Option<String>,
     pub idempotency_key: Option<String>,
     pub account: Option<String>,
+    /// The event's `created`, exactly, for objects that live on a test clock (their time is the
+    /// clock's frozen time); `None`: the sandbox clock, strictly increasing across events.
+    pub at: Option<i64>,
+}
+
+impl EventSource {
+    /// The same source with events dated `at` (a test clock's time) when given.
+    pub fn at(&self, at: Option<i64>) -> EventSource {
+        EventSource { at, ..self.clone() }
+    }
 }
 
 /// A saved idempotent result.
@@ -50,6 +60,8 @@ pub struct IdempotentResult {
 #[derive(Debug)]
 pub struct Store {
     objects: HashMap<String, StoredObject>,
+    /// Ids by object type, in insertion order (an object keeps its type for life).
+    by_kind: HashMap<String, Vec<String>>,
     seq: u64,
     events: Vec<Value>,
     event_index: HashMap<String, usize>,
@@ -62,6 +74,8 @@ pub struct Store {
     pub config: SandboxConfig,
     /// Ids of events created since the server last handed them to the delivery worker.
     outbox: Vec<String>,
+    /// Seconds the sandbox clock runs ahead of the real one (`POST /_sandbox/clock/advance`).
+    clock_offset: i64,
 }
 
 pub fn unix_now() -> i64 {
@@ -72,6 +86,7 @@ impl Store {
     pub fn new(config: SandboxConfig) -> Self {
         Self {
             objects: HashMap::new(),
+            by_kind: HashMap::new(),
             seq: 0,
             events: Vec::new(),
             event_index: HashMap::new(),
@@ -82,6 +97,7 @@ impl Store {
             deliveries: Vec::new(),
             config,
             outbox: Vec::new(),
+            clock_offset: 0,
         }
     }
 
@@ -91,9 +107,28 @@ impl Store {
         *self = Store::new(config);
     }
 
-    /// The sandbox's clock (unix seconds). Test clocks will hook in here.
+    /// The sandbox's clock (unix seconds): real time plus the offset the control API advanced it
+    /// by. Objects on a test clock use the clock's `frozen_time` instead (see `billing`).
     pub fn now(&self) -> i64 {
-        unix_now()
+        unix_now() + self.clock_offset
+    }
+
+    /// How far the sandbox clock runs ahead of real time.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset
+    }
+
+    /// Moves the sandbox clock forward so that [`Store::now`] is at least `to`.
+    pub fn advance_clock_to(&mut self, to: i64) {
+        let ahead = to - unix_now();
+        if ahead > self.clock_offset {
+            self.clock_offset = ahead;
+        }
+    }
+
+    /// The ids of every stored object of `kind` (any account), oldest first.
+    pub fn ids_of_kind(&self, kind: &str) -> Vec<String> {
+        self.by_kind.get(kind).cloned().unwrap_or_default()
     }
 
     /// Inserts or replaces the object with the value's `id`.
@@ -107,6 +142,8 @@ impl Store {
             Some(existing) => existing.value = value,
             None => {
                 self.seq += 1;
+                let kind = value.get("object").and_then(Value::as_str).unwrap_or("").to_string();
+                self.by_kind.entry(kind).or_default().push(id.clone());
                 self.objects.insert(
                     id,
                     StoredObject { seq: self.seq, account: account.map(str::to_string), value, internal: Map::new() },
@@ -159,8 +196,14 @@ impl Store {
         object: &Value,
         previous_attributes: Option<Value>,
     ) -> String {
-        let created = self.now().max(self.last_event_created + 1);
-        self.last_event_created = created;
+        let created = match source.at {
+            Some(at) => at,
+            None => {
+                let created = self.now().max(self.last_event_created + 1);
+                self.last_event_created = created;
+                created
+            }
+        };
         let id = ids::new_id("evt");
         let mut data = Map::new();
         data.insert("object".into(), object.clone());

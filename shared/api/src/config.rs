@@ -67,10 +67,15 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// How long after paying a buyer may ask for a refund (admins: any time).
     pub refund_window_days: i64,
+    /// The web app, for links in emails and Stripe onboarding return URLs.
+    pub app_base_url: String,
+    /// Days a subscription may stay `past_due` before the user drops to Free.
+    pub subscription_grace_days: i64,
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 14;
+pub const DEFAULT_APP_BASE_URL: &str = "https://app.azora.example";
 
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
@@ -116,6 +121,17 @@ impl Config {
                 api_base: get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.into()),
                 webhook_secret: required("STRIPE_WEBHOOK_SECRET")?,
             },
+            subscription_grace_days: match get("SUBSCRIPTION_GRACE_DAYS") {
+                None => 7,
+                Some(raw) => raw.parse().ok().filter(|d| (0..=60).contains(d)).ok_or(ConfigError::Invalid {
+                    name: "SUBSCRIPTION_GRACE_DAYS",
+                    reason: "must be a whole number of days from 0 to 60".into(),
+                })?,
+            },
+            app_base_url: get("APP_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_APP_BASE_URL.into())
+                .trim_end_matches('/')
+                .to_string(),
             refund_window_days: match get("REFUND_WINDOW_DAYS") {
                 None => DEFAULT_REFUND_WINDOW_DAYS,
                 Some(raw) => raw.parse().ok().filter(|d| (0..=365).contains(d)).ok_or(ConfigError::Invalid {

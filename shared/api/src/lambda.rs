@@ -35,9 +35,13 @@ pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
             .await
         }
         Entry::Job(handler) => {
-            lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let state = state.clone();
-                async move { dispatch_job(handler, state).await.map_err(|e| lambda_runtime::Error::from(e.message)) }
+                async move {
+                    dispatch_job(handler, event.payload, state)
+                        .await
+                        .map_err(|e| lambda_runtime::Error::from(e.message))
+                }
             }))
             .await
         }
@@ -93,10 +97,14 @@ pub async fn dispatch_sqs(handler: SqsHandler, event: SqsEvent, state: Arc<AppSt
     .await
 }
 
-pub async fn dispatch_job(handler: JobHandler, state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
+pub async fn dispatch_job(
+    handler: JobHandler,
+    input: serde_json::Value,
+    state: Arc<AppState>,
+) -> Result<serde_json::Value, ApiError> {
     let span = tracing::info_span!("job");
     async move {
-        match AssertUnwindSafe(handler(state)).catch_unwind().await {
+        match AssertUnwindSafe(handler(input, state)).catch_unwind().await {
             Ok(result) => result,
             Err(_) => Err(ApiError::internal("job panicked")),
         }

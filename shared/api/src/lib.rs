@@ -18,6 +18,7 @@ pub mod notify;
 pub mod payments;
 pub mod registry;
 pub mod state;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod workers;
 

@@ -8,7 +8,9 @@ use azora_domain::Money;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
 use azora_domain::payment::{Payment, PaymentStatus};
 use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
+use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
+use azora_stripe::GatewayError;
 use jiff::Timestamp;
 
 /// Where a payment's emails go: the buyer's `email` claim recorded at purchase; without one,
@@ -112,7 +114,12 @@ pub async fn settle_failure(
 pub async fn after_refund(state: &AppState, payment_id: &str, refund_id: &str, amount: Money) -> Result<(), ApiError> {
     let refund_at =
         state.store.get_refund(payment_id, refund_id).await?.map(|r| r.created_at).unwrap_or_else(jiff::Timestamp::now);
-    state.store.reverse_earnings(payment_id, refund_id, amount.amount, refund_at, jiff::Timestamp::now()).await?;
+    let now = jiff::Timestamp::now();
+    if let Some(reversals) = state.store.reverse_earnings(payment_id, refund_id, amount.amount, refund_at, now).await? {
+        for reversal in reversals.iter().filter(|r| r.amount.amount > 0) {
+            take_back_from_payout(state, reversal, refund_id, now).await?;
+        }
+    }
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     if payment.status == PaymentStatus::Refunded {
         state.store.revoke_enrollments(&payment).await?;
@@ -128,4 +135,34 @@ pub async fn after_refund(state: &AppState, payment_id: &str, refund_id: &str, a
         },
     };
     state.notifier.send(&notification).await
+}
+
+/// A refund of a sale that was already paid out: take the instructor's share back from their
+/// connected account when its balance allows; otherwise it stays a negative balance that the next
+/// payout nets out. Either way nothing is lost or paid twice.
+async fn take_back_from_payout(
+    state: &AppState,
+    reversal: &AppliedReversal,
+    refund_id: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let Some(transfer) = &reversal.paid_out_transfer else { return Ok(()) };
+    let metadata = std::collections::HashMap::from([
+        ("refundId".to_string(), refund_id.to_string()),
+        ("courseId".to_string(), reversal.course_id.clone()),
+    ]);
+    let key = format!("reversal-{refund_id}-{}", reversal.course_id);
+    match state.stripe.reverse_transfer(transfer, reversal.amount.amount, metadata, &key).await {
+        Ok(reversal_id) => {
+            state.store.record_transfer_reversal(reversal, refund_id, &reversal_id, now).await?;
+            telemetry::count("TransferReversals", 1);
+            Ok(())
+        }
+        Err(GatewayError::Rejected { code, message, .. }) => {
+            tracing::info!(%code, %message, instructor = %reversal.instructor_id, "transfer not reversible; carried as a negative balance");
+            telemetry::count("NegativeBalancesCarried", 1);
+            Ok(())
+        }
+        Err(e) => Err(crate::handlers::payments::gateway_error(e)),
+    }
 }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 pub type HttpHandler = fn(Request, Arc<AppState>) -> BoxFuture<'static, HttpResult>;
 pub type SqsHandler = fn(SqsEvent, Arc<AppState>) -> BoxFuture<'static, SqsBatchResponse>;
-pub type JobHandler = fn(Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, crate::ApiError>>;
+/// A scheduled job gets the schedule's input (`{}` when none).
+pub type JobHandler =
+    fn(serde_json::Value, Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, crate::ApiError>>;
 
 #[derive(Clone, Copy)]
 pub enum Entry {
@@ -39,6 +41,10 @@ pub const FUNCTIONS: &[Function] = &[
     http!("admin-email-test", handlers::admin::email_test),
     http!("admin-audit-list", handlers::admin::audit_list),
     http!("subscriptions-current", handlers::subscriptions::current),
+    http!("subscriptions-create", handlers::subscriptions::create),
+    http!("subscriptions-update", handlers::subscriptions::update),
+    http!("subscriptions-cancel", handlers::subscriptions::cancel),
+    http!("courses-certificate", handlers::courses::certificate),
     http!("payments-process", handlers::payments::process),
     http!("payments-history", handlers::payments::history),
     http!("payments-get", handlers::payments::get),
@@ -54,6 +60,11 @@ pub const FUNCTIONS: &[Function] = &[
     http!("reviews-list", handlers::reviews::list),
     http!("instructors-courses", handlers::instructors::courses),
     http!("instructors-earnings", handlers::instructors::earnings),
+    http!("instructors-payout-account", handlers::instructors::payout_account),
+    Function {
+        binary: "instructor-payouts",
+        entry: Entry::Job(|input, state| Box::pin(jobs::payouts::run(input, state))),
+    },
     Function {
         binary: "stripe-events-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::stripe_events::handle(event, state))),
@@ -62,7 +73,10 @@ pub const FUNCTIONS: &[Function] = &[
         binary: "email-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::email::handle(event, state))),
     },
-    Function { binary: "billing-cycle", entry: Entry::Job(|state| Box::pin(jobs::billing_cycle::run(state))) },
+    Function {
+        binary: "billing-cycle",
+        entry: Entry::Job(|input, state| Box::pin(jobs::billing_cycle::run(input, state))),
+    },
 ];
 
 pub fn find(binary: &str) -> Option<&'static Function> {

@@ -7,8 +7,27 @@ use azora_store::Store;
 use azora_stripe::StripeGateway;
 use std::sync::Arc;
 
+/// The application's clock: real time, plus an offset that only tests and the local server move
+/// (to line up with the Stripe sandbox's advanced clock). Always zero in AWS.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> jiff::Timestamp {
+        let offset = self.offset_seconds.load(std::sync::atomic::Ordering::Relaxed);
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(offset)
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.offset_seconds.fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub struct AppState {
     pub config: Config,
+    pub clock: Clock,
     pub store: Store,
     pub auth: JwtVerifier,
     pub notifier: Notifier,
@@ -33,6 +52,7 @@ impl AppState {
             stripe,
             auth,
             config,
+            clock: Clock::default(),
         }))
     }
 

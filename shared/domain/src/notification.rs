@@ -68,6 +68,12 @@ pub enum NotificationKind {
     PaymentFailed { payment_id: String, amount: Money, reason: String },
     /// Money was returned.
     RefundIssued { payment_id: String, amount: Money, remaining: Money },
+    /// A subscription renews soon.
+    RenewalReminder { plan: String, renews_on: String, amount: Money },
+    /// A renewal payment failed: the subscription is past due until the card is updated.
+    SubscriptionPaymentFailed { plan: String, update_card_url: String, grace_days: i64 },
+    /// The subscription ended (canceled, or unpaid past its grace period): back on Free.
+    SubscriptionEnded { plan: String, reason: String },
 }
 
 /// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
@@ -137,6 +143,24 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 format!("Your payment {payment_id} of {} was declined: {reason}.", amount.display()),
                 "You can try again with another card; nothing was charged.".to_string(),
             ],
+        ),
+        NotificationKind::RenewalReminder { plan, renews_on, amount } => simple(
+            "Your Azora subscription renews soon",
+            vec![
+                format!("Your {plan} subscription renews on {renews_on} for {}.", amount.display()),
+                "Nothing to do if you want to keep it; you can change or cancel it any time before then.".to_string(),
+            ],
+        ),
+        NotificationKind::SubscriptionPaymentFailed { plan, update_card_url, grace_days } => simple(
+            "We could not renew your Azora subscription",
+            vec![
+                format!("The payment for your {plan} subscription failed."),
+                format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
+            ],
+        ),
+        NotificationKind::SubscriptionEnded { plan, reason } => simple(
+            "Your Azora subscription has ended",
+            vec![format!("Your {plan} subscription ended ({reason}). You are on the Free plan now.")],
         ),
         NotificationKind::RefundIssued { payment_id, amount, remaining } => simple(
             "Your Azora refund",

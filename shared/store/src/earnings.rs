@@ -31,8 +31,25 @@ pub struct EarningEntry {
     pub released: bool,
 }
 
+/// One item's reversal, as applied to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedReversal {
+    pub instructor_id: UserId,
+    pub course_id: String,
+    pub amount: Money,
+    /// The payout transfer that carried the sale, when it was paid out already.
+    pub paid_out_transfer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutAccount {
+    pub account_id: String,
+    pub payouts_enabled: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Balance {
+    pub instructor_id: String,
     pub currency: String,
     pub pending: i64,
     pub available: i64,
@@ -145,7 +162,7 @@ impl Store {
         refund_amount: i64,
         refund_at: Timestamp,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<AppliedReversal>>, StoreError> {
         for _ in 0..10 {
             let item = self
                 .client
@@ -183,6 +200,7 @@ impl Store {
                     .build(),
             ];
             let mut per_balance: BTreeMap<(String, Currency), (i64, i64)> = BTreeMap::new();
+            let mut applied = Vec::new();
             for (item, (gross, reversal)) in payment.items.iter().zip(plan) {
                 if gross == 0 {
                     continue;
@@ -202,6 +220,12 @@ impl Store {
                     .item;
                 let Some(sale) = sale else { continue };
                 let released = sale.contains_key("releasedAt");
+                applied.push(AppliedReversal {
+                    instructor_id: instructor_id.clone(),
+                    course_id: course_id.clone(),
+                    amount: Money::new(reversal, price.currency),
+                    paid_out_transfer: opt_s(&sale, "transferId").map(str::to_string),
+                });
                 let available_on = opt_i64(&sale, "availableOn")?.unwrap_or(now.as_second());
                 let mut entry = Put::builder()
                     .table_name(&self.table)
@@ -270,14 +294,14 @@ impl Store {
                 .await
                 .map_err(from_transact)
             {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(Some(applied)),
                 Err(StoreError::TransactionCanceled { reasons }) => {
                     let entry_exists = reasons
                         .iter()
                         .enumerate()
                         .any(|(i, r)| i >= 1 && (i - 1) % 3 == 0 && r == "ConditionalCheckFailed");
                     if entry_exists {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     // Another refund moved the total, or the payout job released the sale: retry.
                     continue;
@@ -335,6 +359,7 @@ impl Store {
 
 pub(crate) fn balance_from_item(item: &Item) -> Result<Balance, StoreError> {
     Ok(Balance {
+        instructor_id: opt_s(item, "instructorId").map(str::to_string).unwrap_or_default(),
         currency: get_s(item, "currency")?.to_string(),
         pending: opt_i64(item, "pending")?.unwrap_or(0),
         available: opt_i64(item, "available")?.unwrap_or(0),
@@ -358,4 +383,318 @@ pub(crate) fn entry_from_item(item: &Item) -> Result<EarningEntry, StoreError> {
         available_on: opt_i64(item, "availableOn")?.and_then(|t| Timestamp::from_second(t).ok()),
         released: item.contains_key("releasedAt"),
     })
+}
+
+impl Store {
+    pub async fn payout_account(&self, instructor: &UserId) -> Result<Option<PayoutAccount>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(instructor.as_str())))
+            .key(keys::SK, s("PAYOUT_ACCOUNT"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        out.item
+            .as_ref()
+            .map(|i| {
+                Ok(PayoutAccount {
+                    account_id: get_s(i, "accountId")?.to_string(),
+                    payouts_enabled: crate::item::get_bool(i, "payoutsEnabled"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Records the instructor's connected account unless one exists; returns the one kept.
+    pub async fn keep_payout_account(
+        &self,
+        instructor: &UserId,
+        account_id: &str,
+    ) -> Result<PayoutAccount, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::user(instructor.as_str())))
+            .item(keys::SK, s("PAYOUT_ACCOUNT"))
+            .item("accountId", s(account_id))
+            .item("payoutsEnabled", crate::item::b(false))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match put.map_err(|e| from_sdk("PutItem", e)) {
+            Ok(_) => Ok(PayoutAccount { account_id: account_id.to_string(), payouts_enabled: false }),
+            Err(StoreError::ConditionFailed) => self
+                .payout_account(instructor)
+                .await?
+                .ok_or_else(|| StoreError::Malformed("payout account vanished".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `account.updated`: follow Stripe's `payouts_enabled` for the instructor's own account.
+    pub async fn set_payouts_enabled(
+        &self,
+        instructor: &UserId,
+        account_id: &str,
+        enabled: bool,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(instructor.as_str())))
+            .key(keys::SK, s("PAYOUT_ACCOUNT"))
+            .update_expression("SET payoutsEnabled = :on")
+            .condition_expression("accountId = :acc")
+            .expression_attribute_values(":on", crate::item::b(enabled))
+            .expression_attribute_values(":acc", s(account_id))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every instructor balance (instructor × currency), a page at a time, for the payout job.
+    pub async fn balances_page(&self, limit: i32, cursor: Option<&str>) -> Result<Page<Balance>, StoreError> {
+        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, keys::INSTRUCTOR_BALANCES)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :all")
+            .expression_attribute_values(":all", s(keys::INSTRUCTOR_BALANCES))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        let items = out.items().iter().map(balance_from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+    }
+
+    pub async fn balance(&self, instructor: &UserId, currency: Currency) -> Result<Balance, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::instructor(instructor.as_str())))
+            .key(keys::SK, s(keys::balance(currency.code())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        Ok(out.item.as_ref().map(balance_from_item).transpose()?.unwrap_or_default())
+    }
+
+    /// Moves the instructor's entries whose hold has ended from pending to available, each once.
+    pub async fn release_due(
+        &self,
+        instructor: &UserId,
+        currency: Currency,
+        now: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let mut released = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
+                .filter_expression("attribute_not_exists(releasedAt) AND availableOn <= :now AND currency = :cur")
+                .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
+                .expression_attribute_values(":earning", s("EARNING#"))
+                .expression_attribute_values(":now", n(now.as_second()))
+                .expression_attribute_values(":cur", s(currency.code()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| from_sdk("Query", e))?;
+            for item in out.items() {
+                let sk = get_s(item, keys::SK)?.to_string();
+                let amount = get_i64(item, "amount")?;
+                let mark = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::instructor(instructor.as_str())))
+                    .key(keys::SK, s(sk))
+                    .update_expression("SET releasedAt = :now")
+                    .condition_expression("attribute_not_exists(releasedAt)")
+                    .expression_attribute_values(":now", s(now.to_string()));
+                let result = self
+                    .client
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
+                    .transact_items(balance_update(
+                        &self.table,
+                        instructor.as_str(),
+                        currency,
+                        &[("pending", -amount), ("available", amount)],
+                    )?)
+                    .send()
+                    .await
+                    .map_err(from_transact);
+                match result {
+                    Ok(_) => released += 1,
+                    Err(e) if e.is_condition() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(released),
+            }
+        }
+    }
+
+    /// Whether this run already paid this instructor in this currency.
+    pub async fn payout_exists(&self, instructor: &UserId, currency: Currency, run: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::instructor(instructor.as_str())))
+            .key(keys::SK, s(format!("PAYOUT#{run}#{}", currency.code())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        Ok(out.item.is_some())
+    }
+
+    /// Records a payout once per run: the marker, the ledger entry and the balance move together;
+    /// then tags the released sales it carried with the transfer (for later reversals).
+    pub async fn record_payout(
+        &self,
+        instructor: &UserId,
+        amount: Money,
+        run: &str,
+        transfer_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let iid = instructor.as_str();
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::instructor(iid)))
+            .item(keys::SK, s(format!("PAYOUT#{run}#{}", amount.currency.code())))
+            .item("transferId", s(transfer_id))
+            .item("amount", n(amount.amount))
+            .condition_expression("attribute_not_exists(SK)");
+        let entry = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::instructor(iid)))
+            .item(keys::SK, s(format!("EARNING#{}#payout#{run}#{}", keys::sortable(now), amount.currency.code())))
+            .item("kind", s("payout"))
+            .item("amount", n(-amount.amount))
+            .item("gross", n(0))
+            .item("currency", s(amount.currency.code()))
+            .item("reference", s(transfer_id))
+            .item("at", s(now.to_string()))
+            .item("releasedAt", s(now.to_string()));
+        let move_balance = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::instructor(iid)))
+            .key(keys::SK, s(keys::balance(amount.currency.code())))
+            .update_expression("ADD available :neg, paidOut :amt")
+            .condition_expression("available >= :amt")
+            .expression_attribute_values(":neg", n(-amount.amount))
+            .expression_attribute_values(":amt", n(amount.amount));
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(build(marker.build())?).build())
+            .transact_items(TransactWriteItem::builder().put(build(entry.build())?).build())
+            .transact_items(TransactWriteItem::builder().update(build(move_balance.build())?).build())
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => {}
+            Err(e) if e.failed_condition_at(0) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        // Tag the sales this payout carried, so a later refund knows which transfer to reverse.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
+            .filter_expression("kind = :sale AND attribute_exists(releasedAt) AND attribute_not_exists(transferId) AND currency = :cur")
+            .expression_attribute_values(":pk", s(keys::instructor(iid)))
+            .expression_attribute_values(":earning", s("EARNING#"))
+            .expression_attribute_values(":sale", s("sale"))
+            .expression_attribute_values(":cur", s(amount.currency.code()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        for item in out.items() {
+            let sk = get_s(item, keys::SK)?.to_string();
+            let _ = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::instructor(iid)))
+                .key(keys::SK, s(sk))
+                .update_expression("SET transferId = :t")
+                .condition_expression("attribute_not_exists(transferId)")
+                .expression_attribute_values(":t", s(transfer_id))
+                .send()
+                .await;
+        }
+        Ok(true)
+    }
+
+    /// Money taken back from a connected account after a refund: it no longer counts as paid out.
+    pub async fn record_transfer_reversal(
+        &self,
+        reversal: &AppliedReversal,
+        refund_id: &str,
+        reversal_id: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let iid = reversal.instructor_id.as_str();
+        let entry = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::instructor(iid)))
+            .item(
+                keys::SK,
+                s(format!("EARNING#{}#payout_reversal#{refund_id}#{}", keys::sortable(now), reversal.course_id)),
+            )
+            .item("kind", s("payout_reversal"))
+            .item("amount", n(reversal.amount.amount))
+            .item("gross", n(0))
+            .item("currency", s(reversal.amount.currency.code()))
+            .item("courseId", s(&reversal.course_id))
+            .item("reference", s(reversal_id))
+            .item("at", s(now.to_string()))
+            .item("releasedAt", s(now.to_string()))
+            .condition_expression("attribute_not_exists(SK)");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(build(entry.build())?).build())
+            .transact_items(balance_update(
+                &self.table,
+                iid,
+                reversal.amount.currency,
+                &[("available", reversal.amount.amount), ("paidOut", -reversal.amount.amount)],
+            )?)
+            .send()
+            .await
+            .map_err(from_transact);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.failed_condition_at(0) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use crate::error::{StoreError, from_sdk};
 use crate::item::{Item, get_bool, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
-use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
+use azora_domain::subscription::{BillingInterval, PendingChange, Subscription, SubscriptionStatus};
 use azora_domain::{Tier, UserId};
 use jiff::Timestamp;
 
@@ -57,4 +57,264 @@ fn subscription_from_item(item: &Item) -> Result<Subscription, StoreError> {
             .transpose()?,
         cancel_at_period_end: get_bool(item, "cancelAtPeriodEnd"),
     })
+}
+
+/// The subscription item with its Stripe link and billing bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub user_id: UserId,
+    pub subscription: Subscription,
+    pub stripe_subscription_id: Option<String>,
+    pub stripe_customer_id: Option<String>,
+    pub pending_change: Option<PendingChange>,
+    pub past_due_since: Option<Timestamp>,
+    pub reminded_period_end: Option<i64>,
+}
+
+/// Stripe's view of a subscription, as an event or a fetch reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeSubscriptionState {
+    pub stripe_subscription_id: String,
+    pub status: SubscriptionStatus,
+    pub interval: Option<BillingInterval>,
+    pub current_period_end: Option<Timestamp>,
+    pub cancel_at_period_end: bool,
+    /// The Stripe event's `created` (or the fetch time): older states never overwrite newer ones.
+    pub as_of: i64,
+}
+
+const SUBSCRIPTIONS: &str = "SUBSCRIPTIONS";
+
+fn record_from_item(item: &Item) -> Result<SubscriptionRecord, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("subscription.{what}"));
+    let pending = match opt_s(item, "pendingTier") {
+        None => None,
+        Some(tier) => Some(PendingChange {
+            tier: Tier::parse(tier).ok_or_else(|| malformed("pendingTier"))?,
+            interval: opt_s(item, "pendingInterval").and_then(BillingInterval::parse),
+            effective_at: opt_i64(item, "pendingEffectiveAt")?
+                .and_then(|t| Timestamp::from_second(t).ok())
+                .ok_or_else(|| malformed("pendingEffectiveAt"))?,
+        }),
+    };
+    Ok(SubscriptionRecord {
+        user_id: UserId::parse(
+            opt_s(item, "userId")
+                .or_else(|| opt_s(item, keys::PK).and_then(|pk| pk.strip_prefix("USER#")))
+                .unwrap_or_default(),
+        )
+        .map_err(|_| malformed("userId"))?,
+        subscription: subscription_from_item(item)?,
+        stripe_subscription_id: opt_s(item, "stripeSubscriptionId").map(str::to_string),
+        stripe_customer_id: opt_s(item, "stripeCustomerId").map(str::to_string),
+        pending_change: pending,
+        past_due_since: opt_i64(item, "pastDueSince")?.and_then(|t| Timestamp::from_second(t).ok()),
+        reminded_period_end: opt_i64(item, "remindedPeriodEnd")?,
+    })
+}
+
+impl Store {
+    pub async fn get_subscription_record(&self, user: &UserId) -> Result<Option<SubscriptionRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        out.item.as_ref().map(record_from_item).transpose()
+    }
+
+    /// Records a new Stripe subscription; refused (`ConditionFailed`) while a live one exists.
+    pub async fn start_subscription(&self, record: &SubscriptionRecord, now: Timestamp) -> Result<(), StoreError> {
+        let sub = &record.subscription;
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::user(record.user_id.as_str())))
+            .item(keys::SK, s(keys::SUBSCRIPTION))
+            .item(keys::GSI1PK, s(SUBSCRIPTIONS))
+            .item(keys::GSI1SK, s(record.user_id.as_str()))
+            .item("userId", s(record.user_id.as_str()))
+            .item("tier", s(sub.tier.as_str()))
+            .item("status", s(sub.status.as_str()))
+            .item("cancelAtPeriodEnd", crate::item::b(sub.cancel_at_period_end))
+            .item("stripeUpdatedAt", n(now.as_second()))
+            .condition_expression("attribute_not_exists(PK) OR #status = :canceled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":canceled", s(SubscriptionStatus::Canceled.as_str()));
+        if let Some(i) = sub.interval {
+            req = req.item("interval", s(i.as_str()));
+        }
+        if let Some(end) = sub.current_period_end {
+            req = req.item("currentPeriodEnd", n(end.as_second()));
+        }
+        if let Some(id) = &record.stripe_subscription_id {
+            req = req.item("stripeSubscriptionId", s(id));
+        }
+        if let Some(id) = &record.stripe_customer_id {
+            req = req.item("stripeCustomerId", s(id));
+        }
+        req.send().await.map_err(|e| from_sdk("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Applies Stripe's state unless a newer one was applied already. Entering `past_due` starts
+    /// the grace clock at `now` (when we learn of it); leaving it stops it. Returns whether
+    /// anything was written.
+    pub async fn apply_stripe_state(
+        &self,
+        user: &UserId,
+        state: &StripeSubscriptionState,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut sets = vec!["#status = :status", "cancelAtPeriodEnd = :cancel", "stripeUpdatedAt = :asof"];
+        let mut removes = Vec::new();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION))
+            .condition_expression(
+                "stripeSubscriptionId = :sid AND (attribute_not_exists(stripeUpdatedAt) OR stripeUpdatedAt <= :asof)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(state.status.as_str()))
+            .expression_attribute_values(":cancel", crate::item::b(state.cancel_at_period_end))
+            .expression_attribute_values(":asof", n(state.as_of))
+            .expression_attribute_values(":sid", s(&state.stripe_subscription_id));
+        if let Some(i) = state.interval {
+            sets.push("#interval = :interval");
+            req = req
+                .expression_attribute_names("#interval", "interval")
+                .expression_attribute_values(":interval", s(i.as_str()));
+        }
+        if let Some(end) = state.current_period_end {
+            sets.push("currentPeriodEnd = :end");
+            req = req.expression_attribute_values(":end", n(end.as_second()));
+        }
+        if state.status == SubscriptionStatus::PastDue {
+            sets.push("pastDueSince = if_not_exists(pastDueSince, :now)");
+            req = req.expression_attribute_values(":now", n(now.as_second()));
+        } else {
+            removes.push("pastDueSince");
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match req.update_expression(expression).send().await.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn set_pending_change(&self, user: &UserId, change: Option<&PendingChange>) -> Result<(), StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION));
+        let req = match change {
+            Some(c) => {
+                let mut r = req
+                    .update_expression("SET pendingTier = :t, pendingEffectiveAt = :at REMOVE pendingInterval")
+                    .expression_attribute_values(":t", s(c.tier.as_str()))
+                    .expression_attribute_values(":at", n(c.effective_at.as_second()));
+                if let Some(i) = c.interval {
+                    r = r
+                        .update_expression("SET pendingTier = :t, pendingEffectiveAt = :at, pendingInterval = :i")
+                        .expression_attribute_values(":i", s(i.as_str()));
+                }
+                r
+            }
+            None => req.update_expression("REMOVE pendingTier, pendingEffectiveAt, pendingInterval"),
+        };
+        req.condition_expression("attribute_exists(PK)").send().await.map_err(|e| from_sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Marks the renewal reminder for the period ending at `period_end` as sent; `false` if it was.
+    pub async fn mark_reminded(&self, user: &UserId, period_end: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION))
+            .update_expression("SET remindedPeriodEnd = :pe")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(remindedPeriodEnd) OR remindedPeriodEnd <> :pe)",
+            )
+            .expression_attribute_values(":pe", n(period_end))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every subscription item, a page at a time (a GSI query, never a table scan).
+    pub async fn subscriptions_page(
+        &self,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<crate::Page<SubscriptionRecord>, StoreError> {
+        let start = cursor.map(|c| crate::cursor::decode(c, keys::GSI1PK, SUBSCRIPTIONS)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :all")
+            .expression_attribute_values(":all", s(SUBSCRIPTIONS))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        let items = out.items().iter().map(record_from_item).collect::<Result<_, _>>()?;
+        Ok(crate::Page { items, next_cursor: crate::cursor::encode(out.last_evaluated_key()) })
+    }
+}
+
+impl Store {
+    /// The email recorded when the user subscribed (their token's `email` claim).
+    pub async fn subscription_email(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION))
+            .projection_expression("email")
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        Ok(out.item.as_ref().and_then(|i| opt_s(i, "email")).map(str::to_string))
+    }
+
+    pub async fn set_subscription_email(&self, user: &UserId, email: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::SUBSCRIPTION))
+            .update_expression("SET email = :e")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":e", s(email))
+            .send()
+            .await
+            .map_err(|e| from_sdk("UpdateItem", e))?;
+        Ok(())
+    }
 }

@@ -32,7 +32,7 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    fn from_stripe(err: StripeError) -> Self {
+    pub(crate) fn from_stripe(err: StripeError) -> Self {
         match err {
             StripeError::Stripe(api, status) => {
                 let code =
@@ -152,10 +152,10 @@ pub struct RefundOutcome {
 /// async-stripe's client, built once per cold start.
 #[derive(Clone)]
 pub struct StripeGateway {
-    client: Client,
+    pub(crate) client: Client,
 }
 
-fn strategy(key: &str) -> Result<RequestStrategy, GatewayError> {
+pub(crate) fn strategy(key: &str) -> Result<RequestStrategy, GatewayError> {
     let key = IdempotencyKey::new(key).map_err(|e| GatewayError::Rejected {
         status: 400,
         code: "invalid_idempotency_key".into(),
@@ -164,7 +164,7 @@ fn strategy(key: &str) -> Result<RequestStrategy, GatewayError> {
     Ok(RequestStrategy::Idempotent(key))
 }
 
-fn stripe_currency(m: &Money) -> StripeCurrency {
+pub(crate) fn stripe_currency(m: &Money) -> StripeCurrency {
     m.currency.code().to_ascii_lowercase().parse().unwrap_or(StripeCurrency::USD)
 }
 

@@ -4,6 +4,8 @@
 //! Every mutating call carries an idempotency key derived from our own ids, so a retry after a
 //! crash or timeout never creates a second PaymentIntent or refund.
 
+pub mod billing;
+mod connect;
 mod gateway;
 pub mod webhook;
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{metadata, one_of, set};
+use super::{metadata, one_of, payment_methods, s, set};
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::fixture;
 use crate::ids;
@@ -73,10 +73,24 @@ const LABEL: &str = "customer";
 
 fn create(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     super::reject_unsupported(ctx.params, &["source", "cash_balance", "tax_id_data"])?;
+    // A customer on a test clock lives at the clock's time.
+    let clock = match ctx.params.str("test_clock")? {
+        Some(clock) => {
+            let found = ctx.load_ref("test_helpers.test_clock", "test_helpers.test_clock", &clock, "test_clock")?;
+            if found.get("deleted") == Some(&Value::Bool(true)) {
+                return Err(ApiError::missing_reference("test_helpers.test_clock", &clock, "test_clock"));
+            }
+            Some(clock)
+        }
+        None => None,
+    };
+    let now = crate::billing::clock_time(ctx.store, clock.as_deref());
+    let source = ctx.meta.source().at(clock.as_ref().map(|_| now));
+    let id = ids::new_id("cus");
     let mut customer = Value::Object(fixture("customer")?);
     let overrides = json!({
-        "id": ids::new_id("cus"),
-        "created": ctx.now(),
+        "id": id,
+        "created": now,
         "address": null,
         "balance": 0,
         "currency": null,
@@ -104,11 +118,42 @@ fn create(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     });
     merge(&mut customer, overrides);
     apply(ctx.params, &mut customer)?;
-    if let Some(clock) = ctx.params.str("test_clock")? {
-        set(&mut customer, "test_clock", json!(clock));
+    set(&mut customer, "test_clock", json!(clock));
+    let account = ctx.meta.account.clone();
+    let attach = ctx.params.str("payment_method")?;
+    if let Some(pm) = &attach
+        && payment_methods::test_card(pm).is_none()
+    {
+        let found = ctx.load_ref("payment_method", "PaymentMethod", pm, "payment_method")?;
+        if !s(&found, "customer").is_empty() {
+            return Err(ApiError::invalid_nocode(
+                "The payment method you provided has already been attached to a customer.",
+            )
+            .param("payment_method"));
+        }
+    }
+    if let Some(pm) = customer.pointer("/invoice_settings/default_payment_method").and_then(Value::as_str)
+        && Some(pm) != attach.as_deref()
+    {
+        payment_methods::check_default(
+            ctx.store,
+            account.as_deref(),
+            &id,
+            pm,
+            "invoice_settings[default_payment_method]",
+        )?;
     }
     ctx.save(&customer)?;
-    ctx.emit("customer.created", &customer);
+    if let Some(clock) = &clock
+        && let Some(stored) = ctx.store.stored_mut(&id)
+    {
+        stored.internal.insert("test_clock".into(), json!(clock));
+    }
+    ctx.store.emit(&source, "customer.created", &customer, None);
+    if let Some(pm) = attach {
+        let resolved = payment_methods::resolve(ctx.store, account.as_deref(), &pm, "payment_method")?;
+        payment_methods::attach_quietly(ctx.store, &source, &resolved, &id)?;
+    }
     Ok(customer)
 }
 
@@ -123,18 +168,50 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let old = live(ctx, &id)?;
     let mut customer = old.clone();
     apply(ctx.params, &mut customer)?;
+    let default_pm = customer.pointer("/invoice_settings/default_payment_method").and_then(Value::as_str);
+    if let Some(pm) = default_pm
+        && old.pointer("/invoice_settings/default_payment_method").and_then(Value::as_str) != Some(pm)
+    {
+        payment_methods::check_default(ctx.store, ctx.account(), &id, pm, "invoice_settings[default_payment_method]")?;
+    }
+    let clock = crate::billing::object_clock(ctx.store, &id);
+    let source = crate::billing::dated(ctx.store, &ctx.meta.source(), clock.as_deref());
     ctx.save(&customer)?;
-    ctx.emit_updated("customer.updated", &old, &customer);
+    if let Some(previous) = crate::store::previous_attributes(&old, &customer) {
+        ctx.store.emit(&source, "customer.updated", &customer, Some(previous));
+    }
     Ok(customer)
 }
 
 fn delete(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let id = ctx.path(0).to_string();
     let customer = live(ctx, &id)?;
+    // As on Stripe, deleting a customer cancels their subscriptions right away.
+    let clock = crate::billing::object_clock(ctx.store, &id);
+    let source = crate::billing::dated(ctx.store, &ctx.meta.source(), clock.as_deref());
+    let now = crate::billing::clock_time(ctx.store, clock.as_deref());
+    let subscriptions: Vec<Value> = ctx
+        .store
+        .list("subscription", ctx.account())
+        .into_iter()
+        .filter(|sub| s(sub, "customer") == id && !["canceled", "incomplete_expired"].contains(&s(sub, "status")))
+        .cloned()
+        .collect();
+    for mut sub in subscriptions {
+        merge(
+            &mut sub,
+            json!({"status": "canceled", "canceled_at": now, "ended_at": now, "cancel_at": null, "cancel_at_period_end": false}),
+        );
+        if let Some(details) = sub.get_mut("cancellation_details").and_then(Value::as_object_mut) {
+            details.insert("reason".into(), json!("cancellation_requested"));
+        }
+        ctx.save(&sub)?;
+        ctx.store.emit(&source, "customer.subscription.deleted", &sub, None);
+    }
     let mut deleted = Value::Object(fixture("deleted_customer")?);
     set(&mut deleted, "id", json!(id));
     ctx.save(&deleted)?;
-    ctx.emit("customer.deleted", &customer);
+    ctx.store.emit(&source, "customer.deleted", &customer, None);
     Ok(deleted)
 }
 

@@ -1,18 +1,25 @@
 //! One module per Stripe resource; [`routes`] is the API's route table.
 //!
-//! To add a resource (products, prices, subscriptions, invoices, test clocks, accounts, account
-//! links, transfers, transfer reversals, checkout sessions, ...): copy its object from Stripe's
-//! `fixtures3.json` into `fixtures/stripe-objects.json`, write a module here with a `routes()`
-//! and handlers over [`Ctx`](crate::router::Ctx) (load/save objects, `ctx.emit(...)` events), and
-//! add its routes below. Hidden state goes in `StoredObject::internal`; time comes from
-//! `Store::now()`, where a test clock can hook in.
+//! To add a resource (checkout sessions, ...): copy its object from Stripe's `fixtures3.json` into
+//! `fixtures/stripe-objects.json`, write a module here with a `routes()` and handlers over
+//! [`Ctx`](crate::router::Ctx) (load/save objects, `ctx.emit(...)` events), and add its routes
+//! below. Hidden state goes in `StoredObject::internal`; time comes from `Store::now()`, or
+//! `billing::clock_time` for objects on a test clock (with events dated through
+//! `EventSource::at`). Subscriptions, invoices and test clocks share the engine in `billing`.
 
+pub mod accounts;
 pub mod charges;
 pub mod customers;
 pub mod events;
+pub mod invoices;
 pub mod payment_intents;
 pub mod payment_methods;
+pub mod prices;
+pub mod products;
 pub mod refunds;
+pub mod subscriptions;
+pub mod test_clocks;
+pub mod transfers;
 
 use serde_json::{Map, Value};
 
@@ -29,6 +36,13 @@ pub fn routes() -> Vec<Route> {
         charges::routes(),
         refunds::routes(),
         events::routes(),
+        products::routes(),
+        prices::routes(),
+        subscriptions::routes(),
+        invoices::routes(),
+        test_clocks::routes(),
+        accounts::routes(),
+        transfers::routes(),
     ]
     .into_iter()
     .flatten()
@@ -117,6 +131,60 @@ pub fn reject_unsupported(params: &Params, unsupported: &[&str]) -> ApiResult<()
 /// A string from a JSON object field ("" when absent or not a string).
 pub fn s<'v>(value: &'v Value, key: &str) -> &'v str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Overwrites the fields of `target` with those of `overrides` (both objects).
+pub fn overlay(target: &mut Value, overrides: Value) {
+    if let (Some(t), Value::Object(o)) = (target.as_object_mut(), overrides) {
+        for (k, v) in o {
+            t.insert(k, v);
+        }
+    }
+}
+
+/// An integer from a JSON object field (0 when absent).
+pub fn int(value: &Value, key: &str) -> i64 {
+    value.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// `param[key]`, or `key` at the top level (`param` empty).
+pub fn member_name(param: &str, key: &str) -> String {
+    if param.is_empty() { key.to_string() } else { format!("{param}[{key}]") }
+}
+
+/// A string from a hash parameter's member (`recurring[interval]`), named `param[key]` in errors.
+pub fn member_str(map: &Map<String, Value>, param: &str, key: &str) -> ApiResult<Option<String>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) => {
+            crate::params::value_str(v, &member_name(param, key)).map(|s| if s.is_empty() { None } else { Some(s) })
+        }
+    }
+}
+
+/// An integer from a hash parameter's member.
+pub fn member_i64(map: &Map<String, Value>, param: &str, key: &str) -> ApiResult<Option<i64>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(v) => crate::params::value_i64(v, &member_name(param, key)).map(Some),
+    }
+}
+
+/// A boolean from a hash parameter's member.
+pub fn member_bool(map: &Map<String, Value>, param: &str, key: &str) -> ApiResult<Option<bool>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) => crate::params::value_bool(v, &member_name(param, key)).map(Some),
+    }
+}
+
+/// Rejects members of a hash parameter other than `allowed` (`parameter_unknown`).
+pub fn check_members(map: &Map<String, Value>, param: &str, allowed: &[&str]) -> ApiResult<()> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::unknown_param(&member_name(param, k))),
+        None => Ok(()),
+    }
 }
 
 /// Sets `obj[key] = v` when `value` is an object.

@@ -423,6 +423,9 @@ pub fn confirm_intent(
     let account = source.account.clone();
     let account = account.as_deref();
     let mut pi = store.find(KIND, id, account).cloned().ok_or_else(|| ApiError::not_found(LABEL, id))?;
+    // A PaymentIntent of a customer on a test clock happens at the clock's time.
+    let clock = crate::billing::object_clock(store, id);
+    let source = &source.at(source.at.or_else(|| clock.as_deref().map(|c| crate::billing::clock_time(store, Some(c)))));
     let status = s(&pi, "status").to_string();
     if status == "succeeded" {
         return Err(unexpected_state(
@@ -464,7 +467,10 @@ pub fn confirm_intent(
         stored.internal.insert("confirmation_count".into(), json!(count + 1));
     }
     let authenticated = internal.get("authenticated_payment_method").and_then(Value::as_str) == Some(&pm_id);
-    let behavior = card.map(|c| c.behavior).unwrap_or(Behavior::Succeed);
+    let mut behavior = card.map(|c| c.behavior).unwrap_or(Behavior::Succeed);
+    if forced_decline(store, account, s(&pi, "customer")).is_some() {
+        behavior = CUSTOMER_FAIL;
+    }
     match behavior {
         Behavior::RequireAuthentication if !authenticated => {
             if args.off_session || args.error_on_requires_action {
@@ -500,7 +506,9 @@ pub fn confirm_intent(
 /// Completes (or fails) the 3-D Secure challenge of a `requires_action` PaymentIntent, as the
 /// customer would in the browser. Events carry no request.
 pub fn authenticate(store: &mut Store, account: Option<&str>, id: &str, succeed_auth: bool) -> ApiResult<Value> {
-    let source = EventSource { account: account.map(str::to_string), ..EventSource::default() };
+    let clock = crate::billing::object_clock(store, id);
+    let at = clock.as_deref().map(|c| crate::billing::clock_time(store, Some(c)));
+    let source = EventSource { account: account.map(str::to_string), at, ..EventSource::default() };
     let mut pi = store.find(KIND, id, account).cloned().ok_or_else(|| ApiError::not_found(LABEL, id))?;
     let status = s(&pi, "status").to_string();
     if status != "requires_action" {
@@ -537,6 +545,7 @@ pub fn authenticate(store: &mut Store, account: Option<&str>, id: &str, succeed_
     set(&mut pi, "payment_method", Value::Null);
     store.put(pi.clone(), account)?;
     store.emit(&source, "payment_intent.payment_failed", &pi, None);
+    crate::billing::on_intent_failed(store, &source, &pi)?;
     Ok(pi)
 }
 
@@ -548,7 +557,8 @@ fn succeed(
     three_d_secure: bool,
 ) -> ApiResult<Value> {
     let account = source.account.as_deref();
-    let charge = charges::build(&pi, pm, &Outcome::Succeeded { three_d_secure }, store.now())?;
+    let now = source.at.unwrap_or_else(|| store.now());
+    let charge = charges::build(&pi, pm, &Outcome::Succeeded { three_d_secure }, now)?;
     let amount = pi.get("amount").cloned().unwrap_or(Value::Null);
     set(&mut pi, "status", json!("succeeded"));
     set(&mut pi, "amount_received", amount);
@@ -559,6 +569,12 @@ fn succeed(
     store.put(pi.clone(), account)?;
     store.emit(source, "charge.succeeded", &charge, None);
     store.emit(source, "payment_intent.succeeded", &pi, None);
+    // As on Stripe, a payment for a customer with `setup_future_usage` saves the card to them.
+    let customer = s(&pi, "customer").to_string();
+    if !customer.is_empty() && !s(&pi, "setup_future_usage").is_empty() {
+        payment_methods::attach_quietly(store, source, s(&pi, "payment_method"), &customer)?;
+    }
+    crate::billing::on_intent_succeeded(store, source, &pi)?;
     Ok(pi)
 }
 
@@ -568,7 +584,8 @@ fn decline(store: &mut Store, source: &EventSource, mut pi: Value, pm: &Value, b
     };
     let account = source.account.as_deref();
     let mut error = ApiError::new(402, ErrorType::Card, Some(code), message).decline_code(decline_code);
-    let charge = charges::build(&pi, pm, &Outcome::Declined { error: &error }, store.now())?;
+    let now = source.at.unwrap_or_else(|| store.now());
+    let charge = charges::build(&pi, pm, &Outcome::Declined { error: &error }, now)?;
     let charge_id = charge.get("id").cloned().unwrap_or(Value::Null);
     error = error.with("charge", charge_id.clone()).with("payment_method", pm.clone());
     set(&mut pi, "last_payment_error", error.error_object());
@@ -579,7 +596,106 @@ fn decline(store: &mut Store, source: &EventSource, mut pi: Value, pm: &Value, b
     store.put(pi.clone(), account)?;
     store.emit(source, "charge.failed", &charge, None);
     store.emit(source, "payment_intent.payment_failed", &pi, None);
+    crate::billing::on_intent_failed(store, source, &pi)?;
     Err(error.with("payment_intent", pi))
+}
+
+/// How a customer marked with `POST /_sandbox/customers/{id}/fail_charges` is declined, like the
+/// test card `pm_card_chargeCustomerFail`.
+const CUSTOMER_FAIL: Behavior =
+    Behavior::Decline { code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." };
+
+/// The decline every charge of `customer` gets while its charges are made to fail.
+pub fn forced_decline(store: &Store, account: Option<&str>, customer: &str) -> Option<ApiError> {
+    let fails = store
+        .stored(customer)
+        .filter(|o| o.account.as_deref() == account)
+        .and_then(|o| o.internal.get("fail_charges"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    fails.then(|| {
+        ApiError::new(402, ErrorType::Card, Some("card_declined"), "Your card was declined.")
+            .decline_code("generic_decline")
+    })
+}
+
+/// What an invoice's PaymentIntent is for.
+#[derive(Debug, Clone)]
+pub struct InvoiceIntent {
+    pub customer: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    pub invoice: String,
+    pub test_clock: Option<String>,
+}
+
+/// The PaymentIntent Stripe creates when it finalizes an invoice with an amount due (cards only,
+/// saved for future off-session use). Event `payment_intent.created`.
+pub fn create_for_invoice(store: &mut Store, source: &EventSource, spec: &InvoiceIntent) -> ApiResult<Value> {
+    let account = store.stored(&spec.invoice).and_then(|o| o.account.clone());
+    let id = ids::new_id("pi");
+    let now = source.at.unwrap_or_else(|| store.now());
+    let mut pi = Value::Object(fixture("payment_intent")?);
+    let overrides = json!({
+        "id": id,
+        "object": "payment_intent",
+        "amount": spec.amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": null,
+        "application_fee_amount": null,
+        "automatic_payment_methods": null,
+        "canceled_at": null,
+        "cancellation_reason": null,
+        "capture_method": "automatic",
+        "client_secret": ids::client_secret(&id),
+        "confirmation_method": "automatic",
+        "created": now,
+        "currency": spec.currency,
+        "customer": spec.customer,
+        "customer_account": null,
+        "description": spec.description,
+        "excluded_payment_method_types": null,
+        "last_payment_error": null,
+        "latest_charge": null,
+        "livemode": false,
+        "managed_payments": null,
+        "metadata": {},
+        "next_action": null,
+        "on_behalf_of": null,
+        "payment_method": null,
+        "payment_method_configuration_details": null,
+        "payment_method_options": {
+            "card": {"installments": null, "mandate_options": null, "network": null, "request_three_d_secure": "automatic"}
+        },
+        "payment_method_types": ["card"],
+        "processing": null,
+        "receipt_email": null,
+        "review": null,
+        "setup_future_usage": "off_session",
+        "shipping": null,
+        "source": null,
+        "statement_descriptor": null,
+        "statement_descriptor_suffix": null,
+        "status": "requires_payment_method",
+        "transfer_data": null,
+        "transfer_group": null,
+    });
+    if let (Some(obj), Value::Object(o)) = (pi.as_object_mut(), overrides) {
+        obj.extend(o);
+    }
+    store.put(pi.clone(), account.as_deref())?;
+    if let Some(stored) = store.stored_mut(&id) {
+        stored.internal.insert("confirmation_count".into(), json!(0));
+        stored.internal.insert("invoice".into(), json!(spec.invoice));
+        if let Some(clock) = &spec.test_clock {
+            stored.internal.insert("test_clock".into(), json!(clock));
+        }
+    }
+    store.emit(source, "payment_intent.created", &pi, None);
+    Ok(pi)
 }
 
 /// Automatic payment methods that may redirect (the default since API version 2023-08-16).

@@ -7,12 +7,13 @@
 
 use serde_json::{Value, json};
 
-use super::set;
+use super::{s, set};
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::fixture;
 use crate::ids;
+use crate::listing::list_response;
 use crate::router::{Ctx, Method, Route};
-use crate::store::Store;
+use crate::store::{EventSource, Store};
 
 /// What happens when a payment is confirmed with the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +157,14 @@ pub const TEST_CARDS: &[TestCard] = &[
         },
     },
     TestCard {
+        id: "pm_card_chargeCustomerFail",
+        brand: "visa",
+        last4: "0341",
+        funding: "credit",
+        country: "US",
+        behavior: GENERIC,
+    },
+    TestCard {
         id: "pm_card_authenticationRequired",
         brand: "visa",
         last4: "3184",
@@ -191,8 +200,135 @@ pub fn card_of(store: &Store, pm_id: &str) -> Option<&'static TestCard> {
     })
 }
 
+/// Test cards that attach to a customer although their charges are declined (Stripe's
+/// `4000000000000341`); every other declining test card fails when attached.
+const ATTACHES_THEN_FAILS: &[&str] = &["pm_card_chargeCustomerFail"];
+
+const LIST: &[&str] =
+    &["allow_redisplay", "customer", "customer_account", "ending_before", "limit", "starting_after", "type"];
+const CUSTOMER_LIST: &[&str] = &["allow_redisplay", "ending_before", "limit", "starting_after", "type"];
+
 pub fn routes() -> Vec<Route> {
-    vec![Route::new(Method::Get, "/v1/payment_methods/{id}", &[], retrieve)]
+    vec![
+        Route::new(Method::Get, "/v1/payment_methods", LIST, list),
+        Route::new(Method::Get, "/v1/payment_methods/{id}", &[], retrieve),
+        Route::new(Method::Post, "/v1/payment_methods/{id}/attach", &["customer", "customer_account"], attach),
+        Route::new(Method::Post, "/v1/payment_methods/{id}/detach", &[], detach),
+        Route::new(Method::Get, "/v1/customers/{id}/payment_methods", CUSTOMER_LIST, list_for_customer),
+    ]
+}
+
+fn attach(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    super::reject_unsupported(ctx.params, &["customer_account"])?;
+    let id = ctx.path(0).to_string();
+    let customer = ctx.params.required_str("customer")?;
+    let found = ctx.load_ref("customer", "customer", &customer, "customer")?;
+    if found.get("deleted") == Some(&Value::Bool(true)) {
+        return Err(ApiError::missing_reference("customer", &customer, "customer"));
+    }
+    let account = ctx.meta.account.clone();
+    if let Some(card) = test_card(&id) {
+        if let Behavior::Decline { code, decline_code, message } = card.behavior
+            && !ATTACHES_THEN_FAILS.contains(&card.id)
+        {
+            return Err(ApiError::new(402, crate::error::ErrorType::Card, Some(code), message)
+                .decline_code(decline_code)
+                .param("card"));
+        }
+    } else {
+        let pm = ctx.load("payment_method", LABEL, &id)?;
+        let owner = s(&pm, "customer");
+        if !owner.is_empty() && owner != customer {
+            return Err(ApiError::invalid_nocode(
+                "The payment method you provided has already been attached to a customer.",
+            ));
+        }
+        if owner == customer {
+            return Ok(pm);
+        }
+    }
+    let source = ctx.meta.source();
+    let resolved = resolve(ctx.store, account.as_deref(), &id, "payment_method")?;
+    attach_quietly(ctx.store, &source, &resolved, &customer)?;
+    ctx.load("payment_method", LABEL, &resolved)
+}
+
+/// Attaches a stored PaymentMethod to `customer` unless it already belongs to someone. Event
+/// `payment_method.attached`.
+pub fn attach_quietly(store: &mut Store, source: &EventSource, pm_id: &str, customer: &str) -> ApiResult<()> {
+    let account = source.account.as_deref();
+    let Some(mut pm) = store.find("payment_method", pm_id, account).cloned() else {
+        return Ok(());
+    };
+    if !s(&pm, "customer").is_empty() {
+        return Ok(());
+    }
+    set(&mut pm, "customer", json!(customer));
+    store.put(pm.clone(), account)?;
+    store.emit(source, "payment_method.attached", &pm, None);
+    Ok(())
+}
+
+fn detach(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let mut pm = ctx.load("payment_method", LABEL, &id)?;
+    if s(&pm, "customer").is_empty() {
+        return Err(ApiError::invalid_nocode(
+            "The payment method you provided is not attached to a customer so detachment is impossible.",
+        ));
+    }
+    set(&mut pm, "customer", Value::Null);
+    ctx.save(&pm)?;
+    ctx.emit("payment_method.detached", &pm);
+    Ok(pm)
+}
+
+fn list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    super::reject_unsupported(ctx.params, &["customer_account"])?;
+    let customer = ctx.params.str("customer")?;
+    let items = attached(ctx, customer.as_deref())?;
+    list_response(items, "/v1/payment_methods", ctx.params)
+}
+
+fn list_for_customer(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let customer = ctx.path(0).to_string();
+    ctx.load("customer", "customer", &customer)?;
+    let items = attached(ctx, Some(&customer))?;
+    list_response(items, &format!("/v1/customers/{customer}/payment_methods"), ctx.params)
+}
+
+fn attached(ctx: &Ctx<'_>, customer: Option<&str>) -> ApiResult<Vec<Value>> {
+    let kind = ctx.params.str("type")?;
+    Ok(ctx
+        .store
+        .list("payment_method", ctx.account())
+        .into_iter()
+        .filter(|pm| !s(pm, "customer").is_empty())
+        .filter(|pm| customer.is_none_or(|c| s(pm, "customer") == c))
+        .filter(|pm| kind.as_deref().is_none_or(|k| s(pm, "type") == k))
+        .cloned()
+        .collect())
+}
+
+/// A customer's default payment method (`invoice_settings[default_payment_method]`, a
+/// subscription's `default_payment_method`) must be attached to the customer. Stripe's test ids
+/// (`pm_card_visa`, `pm_card_chargeCustomerFail`, …) are accepted as they are — a sandbox
+/// convenience — and keep their behaviour for every charge.
+pub fn check_default(store: &Store, account: Option<&str>, customer: &str, pm: &str, param: &str) -> ApiResult<()> {
+    if test_card(pm).is_some() {
+        return Ok(());
+    }
+    match store.find("payment_method", pm, account) {
+        None => Err(ApiError::missing_reference(LABEL, pm, param)),
+        Some(found) if s(found, "customer") != customer => Err(ApiError::invalid(
+            "resource_missing",
+            format!(
+                "The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."
+            ),
+        )
+        .param(param)),
+        Some(_) => Ok(()),
+    }
 }
 
 const LABEL: &str = "PaymentMethod";

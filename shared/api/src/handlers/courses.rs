@@ -312,3 +312,25 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
     })
     .await
 }
+
+/// `GET /api/courses/{courseId}/certificate`: a certificate of enrollment for the caller — a
+/// feature of paid plans (`certificates`): Free users get 403 `feature_not_in_plan`.
+pub async fn certificate(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let tier = crate::subscriptions::effective_tier(&state, &principal.user_id).await?;
+    azora_domain::tiers::require_feature(tier, azora_domain::Feature::Certificates)?;
+    let course =
+        state.store.get_course(&path_param(&req, "courseId")?).await?.ok_or_else(|| ApiError::not_found("course"))?;
+    if !state.store.is_enrolled(&principal.user_id, &course.id).await? {
+        return Err(ApiError::forbidden("not_enrolled", "Certificates are for students enrolled in the course."));
+    }
+    let id = crate::idempotency::fingerprint(format!("{}:{}", principal.user_id, course.id).as_bytes());
+    ok(&json!({
+        "certificateId": format!("cert_{}", &id[..20]),
+        "userId": principal.user_id,
+        "courseId": course.id,
+        "courseTitle": course.content.title,
+        "instructorId": course.instructor_id,
+        "tier": tier.as_str(),
+    }))
+}

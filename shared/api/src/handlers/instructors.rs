@@ -1,6 +1,7 @@
 //! Instructor endpoints: their courses with sales, their earnings.
 
 use crate::handlers::courses::course_json;
+use crate::handlers::payments::gateway_error;
 use crate::http::{HttpResult, limit, ok, query};
 use crate::state::AppState;
 use azora_domain::Role;
@@ -78,4 +79,35 @@ pub async fn earnings(req: Request, state: Arc<AppState>) -> HttpResult {
         })
         .collect();
     ok(&json!({ "balances": balances, "perCourse": per_course, "entries": entries, "nextCursor": page.next_cursor }))
+}
+
+/// `POST /api/instructors/me/payout-account`: creates the instructor's Stripe Connect account
+/// once and returns a fresh onboarding link; `account.updated` later enables payouts.
+pub async fn payout_account(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Instructor])?;
+    let account = match state.store.payout_account(&principal.user_id).await? {
+        Some(account) => account,
+        None => {
+            let email = principal.email.as_ref().map(|e| e.as_str());
+            let key = format!("connect-account-{}", principal.user_id);
+            let id = state
+                .stripe
+                .create_connected_account(principal.user_id.as_str(), email, &key)
+                .await
+                .map_err(gateway_error)?;
+            state.store.keep_payout_account(&principal.user_id, &id).await?
+        }
+    };
+    let base = &state.config.app_base_url;
+    let url = state
+        .stripe
+        .onboarding_link(
+            &account.account_id,
+            &format!("{base}/instructor/payouts?refresh=1"),
+            &format!("{base}/instructor/payouts"),
+        )
+        .await
+        .map_err(gateway_error)?;
+    ok(&json!({ "accountId": account.account_id, "onboardingUrl": url, "payoutsEnabled": account.payouts_enabled }))
 }

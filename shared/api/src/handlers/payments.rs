@@ -160,7 +160,7 @@ pub async fn create_payment(
 }
 
 /// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
-async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
     if let Some(id) = state.store.get_stripe_customer(&principal.user_id).await? {
         return Ok(id);
     }

@@ -1,11 +1,23 @@
 //! Subscription endpoints.
 
-use crate::http::{HttpResult, ok};
+use crate::error::ApiError;
+use crate::handlers::payments::gateway_error;
+use crate::http::{self, HttpResult, json_body, ok};
+use crate::idempotency;
 use crate::state::AppState;
+use crate::subscriptions::{pro_price_id, state_of, status_from_stripe};
+use ::http::StatusCode;
 use azora_domain::subscription::Subscription;
+use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus, classify_change};
 use azora_domain::tiers::Feature;
+use azora_domain::{Tier, UserId};
+use azora_store::StoreError;
+use azora_store::subscriptions::SubscriptionRecord;
 use lambda_http::Request;
+use serde::Deserialize;
 use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Serialize)]
@@ -40,6 +52,300 @@ impl From<&Subscription> for SubscriptionView {
 /// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free.
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
-    let subscription = state.store.get_subscription(&principal.user_id).await?.unwrap_or_else(Subscription::free);
-    ok(&SubscriptionView::from(&subscription))
+    let record = state.store.get_subscription_record(&principal.user_id).await?;
+    let subscription = record.as_ref().map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
+    let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).map_err(ApiError::internal)?;
+    if let Some(change) = record.as_ref().and_then(|r| r.pending_change.as_ref()) {
+        view["pendingChange"] = json!({
+            "tier": change.tier.as_str(),
+            "interval": change.interval.map(|i| i.as_str()),
+            "effectiveAt": change.effective_at.to_string(),
+        });
+        // A scheduled downgrade is carried by Stripe's cancel-at-period-end; to the user it is a
+        // change of plan, not a cancellation.
+        if change.tier != Tier::Free {
+            view["cancelAtPeriodEnd"] = json!(false);
+        }
+    }
+    ok(&view)
+}
+
+fn is_live(record: &SubscriptionRecord) -> bool {
+    record.subscription.status != SubscriptionStatus::Canceled
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateRequest {
+    tier: String,
+    interval: String,
+    payment_method_id: Option<String>,
+}
+
+fn pro_only(tier: &str) -> Result<(), ApiError> {
+    match Tier::parse(tier) {
+        Some(Tier::Pro) => Ok(()),
+        Some(Tier::Enterprise) => Err(ApiError::unprocessable(
+            "enterprise_via_license",
+            "Enterprise is sold per seat through licenses; contact sales.",
+        )),
+        Some(Tier::Free) => Err(ApiError::unprocessable("free_needs_no_subscription", "Free needs no subscription.")),
+        None => {
+            Err(ApiError::bad_request("validation_failed", "tier must be pro").with_details(json!({ "field": "tier" })))
+        }
+    }
+}
+
+fn parse_interval(raw: &str) -> Result<BillingInterval, ApiError> {
+    BillingInterval::parse(raw).ok_or_else(|| {
+        ApiError::bad_request("validation_failed", "interval must be month or year")
+            .with_details(json!({ "field": "interval" }))
+    })
+}
+
+/// `POST /api/subscriptions/create`: one live subscription per user; incomplete until its first
+/// invoice is paid (at once with `paymentMethodId`, else by the client with `clientSecret`).
+pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: CreateRequest = json_body(&req)?;
+    pro_only(&body.tier)?;
+    let interval = parse_interval(&body.interval)?;
+    if let Some(pm) = &body.payment_method_id {
+        crate::handlers::payments::validate_payment_method(pm)?;
+    }
+    idempotency::once(&state, &req, &principal, || async {
+        if state.store.get_subscription_record(&principal.user_id).await?.as_ref().is_some_and(is_live) {
+            return Err(ApiError::conflict(
+                "subscription_exists",
+                "You already have a subscription; change it with update.",
+            ));
+        }
+        let customer = crate::handlers::payments::customer_of(&state, &principal).await?;
+        if let Some(pm) = &body.payment_method_id {
+            state.stripe.set_default_payment_method(&customer, pm).await.map_err(gateway_error)?;
+        }
+        let price = pro_price_id(&state, interval).await?;
+        let metadata = HashMap::from([
+            ("userId".to_string(), principal.user_id.to_string()),
+            ("tier".to_string(), "pro".to_string()),
+            ("interval".to_string(), interval.as_str().to_string()),
+        ]);
+        let key = format!(
+            "subscription-{}",
+            idempotency::fingerprint(format!("{}:{}", principal.user_id, idempotency::key(&req)?).as_bytes())
+        );
+        let created = state
+            .stripe
+            .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, &key)
+            .await
+            .map_err(gateway_error)?;
+        let now = state.clock.now();
+        let record = SubscriptionRecord {
+            user_id: principal.user_id.clone(),
+            subscription: Subscription {
+                tier: Tier::Pro,
+                status: status_from_stripe(&created.status),
+                interval: Some(interval),
+                current_period_end: created.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
+                cancel_at_period_end: false,
+            },
+            stripe_subscription_id: Some(created.id.clone()),
+            stripe_customer_id: Some(customer),
+            pending_change: None,
+            past_due_since: None,
+            reminded_period_end: None,
+        };
+        state.store.start_subscription(&record, now).await.map_err(|e| match e {
+            StoreError::ConditionFailed => {
+                ApiError::conflict("subscription_exists", "You already have a subscription.")
+            }
+            other => other.into(),
+        })?;
+        if let Some(email) = &principal.email {
+            state.store.set_subscription_email(&principal.user_id, email.as_str()).await?;
+        }
+        let status = record.subscription.status;
+        http::json(
+            StatusCode::CREATED,
+            &json!({
+                "subscriptionId": created.id,
+                "status": status.as_str(),
+                "clientSecret": if status == SubscriptionStatus::Incomplete { created.client_secret } else { None },
+            }),
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRequest {
+    tier: Option<String>,
+    interval: Option<String>,
+}
+
+/// `PUT /api/subscriptions/update`: an upgrade (monthly → yearly) takes effect now with the
+/// proration invoiced at once; a downgrade (yearly → monthly, Pro → Free) is scheduled for the
+/// period end and shown as `pendingChange`; asking for the plan you will have resumes it.
+pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: UpdateRequest = json_body(&req)?;
+    let record = state
+        .store
+        .get_subscription_record(&principal.user_id)
+        .await?
+        .filter(is_live)
+        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    let current = (record.subscription.tier, record.subscription.interval);
+    let tier = match body.tier.as_deref() {
+        None => current.0,
+        Some(raw) => Tier::parse(raw).ok_or_else(|| {
+            ApiError::bad_request("validation_failed", "tier must be free or pro")
+                .with_details(json!({ "field": "tier" }))
+        })?,
+    };
+    if tier == Tier::Enterprise {
+        return Err(ApiError::unprocessable("enterprise_via_license", "Enterprise is sold per seat through licenses."));
+    }
+    let interval = match (tier, body.interval.as_deref()) {
+        (Tier::Free, _) => None,
+        (_, Some(raw)) => Some(parse_interval(raw)?),
+        (_, None) => current.1,
+    };
+    let target = (tier, interval);
+    let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
+    let pending_target = record.pending_change.as_ref().map(|c| (c.tier, c.interval));
+    let change = classify_change(current, target);
+    if change == PlanChange::Same && record.pending_change.is_none() {
+        return Err(ApiError::unprocessable("no_change", "That is already your plan."));
+    }
+    let now = state.clock.now();
+    match change {
+        // Resume: the plan you have now, cancelling a scheduled downgrade.
+        PlanChange::Same => {
+            state.stripe.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
+            state.store.set_pending_change(&principal.user_id, None).await?;
+        }
+        PlanChange::Upgrade => {
+            let Some(new_interval) = interval else { return Err(ApiError::internal("upgrade without interval")) };
+            let price = pro_price_id(&state, new_interval).await?;
+            let item =
+                state.stripe.retrieve_subscription(&sub_id).await.map_err(gateway_error)?.item_id.unwrap_or_default();
+            let key = format!("upgrade-{sub_id}-{}", new_interval.as_str());
+            let updated = state
+                .stripe
+                .change_subscription_price(&sub_id, &item, &price, true, &key)
+                .await
+                .map_err(gateway_error)?;
+            if pending_target.is_some() {
+                state.stripe.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
+                state.store.set_pending_change(&principal.user_id, None).await?;
+            }
+            state
+                .store
+                .apply_stripe_state(&principal.user_id, &state_of(&updated, Some(new_interval), now.as_second()), now)
+                .await?;
+            let record = state.store.get_subscription_record(&principal.user_id).await?;
+            return ok(&json!({
+                "change": "upgrade",
+                "effective": "now",
+                "prorationAmount": updated.latest_invoice_amount,
+                "currency": "USD",
+                "subscription": record.map(|r| SubscriptionView::from(&r.subscription)),
+            }));
+        }
+        PlanChange::Downgrade => {
+            let effective_at = record.subscription.current_period_end.unwrap_or(now);
+            state.stripe.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
+            let pending = PendingChange { tier, interval, effective_at };
+            state.store.set_pending_change(&principal.user_id, Some(&pending)).await?;
+        }
+    }
+    let record = state.store.get_subscription_record(&principal.user_id).await?;
+    ok(&json!({
+        "change": match change { PlanChange::Same => "resume", _ => "downgrade" },
+        "effective": if change == PlanChange::Downgrade { "period_end" } else { "now" },
+        "pendingChange": record.as_ref().and_then(|r| r.pending_change.as_ref()).map(|c| json!({
+            "tier": c.tier.as_str(), "interval": c.interval.map(|i| i.as_str()), "effectiveAt": c.effective_at.to_string()
+        })),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CancelRequest {
+    #[serde(default = "yes")]
+    at_period_end: bool,
+    user_id: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/subscriptions/cancel`: at period end by default (access until then); admins may
+/// cancel at once (also for another user with `userId`). Audited when an admin acts.
+pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: CancelRequest = if http::body_bytes(&req).is_empty() {
+        CancelRequest { at_period_end: true, user_id: None }
+    } else {
+        json_body(&req)?
+    };
+    if !body.at_period_end && !principal.is_admin() {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "Only admins can cancel immediately; cancel at period end instead.",
+        ));
+    }
+    let user = match &body.user_id {
+        Some(other) if other != principal.user_id.as_str() => {
+            if !principal.is_admin() {
+                return Err(ApiError::not_found("subscription"));
+            }
+            UserId::parse(other.clone())?
+        }
+        _ => principal.user_id.clone(),
+    };
+    let record = state
+        .store
+        .get_subscription_record(&user)
+        .await?
+        .filter(is_live)
+        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
+    let now = state.clock.now();
+    if body.at_period_end {
+        let updated = state.stripe.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
+        let pending = PendingChange {
+            tier: Tier::Free,
+            interval: None,
+            effective_at: record.subscription.current_period_end.unwrap_or(now),
+        };
+        state.store.set_pending_change(&user, Some(&pending)).await?;
+        state
+            .store
+            .apply_stripe_state(&user, &state_of(&updated, record.subscription.interval, now.as_second()), now)
+            .await?;
+    } else {
+        let canceled = state.stripe.cancel_subscription_now(&sub_id).await.map_err(gateway_error)?;
+        state.store.set_pending_change(&user, None).await?;
+        state
+            .store
+            .apply_stripe_state(&user, &state_of(&canceled, record.subscription.interval, now.as_second()), now)
+            .await?;
+    }
+    if principal.is_admin() {
+        crate::audit::record(
+            &state,
+            &principal,
+            &http::request_id(&req),
+            "subscription.cancel",
+            &format!("user:{user}"),
+            json!({ "atPeriodEnd": body.at_period_end, "stripeSubscriptionId": sub_id }),
+        )
+        .await?;
+    }
+    let record = state.store.get_subscription_record(&user).await?;
+    ok(&record.map(|r| SubscriptionView::from(&r.subscription)))
 }

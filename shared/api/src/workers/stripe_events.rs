@@ -14,6 +14,8 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 struct Envelope {
     id: String,
+    #[serde(default)]
+    created: i64,
     #[serde(rename = "type")]
     event_type: String,
     data: EventData,
@@ -74,6 +76,26 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
             // Refunds appear on the charge only when expanded; otherwise refund.* events carry them.
             for refund in object.pointer("/refunds/data").and_then(Value::as_array).into_iter().flatten() {
                 apply_refund(state, refund).await?;
+            }
+        }
+        "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
+            crate::subscriptions::apply_subscription_event(state, object, event.created).await?;
+        }
+        "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
+            let subscription =
+                str_at(object, "/parent/subscription_details/subscription").or_else(|| str_at(object, "/subscription"));
+            if let Some(sub_id) = subscription {
+                let failed = event.event_type == "invoice.payment_failed";
+                let invoice_id = str_at(object, "/id").unwrap_or_default();
+                crate::subscriptions::apply_invoice_event(state, sub_id, invoice_id, failed, event.created).await?;
+            }
+        }
+        "account.updated" => {
+            let enabled = object.pointer("/payouts_enabled").and_then(Value::as_bool).unwrap_or(false);
+            if let (Some(account), Some(instructor)) = (str_at(object, "/id"), str_at(object, "/metadata/instructorId"))
+                && let Ok(instructor) = azora_domain::UserId::parse(instructor)
+            {
+                state.store.set_payouts_enabled(&instructor, account, enabled).await?;
             }
         }
         other => tracing::debug!(event_type = other, "event type not handled"),

@@ -1,0 +1,6 @@
+//! Daily scheduled instructor payout job. Wiring only: the handler is `azora_api::registry` entry "instructor-payouts".
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,239 @@
+//! Invoices (created by subscriptions, see `billing`): retrieve, list (`customer`, `subscription`,
+//! `status`), lines, pay (retry with the default or a given payment method, or
+//! `paid_out_of_band`), void, update metadata; invoice payments (`GET /v1/invoice_payments`).
+//! `confirmation_secret` and `payments` are includable (`expand[]=confirmation_secret`).
+
+use serde_json::{Value, json};
+
+use super::{int, metadata, one_of, payment_methods, s, set};
+use crate::billing::{self, Attempt};
+use crate::error::{ApiError, ApiResult, ErrorType};
+use crate::listing::list_response;
+use crate::router::{Ctx, Method, Route};
+
+const LIST: &[&str] = &[
+    "collection_method",
+    "created",
+    "customer",
+    "customer_account",
+    "due_date",
+    "ending_before",
+    "limit",
+    "starting_after",
+    "status",
+    "subscription",
+];
+const PAY: &[&str] = &["forgive", "mandate", "off_session", "paid_out_of_band", "payment_method", "source"];
+const UPDATE: &[&str] = &["metadata", "description", "footer", "auto_advance"];
+const PAGE: &[&str] = &["ending_before", "limit", "starting_after"];
+const PAYMENTS: &[&str] = &["created", "ending_before", "invoice", "limit", "payment", "starting_after", "status"];
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::Get, "/v1/invoices", LIST, list),
+        Route::new(Method::Get, "/v1/invoices/{id}", &[], retrieve),
+        Route::new(Method::Post, "/v1/invoices/{id}", UPDATE, update),
+        Route::new(Method::Get, "/v1/invoices/{id}/lines", PAGE, lines),
+        Route::new(Method::Post, "/v1/invoices/{id}/pay", PAY, pay),
+        Route::new(Method::Post, "/v1/invoices/{id}/void", &[], void),
+        Route::new(Method::Get, "/v1/invoice_payments", PAYMENTS, list_payments),
+        Route::new(Method::Get, "/v1/invoice_payments/{id}", &[], retrieve_payment),
+    ]
+}
+
+const KIND: &str = "invoice";
+const LABEL: &str = "invoice";
+
+fn retrieve(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    ctx.load(KIND, LABEL, &id)
+}
+
+fn list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let p = ctx.params;
+    super::reject_unsupported(p, &["customer_account", "due_date"])?;
+    let customer = p.str("customer")?;
+    let subscription = p.str("subscription")?;
+    let status = one_of(p, "status", &["draft", "open", "paid", "uncollectible", "void"])?;
+    let method = one_of(p, "collection_method", &["charge_automatically", "send_invoice"])?;
+    let items: Vec<Value> = ctx
+        .store
+        .list(KIND, ctx.account())
+        .into_iter()
+        .filter(|x| customer.as_deref().is_none_or(|c| s(x, "customer") == c))
+        .filter(|x| {
+            subscription.as_deref().is_none_or(|sub| {
+                x.pointer("/parent/subscription_details/subscription").and_then(Value::as_str) == Some(sub)
+            })
+        })
+        .filter(|x| status.as_deref().is_none_or(|st| s(x, "status") == st))
+        .filter(|x| method.as_deref().is_none_or(|m| s(x, "collection_method") == m))
+        .cloned()
+        .collect();
+    list_response(items, "/v1/invoices", ctx.params)
+}
+
+fn lines(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let invoice = ctx.load(KIND, LABEL, &id)?;
+    // Lines are listed in invoice order (oldest first), as Stripe does.
+    let mut items: Vec<Value> = invoice.pointer("/lines/data").and_then(Value::as_array).cloned().unwrap_or_default();
+    items.reverse();
+    let mut page = list_response(items, &format!("/v1/invoices/{id}/lines"), ctx.params)?;
+    if let Some(data) = page.get_mut("data").and_then(Value::as_array_mut) {
+        data.reverse();
+    }
+    Ok(page)
+}
+
+fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let old = ctx.load(KIND, LABEL, &id)?;
+    let mut invoice = old.clone();
+    let current = invoice.get("metadata").cloned();
+    set(&mut invoice, "metadata", metadata(ctx.params, current.as_ref())?);
+    for key in ["description", "footer"] {
+        if let Some(v) = ctx.params.nullable_str(key)? {
+            set(&mut invoice, key, json!(v));
+        }
+    }
+    if let Some(auto) = ctx.params.bool("auto_advance")? {
+        set(&mut invoice, "auto_advance", json!(auto));
+    }
+    ctx.save(&invoice)?;
+    let clock = billing::object_clock(ctx.store, &id);
+    let source = billing::dated(ctx.store, &ctx.meta.source(), clock.as_deref());
+    if let Some(previous) = crate::store::previous_attributes(&old, &invoice) {
+        ctx.store.emit(&source, "invoice.updated", &invoice, Some(previous));
+    }
+    Ok(invoice)
+}
+
+/// Attempts payment of an open invoice now (Stripe's manual retry). A decline answers 402 with the
+/// card error, as on Stripe; `invoice.payment_failed` is emitted either way.
+fn pay(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let p = ctx.params;
+    super::reject_unsupported(p, &["forgive", "mandate", "source"])?;
+    let id = ctx.path(0).to_string();
+    let invoice = ctx.load(KIND, LABEL, &id)?;
+    match s(&invoice, "status") {
+        "paid" => return Err(ApiError::invalid("invoice_already_paid", "Invoice is already paid.")),
+        "open" => {}
+        other => {
+            return Err(ApiError::invalid(
+                "invoice_not_open",
+                format!("This invoice can't be paid because its status is {other}."),
+            ));
+        }
+    }
+    let clock = billing::object_clock(ctx.store, &id);
+    let source = billing::dated(ctx.store, &ctx.meta.source(), clock.as_deref());
+    if p.bool("paid_out_of_band")?.unwrap_or(false) {
+        // Paid outside Stripe: no payment attempt.
+        billing::mark_paid(ctx.store, &source, &id, None)?;
+        return ctx.load(KIND, LABEL, &id);
+    }
+    let account = ctx.meta.account.clone();
+    let customer = s(&invoice, "customer").to_string();
+    let pm = p.str("payment_method")?;
+    if let Some(pm) = &pm {
+        payment_methods::check_default(ctx.store, account.as_deref(), &customer, pm, "payment_method")?;
+    }
+    let sub = billing::internal(ctx.store, &id, "subscription")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .and_then(|sid| ctx.store.stored(&sid).map(|o| o.value.clone()))
+        .unwrap_or(Value::Null);
+    let chosen = pm.clone().or_else(|| billing::default_payment_method(ctx.store, account.as_deref(), &sub));
+    if chosen.is_none() && int(&invoice, "amount_due") > 0 {
+        return Err(ApiError::invalid_nocode(
+            "This customer has no attached payment source or default payment method. Please consider adding a default payment method.",
+        ));
+    }
+    let off_session = p.bool("off_session")?.unwrap_or(true);
+    let attempt = if off_session { Attempt::OffSession } else { Attempt::OnSession };
+    let base_url = ctx.meta.base_url.clone();
+    billing::collect(ctx.store, &source, &base_url, &id, attempt, chosen)?;
+    let after = ctx.load(KIND, LABEL, &id)?;
+    if s(&after, "status") == "paid" {
+        return Ok(after);
+    }
+    // The attempt failed: answer the card error of the PaymentIntent's last attempt.
+    let pi = billing::internal(ctx.store, &id, "payment_intent")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .and_then(|pid| ctx.store.find("payment_intent", &pid, account.as_deref()).cloned())
+        .unwrap_or(Value::Null);
+    let last = pi.get("last_payment_error").cloned().unwrap_or(Value::Null);
+    let message = last.get("message").and_then(Value::as_str).unwrap_or("Your card was declined.").to_string();
+    let mut error = ApiError::new(402, ErrorType::Card, Some("card_declined"), message);
+    if let Some(code) = last.get("decline_code").and_then(Value::as_str) {
+        error = error.decline_code(static_decline(code));
+    }
+    if s(&pi, "status") == "requires_action" {
+        error = ApiError::new(
+            402,
+            ErrorType::Card,
+            Some("invoice_payment_intent_requires_action"),
+            "This payment requires additional user action before it can be completed successfully.",
+        );
+    }
+    Err(error.with("payment_intent", pi))
+}
+
+/// Decline codes as `'static` strings for errors (unknown ones become `generic_decline`).
+fn static_decline(code: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "generic_decline",
+        "insufficient_funds",
+        "lost_card",
+        "stolen_card",
+        "expired_card",
+        "incorrect_cvc",
+        "processing_error",
+        "authentication_required",
+    ];
+    CODES.iter().find(|c| **c == code).copied().unwrap_or("generic_decline")
+}
+
+fn void(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let invoice = ctx.load(KIND, LABEL, &id)?;
+    if s(&invoice, "status") != "open" {
+        return Err(ApiError::invalid(
+            "invoice_not_open",
+            format!("You can only void an open invoice; this one is {}.", s(&invoice, "status")),
+        ));
+    }
+    let clock = billing::object_clock(ctx.store, &id);
+    let source = billing::dated(ctx.store, &ctx.meta.source(), clock.as_deref());
+    billing::void_invoice(ctx.store, &source, &id)
+}
+
+fn list_payments(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let p = ctx.params;
+    let invoice = p.str("invoice")?;
+    let status = one_of(p, "status", &["canceled", "open", "paid"])?;
+    let intent = match p.object("payment")?.flatten() {
+        Some(m) => {
+            super::check_members(m, "payment", &["payment_intent", "payment_record", "type"])?;
+            super::member_str(m, "payment", "payment_intent")?
+        }
+        None => None,
+    };
+    let items: Vec<Value> = ctx
+        .store
+        .list("invoice_payment", ctx.account())
+        .into_iter()
+        .filter(|x| invoice.as_deref().is_none_or(|i| s(x, "invoice") == i))
+        .filter(|x| status.as_deref().is_none_or(|st| s(x, "status") == st))
+        .filter(|x| {
+            intent.as_deref().is_none_or(|pi| x.pointer("/payment/payment_intent").and_then(Value::as_str) == Some(pi))
+        })
+        .cloned()
+        .collect();
+    list_response(items, "/v1/invoice_payments", ctx.params)
+}
+
+fn retrieve_payment(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    ctx.load("invoice_payment", "invoice_payment", &id)
+}

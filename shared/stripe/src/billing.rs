@@ -1,0 +1,206 @@
+//! Stripe Billing: Pro prices, subscriptions and their invoices.
+
+use crate::gateway::{GatewayError, StripeGateway, strategy};
+use std::collections::HashMap;
+use stripe_billing::subscription::{
+    CancelSubscription, CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
+    RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems, UpdateSubscriptionProrationBehavior,
+};
+use stripe_client_core::StripeRequest;
+use stripe_core::customer::{UpdateCustomer, UpdateCustomerInvoiceSettings};
+use stripe_payment::payment_method::AttachPaymentMethod;
+use stripe_product::price::{
+    CreatePrice, CreatePriceProductData, CreatePriceRecurring, CreatePriceRecurringInterval, ListPrice,
+};
+use stripe_shared::{Subscription, SubscriptionStatus};
+use stripe_types::{Currency as StripeCurrency, Expandable};
+
+/// A recurring price we sell, found by its lookup key (created once if missing).
+#[derive(Debug, Clone)]
+pub struct PriceSpec<'a> {
+    pub lookup_key: &'a str,
+    pub product_name: &'a str,
+    pub unit_amount: i64,
+    pub currency: &'a str,
+    pub yearly: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionOutcome {
+    pub id: String,
+    pub status: String,
+    pub price_id: Option<String>,
+    pub item_id: Option<String>,
+    pub current_period_start: Option<i64>,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub latest_invoice_id: Option<String>,
+    pub latest_invoice_amount: Option<i64>,
+    pub client_secret: Option<String>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl From<&Subscription> for SubscriptionOutcome {
+    fn from(s: &Subscription) -> Self {
+        let item = s.items.data.first();
+        let status = match &s.status {
+            SubscriptionStatus::Unknown(x) => x.clone(),
+            other => other.as_str().to_string(),
+        };
+        let invoice = s.latest_invoice.as_ref().and_then(|i| match i {
+            Expandable::Object(inv) => Some(inv),
+            Expandable::Id(_) => None,
+        });
+        Self {
+            id: s.id.as_str().to_string(),
+            status,
+            price_id: item.map(|i| i.price.id.as_str().to_string()),
+            item_id: item.map(|i| i.id.as_str().to_string()),
+            current_period_start: item.map(|i| i.current_period_start),
+            current_period_end: item.map(|i| i.current_period_end),
+            cancel_at_period_end: s.cancel_at_period_end,
+            latest_invoice_id: s.latest_invoice.as_ref().map(|i| match i {
+                Expandable::Id(id) => id.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                Expandable::Object(inv) => inv.id.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+            }),
+            latest_invoice_amount: invoice.map(|inv| inv.total),
+            client_secret: invoice.and_then(|inv| inv.confirmation_secret.as_ref().map(|c| c.client_secret.clone())),
+            metadata: s.metadata.clone(),
+        }
+    }
+}
+
+impl StripeGateway {
+    /// The price id for `spec`: looked up by lookup key, created (idempotently) when missing.
+    pub async fn ensure_price(&self, spec: &PriceSpec<'_>) -> Result<String, GatewayError> {
+        let found = ListPrice::new()
+            .lookup_keys(vec![spec.lookup_key.to_string()])
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        if let Some(price) = found.data.first() {
+            return Ok(price.id.as_str().to_string());
+        }
+        let interval =
+            if spec.yearly { CreatePriceRecurringInterval::Year } else { CreatePriceRecurringInterval::Month };
+        let currency: StripeCurrency = spec.currency.parse().unwrap_or(StripeCurrency::USD);
+        let price = CreatePrice::new(currency)
+            .unit_amount(spec.unit_amount)
+            .recurring(CreatePriceRecurring::new(interval))
+            .lookup_key(spec.lookup_key)
+            .product_data(CreatePriceProductData::new(spec.product_name))
+            .customize()
+            .request_strategy(strategy(&format!("price-{}", spec.lookup_key))?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(price.id.as_str().to_string())
+    }
+
+    /// Attaches a payment method to the customer and makes it the default for invoices.
+    pub async fn set_default_payment_method(
+        &self,
+        customer: &str,
+        payment_method: &str,
+    ) -> Result<String, GatewayError> {
+        let attached = AttachPaymentMethod::new(payment_method)
+            .customer(customer)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        let pm = attached.id.as_str().to_string();
+        let mut settings = UpdateCustomerInvoiceSettings::new();
+        settings.default_payment_method = Some(pm.clone());
+        UpdateCustomer::new(customer)
+            .invoice_settings(settings)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(pm)
+    }
+
+    /// Creates the subscription. With a default payment method the first invoice is charged now
+    /// (`allow_incomplete`: a decline leaves it `incomplete`); without, it waits for the client to
+    /// confirm with the returned client secret (`default_incomplete`).
+    pub async fn create_subscription(
+        &self,
+        customer: &str,
+        price: &str,
+        charge_now: bool,
+        metadata: HashMap<String, String>,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionOutcome, GatewayError> {
+        let mut item = CreateSubscriptionItems::new();
+        item.price = Some(price.to_string());
+        let behavior = if charge_now {
+            CreateSubscriptionPaymentBehavior::AllowIncomplete
+        } else {
+            CreateSubscriptionPaymentBehavior::DefaultIncomplete
+        };
+        let sub = CreateSubscription::new()
+            .customer(customer)
+            .items(vec![item])
+            .payment_behavior(behavior)
+            .metadata(metadata)
+            .expand(vec!["latest_invoice.confirmation_secret".to_string()])
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    pub async fn retrieve_subscription(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
+        let sub = RetrieveSubscription::new(id)
+            .expand(vec!["latest_invoice".to_string()])
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    /// Switches the subscription's price. `prorate_now` invoices the proration immediately
+    /// (upgrades); otherwise no proration (a downgrade applied at renewal).
+    pub async fn change_subscription_price(
+        &self,
+        id: &str,
+        item_id: &str,
+        price: &str,
+        prorate_now: bool,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionOutcome, GatewayError> {
+        let mut item = UpdateSubscriptionItems::new();
+        item.id = Some(item_id.to_string());
+        item.price = Some(price.to_string());
+        let proration = if prorate_now {
+            UpdateSubscriptionProrationBehavior::AlwaysInvoice
+        } else {
+            UpdateSubscriptionProrationBehavior::None
+        };
+        let sub = UpdateSubscription::new(id)
+            .items(vec![item])
+            .proration_behavior(proration)
+            .expand(vec!["latest_invoice".to_string()])
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    pub async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<SubscriptionOutcome, GatewayError> {
+        let sub = UpdateSubscription::new(id)
+            .cancel_at_period_end(cancel)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    pub async fn cancel_subscription_now(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
+        let sub = CancelSubscription::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        Ok(SubscriptionOutcome::from(&sub))
+    }
+}

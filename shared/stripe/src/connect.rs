@@ -1,0 +1,97 @@
+//! Stripe Connect: instructors' connected accounts, onboarding links, transfers and reversals.
+
+use crate::gateway::{GatewayError, StripeGateway, strategy, stripe_currency};
+use azora_domain::Money;
+use std::collections::HashMap;
+use stripe_client_core::StripeRequest;
+use stripe_connect::account::{
+    CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers, CreateAccountType,
+};
+use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
+use stripe_connect::transfer::CreateTransfer;
+use stripe_connect::transfer_reversal::CreateIdTransferReversal;
+
+impl StripeGateway {
+    /// An Express account able to receive transfers, for one instructor.
+    pub async fn create_connected_account(
+        &self,
+        instructor_id: &str,
+        email: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let mut transfers = CreateAccountCapabilitiesTransfers::new();
+        transfers.requested = Some(true);
+        let mut capabilities = CreateAccountCapabilities::new();
+        capabilities.transfers = Some(transfers);
+        let mut req = CreateAccount::new()
+            .type_(CreateAccountType::Express)
+            .capabilities(capabilities)
+            .metadata(HashMap::from([("instructorId".to_string(), instructor_id.to_string())]));
+        if let Some(email) = email {
+            req = req.email(email);
+        }
+        let account = req
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(account.id.as_str().to_string())
+    }
+
+    /// A one-time onboarding URL for the connected account.
+    pub async fn onboarding_link(
+        &self,
+        account_id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError> {
+        let link = CreateAccountLink::new(account_id, CreateAccountLinkType::AccountOnboarding)
+            .refresh_url(refresh_url)
+            .return_url(return_url)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(link.url)
+    }
+
+    pub async fn create_transfer(
+        &self,
+        amount: Money,
+        destination: &str,
+        transfer_group: &str,
+        metadata: HashMap<String, String>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let transfer = CreateTransfer::new(stripe_currency(&amount), destination)
+            .amount(amount.amount)
+            .transfer_group(transfer_group)
+            .metadata(metadata)
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(transfer.id.as_str().to_string())
+    }
+
+    /// Takes `amount` back from a transfer; refused (`Rejected`) when the connected account's
+    /// balance cannot cover it.
+    pub async fn reverse_transfer(
+        &self,
+        transfer_id: &str,
+        amount: i64,
+        metadata: HashMap<String, String>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let reversal = CreateIdTransferReversal::new(transfer_id)
+            .amount(amount)
+            .metadata(metadata)
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(reversal.id.as_str().to_string())
+    }
+}
