@@ -1,8 +1,8 @@
 //! Demo data for `make dev`. Idempotent: running it again overwrites the same items.
 
 use azora_api::AppState;
-use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
 use azora_domain::course::{CourseOffer, CourseStatus};
+use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
 use azora_domain::{Currency, Money, Tier, UserId};
 use azora_store::StoreError;
 
