@@ -5,6 +5,8 @@
 use crate::error::ValidationError;
 use crate::money::Money;
 use crate::receipt::Receipt;
+use crate::support::TicketPriority;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -68,6 +70,24 @@ pub enum NotificationKind {
     PaymentFailed { payment_id: String, amount: Money, reason: String },
     /// Money was returned.
     RefundIssued { payment_id: String, amount: Money, remaining: Money },
+    /// An enterprise license expires soon (sent 30, 7 and 1 days before, each once).
+    LicenseRenewalNotice {
+        license_id: String,
+        org_name: String,
+        expires_at: Timestamp,
+        days_left: u32,
+        grace_days: u32,
+    },
+    /// An enterprise customer filed a support ticket; goes to the support address.
+    SupportTicketFiled {
+        ticket_id: String,
+        org_id: String,
+        subject: String,
+        body: String,
+        priority: TicketPriority,
+        filed_by: String,
+        reply_to: Option<String>,
+    },
 }
 
 /// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
@@ -146,6 +166,29 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 "Refunds reach your card within 5-10 business days.".to_string(),
             ],
         ),
+        NotificationKind::LicenseRenewalNotice { license_id, org_name, expires_at, days_left, grace_days } => {
+            let when = expires_at.strftime("%Y-%m-%d %H:%M UTC");
+            let days = if *days_left == 1 { "1 day".to_string() } else { format!("{days_left} days") };
+            simple(
+                &format!("Your Azora enterprise license expires in {days}"),
+                vec![
+                    format!("The enterprise license {license_id} of {org_name} expires on {when}."),
+                    format!(
+                        "Renew it to keep your members' seats; after expiry they keep access for {grace_days} grace days."
+                    ),
+                ],
+            )
+        }
+        NotificationKind::SupportTicketFiled { ticket_id, org_id, subject, body, priority, filed_by, reply_to } => {
+            simple(
+                &format!("[{}] Support ticket {ticket_id}: {subject}", priority.as_str()),
+                vec![
+                    format!("Organisation {org_id}, filed by {filed_by}."),
+                    format!("Reply to: {}.", reply_to.as_deref().unwrap_or("(no email on the account)")),
+                    body.clone(),
+                ],
+            )
+        }
     }
 }
 

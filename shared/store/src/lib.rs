@@ -10,10 +10,14 @@ pub mod cursor;
 pub mod error;
 pub mod item;
 pub mod keys;
+pub mod licenses;
 pub mod payments;
+pub mod rate_limit;
 pub mod refunds;
 pub mod stripe_events;
 pub mod subscriptions;
+pub mod tickets;
+pub mod usage;
 
 pub use cursor::Page;
 pub use error::StoreError;
