@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod idempotency;
+mod licenses;
 mod notifications;
 mod payments;
 mod platform;

@@ -334,21 +334,42 @@ mod tests {
         assert!(LicenseVerifier::parse("AAAA").is_err());
     }
 
-    /// The README's offline check, with nothing but the published public key and ed25519-dalek.
+    /// The README's offline check, verbatim: nothing but the published public key and ed25519-dalek.
+    mod readme {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+        use ed25519_dalek::{Signature, VerifyingKey};
+
+        /// The payload if `key` was issued by Azora; `public_key` is `publicKey` from /public-key.
+        pub fn verify(key: &str, public_key: &str) -> Option<serde_json::Value> {
+            let pk = VerifyingKey::from_bytes(&B64.decode(public_key).ok()?.try_into().ok()?).ok()?;
+            let (signed, sig) = key.trim().rsplit_once('.')?; // signed = "AZL1.<payload>"
+            let sig = Signature::from_bytes(&B64.decode(sig).ok()?.try_into().ok()?);
+            pk.verify_strict(signed.as_bytes(), &sig).ok()?;
+            let payload = B64.decode(signed.strip_prefix("AZL1.")?).ok()?;
+            serde_json::from_slice(&payload).ok() // then compare payload["expiresAt"] (Unix seconds) with now
+        }
+    }
+
     #[test]
     fn offline_verification_as_documented() {
         let s = signer(5);
         let key = s.issue(&payload(1_900_000_000));
         let public_key = s.verifier().public_key_base64url();
-
-        let pk: [u8; 32] = URL_SAFE_NO_PAD.decode(&public_key).unwrap().try_into().unwrap();
-        let pk = VerifyingKey::from_bytes(&pk).unwrap();
-        let (signed, sig) = key.rsplit_once('.').unwrap();
-        let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(sig).unwrap().try_into().unwrap();
-        assert!(pk.verify_strict(signed.as_bytes(), &Signature::from_bytes(&sig)).is_ok());
-        let payload: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(signed.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let payload = readme::verify(&key, &public_key).expect("verifies");
         assert_eq!(payload["seats"], 25);
         assert_eq!(payload["expiresAt"], 1_900_000_000);
+        assert_eq!(payload["licenseId"], "lic_1");
+        assert!(readme::verify(&key, &signer(6).verifier().public_key_base64url()).is_none());
+        assert!(readme::verify(&key.replacen("AZL1", "AZL2", 1), &public_key).is_none());
+    }
+
+    /// Prints a key and the public key PEM for checking the README's openssl recipe by hand:
+    /// `cargo test -p azora-domain print_sample_key -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn print_sample_key() {
+        let s = signer(5);
+        println!("{}", s.issue(&payload(1_900_000_000)));
+        print!("{}", s.verifier().public_key_pem());
     }
 }

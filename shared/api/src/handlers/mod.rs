@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod docs;
 pub mod health;
+pub mod licenses;
 pub mod payments;
 pub mod subscriptions;
+pub mod support;
 pub mod webhooks;

@@ -3,7 +3,7 @@
 use crate::http::{HttpResult, ok};
 use crate::state::AppState;
 use azora_domain::subscription::Subscription;
-use azora_domain::tiers::Feature;
+use azora_domain::tiers::{Feature, Tier};
 use lambda_http::Request;
 use serde::Serialize;
 use std::sync::Arc;
@@ -41,5 +41,11 @@ impl From<&Subscription> for SubscriptionView {
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     let subscription = state.store.get_subscription(&principal.user_id).await?.unwrap_or_else(Subscription::free);
+    // An enterprise seat grants Enterprise unless the personal plan is as good (`source: "license"`).
+    if subscription.effective_tier() < Tier::Enterprise
+        && let Some(seat_plan) = crate::licensing::seat_plan(&state, &principal.user_id).await?
+    {
+        return ok(&seat_plan);
+    }
     ok(&SubscriptionView::from(&subscription))
 }

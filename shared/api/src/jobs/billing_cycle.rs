@@ -7,9 +7,10 @@ use crate::telemetry;
 use serde_json::json;
 use std::sync::Arc;
 
-pub async fn run(_state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
+pub async fn run(state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
     let started = jiff::Timestamp::now();
     tracing::info!(%started, "billing cycle started");
     telemetry::count("BillingCycleRuns", 1);
-    Ok(json!({ "job": "billing-cycle", "startedAt": started.to_string(), "steps": [] }))
+    let licenses = crate::licensing::cycle::run(&state, started).await?;
+    Ok(json!({ "job": "billing-cycle", "startedAt": started.to_string(), "steps": [licenses] }))
 }
