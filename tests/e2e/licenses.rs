@@ -800,4 +800,17 @@ async fn renewal_notices_are_sent_once_each_and_lapsed_licenses_expire() {
     assert_eq!(after.status, LicenseStatus::Expired);
     assert_eq!(plan_of(&app, member.as_str()).await["tier"], "free");
     assert_eq!(validate(&app, &lapsed.key).await.1["status"], "expired");
+
+    // Renewing the expired license brings it and its seats back.
+    let path = format!("/api/enterprise/licenses/{}/renew", lapsed.id);
+    let (status, body) = json_of(app.post(&path, Some(&admin(&app)), Some("renew-0"), &json!({})).await).await;
+    assert_eq!((status, error_code(&body)), (400, "validation_failed"), "an expired license needs a term");
+    let (status, renewed) =
+        json_of(app.post(&path, Some(&admin(&app)), Some("renew-1"), &json!({ "termMonths": 12 })).await).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_eq!(renewed["status"], "active");
+    assert_eq!(plan_of(&app, member.as_str()).await["tier"], "enterprise");
+    assert_eq!(validate(&app, renewed["key"].as_str().unwrap()).await.1["valid"], true);
+    let third = run_billing_cycle(&app).await;
+    assert_eq!((third["noticesSent"].as_u64(), third["expired"].as_u64()), (Some(0), Some(0)), "{third}");
 }

@@ -218,6 +218,45 @@ mod tests {
     }
 
     #[test]
+    fn licensing_notices_render_their_facts_and_escape_user_text() {
+        let to = EmailAddress::parse("it@acme.example").unwrap();
+        let notice = |days_left| Notification {
+            id: "n".into(),
+            to: to.clone(),
+            kind: NotificationKind::LicenseRenewalNotice {
+                license_id: "lic_1".into(),
+                org_name: "Acme".into(),
+                expires_at: "2027-01-31T00:00:00Z".parse().unwrap(),
+                days_left,
+                grace_days: 14,
+            },
+        };
+        assert_eq!(render(&notice(1)).subject, "Your Azora enterprise license expires in 1 day");
+        let email = render(&notice(30));
+        assert_eq!(email.subject, "Your Azora enterprise license expires in 30 days");
+        assert!(email.text.contains("2027-01-31 00:00 UTC") && email.text.contains("14 grace days"));
+        let ticket = Notification {
+            id: "t".into(),
+            to,
+            kind: NotificationKind::SupportTicketFiled {
+                ticket_id: "tkt_1".into(),
+                org_id: "org-1".into(),
+                subject: "Broken".into(),
+                body: "<img src=x onerror=alert(1)>".into(),
+                priority: TicketPriority::Urgent,
+                filed_by: "u1".into(),
+                reply_to: None,
+            },
+        };
+        let email = render(&ticket);
+        assert_eq!(email.subject, "[urgent] Support ticket tkt_1: Broken");
+        assert!(email.html.contains("&lt;img") && !email.html.contains("<img"));
+        let json = serde_json::to_value(&ticket).unwrap();
+        assert_eq!(json["kind"], "support_ticket_filed");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), ticket);
+    }
+
+    #[test]
     fn round_trips_as_tagged_json() {
         let n = Notification {
             id: "ntf_1".into(),

@@ -158,7 +158,7 @@ impl Store {
         out.item.as_ref().map(license_from_item).transpose()
     }
 
-    /// Gives `user` a seat on `license` (see the module docs). `month` is the usage month.
+    /// Gives `user` a seat on `license` (see the module docs); the usage month is that of `now`.
     pub async fn activate_seat(
         &self,
         license: &License,

@@ -268,9 +268,7 @@ pub async fn deactivate(req: Request, state: Arc<AppState>) -> HttpResult {
     };
     idempotency::once(&state, &req, &principal, || async {
         let license = state.store.get_license(&body.license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
-        let own_seat = target == principal.user_id
-            && state.store.get_seat(&license.id, &target).await?.is_some()
-            && !(principal.roles.has(Role::Enterprise) && principal.org.as_ref().is_some_and(|o| *o != license.org_id));
+        let own_seat = target == principal.user_id && state.store.get_seat(&license.id, &target).await?.is_some();
         if !may_manage(&principal, &license) && !own_seat {
             return Err(ApiError::not_found("license"));
         }
@@ -475,6 +473,10 @@ async fn renew(req: &Request, state: &AppState, principal: &Principal, license_i
         // termMonths extends from the current expiry (or from now, when that is past).
         let start = license.expires_at.max(now);
         let expires_at = match (body.term_months, body.expires_at.as_deref()) {
+            (None, None) if license.status == LicenseStatus::Expired => {
+                return Err(ApiError::bad_request("validation_failed", "An expired license needs a new term: termMonths or expiresAt.")
+                    .with_details(json!({ "field": "termMonths" })));
+            }
             (None, None) => license.expires_at,
             (months, explicit) => parse_expiry(if explicit.is_some() { now } else { start }, months, explicit)?,
         };

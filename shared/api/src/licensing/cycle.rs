@@ -2,9 +2,9 @@
 //! and expiry after the grace days. Idempotent: a second run the same day finds nothing to do.
 //!
 //! Licenses are found through GSI1 by expiry month (`LICENSE_EXPIRY#<yyyy-mm>`, sorted by expiry),
-//! never by scanning: the months from (now − the longest grace) to (now + 31 days), each read up to
-//! now + 30 days. Expired and revoked licenses leave the index, so the work per run stays
-//! proportional to the licenses near their expiry.
+//! never by scanning: the months from (now − the longest grace − a year, so that runs missed for
+//! months still catch up) to (now + 31 days), each read up to now + 30 days. Expired and revoked
+//! licenses leave the index, so the work per run stays proportional to the licenses near expiry.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ struct Report {
 }
 
 pub async fn run(state: &AppState, now: Timestamp) -> Result<Value, ApiError> {
-    let earliest = now - DAY * (MAX_GRACE_DAYS as i32 + 1);
+    let earliest = now - DAY * (MAX_GRACE_DAYS as i32 + 366);
     let until = now + DAY * 30;
     let mut report = Report::default();
     for month in months(&month_of(earliest), &month_of(now + DAY * 31)) {
