@@ -609,3 +609,28 @@ pub(crate) fn license_from_item(item: &Item) -> Result<License, StoreError> {
         updated_at: get_s(item, "updatedAt")?.parse().map_err(|_| malformed("updatedAt"))?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DynamoDB Local never cancels for a conflicting transaction; the real service can, and
+    /// then the seat transactions retry rather than failing the request.
+    #[test]
+    fn only_conflict_cancellations_are_retried() {
+        let conflict = StoreError::TransactionCanceled { reasons: vec!["None".into(), "TransactionConflict".into()] };
+        let condition =
+            StoreError::TransactionCanceled { reasons: vec!["ConditionalCheckFailed".into(), "None".into()] };
+        assert!(lost_conflict(&conflict));
+        assert!(!lost_conflict(&condition));
+        assert!(!lost_conflict(&StoreError::ConditionFailed));
+    }
+
+    #[test]
+    fn expiry_sort_keys_sort_by_time() {
+        let a = expiry_sort_key("2026-11-05T00:00:00.5Z".parse().unwrap(), "lic_b");
+        let b = expiry_sort_key("2026-11-05T00:00:01Z".parse().unwrap(), "lic_a");
+        assert_eq!(a, "2026-11-05T00:00:00Z#lic_b");
+        assert!(a < b);
+    }
+}
