@@ -19,6 +19,17 @@ env_file=$(infra/scripts/start.sh dev)
 source "$env_file"
 
 export PORT="${PORT:-$(free_port 3000)}"
+# The Ed25519 key that signs enterprise license keys: generated once (32 random bytes, base64) and
+# kept in .local/, so keys issued locally stay valid across restarts. LICENSE_SIGNING_KEY wins.
+license_key_file="$LOCAL_DIR/license-signing-key"
+if [ -z "${LICENSE_SIGNING_KEY:-}" ]; then
+  if [ ! -s "$license_key_file" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' > "$license_key_file")
+    log "generated a license signing key in $license_key_file"
+  fi
+  LICENSE_SIGNING_KEY="$(cat "$license_key_file")"
+  export LICENSE_SIGNING_KEY
+fi
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_azora_local_development}"
 if [ -z "${STRIPE_API_BASE:-}" ]; then
   sandbox_port=$(free_port 12111)

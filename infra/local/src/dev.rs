@@ -25,6 +25,11 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("STRIPE_API_BASE", "http://127.0.0.1:12111/"),
     ("REFUND_WINDOW_DAYS", "14"),
     ("APP_BASE_URL", "http://127.0.0.1:3000"),
+    // A fixed, public development key (base64 of a 32-byte Ed25519 seed); `make dev` replaces it
+    // with one generated under .local/ (infra/scripts/dev.sh). Never use it outside local runs.
+    ("LICENSE_SIGNING_KEY", "YXpvcmEtbG9jYWwtZGV2LWxpY2Vuc2Uta2V5LTAwMDE="),
+    ("LICENSE_VALIDATE_RATE_LIMIT", "60"),
+    ("SUPPORT_EMAIL", "support@azora.local"),
     ("PORT", "3000"),
 ];
 
@@ -45,6 +50,9 @@ const OVERRIDABLE: &[&str] = &[
     "REFUND_WINDOW_DAYS",
     "APP_BASE_URL",
     "SUBSCRIPTION_GRACE_DAYS",
+    "LICENSE_SIGNING_KEY",
+    "LICENSE_VALIDATE_RATE_LIMIT",
+    "SUPPORT_EMAIL",
     "PORT",
 ];
 

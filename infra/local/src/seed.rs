@@ -3,8 +3,10 @@
 
 use azora_api::AppState;
 use azora_domain::course::{CATEGORIES, Course, CourseContent, CourseStatus, Lesson, Level};
+use azora_domain::license::{DEFAULT_GRACE_DAYS, License, LicenseStatus, parse_expiry};
+use azora_domain::notification::EmailAddress;
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
-use azora_domain::{Currency, Money, Tier, UserId};
+use azora_domain::{Currency, Money, OrgId, Tier, UserId};
 use azora_store::StoreError;
 
 const INSTRUCTORS: [&str; 5] = ["demo-instructor", "ada-lovelace", "grace-hopper", "alan-kay", "barbara-liskov"];
@@ -86,5 +88,36 @@ pub async fn seed(state: &AppState) -> Result<Vec<String>, StoreError> {
         created += 1;
     }
     done.push(format!("{created} demo courses (demo-course-00 … demo-course-49) by {}", INSTRUCTORS.join(", ")));
+    done.push(seed_license(state).await?);
     Ok(done)
+}
+
+async fn seed_license(state: &AppState) -> Result<String, StoreError> {
+    let invalid = |e: azora_domain::ValidationError| StoreError::Malformed(e.to_string());
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .map_err(|e| StoreError::Malformed(e.to_string()))?;
+    if let Some(existing) = state.store.get_license("lic_demo").await? {
+        return Ok(format!("license lic_demo (exists) for demo-org, key {}", existing.key));
+    }
+    let mut license = License {
+        id: "lic_demo".into(),
+        org_id: OrgId::parse("demo-org").map_err(invalid)?,
+        org_name: "Demo Org".into(),
+        contact_email: EmailAddress::parse("it@demo-org.example").map_err(invalid)?,
+        seats: 10,
+        seats_used: 0,
+        features: Tier::Enterprise.features().to_vec(),
+        status: LicenseStatus::Active,
+        issued_at: now,
+        expires_at: parse_expiry(now, Some(12), None).map_err(invalid)?,
+        grace_days: DEFAULT_GRACE_DAYS,
+        self_activation: true,
+        key_version: 1,
+        key: String::new(),
+        white_label: None,
+        updated_at: now,
+    };
+    license.key = state.config.licensing.signer.issue(&license.key_payload());
+    state.store.create_license(&license).await?;
+    Ok(format!("license lic_demo: 10 seats for demo-org (make token ROLE=enterprise), key {}", license.key))
 }

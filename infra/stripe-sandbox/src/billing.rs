@@ -440,6 +440,10 @@ pub fn add_pending_lines(store: &mut Store, sub_id: &str, lines: &[LineSpec]) {
         internal(store, sub_id, "pending_lines").and_then(|v| v.as_array().cloned()).unwrap_or_default();
     all.extend(lines.iter().map(LineSpec::to_json));
     set_internal(store, sub_id, "pending_lines", Value::Array(all));
+    // What a pending debit charges is already what the item is billed: a later change credits it.
+    for line in lines.iter().filter(|l| l.bills) {
+        set_billed(store, sub_id, &line.item, line.amount, line.period);
+    }
 }
 
 fn take_pending_lines(store: &mut Store, sub_id: &str) -> Vec<LineSpec> {
@@ -719,6 +723,7 @@ pub fn collect(
     if s(&invoice, "status") != "open" {
         return Ok(());
     }
+    let source = &EventSource { account: account.map(str::to_string), ..source.clone() };
     if int(&invoice, "amount_due") == 0 {
         return mark_paid(store, source, invoice_id, None);
     }
@@ -1082,7 +1087,8 @@ pub fn advance(store: &mut Store, base_url: &str, clock: Option<&str>, target: i
             return Ok(());
         };
         set_clock(store, clock, due);
-        let source = EventSource { at: clock.map(|_| due), ..EventSource::default() };
+        // What happens as time passes belongs to the subscription's account (`Stripe-Account`).
+        let source = EventSource { at: clock.map(|_| due), account: owner(store, &sub_id), ..EventSource::default() };
         match what {
             Due::Renew => renew(store, &source, base_url, &sub_id)?,
             Due::EndTrial => end_trial(store, &source, base_url, &sub_id)?,

@@ -10,7 +10,9 @@
 //!
 //! Layout: `server` (HTTP, auth, idempotency, request log) dispatches `/v1/...` through the
 //! route table of `resources` (one module per Stripe resource) and `/_sandbox/...` to
-//! `control`; every object and event lives in the `store`; `webhooks` signs and delivers.
+//! `control`; every object and event lives in the `store`; `billing` runs subscriptions,
+//! invoices and the passage of time (test clocks and the sandbox clock); `webhooks` signs and
+//! delivers.
 //! The README (`infra/stripe-sandbox/README.md`) lists the endpoints.
 
 #![recursion_limit = "256"]

@@ -896,3 +896,44 @@ async fn too_long_a_jump_is_refused_before_anything_happens() {
     let invoices = ListInvoice::new().customer(customer.as_str()).limit(100).send(&t.client).await.expect("invoices");
     assert_eq!(invoices.data.len(), 31, "the first invoice and one per day");
 }
+
+/// `create_prorations` (the default): the lines wait for the renewal, and a second change credits
+/// what the first one charged.
+#[tokio::test]
+async fn pending_prorations_land_on_the_renewal_invoice() {
+    let t = start().await;
+    let c = catalog(&t.client).await;
+    let clock = clock(&t.client, JAN_15).await;
+    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
+    let sub = CreateSubscription::new()
+        .customer(customer.as_str())
+        .items(vec![item(&c.monthly)])
+        .send(&t.client)
+        .await
+        .expect("subscription");
+    let item_id = sub.items.data[0].id.as_str().to_string();
+    let change = |price: &str| {
+        UpdateSubscription::new(sub.id.clone()).items(vec![UpdateSubscriptionItems {
+            id: Some(item_id.clone()),
+            price: Some(price.to_string()),
+            ..UpdateSubscriptionItems::new()
+        }])
+    };
+    let jan_29_noon = JAN_15 + 14 * DAY + DAY / 2;
+    let feb_1 = 1_769_904_000;
+    advance(&t.client, &clock, jan_29_noon).await;
+    change(&c.team).send(&t.client).await.expect("up");
+    advance(&t.client, &clock, feb_1).await;
+    change(&c.monthly).send(&t.client).await.expect("down");
+    let invoices = ListInvoice::new().subscription(sub.id.as_str()).send(&t.client).await.expect("invoices");
+    assert_eq!(invoices.data.len(), 1, "nothing invoiced yet");
+    advance(&t.client, &clock, FEB_15).await;
+    let renewal =
+        ListInvoice::new().subscription(sub.id.as_str()).send(&t.client).await.expect("invoices").data[0].clone();
+    let amounts: Vec<i64> = renewal.lines.data.iter().map(|l| l.amount).collect();
+    // Jan 29: −532 (unused $10) +1331 (remaining $25); Feb 1: −1129 (unused part of the 1331:
+    // round(1331 × 1209600 / 1425600)) +452 (remaining $10: round(1000 × 1209600 / 2678400));
+    // then the new period, $10.
+    assert_eq!(amounts, vec![-532, 1331, -1129, 452, 1000]);
+    assert_eq!(renewal.amount_paid, 1122);
+}

@@ -236,3 +236,68 @@ async fn bad_connect_requests_answer_stripe_errors() {
     let (status, _) = t.control("GET", "_sandbox/connect/onboarding/nothing", Value::Null).await;
     assert_eq!(status, 404);
 }
+
+/// Objects created with `Stripe-Account` belong to that account, and so do their renewals.
+#[tokio::test]
+async fn subscriptions_on_a_connected_account_renew_there() {
+    use stripe_billing::subscription::{CreateSubscription, CreateSubscriptionItems, RetrieveSubscription};
+    use stripe_core::customer::CreateCustomer;
+    use stripe_product::price::{
+        CreatePrice, CreatePriceProductData, CreatePriceRecurring, CreatePriceRecurringInterval,
+    };
+
+    let t = start().await;
+    let account = express(&t.client, "t5@example.com").await;
+    let on = || AccountId::from(account.id.as_str());
+    let price = CreatePrice::new(Currency::USD)
+        .unit_amount(700)
+        .product_data(CreatePriceProductData::new("Club"))
+        .recurring(CreatePriceRecurring {
+            interval: CreatePriceRecurringInterval::Month,
+            interval_count: None,
+            meter: None,
+            trial_period_days: None,
+            usage_type: None,
+        })
+        .customize()
+        .account_id(on())
+        .send(&t.client)
+        .await
+        .expect("price");
+    let customer = CreateCustomer::new()
+        .invoice_settings(stripe_core::customer::CreateCustomerInvoiceSettings {
+            default_payment_method: Some("pm_card_visa".into()),
+            ..stripe_core::customer::CreateCustomerInvoiceSettings::new()
+        })
+        .customize()
+        .account_id(on())
+        .send(&t.client)
+        .await
+        .expect("customer");
+    let sub = CreateSubscription::new()
+        .customer(customer.id.as_str())
+        .items(vec![CreateSubscriptionItems {
+            price: Some(price.id.as_str().to_string()),
+            ..CreateSubscriptionItems::new()
+        }])
+        .customize()
+        .account_id(on())
+        .send(&t.client)
+        .await
+        .expect("subscription");
+    let err = RetrieveSubscription::new(sub.id.clone()).send(&t.client).await.expect_err("not the platform's");
+    assert!(matches!(err, StripeError::Stripe(_, 404)), "{err:?}");
+    t.sandbox.advance_clock(32 * 86_400).expect("advance");
+    let renewed =
+        RetrieveSubscription::new(sub.id.clone()).customize().account_id(on()).send(&t.client).await.expect("retrieve");
+    assert_eq!(renewed.status, stripe_shared::SubscriptionStatus::Active);
+    assert!(renewed.items.data[0].current_period_start > sub.items.data[0].current_period_start);
+    let paid: Vec<Value> = t
+        .sandbox
+        .events_of_type("invoice.paid")
+        .into_iter()
+        .filter(|e| e["data"]["object"]["billing_reason"] == "subscription_cycle")
+        .collect();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0]["account"], account.id.as_str());
+}

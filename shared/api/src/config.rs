@@ -1,6 +1,7 @@
 //! Configuration from environment variables, loaded once per cold start. A missing or invalid
 //! variable fails start-up with a message naming it.
 
+use azora_domain::license_key::LicenseSigner;
 use azora_domain::notification::EmailAddress;
 use jsonwebtoken::Algorithm;
 use std::collections::BTreeMap;
@@ -57,6 +58,18 @@ impl std::fmt::Debug for StripeConfig {
     }
 }
 
+/// Enterprise licensing: the key that signs license keys, the validate endpoint's rate limit and
+/// where support tickets are emailed.
+#[derive(Clone, Debug)]
+pub struct LicensingConfig {
+    /// From `LICENSE_SIGNING_KEY`: base64 of a 32-byte Ed25519 seed, or a PKCS#8 PEM. Its Debug
+    /// output shows only the public key.
+    pub signer: LicenseSigner,
+    /// `GET /api/enterprise/licenses/validate` requests per caller (source IP) per minute.
+    pub validate_rate_limit: u32,
+    pub support_email: EmailAddress,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table_name: String,
@@ -71,11 +84,13 @@ pub struct Config {
     pub app_base_url: String,
     /// Days a subscription may stay `past_due` before the user drops to Free.
     pub subscription_grace_days: i64,
+    pub licensing: LicensingConfig,
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 14;
 pub const DEFAULT_APP_BASE_URL: &str = "https://app.azora.example";
+pub const DEFAULT_LICENSE_VALIDATE_RATE_LIMIT: u32 = 60;
 
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
@@ -141,6 +156,21 @@ impl Config {
             },
             email_from: EmailAddress::parse(required("EMAIL_FROM")?)
                 .map_err(|e| ConfigError::Invalid { name: "EMAIL_FROM", reason: e.message })?,
+            licensing: LicensingConfig {
+                signer: LicenseSigner::parse(&required("LICENSE_SIGNING_KEY")?)
+                    .map_err(|reason| ConfigError::Invalid { name: "LICENSE_SIGNING_KEY", reason })?,
+                validate_rate_limit: match get("LICENSE_VALIDATE_RATE_LIMIT") {
+                    None => DEFAULT_LICENSE_VALIDATE_RATE_LIMIT,
+                    Some(raw) => {
+                        raw.parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or(ConfigError::Invalid {
+                            name: "LICENSE_VALIDATE_RATE_LIMIT",
+                            reason: "must be a whole number of requests per minute from 1 to 100000".into(),
+                        })?
+                    }
+                },
+                support_email: EmailAddress::parse(required("SUPPORT_EMAIL")?)
+                    .map_err(|e| ConfigError::Invalid { name: "SUPPORT_EMAIL", reason: e.message })?,
+            },
         })
     }
 }
@@ -160,6 +190,8 @@ mod tests {
             ("STRIPE_SECRET_KEY", "sk_test_x"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("EMAIL_FROM", "no-reply@azora.local"),
+            ("LICENSE_SIGNING_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
+            ("SUPPORT_EMAIL", "support@azora.local"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -175,7 +207,16 @@ mod tests {
 
     #[test]
     fn names_the_missing_variable() {
-        for name in ["TABLE_NAME", "JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "EMAIL_QUEUE_URL", "EMAIL_FROM"] {
+        for name in [
+            "TABLE_NAME",
+            "JWT_SECRET",
+            "JWT_ISSUER",
+            "JWT_AUDIENCE",
+            "EMAIL_QUEUE_URL",
+            "EMAIL_FROM",
+            "LICENSE_SIGNING_KEY",
+            "SUPPORT_EMAIL",
+        ] {
             let mut vars = base();
             vars.remove(name);
             let err = Config::from_map(&vars).unwrap_err();
@@ -207,6 +248,21 @@ mod tests {
         assert!(!printed.contains("0123456789abcdef"));
         assert!(!printed.contains("sk_test_x"));
         assert!(!printed.contains("whsec_x"));
+        assert!(!printed.contains("AQEBAQEBAQEBAQEB"));
+    }
+
+    #[test]
+    fn licensing_settings_are_checked() {
+        let c = Config::from_map(&base()).unwrap();
+        assert_eq!(c.licensing.validate_rate_limit, DEFAULT_LICENSE_VALIDATE_RATE_LIMIT);
+        for (name, bad) in
+            [("LICENSE_SIGNING_KEY", "not-a-key"), ("LICENSE_VALIDATE_RATE_LIMIT", "0"), ("SUPPORT_EMAIL", "support")]
+        {
+            let mut vars = base();
+            vars.insert(name.into(), bad.into());
+            let err = Config::from_map(&vars).unwrap_err();
+            assert!(matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name), "{err}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod jobs;
 pub mod lambda;
+pub mod licensing;
 pub mod notify;
 pub mod payments;
 pub mod registry;

@@ -79,6 +79,8 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
         };
         state.notifier.send(&notification).await?;
     }
+    // Enterprise usage: the courses count as started for a buyer holding a seat (once per course).
+    crate::licensing::usage::record_course_starts(state, &payment, payment.fulfilled_at.unwrap_or(now)).await?;
     Ok(())
 }
 

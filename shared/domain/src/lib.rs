@@ -7,13 +7,17 @@ pub mod catalog;
 pub mod course;
 pub mod error;
 pub mod ids;
+pub mod license;
+pub mod license_key;
 pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod receipt;
 pub mod roles;
 pub mod subscription;
+pub mod support;
 pub mod tiers;
+pub mod usage;
 
 pub use error::ValidationError;
 pub use ids::{OrgId, UserId};

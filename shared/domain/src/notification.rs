@@ -5,6 +5,8 @@
 use crate::error::ValidationError;
 use crate::money::Money;
 use crate::receipt::Receipt;
+use crate::support::TicketPriority;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -74,6 +76,24 @@ pub enum NotificationKind {
     SubscriptionPaymentFailed { plan: String, update_card_url: String, grace_days: i64 },
     /// The subscription ended (canceled, or unpaid past its grace period): back on Free.
     SubscriptionEnded { plan: String, reason: String },
+    /// An enterprise license expires soon (sent 30, 7 and 1 days before, each once).
+    LicenseRenewalNotice {
+        license_id: String,
+        org_name: String,
+        expires_at: Timestamp,
+        days_left: u32,
+        grace_days: u32,
+    },
+    /// An enterprise customer filed a support ticket; goes to the support address.
+    SupportTicketFiled {
+        ticket_id: String,
+        org_id: String,
+        subject: String,
+        body: String,
+        priority: TicketPriority,
+        filed_by: String,
+        reply_to: Option<String>,
+    },
 }
 
 /// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
@@ -170,6 +190,29 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 "Refunds reach your card within 5-10 business days.".to_string(),
             ],
         ),
+        NotificationKind::LicenseRenewalNotice { license_id, org_name, expires_at, days_left, grace_days } => {
+            let when = expires_at.strftime("%Y-%m-%d %H:%M UTC");
+            let days = if *days_left == 1 { "1 day".to_string() } else { format!("{days_left} days") };
+            simple(
+                &format!("Your Azora enterprise license expires in {days}"),
+                vec![
+                    format!("The enterprise license {license_id} of {org_name} expires on {when}."),
+                    format!(
+                        "Renew it to keep your members' seats; after expiry they keep access for {grace_days} grace days."
+                    ),
+                ],
+            )
+        }
+        NotificationKind::SupportTicketFiled { ticket_id, org_id, subject, body, priority, filed_by, reply_to } => {
+            simple(
+                &format!("[{}] Support ticket {ticket_id}: {subject}", priority.as_str()),
+                vec![
+                    format!("Organisation {org_id}, filed by {filed_by}."),
+                    format!("Reply to: {}.", reply_to.as_deref().unwrap_or("(no email on the account)")),
+                    body.clone(),
+                ],
+            )
+        }
     }
 }
 
@@ -196,6 +239,45 @@ mod tests {
         assert!(email.html.contains("&lt;script&gt;"));
         assert!(!email.html.contains("<script>"));
         assert!(email.text.contains("<script>x</script>"));
+    }
+
+    #[test]
+    fn licensing_notices_render_their_facts_and_escape_user_text() {
+        let to = EmailAddress::parse("it@acme.example").unwrap();
+        let notice = |days_left| Notification {
+            id: "n".into(),
+            to: to.clone(),
+            kind: NotificationKind::LicenseRenewalNotice {
+                license_id: "lic_1".into(),
+                org_name: "Acme".into(),
+                expires_at: "2027-01-31T00:00:00Z".parse().unwrap(),
+                days_left,
+                grace_days: 14,
+            },
+        };
+        assert_eq!(render(&notice(1)).subject, "Your Azora enterprise license expires in 1 day");
+        let email = render(&notice(30));
+        assert_eq!(email.subject, "Your Azora enterprise license expires in 30 days");
+        assert!(email.text.contains("2027-01-31 00:00 UTC") && email.text.contains("14 grace days"));
+        let ticket = Notification {
+            id: "t".into(),
+            to,
+            kind: NotificationKind::SupportTicketFiled {
+                ticket_id: "tkt_1".into(),
+                org_id: "org-1".into(),
+                subject: "Broken".into(),
+                body: "<img src=x onerror=alert(1)>".into(),
+                priority: TicketPriority::Urgent,
+                filed_by: "u1".into(),
+                reply_to: None,
+            },
+        };
+        let email = render(&ticket);
+        assert_eq!(email.subject, "[urgent] Support ticket tkt_1: Broken");
+        assert!(email.html.contains("&lt;img") && !email.html.contains("<img"));
+        let json = serde_json::to_value(&ticket).unwrap();
+        assert_eq!(json["kind"], "support_ticket_filed");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), ticket);
     }
 
     #[test]

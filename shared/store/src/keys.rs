@@ -15,6 +15,18 @@
 //! | webhook event seen    | `STRIPE_EVENT#<evt>`        | `EVENT`                |                              | dedupe deliveries (TTL 30 days)        |
 //! | receipt counter       | `COUNTER#RECEIPT#<year>`    | `COUNTER`              |                              | gap-free receipt numbers               |
 //! | receipt number        | `RECEIPT#<number>`          | `RECEIPT`              |                              | a number is used once                  |
+//! | license               | `LICENSE#<licenseId>`       | `LICENSE`              | `LICENSE_EXPIRY#<yyyy-mm>` / `<expiry>#<licenseId>` while active or suspended | get; billing cycle pages licenses by expiry month |
+//! | seat                  | `LICENSE#<licenseId>`       | `SEAT#<userId>`        |                              | one seat per member; list a license's seats |
+//! | member's seat         | `USER#<userId>`             | `SEAT#<licenseId>`     |                              | a user's seats (Query, begins_with)    |
+//! | usage month           | `ORG#<orgId>`               | `USAGE#<yyyy-mm>`      |                              | an org's usage by month (Query, between) |
+//! | usage event counted   | `ORG#<orgId>`               | `USAGE_EVENT#<eventId>`|                              | count each event once                  |
+//! | active learner mark   | `ORG#<orgId>`               | `USAGE_ACTIVE#<yyyy-mm>#<userId>` |                   | distinct active learners per month     |
+//! | custom domain         | `DOMAIN#<hostname>`         | `WHITE_LABEL`          |                              | white-label theme by domain; one license per domain |
+//! | support ticket        | `TICKET#<ticketId>`         | `TICKET`               | `ORG#<orgId>#TICKETS` / `<createdAt>#<ticketId>` | get; an org's tickets newest first |
+//! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
+//!
+//! Renewal notices are claims (`CLAIM#license-notice#<licenseId>:<expiry>:<days>`), one per
+//! license, expiry and threshold.
 
 //! | course                | `COURSE#<courseId>`         | `COURSE`               | `INSTRUCTOR#<id>#COURSES` / sortable createdAt | an instructor's courses |
 //! | course in catalog     | (same item, published only) |                        | `CatalogPK`=`CATALOG` with `SortNewest`/`SortPopular`/`SortRating`/`SortPrice` (N) on four indexes | public listing per sort order |
@@ -113,3 +125,60 @@ pub fn balance(currency: &str) -> String {
 pub const CATALOG: &str = "CATALOG";
 pub const CATALOG_PK: &str = "CatalogPK";
 pub const INSTRUCTOR_BALANCES: &str = "INSTRUCTOR_BALANCES";
+pub fn license(license_id: &str) -> String {
+    format!("LICENSE#{license_id}")
+}
+
+pub const LICENSE: &str = "LICENSE";
+
+/// GSI1 partition of the licenses expiring in a month (`yyyy-mm`).
+pub fn license_expiry_month(month: &str) -> String {
+    format!("LICENSE_EXPIRY#{month}")
+}
+
+pub fn seat(user_id: &str) -> String {
+    format!("SEAT#{user_id}")
+}
+
+pub const SEAT_PREFIX: &str = "SEAT#";
+
+/// The member-side copy of a seat, under `USER#<userId>`.
+pub fn user_seat(license_id: &str) -> String {
+    format!("SEAT#{license_id}")
+}
+
+pub fn org(org_id: &str) -> String {
+    format!("ORG#{org_id}")
+}
+
+pub fn usage_month(month: &str) -> String {
+    format!("USAGE#{month}")
+}
+
+pub fn usage_event(event_id: &str) -> String {
+    format!("USAGE_EVENT#{event_id}")
+}
+
+pub fn usage_active(month: &str, user_id: &str) -> String {
+    format!("USAGE_ACTIVE#{month}#{user_id}")
+}
+
+pub fn custom_domain(host: &str) -> String {
+    format!("DOMAIN#{host}")
+}
+
+pub const WHITE_LABEL: &str = "WHITE_LABEL";
+
+pub fn ticket(ticket_id: &str) -> String {
+    format!("TICKET#{ticket_id}")
+}
+
+pub const TICKET: &str = "TICKET";
+
+pub fn org_tickets(org_id: &str) -> String {
+    format!("ORG#{org_id}#TICKETS")
+}
+
+pub fn rate_window(scope: &str, caller: &str, window_start: i64) -> String {
+    format!("RATE#{scope}#{caller}#{window_start}")
+}

@@ -12,11 +12,15 @@ pub mod earnings;
 pub mod error;
 pub mod item;
 pub mod keys;
+pub mod licenses;
 pub mod payments;
+pub mod rate_limit;
 pub mod refunds;
 pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;
+pub mod tickets;
+pub mod usage;
 
 pub use cursor::Page;
 pub use error::StoreError;

@@ -846,8 +846,12 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .param("items"));
     }
     let cycle = Cycle::load(ctx.store, &id);
-    let reset = !touched.is_empty() && (interval != cycle.interval || count != cycle.count);
     let trialing = status == "trialing";
+    let new_interval = !touched.is_empty() && (interval != cycle.interval || count != cycle.count);
+    // A new interval restarts the billing cycle now, except during a trial: the paid cycle then
+    // starts at the trial's end with the new interval.
+    let reset = new_interval && !trialing;
+
     let active_billing = ["active", "past_due", "unpaid", "incomplete"].contains(&status.as_str());
 
     let mut lines: Vec<LineSpec> = Vec::new();
@@ -929,6 +933,8 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     ctx.save(&sub)?;
     if reset {
         Cycle { anchor: at, index: 0, interval, count }.save(ctx.store, &id);
+    } else if new_interval {
+        Cycle { interval, count, ..cycle }.save(ctx.store, &id);
     }
     if proration == "none" {
         // Nothing billed for the change: later credits still refer to what was paid.

@@ -54,6 +54,12 @@ pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     let record = state.store.get_subscription_record(&principal.user_id).await?;
     let subscription = record.as_ref().map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
+    // An enterprise seat grants Enterprise unless the personal plan is as good (`source: "license"`).
+    if subscription.effective_tier() < Tier::Enterprise
+        && let Some(seat_plan) = crate::licensing::seat_plan(&state, &principal.user_id).await?
+    {
+        return ok(&seat_plan);
+    }
     let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).map_err(ApiError::internal)?;
     if let Some(change) = record.as_ref().and_then(|r| r.pending_change.as_ref()) {
         view["pendingChange"] = json!({

@@ -1,4 +1,5 @@
-//! The daily billing-cycle job: renewal reminders (7 days before a yearly renewal, 3 before a
+//! The daily billing-cycle job: enterprise license notices and expiry (`licensing::cycle`),
+//! renewal reminders (7 days before a yearly renewal, 3 before a
 //! monthly one, once per period), the end of grace for past-due subscriptions (down to Free), and
 //! reconciliation with Stripe (ours follows Stripe's; each drift is logged and counted). It pages
 //! through subscriptions on an index (never a table scan) and is idempotent: a second run sends
@@ -45,6 +46,7 @@ pub async fn run(_input: Value, state: Arc<AppState>) -> Result<Value, ApiError>
             None => break,
         }
     }
+    let licenses = crate::licensing::cycle::run(&state, started).await?;
     telemetry::count("BillingCycleRuns", 1);
     telemetry::count("SubscriptionDrift", u64::from(report.drift));
     Ok(json!({
@@ -54,6 +56,7 @@ pub async fn run(_input: Value, state: Arc<AppState>) -> Result<Value, ApiError>
         "remindersSent": report.reminders,
         "lapsedToFree": report.lapsed,
         "reconciled": report.drift,
+        "steps": [licenses],
     }))
 }
 
