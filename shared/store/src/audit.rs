@@ -1,6 +1,7 @@
 //! Audit entries, partitioned by month and listed newest first.
 
-use crate::cursor::{self, Page};
+use crate::cursor::Page;
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk};
 use crate::item::{Item, get_s, s};
 use crate::{Store, keys};
@@ -35,22 +36,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, StoreError> {
-        let pk = keys::audit_month(month);
-        let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(audit_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: false,
+                partition: &keys::audit_month(month),
+                sort_prefix: None,
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            audit_from_item,
+        )
+        .await
     }
 }
 

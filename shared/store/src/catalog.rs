@@ -10,6 +10,7 @@
 //!   index in order and drops non-matching items, so a selective filter costs more reads per page.
 //!   Pages are filled by reading on (bounded) and the cursor is the last returned item's key.
 
+use crate::cursor::PartitionPage;
 use crate::cursor::{self, Page};
 use crate::error::{StoreError, from_sdk};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
@@ -119,23 +120,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Course>, StoreError> {
-        let pk = keys::instructor_courses(instructor.as_str());
-        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(course_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: &keys::instructor_courses(instructor.as_str()),
+                sort_prefix: None,
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            course_from_item,
+        )
+        .await
     }
 
     /// One page of the public catalog.

@@ -6,7 +6,8 @@
 //! per instructor and currency, changed only in the same transaction as the entry that explains
 //! the change.
 
-use crate::cursor::{self, Page};
+use crate::cursor::Page;
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
@@ -322,23 +323,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<EarningEntry>, StoreError> {
-        let pk = keys::instructor(instructor.as_str());
-        let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":earning", s("EARNING#"))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(entry_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: false,
+                partition: &keys::instructor(instructor.as_str()),
+                sort_prefix: Some("EARNING#"),
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            entry_from_item,
+        )
+        .await
     }
 
     pub async fn balances(&self, instructor: &UserId) -> Result<Vec<Balance>, StoreError> {
@@ -463,21 +460,19 @@ impl Store {
 
     /// Every instructor balance (instructor × currency), a page at a time, for the payout job.
     pub async fn balances_page(&self, limit: i32, cursor: Option<&str>) -> Result<Page<Balance>, StoreError> {
-        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, keys::INSTRUCTOR_BALANCES)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :all")
-            .expression_attribute_values(":all", s(keys::INSTRUCTOR_BALANCES))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(balance_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: keys::INSTRUCTOR_BALANCES,
+                sort_prefix: None,
+                newest_first: false,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            balance_from_item,
+        )
+        .await
     }
 
     pub async fn balance(&self, instructor: &UserId, currency: Currency) -> Result<Balance, StoreError> {

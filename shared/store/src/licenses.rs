@@ -6,6 +6,7 @@
 //! the org's usage month. So N+1 concurrent activations of an N-seat license leave exactly N seats,
 //! and activating the same member twice changes nothing.
 
+use crate::cursor::PartitionPage;
 use crate::cursor::{self, Page};
 use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_bool, get_i64, get_s, n, opt_s, s};
@@ -297,23 +298,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Seat>, StoreError> {
-        let pk = keys::license(license_id);
-        let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :seat)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":seat", s(keys::SEAT_PREFIX))
-            .consistent_read(true)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(seat_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: false,
+                partition: &keys::license(license_id),
+                sort_prefix: Some(keys::SEAT_PREFIX),
+                newest_first: false,
+                consistent: true,
+                limit,
+                cursor,
+            },
+            seat_from_item,
+        )
+        .await
     }
 
     /// The ids of the licenses on which `user` holds a seat (any status).

@@ -1,7 +1,8 @@
 //! Payments: creation, state transitions guarded by the domain's state machine, the PaymentIntent
 //! link, history, and fulfilment (receipt number + enrollments, exactly once).
 
-use crate::cursor::{self, Page};
+use crate::cursor::Page;
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
@@ -177,23 +178,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Payment>, StoreError> {
-        let pk = keys::user_payments(user.as_str());
-        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(payment_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: &keys::user_payments(user.as_str()),
+                sort_prefix: None,
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            payment_from_item,
+        )
+        .await
     }
 
     /// Grants access and issues the receipt, once: assigns the next gap-free receipt number of

@@ -1,7 +1,8 @@
 //! Reviews: one per student per course. The course's rating sum and count change in the same
 //! transaction as the review, guarded by their previous values, so they always equal the reviews'.
 
-use crate::cursor::{self, Page};
+use crate::cursor::Page;
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
@@ -127,23 +128,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Review>, StoreError> {
-        let pk = keys::course_reviews(course_id);
-        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(review_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: &keys::course_reviews(course_id),
+                sort_prefix: None,
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            review_from_item,
+        )
+        .await
     }
 
     /// Every review of a course (tests and reconciliation).

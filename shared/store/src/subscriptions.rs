@@ -1,5 +1,6 @@
 //! A user's subscription item: `USER#<id>` / `SUBSCRIPTION`.
 
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk};
 use crate::item::{Item, get_bool, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
@@ -269,21 +270,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<crate::Page<SubscriptionRecord>, StoreError> {
-        let start = cursor.map(|c| crate::cursor::decode(c, keys::GSI1PK, SUBSCRIPTIONS)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :all")
-            .expression_attribute_values(":all", s(SUBSCRIPTIONS))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(record_from_item).collect::<Result<_, _>>()?;
-        Ok(crate::Page { items, next_cursor: crate::cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: SUBSCRIPTIONS,
+                sort_prefix: None,
+                newest_first: false,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            record_from_item,
+        )
+        .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Enterprise support tickets: one item each, listed per organisation newest first through GSI1.
 
-use crate::cursor::{self, Page};
+use crate::cursor::Page;
+use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk};
 use crate::item::{Item, get_s, opt_s, s};
 use crate::{Store, keys};
@@ -55,23 +56,19 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<SupportTicket>, StoreError> {
-        let pk = keys::org_tickets(org.as_str());
-        let start = cursor.map(|c| cursor::decode(c, keys::GSI1PK, &pk)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let items = out.items().iter().map(ticket_from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: cursor::encode(out.last_evaluated_key()) })
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: &keys::org_tickets(org.as_str()),
+                sort_prefix: None,
+                newest_first: true,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            ticket_from_item,
+        )
+        .await
     }
 }
 
