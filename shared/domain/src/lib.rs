@@ -7,13 +7,16 @@ pub mod catalog;
 pub mod course;
 pub mod error;
 pub mod ids;
+pub mod leaderboard;
 pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod receipt;
 pub mod roles;
+pub mod streak;
 pub mod subscription;
 pub mod tiers;
+pub mod tokens;
 
 pub use error::ValidationError;
 pub use ids::{OrgId, UserId};
