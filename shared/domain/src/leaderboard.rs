@@ -35,6 +35,10 @@ pub const EXACT_RANK_LIMIT: usize = 1000;
 pub const STATS_SAMPLE_SHARDS: u32 = 4;
 /// Percentile bands, "top p %".
 pub const BANDS: [u32; 6] = [1, 5, 10, 25, 50, 75];
+/// Most users one may follow (the friends board reads them all).
+pub const MAX_FOLLOWS: u32 = 500;
+/// Most members of a class.
+pub const MAX_CLASS_MEMBERS: usize = 200;
 /// How a user who hides from global boards appears there.
 pub const ANONYMOUS: &str = "Anonymous learner";
 
@@ -187,6 +191,15 @@ pub fn validate_display_name(raw: &str) -> Result<String, ValidationError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
         return Err(ValidationError::new("displayName", "must be 1 to 40 characters without control characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// 1 to 100 characters, no control characters, trimmed.
+pub fn validate_class_name(raw: &str) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ValidationError::new("name", "must be 1 to 100 characters without control characters"));
     }
     Ok(name.to_string())
 }

@@ -12,11 +12,13 @@ pub mod earnings;
 pub mod error;
 pub mod item;
 pub mod keys;
+pub mod leaderboard;
 pub mod payments;
 pub mod refunds;
 pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;
+pub mod tokens;
 
 pub use cursor::Page;
 pub use error::StoreError;
