@@ -24,6 +24,9 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("STRIPE_WEBHOOK_SECRET", "whsec_azora_local_development"),
     ("STRIPE_API_BASE", "http://127.0.0.1:12111/"),
     ("REFUND_WINDOW_DAYS", "14"),
+    ("TOKEN_COMPLETION_BASE", "100"),
+    // Award digests every minute locally (15 minutes in AWS), so they are quick to see.
+    ("TOKEN_DIGEST_WINDOW_SECONDS", "60"),
     ("PORT", "3000"),
 ];
 
@@ -42,6 +45,10 @@ const OVERRIDABLE: &[&str] = &[
     "STRIPE_API_BASE",
     "STRIPE_EVENTS_QUEUE_URL",
     "REFUND_WINDOW_DAYS",
+    "REWARDS_QUEUE_URL",
+    "TOKEN_COMPLETION_BASE",
+    "TOKEN_DIGEST_WINDOW_SECONDS",
+    "TOKEN_REWARDS_CATALOG",
     "PORT",
 ];
 

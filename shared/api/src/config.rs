@@ -67,6 +67,8 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// How long after paying a buyer may ask for a refund (admins: any time).
     pub refund_window_days: i64,
+    /// Token rewards: the rewards queue, award amounts, digest window and catalog.
+    pub tokens: crate::rewards::config::TokensConfig,
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
@@ -125,6 +127,7 @@ impl Config {
             },
             email_from: EmailAddress::parse(required("EMAIL_FROM")?)
                 .map_err(|e| ConfigError::Invalid { name: "EMAIL_FROM", reason: e.message })?,
+            tokens: crate::rewards::config::TokensConfig::from_lookup(&get)?,
         })
     }
 }
@@ -144,6 +147,7 @@ mod tests {
             ("STRIPE_SECRET_KEY", "sk_test_x"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("EMAIL_FROM", "no-reply@azora.local"),
+            ("REWARDS_QUEUE_URL", "http://q3"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

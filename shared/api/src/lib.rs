@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod notify;
 pub mod payments;
 pub mod registry;
+pub mod rewards;
 pub mod state;
 pub mod telemetry;
 pub mod workers;

@@ -54,6 +54,19 @@ pub const FUNCTIONS: &[Function] = &[
     http!("reviews-list", handlers::reviews::list),
     http!("instructors-courses", handlers::instructors::courses),
     http!("instructors-earnings", handlers::instructors::earnings),
+    http!("tokens-award", handlers::tokens::award),
+    http!("tokens-balance", handlers::tokens::balance),
+    http!("tokens-history", handlers::tokens::history),
+    http!("tokens-rewards", handlers::tokens::rewards),
+    http!("tokens-redeem", handlers::tokens::redeem),
+    http!("leaderboard-global", handlers::leaderboard::global),
+    http!("leaderboard-friends", handlers::leaderboard::friends),
+    http!("leaderboard-class", handlers::leaderboard::class),
+    http!("friends-follow", handlers::leaderboard::follow),
+    http!("friends-unfollow", handlers::leaderboard::unfollow),
+    http!("friends-list", handlers::leaderboard::list_friends),
+    http!("classes-create", handlers::leaderboard::create_class),
+    http!("users-privacy", handlers::leaderboard::privacy),
     Function {
         binary: "stripe-events-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::stripe_events::handle(event, state))),
@@ -63,6 +76,11 @@ pub const FUNCTIONS: &[Function] = &[
         entry: Entry::Sqs(|event, state| Box::pin(workers::email::handle(event, state))),
     },
     Function { binary: "billing-cycle", entry: Entry::Job(|state| Box::pin(jobs::billing_cycle::run(state))) },
+    Function {
+        binary: "rewards-worker",
+        entry: Entry::Sqs(|event, state| Box::pin(workers::rewards::handle(event, state))),
+    },
+    Function { binary: "leaderboard-stats", entry: Entry::Job(|state| Box::pin(jobs::leaderboard_stats::run(state))) },
 ];
 
 pub fn find(binary: &str) -> Option<&'static Function> {

@@ -190,7 +190,12 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 n => format!("You earned {total} tokens in {n} awards."),
             }];
             lines.extend(awards.iter().map(|a| {
-                format!("+{} tokens: {} ({})", a.amount, a.reason.replace('_', " "), a.at.strftime("%Y-%m-%d %H:%M UTC"))
+                format!(
+                    "+{} tokens: {} ({})",
+                    a.amount,
+                    a.reason.replace('_', " "),
+                    a.at.strftime("%Y-%m-%d %H:%M UTC")
+                )
             }));
             if let Some(b) = balance {
                 lines.push(format!("Your balance is now {b} tokens."));

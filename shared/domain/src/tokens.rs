@@ -249,8 +249,8 @@ pub fn default_catalog() -> Vec<Reward> {
 
 /// Parses and checks a catalog (a JSON array of rewards).
 pub fn parse_catalog(json: &str) -> Result<Vec<Reward>, ValidationError> {
-    let catalog: Vec<Reward> = serde_json::from_str(json)
-        .map_err(|e| ValidationError::new("catalog", format!("not a valid catalog: {e}")))?;
+    let catalog: Vec<Reward> =
+        serde_json::from_str(json).map_err(|e| ValidationError::new("catalog", format!("not a valid catalog: {e}")))?;
     validate_catalog(&catalog)?;
     Ok(catalog)
 }

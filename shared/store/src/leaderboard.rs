@@ -294,11 +294,8 @@ impl Store {
                 if let Some(mut responses) = out.responses {
                     found.extend(responses.remove(&self.table).unwrap_or_default());
                 }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut m| m.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
+                pending =
+                    out.unprocessed_keys.and_then(|mut m| m.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
                 if !pending.is_empty() {
                     if attempt >= 12 {
                         return Err(StoreError::Backend {
@@ -327,7 +324,11 @@ impl Store {
     /// The profiles of `users` (users who never set one are absent).
     pub async fn profiles(&self, users: &[String]) -> Result<HashMap<String, Profile>, StoreError> {
         let wanted = users.iter().map(|u| (keys::user(u), keys::PROFILE.to_string())).collect();
-        self.batch_get_keys(wanted).await?.iter().map(|item| Ok((user_of_pk(item)?, profile_from_item(item)?))).collect()
+        self.batch_get_keys(wanted)
+            .await?
+            .iter()
+            .map(|item| Ok((user_of_pk(item)?, profile_from_item(item)?)))
+            .collect()
     }
 
     pub async fn profile(&self, user: &UserId) -> Result<Profile, StoreError> {

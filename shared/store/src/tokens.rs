@@ -70,7 +70,9 @@ pub enum Effect {
     Voucher(Voucher),
     /// Extend the Pro credit by `days`: from its current end, or from now when it has none or it
     /// ended (read in the same attempt, written conditionally on what was read).
-    ProCredit { days: u32 },
+    ProCredit {
+        days: u32,
+    },
 }
 
 /// Why an entry was not written.
@@ -90,7 +92,7 @@ impl From<StoreError> for LedgerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Written now. `pro_credit_until` is the new end of the Pro credit for `Effect::ProCredit`.
-    Written { entry: LedgerEntry, account: TokenAccount, effect: Effect, pro_credit_until: Option<Timestamp> },
+    Written { entry: LedgerEntry, account: Box<TokenAccount>, effect: Box<Effect>, pro_credit_until: Option<Timestamp> },
     /// The source key was used before; this is the entry it produced.
     Duplicate { entry: Option<LedgerEntry> },
 }
@@ -205,13 +207,19 @@ impl Store {
                 _ => None,
             };
             writes.extend(effect_writes(&self.table, user, &plan.effect, credit, at)?);
-            match self.client.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(from_transact)
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+                .map_err(from_transact)
             {
                 Ok(_) => {
                     return Ok(Applied::Written {
                         entry,
-                        account: after,
-                        effect: plan.effect,
+                        account: Box::new(after),
+                        effect: Box::new(plan.effect),
                         pro_credit_until: credit.map(|(_, until)| until),
                     });
                 }
@@ -270,7 +278,9 @@ impl Store {
     ) -> Result<Page<LedgerEntry>, StoreError> {
         let pk = keys::user(user.as_str());
         let start = cursor.map(|c| cursor::decode(c, keys::PK, &pk)).transpose()?;
-        if start.as_ref().is_some_and(|k| !matches!(k.get(keys::SK), Some(AttributeValue::S(sk)) if sk.starts_with("LEDGER#")))
+        if start
+            .as_ref()
+            .is_some_and(|k| !matches!(k.get(keys::SK), Some(AttributeValue::S(sk)) if sk.starts_with("LEDGER#")))
         {
             return Err(StoreError::InvalidCursor);
         }
@@ -502,7 +512,12 @@ fn account_put(
     Ok(TransactWriteItem::builder().put(build(put.build())?).build())
 }
 
-fn source_put(table: &str, user: &UserId, source_key: &str, entry: &LedgerEntry) -> Result<TransactWriteItem, StoreError> {
+fn source_put(
+    table: &str,
+    user: &UserId,
+    source_key: &str,
+    entry: &LedgerEntry,
+) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .item(keys::PK, s(keys::user(user.as_str())))
@@ -535,14 +550,21 @@ fn entry_put(table: &str, e: &LedgerEntry) -> Result<TransactWriteItem, StoreErr
 }
 
 /// The user's all-time and current-week score items, set to the exact totals of `after`.
-fn score_puts(table: &str, user: &UserId, after: &TokenAccount, at: Timestamp) -> Result<Vec<TransactWriteItem>, StoreError> {
+fn score_puts(
+    table: &str,
+    user: &UserId,
+    after: &TokenAccount,
+    at: Timestamp,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
     let week = week_id(at);
     let expires = week_end(at).as_second() + WEEK_SCORE_TTL_DAYS * 24 * 3600;
     [("all".to_string(), after.lifetime_earned, None), (week, after.earned_in_week_of(at), Some(expires))]
         .into_iter()
         .map(|(period, score, ttl)| {
             let item = score_item(user.as_str(), &period, score, at, ttl);
-            Ok(TransactWriteItem::builder().put(build(Put::builder().table_name(table).set_item(Some(item)).build())?).build())
+            Ok(TransactWriteItem::builder()
+                .put(build(Put::builder().table_name(table).set_item(Some(item)).build())?)
+                .build())
         })
         .collect()
 }

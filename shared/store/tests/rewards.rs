@@ -1,6 +1,8 @@
 //! Token ledger and leaderboard store tests against DynamoDB Local (`make test` starts it).
 
-use azora_domain::leaderboard::{EXACT_RANK_LIMIT, STATS_SAMPLE_SHARDS, SHARDS, StatsSnapshot, rank, shard_of, sort_key};
+use azora_domain::leaderboard::{
+    EXACT_RANK_LIMIT, SHARDS, STATS_SAMPLE_SHARDS, StatsSnapshot, rank, shard_of, sort_key,
+};
 use azora_domain::payment::{OrderItem, Payment, PaymentStatus};
 use azora_domain::tokens::{LedgerKind, LedgerRefusal, TokenAccount, Voucher, VoucherStatus};
 use azora_domain::{Currency, Money, UserId};
@@ -101,7 +103,10 @@ async fn a_source_key_applies_once_ever_even_concurrently() {
         entry(&store, &u, LedgerKind::Redeem, -150, "redeem#all").await.unwrap(),
         Applied::Duplicate { entry: Some(_) }
     ));
-    assert!(matches!(entry(&store, &u, LedgerKind::Award, 150, "completion#c1").await.unwrap(), Applied::Duplicate { .. }));
+    assert!(matches!(
+        entry(&store, &u, LedgerKind::Award, 150, "completion#c1").await.unwrap(),
+        Applied::Duplicate { .. }
+    ));
     assert_eq!(assert_ledger_consistent(&store, &u).await.1, 0);
 }
 
@@ -117,7 +122,10 @@ async fn history_is_newest_first_with_cursors() {
     let second = store.token_history(&u, 2, first.next_cursor.as_deref()).await.unwrap();
     assert_eq!(second.items.iter().map(|e| e.delta).collect::<Vec<_>>(), [3, 2]);
     let other = user("other");
-    assert!(matches!(store.token_history(&other, 2, first.next_cursor.as_deref()).await, Err(StoreError::InvalidCursor)));
+    assert!(matches!(
+        store.token_history(&other, 2, first.next_cursor.as_deref()).await,
+        Err(StoreError::InvalidCursor)
+    ));
 }
 
 fn payment_of(u: &UserId, id: &str, amount: i64, currency: Currency) -> Payment {
@@ -289,8 +297,7 @@ async fn leaderboard_top_n_rank_and_bands_match_a_brute_force_ranking() {
     // The statistics snapshot equals the cuts computed from the sampled shards by brute force.
     let now = Timestamp::now();
     let (snapshot, _) = store.compute_leaderboard_stats(period, now, None).await.unwrap();
-    let sampled: Vec<i128> =
-        brute.iter().filter(|(u, _)| shard_of(u) < STATS_SAMPLE_SHARDS).map(|(_, k)| *k).collect();
+    let sampled: Vec<i128> = brute.iter().filter(|(u, _)| shard_of(u) < STATS_SAMPLE_SHARDS).map(|(_, k)| *k).collect();
     assert_eq!(snapshot, StatsSnapshot::from_sample(sampled, STATS_SAMPLE_SHARDS, now));
     assert_eq!(store.leaderboard_stats(period).await.unwrap(), Some(snapshot.clone()));
     assert!((1000..=2200).contains(&snapshot.estimated_total), "{}", snapshot.estimated_total);

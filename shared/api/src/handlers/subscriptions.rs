@@ -2,6 +2,7 @@
 
 use crate::http::{HttpResult, ok};
 use crate::state::AppState;
+use azora_domain::Tier;
 use azora_domain::subscription::Subscription;
 use azora_domain::tiers::Feature;
 use lambda_http::Request;
@@ -37,9 +38,22 @@ impl From<&Subscription> for SubscriptionView {
     }
 }
 
-/// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free.
+/// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free. While a Pro
+/// credit bought with tokens lasts and the plan is below Pro, it reports Pro (`proCreditUntil`).
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     let subscription = state.store.get_subscription(&principal.user_id).await?.unwrap_or_else(Subscription::free);
-    ok(&SubscriptionView::from(&subscription))
+    let view = SubscriptionView::from(&subscription);
+    if subscription.effective_tier() < Tier::Pro
+        && let Some(credit) = state.store.pro_credit(&principal.user_id).await?
+        && credit.until > jiff::Timestamp::now()
+    {
+        let mut view = serde_json::to_value(&view).map_err(crate::error::ApiError::internal)?;
+        view["tier"] = serde_json::json!(Tier::Pro.as_str());
+        view["features"] = serde_json::json!(Tier::Pro.features().iter().map(|f| f.as_str()).collect::<Vec<_>>());
+        view["tokenMultiplierPercent"] = serde_json::json!(Tier::Pro.token_multiplier_percent());
+        view["proCreditUntil"] = serde_json::json!(credit.until.to_string());
+        return ok(&view);
+    }
+    ok(&view)
 }

@@ -1,3 +1,4 @@
 //! Scheduled jobs (EventBridge Scheduler in AWS; `POST /_local/jobs/<name>` locally).
 
 pub mod billing_cycle;
+pub mod leaderboard_stats;
