@@ -8,4 +8,5 @@ mod marketplace;
 mod notifications;
 mod payments;
 mod platform;
+mod rewards;
 mod subscriptions;

@@ -273,8 +273,11 @@ impl Store {
         Ok(requests)
     }
 
-    /// `BatchGetItem` of `keys` (PK, SK), 100 per request, retrying unprocessed keys.
-    async fn batch_get_keys(&self, wanted: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+    /// `BatchGetItem` of `keys` (PK, SK), 100 per request, retrying unprocessed keys. Duplicate
+    /// keys are asked for once (DynamoDB refuses a request with duplicates).
+    async fn batch_get_keys(&self, mut wanted: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+        wanted.sort_unstable();
+        wanted.dedup();
         let mut found = Vec::new();
         for chunk in wanted.chunks(100) {
             let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
