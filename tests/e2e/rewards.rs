@@ -569,3 +569,34 @@ async fn awards_and_redemptions_are_validated_and_authorized() {
     let (status, _) = json_of(app.get("/api/tokens/balance", None).await).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn outside_the_top_thousand_the_rank_is_a_percentile_band_from_the_stats_job() {
+    let app = spawn_app().await;
+    let store = &app.booted.state.store;
+    let at = jiff::Timestamp::now();
+    // 1,200 users with scores 10..=12,000 (user i has 10 × (i + 1)), written straight to the table.
+    let items = (0..1200)
+        .map(|i| azora_store::tokens::score_item(&format!("band-user-{i:04}"), "all", 10 * (i + 1), at, None))
+        .collect();
+    store.batch_put(items).await.unwrap();
+    let lowest = app.token("band-user-0000", &["student"]);
+    let (_, board) = json_of(app.get("/api/leaderboard/global", Some(&lowest)).await).await;
+    assert_eq!(board["me"]["rank"], Value::Null, "{board}");
+    assert_eq!(board["me"]["rankExact"], false);
+    assert_eq!(board["me"]["percentileBand"], Value::Null, "no snapshot yet");
+    let (status, job) = json_of(app.post("/_local/jobs/leaderboard-stats", None, None, &json!({})).await).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["boards"][0]["periodId"], "all");
+    let (_, board) = json_of(app.get("/api/leaderboard/global", Some(&lowest)).await).await;
+    assert_eq!(board["me"]["percentileBand"], "bottom 25%", "{board}");
+    assert!(board["me"]["estimatedParticipants"].as_u64().is_some_and(|n| (900..=1500).contains(&n)), "{board}");
+    // Inside the top 1,000 the rank is exact: users 1000..=1199 are ahead of user 999.
+    let (_, board) =
+        json_of(app.get("/api/leaderboard/global", Some(&app.token("band-user-0999", &["student"]))).await).await;
+    assert_eq!((board["me"]["rank"].as_u64(), board["me"]["rankExact"].as_bool()), (Some(201), Some(true)), "{board}");
+    let (_, board) =
+        json_of(app.get("/api/leaderboard/global", Some(&app.token("band-user-1150", &["student"]))).await).await;
+    assert_eq!(board["me"]["rank"], 50);
+    assert_eq!(board["entries"][0]["score"], 12000);
+}
