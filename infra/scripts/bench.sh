@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: cold start of the subscriptions-current function binary (release, fresh process
-# per run against a mock Lambda Runtime API) and latency of the slice through the local server.
+# per run against a mock Lambda Runtime API), latency of the slice through the local server, and
+# the token leaderboard with 1,000,000 users (top-100 latency and requests).
 # Starts DynamoDB Local and moto and stops them again. Report: target/bench/results.json.
 # Pass-through options for the bench binary: BENCH_ARGS="--runs 20 --requests 5000" make bench
 set -euo pipefail
@@ -38,5 +39,14 @@ step "bench"
 "$target_dir/release/bench" \
   --function-binary "$target_dir/release/subscriptions-current" \
   --out "$target_dir/bench/results.json" ${BENCH_ARGS:-}
+
+# The token leaderboard at scale: LEADERBOARD_USERS users' scores (default 1,000,000) loaded with
+# BatchWriteItem into a fresh table, then the top-100 read (one parallel round of 16 shard
+# queries), rank lookups and the stats job. Extra options: LEADERBOARD_ARGS="--writers 16".
+step "leaderboard bench (${LEADERBOARD_USERS:-1000000} users)"
+# shellcheck disable=SC2086
+"$target_dir/release/bench" leaderboard \
+  --users "${LEADERBOARD_USERS:-1000000}" \
+  --out "$target_dir/bench/leaderboard.json" ${LEADERBOARD_ARGS:-}
 
 step "done in $(( $(date +%s) - started ))s"

@@ -9,5 +9,6 @@ mod marketplace;
 mod notifications;
 mod payments;
 mod platform;
+mod rewards;
 mod subscriptions;
 mod subscriptions_billing;

@@ -7,11 +7,15 @@
 //! 2. the latency of `GET /api/subscriptions/current` and `GET /api/health` through the local
 //!    server booted in this process: sequential percentiles, then a bounded concurrent run.
 //!
+//! `bench leaderboard` instead loads 1,000,000 users' leaderboard scores and measures the top-100
+//! read (see `leaderboard.rs`).
+//!
 //! Needs the local services (DynamoDB Local, moto): `infra/scripts/bench.sh` starts and stops
 //! them. Prints a table and writes a JSON report (default `target/bench/results.json`).
 
 mod cold;
 mod latency;
+mod leaderboard;
 mod runtime_api;
 mod stats;
 
@@ -50,6 +54,8 @@ const USAGE: &str = "usage: bench [--function-binary PATH] [--runs N] [--warmup 
   --clients          concurrent clients (default 8)
   --per-client       requests per concurrent client (default 500)
   --out              JSON report (default <target>/bench/results.json)
+
+Subcommand: `bench leaderboard --help` (the 1,000,000-user leaderboard load and top-100 reads).
 
 Needs DynamoDB Local and moto: run `make bench`, or `source $(infra/scripts/start.sh test)` first.";
 
@@ -142,6 +148,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("leaderboard") {
+        require_stack()?;
+        return leaderboard::run(&args[1..], target_dir().join("bench").join("leaderboard.json")).await;
+    }
     let Some(options) = parse_options()? else {
         return Ok(());
     };

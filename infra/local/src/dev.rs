@@ -30,6 +30,9 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("LICENSE_SIGNING_KEY", "YXpvcmEtbG9jYWwtZGV2LWxpY2Vuc2Uta2V5LTAwMDE="),
     ("LICENSE_VALIDATE_RATE_LIMIT", "60"),
     ("SUPPORT_EMAIL", "support@azora.local"),
+    ("TOKEN_COMPLETION_BASE", "100"),
+    // Award digests every minute locally (15 minutes in AWS), so they are quick to see.
+    ("TOKEN_DIGEST_WINDOW_SECONDS", "60"),
     ("PORT", "3000"),
 ];
 
@@ -53,6 +56,10 @@ const OVERRIDABLE: &[&str] = &[
     "LICENSE_SIGNING_KEY",
     "LICENSE_VALIDATE_RATE_LIMIT",
     "SUPPORT_EMAIL",
+    "REWARDS_QUEUE_URL",
+    "TOKEN_COMPLETION_BASE",
+    "TOKEN_DIGEST_WINDOW_SECONDS",
+    "TOKEN_REWARDS_CATALOG",
     "PORT",
 ];
 

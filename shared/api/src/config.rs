@@ -85,6 +85,8 @@ pub struct Config {
     /// Days a subscription may stay `past_due` before the user drops to Free.
     pub subscription_grace_days: i64,
     pub licensing: LicensingConfig,
+    /// Token rewards: the rewards queue, award amounts, digest window and catalog.
+    pub tokens: crate::rewards::config::TokensConfig,
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
@@ -171,6 +173,7 @@ impl Config {
                 support_email: EmailAddress::parse(required("SUPPORT_EMAIL")?)
                     .map_err(|e| ConfigError::Invalid { name: "SUPPORT_EMAIL", reason: e.message })?,
             },
+            tokens: crate::rewards::config::TokensConfig::from_lookup(&get)?,
         })
     }
 }
@@ -192,6 +195,7 @@ mod tests {
             ("EMAIL_FROM", "no-reply@azora.local"),
             ("LICENSE_SIGNING_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
             ("SUPPORT_EMAIL", "support@azora.local"),
+            ("REWARDS_QUEUE_URL", "http://q3"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

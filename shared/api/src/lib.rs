@@ -18,6 +18,7 @@ pub mod licensing;
 pub mod notify;
 pub mod payments;
 pub mod registry;
+pub mod rewards;
 pub mod state;
 pub mod subscriptions;
 pub mod telemetry;

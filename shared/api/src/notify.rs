@@ -18,7 +18,20 @@ impl QueueSender {
 
     /// Sends `body` with string attributes; a failure is a 503 for the caller to retry.
     pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), ApiError> {
+        self.send_delayed(body, attributes, 0).await
+    }
+
+    /// Like `send`, invisible to consumers for `delay_seconds` (0 to 900, SQS's limit).
+    pub async fn send_delayed(
+        &self,
+        body: String,
+        attributes: &[(&str, &str)],
+        delay_seconds: i32,
+    ) -> Result<(), ApiError> {
         let mut req = self.sqs.send_message().queue_url(&self.queue_url).message_body(body);
+        if delay_seconds > 0 {
+            req = req.delay_seconds(delay_seconds.min(900));
+        }
         for (name, value) in attributes {
             let attr = MessageAttributeValue::builder()
                 .data_type("String")
@@ -44,12 +57,17 @@ impl Notifier {
     }
 
     pub async fn send(&self, notification: &Notification) -> Result<(), ApiError> {
+        self.send_delayed(notification, 0).await
+    }
+
+    /// Queues a notification that the email worker may see only after `delay_seconds` (≤ 900).
+    pub async fn send_delayed(&self, notification: &Notification, delay_seconds: i32) -> Result<(), ApiError> {
         let body = serde_json::to_string(notification).map_err(ApiError::internal)?;
         let kind = serde_json::to_value(&notification.kind)
             .ok()
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
             .unwrap_or_default();
-        self.queue.send(body, &[("kind", &kind)]).await?;
+        self.queue.send_delayed(body, &[("kind", &kind)], delay_seconds).await?;
         tracing::info!(notification_id = %notification.id, kind, "notification queued");
         Ok(())
     }

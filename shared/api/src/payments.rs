@@ -31,15 +31,19 @@ pub fn email_of(payment: &Payment) -> Result<EmailAddress, ApiError> {
 pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Receipt>, ApiError> {
     let Some(number) = payment.receipt_number.clone() else { return Ok(None) };
     let refunds = state.store.list_refunds(&payment.id).await?;
+    let mut lines: Vec<ReceiptLine> =
+        payment.items.iter().map(|i| ReceiptLine { description: i.title().to_string(), amount: i.price() }).collect();
+    if let Some(v) = state.store.payment_voucher(&payment.id).await? {
+        lines.push(ReceiptLine {
+            description: format!("Token voucher {}", v.voucher_id),
+            amount: Money::new(-v.discount.amount, v.discount.currency),
+        });
+    }
     Ok(Some(Receipt {
         number,
         issued_at: payment.paid_at.or(payment.fulfilled_at).unwrap_or(payment.created_at),
         payment_id: payment.id.clone(),
-        lines: payment
-            .items
-            .iter()
-            .map(|i| ReceiptLine { description: i.title().to_string(), amount: i.price() })
-            .collect(),
+        lines,
         tax: None,
         total: payment.amount,
         refunds: refunds
@@ -125,6 +129,8 @@ pub async fn after_refund(state: &AppState, payment_id: &str, refund_id: &str, a
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     if payment.status == PaymentStatus::Refunded {
         state.store.revoke_enrollments(&payment).await?;
+        // Fully refunded: a voucher's tokens come back (once, by its ledger source key).
+        crate::rewards::return_voucher_tokens(state, &payment).await?;
     }
     telemetry::count("RefundsSucceeded", 1);
     let notification = Notification {

@@ -78,6 +78,19 @@ pub const FUNCTIONS: &[Function] = &[
     http!("enterprise-tickets-create", handlers::support::create),
     http!("enterprise-tickets-list", handlers::support::list),
     http!("enterprise-tickets-get", handlers::support::get),
+    http!("tokens-award", handlers::tokens::award),
+    http!("tokens-balance", handlers::tokens::balance),
+    http!("tokens-history", handlers::tokens::history),
+    http!("tokens-rewards", handlers::tokens::rewards),
+    http!("tokens-redeem", handlers::tokens::redeem),
+    http!("leaderboard-global", handlers::leaderboard::global),
+    http!("leaderboard-friends", handlers::leaderboard::friends),
+    http!("leaderboard-class", handlers::leaderboard::class),
+    http!("friends-follow", handlers::leaderboard::follow),
+    http!("friends-unfollow", handlers::leaderboard::unfollow),
+    http!("friends-list", handlers::leaderboard::list_friends),
+    http!("classes-create", handlers::leaderboard::create_class),
+    http!("users-privacy", handlers::leaderboard::privacy),
     Function {
         binary: "stripe-events-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::stripe_events::handle(event, state))),
@@ -89,6 +102,14 @@ pub const FUNCTIONS: &[Function] = &[
     Function {
         binary: "billing-cycle",
         entry: Entry::Job(|input, state| Box::pin(jobs::billing_cycle::run(input, state))),
+    },
+    Function {
+        binary: "rewards-worker",
+        entry: Entry::Sqs(|event, state| Box::pin(workers::rewards::handle(event, state))),
+    },
+    Function {
+        binary: "leaderboard-stats",
+        entry: Entry::Job(|_input, state| Box::pin(jobs::leaderboard_stats::run(state))),
     },
 ];
 

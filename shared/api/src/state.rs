@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth: JwtVerifier,
     pub notifier: Notifier,
     pub stripe_events: QueueSender,
+    /// Course completions for the rewards worker.
+    pub rewards: QueueSender,
     pub stripe: StripeGateway,
     pub ses: aws_sdk_sesv2::Client,
 }
@@ -47,7 +49,8 @@ impl AppState {
         Ok(Arc::new(Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
             notifier: Notifier::new(QueueSender::new(sqs.clone(), &config.email_queue_url)),
-            stripe_events: QueueSender::new(sqs, &config.stripe_events_queue_url),
+            stripe_events: QueueSender::new(sqs.clone(), &config.stripe_events_queue_url),
+            rewards: QueueSender::new(sqs, &config.tokens.rewards_queue_url),
             ses: aws_sdk_sesv2::Client::new(sdk),
             stripe,
             auth,

@@ -94,6 +94,41 @@ pub enum NotificationKind {
         filed_by: String,
         reply_to: Option<String>,
     },
+    /// The token awards of one user in one digest window `[window_start, window_end)`. Queued
+    /// (delayed to the window's end) once per award with the same id; the email worker sends the
+    /// first delivery, filling `awards` and `balance` from the ledger at send time.
+    TokenDigest {
+        user_id: String,
+        window_start: Timestamp,
+        window_end: Timestamp,
+        #[serde(default)]
+        awards: Vec<DigestAward>,
+        #[serde(default)]
+        balance: Option<i64>,
+    },
+}
+
+/// One award in a token digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestAward {
+    pub amount: i64,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// The digest's notification id: one per user and window, so the email worker's claim sends one
+/// email however many awards (and queued messages) the window had.
+pub fn token_digest_id(user_id: &str, window_start: Timestamp) -> String {
+    format!("token-digest-{user_id}-{}", window_start.as_second())
+}
+
+/// The digest window containing `at`: `[floor(t / w) × w, + w)` in epoch seconds.
+pub fn digest_window(at: Timestamp, window_seconds: i64) -> (Timestamp, Timestamp) {
+    let w = window_seconds.max(1);
+    let start = at.as_second().div_euclid(w) * w;
+    let ts = |s: i64| Timestamp::from_second(s).unwrap_or(at);
+    (ts(start), ts(start + w))
 }
 
 /// One email to send. `id` is unique and makes sending idempotent: a redelivered message with the
@@ -182,6 +217,26 @@ pub fn render(notification: &Notification) -> RenderedEmail {
             "Your Azora subscription has ended",
             vec![format!("Your {plan} subscription ended ({reason}). You are on the Free plan now.")],
         ),
+        NotificationKind::TokenDigest { awards, balance, .. } => {
+            let total: i64 = awards.iter().map(|a| a.amount).sum();
+            let mut lines = vec![match awards.len() {
+                0 => "You earned Azora tokens.".to_string(),
+                1 => format!("You earned {total} tokens."),
+                n => format!("You earned {total} tokens in {n} awards."),
+            }];
+            lines.extend(awards.iter().map(|a| {
+                format!(
+                    "+{} tokens: {} ({})",
+                    a.amount,
+                    a.reason.replace('_', " "),
+                    a.at.strftime("%Y-%m-%d %H:%M UTC")
+                )
+            }));
+            if let Some(b) = balance {
+                lines.push(format!("Your balance is now {b} tokens."));
+            }
+            simple(if total > 0 { "You earned Azora tokens" } else { "Your Azora tokens" }, lines)
+        }
         NotificationKind::RefundIssued { payment_id, amount, remaining } => simple(
             "Your Azora refund",
             vec![
@@ -290,5 +345,36 @@ mod tests {
         let json = serde_json::to_value(&n).unwrap();
         assert_eq!(json["kind"], "test_email");
         assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), n);
+    }
+
+    #[test]
+    fn token_digest_lists_every_award() {
+        let at: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        let (start, end) = digest_window(at, 900);
+        assert_eq!(start, "2026-11-25T10:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(end, "2026-11-25T10:15:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(digest_window("2026-11-25T10:14:59Z".parse().unwrap(), 900).0, start);
+        let n = Notification {
+            id: token_digest_id("u1", start),
+            to: EmailAddress::parse("a@b.co").unwrap(),
+            kind: NotificationKind::TokenDigest {
+                user_id: "u1".into(),
+                window_start: start,
+                window_end: end,
+                awards: vec![
+                    DigestAward { amount: 100, reason: "course_completion".into(), at },
+                    DigestAward { amount: 120, reason: "course_completion".into(), at },
+                ],
+                balance: Some(720),
+            },
+        };
+        let email = render(&n);
+        assert_eq!(email.subject, "You earned Azora tokens");
+        assert!(email.text.contains("You earned 220 tokens in 2 awards."), "{}", email.text);
+        assert!(email.text.contains("+120 tokens: course completion"));
+        assert!(email.text.contains("balance is now 720"));
+        // Queued without awards, it still parses (the worker fills them in).
+        let queued = r#"{"id":"x","to":"a@b.co","kind":"token_digest","user_id":"u1","window_start":"2026-11-25T10:00:00Z","window_end":"2026-11-25T10:15:00Z"}"#;
+        assert!(serde_json::from_str::<Notification>(queued).is_ok());
     }
 }

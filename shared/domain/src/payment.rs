@@ -218,6 +218,19 @@ pub fn reversal_plan(prices: &[i64], before: i64, after: i64) -> Vec<(i64, i64)>
         .collect()
 }
 
+/// Maps a refunded amount of a charge onto the order's list-price basis. A voucher lowers the
+/// charge below the items' list total while the instructors keep 70 % of the list price (the
+/// platform absorbs the discount), so reversals are computed on the list basis:
+/// `floor(refunded × list_total / charged)`. Without a discount this is the identity; a full
+/// refund maps exactly to the list total.
+pub fn to_list_basis(charged: i64, list_total: i64, refunded: i64) -> i64 {
+    if charged <= 0 || charged == list_total {
+        return refunded.min(list_total.max(charged));
+    }
+    let mapped = i128::from(refunded.clamp(0, charged)) * i128::from(list_total) / i128::from(charged);
+    i64::try_from(mapped).unwrap_or(list_total)
+}
+
 /// Why a refund request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RefundRefusal {
@@ -438,6 +451,16 @@ mod tests {
                 prop_assert_eq!(reversed[i], instructor_share(alloc[i]));
                 prop_assert!(reversed[i] <= instructor_share(prices[i]));
             }
+        }
+
+        #[test]
+        fn list_basis_is_monotonic_and_exact_at_both_ends(list in 51i64..1_000_000, discount in 0i64..100_000, a in 0i64..1_000_000, b in 0i64..1_000_000) {
+            let charged = (list - discount).max(50);
+            let (lo, hi) = (a.min(b).min(charged), a.max(b).min(charged));
+            prop_assert!(to_list_basis(charged, list, lo) <= to_list_basis(charged, list, hi));
+            prop_assert_eq!(to_list_basis(charged, list, 0), 0);
+            prop_assert_eq!(to_list_basis(charged, list, charged), list);
+            prop_assert_eq!(to_list_basis(list, list, hi.min(list)), hi.min(list));
         }
 
         #[test]

@@ -12,7 +12,7 @@ use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
-use azora_domain::payment::{OrderItem, Payment, instructor_share, reversal_plan};
+use azora_domain::payment::{OrderItem, Payment, instructor_share, reversal_plan, to_list_basis};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -181,7 +181,15 @@ impl Store {
             let before = opt_i64(&item, "reversedGross")?.unwrap_or(0);
             let after = (before + refund_amount).min(payment.amount.amount);
             let prices: Vec<i64> = payment.items.iter().map(|i| i.price().amount).collect();
-            let plan = reversal_plan(&prices, before, after);
+            // A voucher lowered the charge below the list prices, and the instructors keep 70 %
+            // of the list price: reverse on the list basis (identity without a discount).
+            let list_total: i64 = prices.iter().sum();
+            let charged = payment.amount.amount;
+            let plan = reversal_plan(
+                &prices,
+                to_list_basis(charged, list_total, before),
+                to_list_basis(charged, list_total, after),
+            );
             let mut writes = vec![
                 TransactWriteItem::builder()
                     .update(build(

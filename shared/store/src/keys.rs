@@ -34,6 +34,22 @@
 //! | earnings entry        | `INSTRUCTOR#<id>`           | `EARNING#<ts>#<ref>`   |                              | an instructor's ledger, newest first   |
 //! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors |
 
+//! Token rewards (see `tokens` and `leaderboard`):
+//!
+//! | entity                | PK                          | SK                     | index keys                   | access pattern                         |
+//! |-----------------------|-----------------------------|------------------------|------------------------------|----------------------------------------|
+//! | token account         | `USER#<userId>`             | `TOKENS`               |                              | balance, version, streak (GetItem)     |
+//! | ledger entry          | `USER#<userId>`             | `LEDGER#<seq:012>`     |                              | history newest first; never changed    |
+//! | ledger source key     | `USER#<userId>`             | `SOURCE#<sourceKey>`   |                              | a source applies once per user, ever   |
+//! | voucher               | `USER#<userId>`             | `VOUCHER#<voucherId>`  |                              | the owner's vouchers; used once        |
+//! | Pro credit            | `USER#<userId>`             | `PRO_CREDIT`           |                              | Pro features until `until`             |
+//! | leaderboard score     | `USER#<userId>`             | `SCORE#<periodId>`     | `LbPK`=`LB#<periodId>#<shard>` / `LbScore` (N) on index `Leaderboard` (keys only) | top N per shard; count ahead |
+//! | leaderboard stats     | `LBSTATS#<periodId>`        | `STATS`                |                              | percentile cuts (stats job)            |
+//! | profile               | `USER#<userId>`             | `PROFILE`              |                              | display name, privacy, follow count    |
+//! | follow                | `USER#<userId>`             | `FOLLOWS#<otherId>`    |                              | whom a user follows                    |
+//! | class                 | `CLASS#<classId>`           | `CLASS`                |                              | owner and name                         |
+//! | class member          | `CLASS#<classId>`           | `MEMBER#<userId>`      |                              | members; is the caller a member        |
+
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
@@ -181,4 +197,49 @@ pub fn org_tickets(org_id: &str) -> String {
 
 pub fn rate_window(scope: &str, caller: &str, window_start: i64) -> String {
     format!("RATE#{scope}#{caller}#{window_start}")
+}
+
+pub const TOKENS: &str = "TOKENS";
+pub const PRO_CREDIT: &str = "PRO_CREDIT";
+pub const PROFILE: &str = "PROFILE";
+pub const LEADERBOARD: &str = "Leaderboard";
+pub const LB_PK: &str = "LbPK";
+pub const LB_SCORE: &str = "LbScore";
+
+pub fn ledger(seq: u64) -> String {
+    format!("LEDGER#{seq:012}")
+}
+
+pub fn source(source_key: &str) -> String {
+    format!("SOURCE#{source_key}")
+}
+
+pub fn voucher(voucher_id: &str) -> String {
+    format!("VOUCHER#{voucher_id}")
+}
+
+pub fn score(period_id: &str) -> String {
+    format!("SCORE#{period_id}")
+}
+
+pub fn leaderboard_shard(period_id: &str, shard: u32) -> String {
+    format!("LB#{period_id}#{shard:02}")
+}
+
+pub fn leaderboard_stats(period_id: &str) -> String {
+    format!("LBSTATS#{period_id}")
+}
+
+pub fn follows(other: &str) -> String {
+    format!("FOLLOWS#{other}")
+}
+
+pub fn class(class_id: &str) -> String {
+    format!("CLASS#{class_id}")
+}
+
+pub const CLASS: &str = "CLASS";
+
+pub fn class_member(user_id: &str) -> String {
+    format!("MEMBER#{user_id}")
 }

@@ -12,6 +12,7 @@ pub mod earnings;
 pub mod error;
 pub mod item;
 pub mod keys;
+pub mod leaderboard;
 pub mod licenses;
 pub mod payments;
 pub mod rate_limit;
@@ -20,6 +21,7 @@ pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;
 pub mod tickets;
+pub mod tokens;
 pub mod usage;
 
 pub use cursor::Page;

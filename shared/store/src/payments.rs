@@ -43,32 +43,14 @@ fn status_in(statuses: &[PaymentStatus]) -> (String, Vec<(String, AttributeValue
 impl Store {
     /// Writes a new payment; `ConditionFailed` when the id exists (a retried request).
     pub async fn create_payment(&self, p: &Payment) -> Result<(), StoreError> {
-        let items = serde_json::to_string(&p.items).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let mut put = self
-            .client
+        self.client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(keys::payment(&p.id)))
-            .item(keys::SK, s(keys::PAYMENT))
-            .item(keys::GSI1PK, s(keys::user_payments(p.user_id.as_str())))
-            .item(keys::GSI1SK, s(format!("{}#{}", keys::sortable(p.created_at), p.id)))
-            .item("paymentId", s(&p.id))
-            .item("userId", s(p.user_id.as_str()))
-            .item("items", s(items))
-            .item("amount", n(p.amount.amount))
-            .item("currency", s(p.amount.currency.code()))
-            .item("status", s(p.status.as_str()))
-            .item("refundedAmount", n(0))
-            // What may still be refunded; reserved before calling Stripe so that concurrent
-            // refunds can never exceed the charge (a condition cannot add two attributes).
-            .item("refundableRemaining", n(p.amount.amount))
-            .item("createdAt", ts(p.created_at))
-            .item("updatedAt", ts(p.updated_at))
-            .condition_expression("attribute_not_exists(PK)");
-        if let Some(email) = &p.buyer_email {
-            put = put.item("buyerEmail", s(email));
-        }
-        put.send().await.map_err(|e| from_sdk("PutItem", e))?;
+            .set_item(Some(payment_item(p)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(|e| from_sdk("PutItem", e))?;
         Ok(())
     }
 
@@ -330,6 +312,33 @@ fn course_ids(payment: &Payment) -> impl Iterator<Item = &String> {
     payment.items.iter().map(|i| match i {
         OrderItem::Course { course_id, .. } => course_id,
     })
+}
+
+/// A new payment's item.
+pub(crate) fn payment_item(p: &Payment) -> Result<Item, StoreError> {
+    let items = serde_json::to_string(&p.items).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    let mut item = Item::from([
+        (keys::PK.to_string(), s(keys::payment(&p.id))),
+        (keys::SK.to_string(), s(keys::PAYMENT)),
+        (keys::GSI1PK.to_string(), s(keys::user_payments(p.user_id.as_str()))),
+        (keys::GSI1SK.to_string(), s(format!("{}#{}", keys::sortable(p.created_at), p.id))),
+        ("paymentId".to_string(), s(&p.id)),
+        ("userId".to_string(), s(p.user_id.as_str())),
+        ("items".to_string(), s(items)),
+        ("amount".to_string(), n(p.amount.amount)),
+        ("currency".to_string(), s(p.amount.currency.code())),
+        ("status".to_string(), s(p.status.as_str())),
+        ("refundedAmount".to_string(), n(0)),
+        // What may still be refunded; reserved before calling Stripe so that concurrent
+        // refunds can never exceed the charge (a condition cannot add two attributes).
+        ("refundableRemaining".to_string(), n(p.amount.amount)),
+        ("createdAt".to_string(), ts(p.created_at)),
+        ("updatedAt".to_string(), ts(p.updated_at)),
+    ]);
+    if let Some(email) = &p.buyer_email {
+        item.insert("buyerEmail".to_string(), s(email));
+    }
+    Ok(item)
 }
 
 fn counter_update(table: &str, year: i16, current: i64) -> Result<TransactWriteItem, StoreError> {

@@ -8,11 +8,12 @@ use crate::idempotency;
 use crate::payments::{after_refund, receipt_of};
 use crate::state::AppState;
 use ::http::StatusCode;
-use azora_domain::UserId;
 use azora_domain::payment::{
     OrderItem, OrderRefusal, Payment, PaymentStatus, Refund, RefundContext, RefundRefusal, RefundStatus, plan_refund,
     price_order,
 };
+use azora_domain::tokens::{VoucherRefusal, VoucherStatus, apply_voucher};
+use azora_domain::{Money, UserId};
 use azora_store::refunds::Reservation;
 use azora_stripe::{GatewayError, PaymentIntentRequest, PaymentIntentState, RefundRequest};
 use lambda_http::Request;
@@ -27,6 +28,8 @@ use std::sync::Arc;
 struct ProcessRequest {
     items: Vec<ItemRequest>,
     payment_method_id: Option<String>,
+    /// A course voucher bought with tokens (`POST /api/tokens/redeem`), used by this payment.
+    voucher_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +84,9 @@ struct ProcessResponse<'a> {
     client_secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_action: Option<String>,
+    /// With a voucher: the voucher, the discount and the list total before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voucher: Option<serde_json::Value>,
 }
 
 /// `POST /api/payments/process`: prices the order from the catalog and creates the PaymentIntent.
@@ -104,11 +110,19 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
                 .with_details(json!({ "field": "items.courseId" })));
         }
     }
+    if let Some(v) = &body.voucher_id
+        && (v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(ApiError::bad_request("validation_failed", "voucherId is not a valid id")
+            .with_details(json!({ "field": "voucherId" })));
+    }
     idempotency::once(&state, &req, &principal, || async {
         let payment_id = derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => existing,
-            None => create_payment(&state, &principal, &payment_id, &course_ids).await?,
+            None => {
+                create_payment_with(&state, &principal, &payment_id, &course_ids, body.voucher_id.as_deref()).await?
+            }
         };
         charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
     })
@@ -122,6 +136,21 @@ pub async fn create_payment(
     payment_id: &str,
     course_ids: &[String],
 ) -> Result<Payment, ApiError> {
+    create_payment_with(state, principal, payment_id, course_ids, None).await
+}
+
+/// Like [`create_payment`], optionally using one of the buyer's course vouchers: the discount is
+/// `min(voucher value, total − Stripe minimum)` (see `azora_domain::tokens::apply_voucher`); the
+/// voucher turns `used` in the same transaction that creates the payment, so it pays for one
+/// payment only. The items keep their list prices: the instructors' 70 % is of the list price and
+/// the platform absorbs the discount.
+pub async fn create_payment_with(
+    state: &AppState,
+    principal: &Principal,
+    payment_id: &str,
+    course_ids: &[String],
+    voucher_id: Option<&str>,
+) -> Result<Payment, ApiError> {
     if course_ids.len() > azora_domain::payment::MAX_ORDER_ITEMS {
         return Err(refusal_error(OrderRefusal::TooManyItems(azora_domain::payment::MAX_ORDER_ITEMS)));
     }
@@ -131,7 +160,30 @@ pub async fn create_payment(
         found.push(offer.ok_or_else(|| ApiError::not_found(&format!("course {id}")))?);
     }
     let owned = state.store.enrolled_in(&principal.user_id, course_ids).await?;
-    let (items, amount) = price_order(&principal.user_id, &found, |id| owned.contains(id)).map_err(refusal_error)?;
+    let (items, list_total) =
+        price_order(&principal.user_id, &found, |id| owned.contains(id)).map_err(refusal_error)?;
+    let voucher = match voucher_id {
+        None => None,
+        Some(id) => {
+            let voucher = state.store.get_voucher(&principal.user_id, id).await?.ok_or_else(|| {
+                ApiError::not_found(&format!("voucher {id}")).with_details(json!({ "field": "voucherId" }))
+            })?;
+            if voucher.status != VoucherStatus::Available {
+                return Err(voucher_used());
+            }
+            let (discount, _) = apply_voucher(list_total, voucher.discount).map_err(|e| match e {
+                VoucherRefusal::CurrencyMismatch { .. } => {
+                    ApiError::unprocessable("voucher_currency_mismatch", e.to_string())
+                }
+                VoucherRefusal::NothingToDiscount => ApiError::unprocessable("voucher_not_applicable", e.to_string()),
+            })?;
+            Some((voucher, discount))
+        }
+    };
+    let amount = match &voucher {
+        Some((_, discount)) => Money::new(list_total.amount - discount.amount, list_total.currency),
+        None => list_total,
+    };
     let now = jiff::Timestamp::now();
     let payment = Payment {
         id: payment_id.to_string(),
@@ -149,7 +201,16 @@ pub async fn create_payment(
         paid_at: None,
         fulfilled_at: None,
     };
-    match state.store.create_payment(&payment).await {
+    let created = match &voucher {
+        None => state.store.create_payment(&payment).await,
+        Some((v, discount)) => {
+            match state.store.create_payment_with_voucher(&payment, v, *discount, list_total.amount).await {
+                Err(e) if e.failed_condition_at(1) => return Err(voucher_used()),
+                other => other,
+            }
+        }
+    };
+    match created {
         Ok(()) => Ok(payment),
         // A concurrent attempt with the same key created it first.
         Err(azora_store::StoreError::ConditionFailed) => {
@@ -157,6 +218,11 @@ pub async fn create_payment(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn voucher_used() -> ApiError {
+    ApiError::conflict("voucher_used", "This voucher was already used for another payment.")
+        .with_details(json!({ "field": "voucherId" }))
 }
 
 /// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
@@ -241,6 +307,11 @@ pub async fn charge(
     let reported = pi.state.map(status_of).unwrap_or(PaymentStatus::RequiresPaymentMethod);
     state.store.transition_payment(&payment.id, reported, now).await?;
     let current = state.store.get_payment(&payment.id).await?.map(|p| p.status).unwrap_or(reported);
+    let voucher = state
+        .store
+        .payment_voucher(&payment.id)
+        .await?
+        .map(|v| json!({ "voucherId": v.voucher_id, "discount": v.discount.amount, "listAmount": v.list_amount }));
     http::json(
         StatusCode::CREATED,
         &ProcessResponse {
@@ -250,6 +321,7 @@ pub async fn charge(
             currency: payment.amount.currency.code(),
             client_secret: if current.is_paid() { None } else { pi.client_secret },
             next_action: pi.next_action,
+            voucher,
         },
     )
 }

@@ -61,6 +61,16 @@ pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
         return ok(&seat_plan);
     }
     let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).map_err(ApiError::internal)?;
+    // A Pro month redeemed with tokens grants Pro while it lasts, unless the plan is as good.
+    if subscription.effective_tier() < Tier::Pro
+        && let Some(credit) = state.store.pro_credit(&principal.user_id).await?
+        && credit.until > state.clock.now()
+    {
+        view["tier"] = json!(Tier::Pro.as_str());
+        view["features"] = json!(Tier::Pro.features().iter().map(|f| f.as_str()).collect::<Vec<_>>());
+        view["tokenMultiplierPercent"] = json!(Tier::Pro.token_multiplier_percent());
+        view["proCreditUntil"] = json!(credit.until.to_string());
+    }
     if let Some(change) = record.as_ref().and_then(|r| r.pending_change.as_ref()) {
         view["pendingChange"] = json!({
             "tier": change.tier.as_str(),

@@ -9,8 +9,10 @@ use crate::state::AppState;
 use crate::telemetry;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use azora_domain::UserId;
 use azora_domain::ids::new_id;
-use azora_domain::notification::{Notification, render};
+use azora_domain::notification::{DigestAward, Notification, NotificationKind, render};
+use azora_domain::tokens::LedgerKind;
 use azora_store::claims::{ClaimOutcome, ClaimRequest};
 use std::sync::Arc;
 
@@ -30,7 +32,9 @@ pub async fn handle(event: SqsEvent, state: Arc<AppState>) -> SqsBatchResponse {
 
 async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
     let body = record.body.as_deref().unwrap_or_default();
-    let notification: Notification = serde_json::from_str(body).map_err(|e| format!("unreadable notification: {e}"))?;
+    let mut notification: Notification =
+        serde_json::from_str(body).map_err(|e| format!("unreadable notification: {e}"))?;
+    let digest = matches!(notification.kind, NotificationKind::TokenDigest { .. });
     let attempt = new_id("att");
     let now = jiff::Timestamp::now().as_second();
     let fp = fingerprint(body.as_bytes());
@@ -51,8 +55,28 @@ async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
         ClaimOutcome::InProgress => {
             return Err("another delivery of this notification is sending".into());
         }
+        // A token digest is queued once per award; a copy that differs (the recipient changed
+        // within the window) is still the same digest, already claimed.
+        ClaimOutcome::Mismatch if digest => {
+            tracing::info!(notification_id = %notification.id, "digest already claimed; skipping");
+            return Ok(());
+        }
         ClaimOutcome::Mismatch => return Err("a different notification used this id".into()),
         ClaimOutcome::Acquired => {}
+    }
+    if digest {
+        match fill_digest(state, &mut notification).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Nothing was awarded in the window (cannot happen unless entries are missing).
+                let _ = state.store.complete_claim(SCOPE, &notification.id, &attempt, "empty").await;
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = state.store.release_claim(SCOPE, &notification.id, &attempt).await;
+                return Err(e);
+            }
+        }
     }
     match send(state, &notification).await {
         Ok(message_id) => {
@@ -71,6 +95,28 @@ async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
             Err(e)
         }
     }
+}
+
+/// Renders a token digest from the ledger at send time: the user's awards created in the window
+/// and their balance now. `false` when the window holds no award.
+async fn fill_digest(state: &AppState, notification: &mut Notification) -> Result<bool, String> {
+    let NotificationKind::TokenDigest { user_id, window_start, window_end, awards, balance } = &mut notification.kind
+    else {
+        return Ok(true);
+    };
+    let user = UserId::parse(user_id.clone()).map_err(|e| e.to_string())?;
+    let entries = state
+        .store
+        .ledger_entries_between(&user, Some(*window_start), Some(*window_end))
+        .await
+        .map_err(|e| e.to_string())?;
+    *awards = entries
+        .iter()
+        .filter(|e| e.kind == LedgerKind::Award)
+        .map(|e| DigestAward { amount: e.delta, reason: e.reason.clone(), at: e.created_at })
+        .collect();
+    *balance = Some(state.store.token_account(&user).await.map_err(|e| e.to_string())?.balance);
+    Ok(!awards.is_empty())
 }
 
 async fn send(state: &AppState, notification: &Notification) -> Result<String, String> {

@@ -1,6 +1,7 @@
 //! SQS consumers. Each reports partial batch failures so only failed messages are retried.
 
 pub mod email;
+pub mod rewards;
 pub mod stripe_events;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};

@@ -1,0 +1,287 @@
+//! Leaderboards (global, friends, class), follows, classes and leaderboard privacy.
+//!
+//! Global boards honour privacy: a user who hides appears as "Anonymous learner" without a user
+//! id, keeping their rank and score (so everyone else's ranks stay true). Friends and class boards
+//! are private to the caller (their own follows) or to the class (members and the owner) and show
+//! display names.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::handlers::payments::derived_id;
+use crate::http::{self, HttpResult, header, json_body, ok, path_param, query};
+use crate::idempotency;
+use crate::state::AppState;
+use ::http::StatusCode;
+use azora_domain::ids::new_id;
+use azora_domain::leaderboard::{
+    ANONYMOUS, EXACT_RANK_LIMIT, MAX_CLASS_MEMBERS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label,
+    default_display_name, rank, validate_class_name, validate_display_name,
+};
+use azora_domain::{Role, UserId};
+use azora_store::leaderboard::{Class, FollowOutcome, Profile};
+use jiff::Timestamp;
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn period(req: &Request) -> Result<Period, ApiError> {
+    match query(req, "period") {
+        None => Ok(Period::All),
+        Some(raw) => {
+            Period::parse(&raw).ok_or_else(|| ApiError::bad_request("invalid_period", "period must be all or week."))
+        }
+    }
+}
+
+fn name_of(user: &str, profiles: &HashMap<String, Profile>) -> String {
+    profiles.get(user).and_then(|p| p.display_name.clone()).unwrap_or_else(|| default_display_name(user))
+}
+
+fn hidden(user: &str, profiles: &HashMap<String, Profile>) -> bool {
+    profiles.get(user).is_some_and(|p| p.hide_from_leaderboards)
+}
+
+/// `GET /api/leaderboard/global?period=all|week&limit=`: the top N (default 10, at most 100) by
+/// tokens earned in the period, and the caller's own rank.
+pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let period = period(&req)?;
+    let limit = http::limit(&req, 10, MAX_TOP as i32)? as usize;
+    let now = Timestamp::now();
+    let period_id = period.id_at(now);
+    let me = principal.user_id.to_string();
+    let (top, my_key) = futures::try_join!(
+        state.store.leaderboard_top(&period_id, limit),
+        state.store.leaderboard_key(&me, &period_id)
+    )?;
+    let ranked = rank(top.entries, limit);
+    let mut users: Vec<String> = ranked.iter().map(|r| r.user_id.clone()).collect();
+    users.push(me.clone());
+    let profiles = state.store.profiles(&users).await?;
+    let entries: Vec<Value> = ranked
+        .iter()
+        .map(|r| {
+            if hidden(&r.user_id, &profiles) {
+                json!({ "rank": r.rank, "userId": null, "displayName": ANONYMOUS, "score": r.score, "anonymous": true, "isMe": r.user_id == me })
+            } else {
+                json!({ "rank": r.rank, "userId": r.user_id, "displayName": name_of(&r.user_id, &profiles), "score": r.score, "anonymous": false, "isMe": r.user_id == me })
+            }
+        })
+        .collect();
+    let mine = match my_key {
+        None => json!({ "score": 0, "rank": null, "rankExact": false, "percentileBand": null }),
+        Some(key) => my_rank(&state, &period_id, &ranked, &me, key).await?,
+    };
+    let mut me_json = mine;
+    me_json["userId"] = json!(me);
+    me_json["displayName"] = json!(name_of(&me, &profiles));
+    me_json["hidden"] = json!(hidden(&me, &profiles));
+    ok(&json!({ "period": period.as_str(), "periodId": period_id, "entries": entries, "me": me_json }))
+}
+
+/// The caller's rank: from the board when on it; exact when fewer than 1,000 are ahead; else the
+/// percentile band of the latest statistics snapshot (see `azora_domain::leaderboard`).
+async fn my_rank(state: &AppState, period_id: &str, ranked: &[Ranked], me: &str, key: i128) -> Result<Value, ApiError> {
+    let score = azora_domain::leaderboard::score_of(key);
+    if let Some(r) = ranked.iter().find(|r| r.user_id == me) {
+        return Ok(json!({ "score": score, "rank": r.rank, "rankExact": true, "percentileBand": null }));
+    }
+    if let Some(ahead) = state.store.count_ahead(period_id, key, EXACT_RANK_LIMIT).await? {
+        return Ok(json!({ "score": score, "rank": ahead + 1, "rankExact": true, "percentileBand": null }));
+    }
+    let stats = state.store.leaderboard_stats(period_id).await?;
+    Ok(json!({
+        "score": score,
+        "rank": null,
+        "rankExact": false,
+        "percentileBand": stats.as_ref().map(|s| band_label(s.band_of(key))),
+        "statsComputedAt": stats.as_ref().map(|s| s.computed_at.to_string()),
+        "estimatedParticipants": stats.as_ref().map(|s| s.estimated_total),
+    }))
+}
+
+/// Ranks `users` by their score in the period (users without one score 0).
+async fn private_board(state: &AppState, users: Vec<String>, period: Period, me: &str) -> Result<Value, ApiError> {
+    let period_id = period.id_at(Timestamp::now());
+    let (keys, profiles) =
+        futures::try_join!(state.store.leaderboard_keys_of(&users, &period_id), state.store.profiles(&users))?;
+    let ranked = rank(
+        users
+            .into_iter()
+            .map(|u| {
+                let k = keys.get(&u).copied().unwrap_or(0);
+                (u, k)
+            })
+            .collect(),
+        usize::MAX,
+    );
+    let entries: Vec<Value> = ranked
+        .iter()
+        .map(|r| {
+            json!({ "rank": r.rank, "userId": r.user_id, "displayName": name_of(&r.user_id, &profiles), "score": r.score, "isMe": r.user_id == me })
+        })
+        .collect();
+    Ok(json!({ "period": period.as_str(), "periodId": period_id, "entries": entries }))
+}
+
+/// `GET /api/leaderboard/friends?period=`: the caller and the users they follow.
+pub async fn friends(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let period = period(&req)?;
+    let mut users = state.store.following(&principal.user_id).await?;
+    users.push(principal.user_id.to_string());
+    ok(&private_board(&state, users, period, principal.user_id.as_str()).await?)
+}
+
+/// `GET /api/leaderboard/class/{classId}?period=`: the class members; only members and the owner
+/// may read it (anyone else gets the same 404 as for a missing class).
+pub async fn class(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let period = period(&req)?;
+    let class_id = path_param(&req, "classId")?;
+    let not_found = || ApiError::not_found("class");
+    if class_id.is_empty() || class_id.len() > 64 || class_id.contains('#') {
+        return Err(not_found());
+    }
+    let class = state.store.get_class(&class_id).await?.ok_or_else(not_found)?;
+    let members = state.store.class_members(&class_id).await?;
+    let me = principal.user_id.as_str();
+    if class.owner_id != principal.user_id && !members.iter().any(|m| m == me) {
+        return Err(not_found());
+    }
+    let mut board = private_board(&state, members, period, me).await?;
+    board["class"] = class_json(&class);
+    ok(&board)
+}
+
+fn class_json(c: &Class) -> Value {
+    json!({ "classId": c.id, "name": c.name, "ownerId": c.owner_id, "memberCount": c.member_count, "createdAt": c.created_at.to_string() })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FollowRequest {
+    user_id: String,
+}
+
+/// `POST /api/friends {"userId"}`: follow a user (at most 500).
+pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: FollowRequest = json_body(&req)?;
+    let other = UserId::parse(body.user_id)?;
+    if other == principal.user_id {
+        return Err(ApiError::bad_request("cannot_follow_self", "You are always on your own friends board."));
+    }
+    match state.store.follow(&principal.user_id, &other, MAX_FOLLOWS, Timestamp::now()).await? {
+        FollowOutcome::Followed => http::json(StatusCode::CREATED, &json!({ "userId": other, "following": true })),
+        FollowOutcome::AlreadyFollowing => ok(&json!({ "userId": other, "following": true })),
+        FollowOutcome::LimitReached => {
+            Err(ApiError::unprocessable("follow_limit_reached", format!("You can follow at most {MAX_FOLLOWS} users.")))
+        }
+    }
+}
+
+/// `DELETE /api/friends/{userId}`: stop following.
+pub async fn unfollow(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let other = UserId::parse(path_param(&req, "userId")?)?;
+    if state.store.unfollow(&principal.user_id, &other).await? {
+        ok(&json!({ "userId": other, "following": false }))
+    } else {
+        Err(ApiError::not_found("follow"))
+    }
+}
+
+/// `GET /api/friends`: whom the caller follows.
+pub async fn list_friends(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let users = state.store.following(&principal.user_id).await?;
+    let profiles = state.store.profiles(&users).await?;
+    let items: Vec<Value> =
+        users.iter().map(|u| json!({ "userId": u, "displayName": name_of(u, &profiles) })).collect();
+    ok(&json!({ "items": items }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ClassRequest {
+    name: String,
+    member_ids: Vec<String>,
+}
+
+/// `POST /api/classes`: an instructor or enterprise admin creates a class of members. With an
+/// `Idempotency-Key` a retry returns the same class.
+pub async fn create_class(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Instructor, Role::Enterprise])?;
+    let body: ClassRequest = json_body(&req)?;
+    let name = validate_class_name(&body.name)?;
+    if body.member_ids.is_empty() || body.member_ids.len() > MAX_CLASS_MEMBERS {
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            format!("memberIds must list 1 to {MAX_CLASS_MEMBERS} users"),
+        )
+        .with_details(json!({ "field": "memberIds" })));
+    }
+    let mut members = body.member_ids.iter().map(|m| UserId::parse(m.clone())).collect::<Result<Vec<_>, _>>()?;
+    members.sort();
+    members.dedup();
+    if header(&req, idempotency::HEADER).is_some() {
+        let key = idempotency::key(&req)?;
+        let id = derived_id("cls", &principal, &key);
+        idempotency::once(&state, &req, &principal, || write_class(&state, &principal, id, name, members)).await
+    } else {
+        write_class(&state, &principal, new_id("cls"), name, members).await
+    }
+}
+
+async fn write_class(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+    name: String,
+    members: Vec<UserId>,
+) -> HttpResult {
+    let class = Class {
+        id,
+        owner_id: principal.user_id.clone(),
+        name,
+        member_count: members.len() as u32,
+        created_at: Timestamp::now(),
+    };
+    match state.store.create_class(&class, &members).await {
+        Ok(()) => http::json(StatusCode::CREATED, &class_json(&class)),
+        Err(azora_store::StoreError::ConditionFailed) => {
+            let existing =
+                state.store.get_class(&class.id).await?.ok_or_else(|| ApiError::internal("class vanished"))?;
+            ok(&class_json(&existing))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PrivacyRequest {
+    hide_from_leaderboards: bool,
+    display_name: Option<String>,
+}
+
+/// `PUT /api/users/me/privacy`: hide from global leaderboards (shown as "Anonymous learner"), and
+/// optionally set the display name boards show.
+pub async fn privacy(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: PrivacyRequest = json_body(&req)?;
+    let name = body.display_name.as_deref().map(validate_display_name).transpose()?;
+    let profile = state
+        .store
+        .put_privacy(&principal.user_id, body.hide_from_leaderboards, name.as_deref(), Timestamp::now())
+        .await?;
+    ok(&json!({
+        "userId": principal.user_id,
+        "hideFromLeaderboards": profile.hide_from_leaderboards,
+        "displayName": profile.display_name.unwrap_or_else(|| default_display_name(principal.user_id.as_str())),
+    }))
+}

@@ -1,0 +1,316 @@
+//! Token endpoints: award (admins and the learning platform), balance, history, the redemption
+//! catalog and redeeming.
+
+use crate::audit;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::handlers::payments::derived_id;
+use crate::http::{self, HttpResult, json_body, limit, ok, query};
+use crate::idempotency;
+use crate::rewards::{CompletionEvent, after_award, entry_json, ledger_error};
+use crate::state::AppState;
+use ::http::StatusCode;
+use azora_domain::notification::EmailAddress;
+use azora_domain::streak::{local_day, parse_time_zone};
+use azora_domain::tokens::{
+    LedgerEntry, LedgerKind, MAX_MANUAL_AMOUNT, RewardKind, Voucher, VoucherStatus, completion_source, redeem_source,
+    validate_source_key,
+};
+use azora_domain::{Role, UserId};
+use azora_store::tokens::{Applied, Effect, EntryPlan};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub const COURSE_COMPLETION: &str = "course_completion";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AwardRequest {
+    user_id: String,
+    amount: Option<i64>,
+    reason: String,
+    course_id: Option<String>,
+    source_key: Option<String>,
+    /// Course completions: the learner's IANA time zone (else the last one stored, else UTC).
+    time_zone: Option<String>,
+    /// Course completions: when the learner finished (default: now).
+    completed_at: Option<Timestamp>,
+    /// Where award digests go (else the last address stored for the user).
+    email: Option<String>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("validation_failed", message).with_details(json!({ "field": field }))
+}
+
+fn validate_reason(reason: &str) -> Result<(), ApiError> {
+    let ok = !reason.is_empty()
+        && reason.len() <= 64
+        && reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(()) } else { Err(invalid("reason", "reason must be 1 to 64 characters of a-z, 0-9 and _")) }
+}
+
+pub fn validate_course_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 64 || id.contains('#') {
+        return Err(invalid("courseId", "courseId is not a valid id"));
+    }
+    Ok(())
+}
+
+/// `POST /api/tokens/award`. `reason: "course_completion"` (roles service or admin) queues the
+/// completion for the rewards worker (202); any other reason is a manual award by an admin with
+/// an explicit amount (negative: an `adjust` debit), idempotent and audited (201).
+pub async fn award(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Admin, Role::Service])?;
+    let body: AwardRequest = json_body(&req)?;
+    let user = UserId::parse(body.user_id.clone())?;
+    validate_reason(&body.reason)?;
+    if let Some(email) = &body.email {
+        EmailAddress::parse(email.clone())?;
+    }
+    if body.reason == COURSE_COMPLETION {
+        return queue_completion(&state, &user, body).await;
+    }
+    principal.require_any(&[Role::Admin])?;
+    let amount = body.amount.ok_or_else(|| invalid("amount", "amount is required for manual awards"))?;
+    if amount == 0 || amount.abs() > MAX_MANUAL_AMOUNT {
+        return Err(invalid("amount", format!("amount must be non-zero and at most {MAX_MANUAL_AMOUNT} in size")));
+    }
+    if body.time_zone.is_some() || body.completed_at.is_some() {
+        return Err(invalid("timeZone", "timeZone and completedAt apply to course completions only"));
+    }
+    if let Some(course_id) = &body.course_id {
+        validate_course_id(course_id)?;
+    }
+    if let Some(source) = &body.source_key {
+        validate_source_key(source)?;
+    }
+    let key = idempotency::key(&req)?;
+    idempotency::once(&state, &req, &principal, || manual_award(&state, &req, &principal, &user, &body, amount, &key))
+        .await
+}
+
+async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -> HttpResult {
+    let course_id = body.course_id.ok_or_else(|| invalid("courseId", "courseId is required for course_completion"))?;
+    validate_course_id(&course_id)?;
+    if body.amount.is_some() {
+        return Err(invalid("amount", "completion awards are computed by the server; omit amount"));
+    }
+    if body.source_key.is_some() {
+        return Err(invalid("sourceKey", "completion awards use the source key completion#<courseId>"));
+    }
+    if let Some(zone) = &body.time_zone {
+        parse_time_zone(zone)?;
+    }
+    let now = Timestamp::now();
+    let completed_at = body.completed_at.unwrap_or(now);
+    if completed_at > now + jiff::SignedDuration::from_mins(5) {
+        return Err(invalid("completedAt", "completedAt is in the future"));
+    }
+    let event = CompletionEvent {
+        user_id: user.clone(),
+        course_id: course_id.clone(),
+        completed_at,
+        time_zone: body.time_zone,
+        email: body.email,
+    };
+    let message = serde_json::to_string(&event).map_err(ApiError::internal)?;
+    state.rewards.send(message, &[("kind", "course_completion")]).await?;
+    http::json(
+        StatusCode::ACCEPTED,
+        &json!({ "status": "queued", "userId": user, "courseId": course_id, "sourceKey": completion_source(&course_id) }),
+    )
+}
+
+async fn manual_award(
+    state: &AppState,
+    req: &Request,
+    principal: &Principal,
+    user: &UserId,
+    body: &AwardRequest,
+    amount: i64,
+    key: &str,
+) -> HttpResult {
+    let source = body.source_key.clone().unwrap_or_else(|| format!("manual#{key}"));
+    let kind = if amount > 0 { LedgerKind::Award } else { LedgerKind::Adjust };
+    let now = Timestamp::now();
+    let applied = state
+        .store
+        .apply_entry(user, &source, now, |account| {
+            let mut plan = EntryPlan::simple(account, kind, amount, &body.reason, now)?;
+            plan.details = json!({ "awardedBy": principal.user_id, "courseId": body.course_id });
+            if let Some(email) = &body.email {
+                plan.after.email = Some(email.clone());
+            }
+            Ok(plan)
+        })
+        .await
+        .map_err(ledger_error)?;
+    match &applied {
+        Applied::Written { entry, .. } => {
+            audit::record(
+                state,
+                principal,
+                &http::request_id(req),
+                "tokens.award",
+                &format!("user:{user}"),
+                json!({ "amount": amount, "kind": kind.as_str(), "reason": body.reason, "sourceKey": source, "entryId": entry.id }),
+            )
+            .await?;
+            after_award(state, &applied).await?;
+            http::json(StatusCode::CREATED, &json!({ "duplicate": false, "entry": entry_json(entry) }))
+        }
+        Applied::Duplicate { entry } => {
+            http::json(StatusCode::OK, &json!({ "duplicate": true, "entry": entry.as_ref().map(entry_json) }))
+        }
+    }
+}
+
+fn voucher_json(v: &Voucher) -> Value {
+    json!({
+        "voucherId": v.id,
+        "rewardId": v.reward_id,
+        "discount": v.discount,
+        "status": v.status.as_str(),
+        "paymentId": v.payment_id,
+        "createdAt": v.created_at.to_string(),
+    })
+}
+
+/// `GET /api/tokens/balance`: balance, lifetime totals, streaks, vouchers and the Pro credit.
+pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let user = &principal.user_id;
+    let (account, vouchers, credit) = futures::try_join!(
+        state.store.token_account(user),
+        state.store.list_vouchers(user),
+        state.store.pro_credit(user),
+    )?;
+    let now = Timestamp::now();
+    let zone = account.time_zone.as_deref().and_then(|z| parse_time_zone(z).ok()).unwrap_or(TimeZone::UTC);
+    let today = local_day(now, &zone);
+    ok(&json!({
+        "userId": user,
+        "balance": account.balance,
+        "lifetimeEarned": account.lifetime_earned,
+        "lifetimeRedeemed": account.lifetime_redeemed,
+        "currentStreak": account.streak.current_as_of(today),
+        "longestStreak": account.streak.longest,
+        "lastActivityDay": account.streak.last_day.map(|d| d.to_string()),
+        "timeZone": zone.iana_name().unwrap_or("UTC"),
+        "earnedThisWeek": account.earned_in_week_of(now),
+        "vouchers": vouchers.iter().filter(|v| v.status == VoucherStatus::Available).map(voucher_json).collect::<Vec<_>>(),
+        "proCreditUntil": credit.filter(|c| c.until > now).map(|c| c.until.to_string()),
+    }))
+}
+
+/// `GET /api/tokens/history?limit=&cursor=`: the caller's ledger, newest first.
+pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let page =
+        state.store.token_history(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
+    ok(&json!({ "items": page.items.iter().map(entry_json).collect::<Vec<_>>(), "nextCursor": page.next_cursor }))
+}
+
+/// `GET /api/tokens/rewards`: the redemption catalog.
+pub async fn rewards(req: Request, state: Arc<AppState>) -> HttpResult {
+    state.auth.authenticate(&req)?;
+    ok(&json!({ "items": state.config.tokens.catalog }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RedeemRequest {
+    reward_id: String,
+}
+
+/// `POST /api/tokens/redeem`: debits the reward's cost (never below zero) and creates the voucher
+/// or extends the Pro credit in the same transaction. Idempotent by `Idempotency-Key`, which is
+/// also the ledger source key `redeem#<key>`: a key redeems once, ever.
+pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    let body: RedeemRequest = json_body(&req)?;
+    let reward = state.config.tokens.reward(&body.reward_id).cloned().ok_or_else(|| {
+        ApiError::not_found(&format!("reward {}", body.reward_id)).with_details(json!({ "field": "rewardId" }))
+    })?;
+    let key = idempotency::key(&req)?;
+    idempotency::once(&state, &req, &principal, || async {
+        let user = &principal.user_id;
+        let now = Timestamp::now();
+        let voucher_id = derived_id("vch", &principal, &key);
+        let applied = state
+            .store
+            .apply_entry(user, &redeem_source(&key), now, |account| {
+                let mut plan = EntryPlan::simple(
+                    account,
+                    LedgerKind::Redeem,
+                    -reward.cost,
+                    &format!("redeem:{}", reward.id),
+                    now,
+                )?;
+                plan.details = json!({ "rewardId": reward.id, "title": reward.title });
+                plan.effect = match &reward.kind {
+                    RewardKind::CourseVoucher { discount } => {
+                        plan.details["voucherId"] = json!(voucher_id);
+                        Effect::Voucher(Voucher {
+                            id: voucher_id.clone(),
+                            user_id: user.clone(),
+                            reward_id: reward.id.clone(),
+                            discount: *discount,
+                            cost: reward.cost,
+                            status: VoucherStatus::Available,
+                            payment_id: None,
+                            created_at: now,
+                        })
+                    }
+                    RewardKind::ProCredit { days } => Effect::ProCredit { days: *days },
+                };
+                Ok(plan)
+            })
+            .await
+            .map_err(ledger_error)?;
+        let (entry, status) = match &applied {
+            Applied::Written { entry, .. } => (entry.clone(), StatusCode::CREATED),
+            Applied::Duplicate { entry: Some(entry) } => (entry.clone(), StatusCode::OK),
+            Applied::Duplicate { entry: None } => return Err(ApiError::internal("redemption source without entry")),
+        };
+        if entry.details["rewardId"] != json!(reward.id) {
+            return Err(ApiError::unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key already redeemed another reward.",
+            ));
+        }
+        http::json(status, &redemption_json(&state, user, &entry, &applied).await?)
+    })
+    .await
+}
+
+async fn redemption_json(
+    state: &AppState,
+    user: &UserId,
+    entry: &LedgerEntry,
+    applied: &Applied,
+) -> Result<Value, ApiError> {
+    let mut out = json!({
+        "entry": entry_json(entry),
+        "rewardId": entry.details["rewardId"],
+        "cost": -entry.delta,
+        "balance": entry.balance_after,
+    });
+    if let Some(voucher_id) = entry.details["voucherId"].as_str() {
+        let voucher = state.store.get_voucher(user, voucher_id).await?;
+        out["voucher"] = voucher.as_ref().map(voucher_json).unwrap_or(Value::Null);
+    } else {
+        let until = match applied {
+            Applied::Written { pro_credit_until: Some(until), .. } => Some(*until),
+            _ => state.store.pro_credit(user).await?.map(|c| c.until),
+        };
+        out["proCreditUntil"] = json!(until.map(|t| t.to_string()));
+    }
+    Ok(out)
+}
