@@ -21,6 +21,14 @@ fn aws<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> Stack
     move |e| StackError::Aws { operation, message: format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)) }
 }
 
+fn key_element(k: &crate::template::KeyElement) -> Result<KeySchemaElement, StackError> {
+    KeySchemaElement::builder()
+        .attribute_name(&k.name)
+        .key_type(KeyType::from(k.key_type.as_str()))
+        .build()
+        .map_err(aws("KeySchemaElement"))
+}
+
 /// Clients for the local services.
 #[derive(Clone, Debug)]
 pub struct LocalStack {
@@ -60,18 +68,23 @@ impl LocalStack {
         Ok(Provisioned { table_name: table_name.to_string(), queue_urls })
     }
 
+    /// Creates the table; when it exists already (a kept `make dev` table), adds the global
+    /// secondary indexes template.yaml gained since, so old local data keeps working.
     pub async fn create_table(&self, def: &TableDef, name: &str) -> Result<(), StackError> {
-        let exists = self.dynamodb.describe_table().table_name(name).send().await.is_ok();
-        if exists {
+        if let Ok(existing) = self.dynamodb.describe_table().table_name(name).send().await {
+            let have: Vec<String> = existing
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            for index in def.global_indexes.iter().filter(|i| !have.contains(&i.name)) {
+                self.add_index(def, name, index).await?;
+            }
             return Ok(());
         }
-        let key = |k: &crate::template::KeyElement| {
-            KeySchemaElement::builder()
-                .attribute_name(&k.name)
-                .key_type(KeyType::from(k.key_type.as_str()))
-                .build()
-                .map_err(aws("KeySchemaElement"))
-        };
+        let key = key_element;
         let mut req = self.dynamodb.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
         for (attr, ty) in &def.attributes {
             req = req.attribute_definitions(
@@ -111,6 +124,57 @@ impl LocalStack {
                 .map_err(aws("UpdateTimeToLive"))?;
         }
         Ok(())
+    }
+
+    async fn add_index(&self, def: &TableDef, name: &str, index: &crate::template::IndexDef) -> Result<(), StackError> {
+        use aws_sdk_dynamodb::types::{CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus};
+        let mut create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(&index.name)
+            .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build());
+        for k in &index.keys {
+            create = create.key_schema(key_element(k)?);
+        }
+        let mut req = self.dynamodb.update_table().table_name(name).global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(create.build().map_err(aws("CreateGlobalSecondaryIndexAction"))?)
+                .build(),
+        );
+        // Only the new index's key attributes may be defined here.
+        for (attr, ty) in def.attributes.iter().filter(|(a, _)| index.keys.iter().any(|k| &k.name == a)) {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attr)
+                    .attribute_type(ScalarAttributeType::from(ty.as_str()))
+                    .build()
+                    .map_err(aws("AttributeDefinition"))?,
+            );
+        }
+        req.send().await.map_err(aws("UpdateTable"))?;
+        tracing::info!(table = name, index = %index.name, "added a global secondary index from template.yaml");
+        // Wait (bounded) until the index can be queried.
+        for _ in 0..300 {
+            let status = self
+                .dynamodb
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .map_err(aws("DescribeTable"))?
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|i| i.index_name.as_deref() == Some(index.name.as_str()))
+                .and_then(|i| i.index_status);
+            if status == Some(IndexStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Err(StackError::Aws {
+            operation: "UpdateTable",
+            message: format!("index {} did not become active", index.name),
+        })
     }
 
     /// Dead-letter queues first, then the queues that redrive into them.

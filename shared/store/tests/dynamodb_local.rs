@@ -111,3 +111,26 @@ async fn audit_entries_list_newest_first_across_pages() {
     let cursor = store.list_audit("2026-11", 1, None).await.unwrap().next_cursor.unwrap();
     assert!(matches!(store.list_audit("2026-10", 1, Some(&cursor)).await, Err(StoreError::InvalidCursor)));
 }
+
+#[tokio::test]
+async fn provisioning_adds_indexes_a_kept_table_is_missing() {
+    let sdk = azora_stack::sdk_config().await;
+    let template = Template::load_default().unwrap();
+    let full = template.table().unwrap().clone();
+    let mut old = full.clone();
+    old.global_indexes.truncate(1);
+    let used: Vec<String> =
+        old.keys.iter().chain(old.global_indexes.iter().flat_map(|i| i.keys.iter())).map(|k| k.name.clone()).collect();
+    old.attributes.retain(|(a, _)| used.contains(a));
+    let name = format!("upgrade-test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let stack = LocalStack::new(&sdk);
+    stack.create_table(&old, &name).await.unwrap();
+    stack.create_table(&full, &name).await.unwrap();
+    let described = aws_sdk_dynamodb::Client::new(&sdk).describe_table().table_name(&name).send().await.unwrap();
+    let mut have: Vec<String> =
+        described.table.unwrap().global_secondary_indexes.unwrap().into_iter().filter_map(|i| i.index_name).collect();
+    let mut want: Vec<String> = full.global_indexes.iter().map(|i| i.name.clone()).collect();
+    have.sort();
+    want.sort();
+    assert_eq!(have, want);
+}
