@@ -218,6 +218,20 @@ async fn a_voucher_pays_for_one_purchase_and_its_tokens_return_on_a_full_refund(
             app.request(Method::POST, "/api/payments/process", Some(&token)).header("Idempotency-Key", key).json(&body);
         async move { json_of(rb.send().await.unwrap()).await }
     };
+    // A declined card cancels that payment and gives the voucher back for the next attempt.
+    let declined = json!({ "items": [{ "type": "course", "courseId": course }], "paymentMethodId": "pm_card_chargeDeclined", "voucherId": voucher });
+    let (status, body) = json_of(app.post("/api/payments/process", Some(&token), Some("p-0"), &declined).await).await;
+    assert_eq!((status, error_code(&body)), (402, "card_declined"));
+    assert_eq!(
+        (body["error"]["voucherReleased"].as_bool(), body["error"]["status"].as_str()),
+        (Some(true), Some("canceled")),
+        "{body}"
+    );
+    let declined_payment = body["error"]["paymentId"].as_str().unwrap().to_string();
+    let (_, p) = json_of(app.get(&format!("/api/payments/{declined_payment}"), Some(&token)).await).await;
+    assert_eq!(p["status"], "canceled");
+    assert_eq!(balance(&app, &token).await["vouchers"][0]["voucherId"], voucher);
+
     let (status, paid) = pay(&course, "p-1", &voucher).await;
     assert_eq!(status, 201, "{paid}");
     assert_eq!(paid["amount"], 1499);
@@ -225,12 +239,13 @@ async fn a_voucher_pays_for_one_purchase_and_its_tokens_return_on_a_full_refund(
     let payment_id = paid["paymentId"].as_str().unwrap().to_string();
     app.wait_for_payment(&payment_id, &token, |p| p["fulfilled"] == true).await;
     let charged = app.stripe_requests("POST", "/v1/payment_intents").await;
-    assert_eq!(charged[0]["params"]["amount"], "1499");
+    assert_eq!(charged.len(), 2, "the declined attempt and this one");
+    assert!(charged.iter().all(|c| c["params"]["amount"] == "1499"));
 
     // Used once only: another purchase with it is refused, and nothing is charged.
     let (status, body) = pay(&other_course, "p-2", &voucher).await;
     assert_eq!((status, error_code(&body)), (409, "voucher_used"));
-    assert_eq!(app.stripe_requests("POST", "/v1/payment_intents").await.len(), 1);
+    assert_eq!(app.stripe_requests("POST", "/v1/payment_intents").await.len(), 2, "nothing more charged");
     let (status, body) = pay(&other_course, "p-3", "vch_nope").await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
 

@@ -4,8 +4,8 @@
 //!
 //! - the global top 100: one parallel round of 16 shard queries and a merge (checked against a
 //!   brute-force ranking of the generated data);
-//! - the caller's rank: exact (16 parallel `COUNT` queries, capped at 1,000) or, outside the top
-//!   1,000, the percentile band from the stats snapshot;
+//! - the caller's rank (as the API computes it): the stats snapshot, then, unless the caller is
+//!   clearly outside the top 1,000, 16 parallel `COUNT` queries capped at 1,000 for the exact rank;
 //! - the leaderboard-stats job over the data (reads 4 of 16 shards).
 //!
 //! Progress is printed every few seconds; loading stops at `--max-load-seconds` so the bench stays
@@ -15,6 +15,7 @@ use crate::stats::{Summary, ms, round_ms};
 use azora_domain::leaderboard::{EXACT_RANK_LIMIT, SHARDS, rank, sort_key};
 use azora_stack::{LocalStack, Template};
 use azora_store::Store;
+use azora_store::leaderboard::CallerRank;
 use azora_store::tokens::score_item;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -227,7 +228,8 @@ async fn measure(o: &Options, store: &Store) -> Result<Value, String> {
     }
     let top = Summary::of(&samples);
 
-    // 3. Rank lookups: one user inside the top 1,000 (exact), one at the median (band).
+    // 3. Rank lookups after the stats job: one user inside the top 1,000 (exact), one at the
+    //    median (band).
     let all = rank(brute, usize::MAX);
     let mut rank_rows = Vec::new();
     let stats_started = Instant::now();
@@ -238,25 +240,25 @@ async fn measure(o: &Options, store: &Store) -> Result<Value, String> {
         let Some(target) = all.get(position) else { continue };
         let mut times = Vec::new();
         let mut outcome = String::new();
+        let mut requests = 0;
         for _ in 0..10 {
             let t = Instant::now();
-            let ahead = store.count_ahead(PERIOD, target.key, EXACT_RANK_LIMIT).await.map_err(|e| e.to_string())?;
-            outcome = match ahead {
-                Some(a) => {
-                    if a as u64 + 1 != target.rank {
-                        return Err(format!("rank of position {position}: {} instead of {}", a + 1, target.rank));
+            let (rank, n) = store.caller_rank(PERIOD, target.key).await.map_err(|e| e.to_string())?;
+            requests = n;
+            outcome = match rank {
+                CallerRank::Exact(r) => {
+                    if r != target.rank {
+                        return Err(format!("rank of position {position}: {r} instead of {}", target.rank));
                     }
-                    format!("exact rank {}", a + 1)
+                    format!("exact rank {r}")
                 }
-                None => {
-                    let stats = store.leaderboard_stats(PERIOD).await.map_err(|e| e.to_string())?;
-                    let band = stats.and_then(|s| s.band_of(target.key));
+                CallerRank::Band { snapshot } => {
+                    let band = snapshot.and_then(|s| s.band_of(target.key));
                     format!("band {} (true rank {})", azora_domain::leaderboard::band_label(band), target.rank)
                 }
             };
             times.push(t.elapsed());
         }
-        let requests = if outcome.starts_with("exact") { SHARDS } else { SHARDS + 1 };
         rank_rows.push((position, outcome, Summary::of(&times), requests));
     }
 

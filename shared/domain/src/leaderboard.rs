@@ -18,7 +18,8 @@
 //! from the latest statistics snapshot: the leaderboard-stats job reads 4 of the 16 shards (a
 //! uniform 25 % sample, users are hashed to shards) and records the keys at the top 1, 5, 10, 25,
 //! 50 and 75 % of the sample; the caller is in the smallest band whose cut their key reaches, or in
-//! the bottom 25 %.
+//! the bottom 25 %. On a large board (top 1 % ≥ 5,000 users) a caller below the top-1 % cut is
+//! outside the top 1,000 beyond sampling doubt, and the count is skipped (one read instead of 17).
 
 use crate::error::ValidationError;
 use jiff::Timestamp;
@@ -166,6 +167,15 @@ impl StatsSnapshot {
         StatsSnapshot { computed_at, sample_size: n as u64, estimated_total, cuts }
     }
 
+    /// Whether `key` is outside the top `limit` beyond any sampling doubt, so counting the users
+    /// ahead can be skipped: the board is large enough that its top 1 % holds at least
+    /// 5 × `limit` users, and `key` is below the sample's top-1 % cut.
+    pub fn clearly_outside_top(&self, key: i128, limit: usize) -> bool {
+        let top_percent = self.estimated_total / 100;
+        let cut = self.cuts.iter().find(|(p, _)| *p == 1).and_then(|(_, c)| c.parse::<i128>().ok());
+        top_percent >= 5 * limit as u64 && cut.is_some_and(|c| key < c)
+    }
+
     /// The band of `key`: `Some(p)` for "top p %", `None` for "bottom 25 %" (or no data).
     pub fn band_of(&self, key: i128) -> Option<u32> {
         self.cuts.iter().find(|(_, cut)| cut.parse::<i128>().is_ok_and(|c| key >= c)).map(|(p, _)| *p)
@@ -273,6 +283,10 @@ mod tests {
         assert_eq!(band_label(Some(10)), "top 10%");
         let empty = StatsSnapshot::from_sample(vec![], 4, ts("2026-01-01T00:00:00Z"));
         assert_eq!(empty.band_of(5), None);
+        assert!(!empty.clearly_outside_top(5, 1000));
+        // 1,000 sampled of 4,000: too few for the shortcut at 1,000; fine at 5.
+        assert!(!s.clearly_outside_top(1, 1000));
+        assert!(s.clearly_outside_top(990, 5) && !s.clearly_outside_top(991, 5));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use azora_domain::UserId;
-use azora_domain::leaderboard::{SHARDS, STATS_SAMPLE_SHARDS, StatsSnapshot};
+use azora_domain::leaderboard::{EXACT_RANK_LIMIT, SHARDS, STATS_SAMPLE_SHARDS, StatsSnapshot};
 use futures::future::join_all;
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -26,6 +26,16 @@ pub struct Top {
     pub entries: Vec<(String, i128)>,
     /// DynamoDB requests made (one query per shard, plus continuation pages if any).
     pub requests: u32,
+}
+
+/// Where a caller stands on a board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerRank {
+    /// Exact: 1 + the number of users strictly ahead (fewer than `EXACT_RANK_LIMIT`).
+    Exact(u64),
+    /// Outside the top `EXACT_RANK_LIMIT`: the band from the latest snapshot (`None` before the
+    /// first stats run).
+    Band { snapshot: Option<StatsSnapshot> },
 }
 
 /// A user's leaderboard profile.
@@ -148,6 +158,20 @@ impl Store {
             sum += count?;
         }
         Ok((sum < cap).then_some(sum))
+    }
+
+    /// The rank of `key` in the period, and the number of requests it took: the snapshot first
+    /// (one read); unless it shows the key clearly outside the top `EXACT_RANK_LIMIT`, the users
+    /// ahead are counted (16 parallel queries) for an exact rank.
+    pub async fn caller_rank(&self, period_id: &str, key: i128) -> Result<(CallerRank, u32), StoreError> {
+        let snapshot = self.leaderboard_stats(period_id).await?;
+        if snapshot.as_ref().is_some_and(|s| s.clearly_outside_top(key, EXACT_RANK_LIMIT)) {
+            return Ok((CallerRank::Band { snapshot }, 1));
+        }
+        match self.count_ahead(period_id, key, EXACT_RANK_LIMIT).await? {
+            Some(ahead) => Ok((CallerRank::Exact(ahead as u64 + 1), 1 + SHARDS)),
+            None => Ok((CallerRank::Band { snapshot }, 1 + SHARDS)),
+        }
     }
 
     /// Reads the sample shards of the period in full (keys only), computes the percentile cuts and

@@ -447,6 +447,30 @@ impl Store {
         }
     }
 
+    /// Makes a voucher available again if `payment_id` still holds it (that payment was canceled
+    /// and can never be charged). `false` when it does not.
+    pub async fn release_voucher(&self, user: &UserId, voucher_id: &str, payment_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user.as_str())))
+            .key(keys::SK, s(keys::voucher(voucher_id)))
+            .update_expression("SET #status = :available REMOVE paymentId, usedAt")
+            .condition_expression("#status = :used AND paymentId = :pid")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":used", s(VoucherStatus::Used.as_str()))
+            .expression_attribute_values(":available", s(VoucherStatus::Available.as_str()))
+            .expression_attribute_values(":pid", s(payment_id))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The voucher a payment used, if any.
     pub async fn payment_voucher(&self, payment_id: &str) -> Result<Option<PaymentVoucher>, StoreError> {
         let out = self

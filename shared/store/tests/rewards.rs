@@ -7,7 +7,7 @@ use azora_domain::payment::{OrderItem, Payment, PaymentStatus};
 use azora_domain::tokens::{LedgerKind, LedgerRefusal, TokenAccount, Voucher, VoucherStatus};
 use azora_domain::{Currency, Money, UserId};
 use azora_stack::{LocalStack, Template};
-use azora_store::leaderboard::FollowOutcome;
+use azora_store::leaderboard::{CallerRank, FollowOutcome};
 use azora_store::tokens::{Applied, Effect, EntryPlan, LedgerError, score_item};
 use azora_store::{Store, StoreError};
 use jiff::Timestamp;
@@ -303,6 +303,12 @@ async fn leaderboard_top_n_rank_and_bands_match_a_brute_force_ranking() {
     assert!((1000..=2200).contains(&snapshot.estimated_total), "{}", snapshot.estimated_total);
     assert_eq!(snapshot.band_of(all[1499].key), None, "the last user is in the bottom 25%");
     assert_eq!(snapshot.band_of(all[0].key), Some(1));
+    // As the API asks: exact inside the top 1,000, the band beyond.
+    assert_eq!(store.caller_rank(period, all[350].key).await.unwrap(), (CallerRank::Exact(all[350].rank), 1 + SHARDS));
+    assert_eq!(
+        store.caller_rank(period, all[1200].key).await.unwrap(),
+        (CallerRank::Band { snapshot: Some(snapshot.clone()) }, 1 + SHARDS)
+    );
     // Friends-style lookups read the same keys.
     let some: Vec<String> = users.iter().take(5).map(|u| u.0.clone()).collect();
     let keys = store.leaderboard_keys_of(&some, period).await.unwrap();

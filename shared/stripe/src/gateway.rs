@@ -5,8 +5,9 @@ use stripe_client_core::IdempotencyKey;
 use stripe_client_core::{RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
 use stripe_core::payment_intent::{
-    CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
-    CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects, RetrievePaymentIntent,
+    CancelPaymentIntent, CancelPaymentIntentCancellationReason, CreatePaymentIntent,
+    CreatePaymentIntentAutomaticPaymentMethods, CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects,
+    RetrievePaymentIntent,
 };
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
@@ -220,6 +221,22 @@ impl StripeGateway {
         let pi = create
             .customize()
             .request_strategy(strategy(req.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(PaymentIntentOutcome::from(&pi))
+    }
+
+    /// Cancels a PaymentIntent that has not succeeded, so it can never be charged.
+    pub async fn cancel_payment_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<PaymentIntentOutcome, GatewayError> {
+        let pi = CancelPaymentIntent::new(id)
+            .cancellation_reason(CancelPaymentIntentCancellationReason::Abandoned)
+            .customize()
+            .request_strategy(strategy(idempotency_key)?)
             .send(&self.client)
             .await
             .map_err(GatewayError::from_stripe)?;

@@ -14,11 +14,11 @@ use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::ids::new_id;
 use azora_domain::leaderboard::{
-    ANONYMOUS, EXACT_RANK_LIMIT, MAX_CLASS_MEMBERS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label,
-    default_display_name, rank, validate_class_name, validate_display_name,
+    ANONYMOUS, MAX_CLASS_MEMBERS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label, default_display_name, rank,
+    validate_class_name, validate_display_name,
 };
 use azora_domain::{Role, UserId};
-use azora_store::leaderboard::{Class, FollowOutcome, Profile};
+use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, Profile};
 use jiff::Timestamp;
 use lambda_http::Request;
 use serde::Deserialize;
@@ -88,10 +88,12 @@ async fn my_rank(state: &AppState, period_id: &str, ranked: &[Ranked], me: &str,
     if let Some(r) = ranked.iter().find(|r| r.user_id == me) {
         return Ok(json!({ "score": score, "rank": r.rank, "rankExact": true, "percentileBand": null }));
     }
-    if let Some(ahead) = state.store.count_ahead(period_id, key, EXACT_RANK_LIMIT).await? {
-        return Ok(json!({ "score": score, "rank": ahead + 1, "rankExact": true, "percentileBand": null }));
-    }
-    let stats = state.store.leaderboard_stats(period_id).await?;
+    let stats = match state.store.caller_rank(period_id, key).await?.0 {
+        CallerRank::Exact(rank) => {
+            return Ok(json!({ "score": score, "rank": rank, "rankExact": true, "percentileBand": null }));
+        }
+        CallerRank::Band { snapshot } => snapshot,
+    };
     Ok(json!({
         "score": score,
         "rank": null,

@@ -293,13 +293,19 @@ pub async fn charge(
     let pi = match state.stripe.create_payment_intent(&request).await {
         Ok(pi) => pi,
         Err(GatewayError::CardDeclined { code, decline_code, message, payment_intent }) => {
-            if let Some(pi) = payment_intent {
+            if let Some(pi) = &payment_intent {
                 state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
             }
             state.store.transition_payment(&payment.id, PaymentStatus::Failed, now).await?;
-            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message).with_details(
-                json!({ "paymentId": payment.id, "status": "failed", "stripeCode": code, "declineCode": decline_code }),
-            ));
+            let released =
+                release_declined_voucher(state, &payment, payment_intent.as_ref().map(|p| p.id.as_str())).await;
+            let mut details =
+                json!({ "paymentId": payment.id, "status": "failed", "stripeCode": code, "declineCode": decline_code });
+            if let Some(released) = released {
+                details["status"] = json!(if released { "canceled" } else { "failed" });
+                details["voucherReleased"] = json!(released);
+            }
+            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message).with_details(details));
         }
         Err(other) => return Err(gateway_error(other)),
     };
@@ -324,6 +330,34 @@ pub async fn charge(
             voucher,
         },
     )
+}
+
+/// A declined payment that used a voucher is canceled (its PaymentIntent too, so it can never be
+/// charged later) and the voucher is released, so the buyer can use it on a new attempt. `None`
+/// when the payment used no voucher; `Some(false)` when it could not be canceled (the voucher stays
+/// with the payment, which the buyer may still complete).
+async fn release_declined_voucher(state: &AppState, payment: &Payment, pi: Option<&str>) -> Option<bool> {
+    let has_voucher = state.store.payment_voucher(&payment.id).await.ok().flatten().is_some();
+    if !has_voucher {
+        return None;
+    }
+    let Some(pi) = pi else { return Some(false) };
+    if let Err(e) = state.stripe.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
+        tracing::warn!(payment_id = %payment.id, error = %e, "could not cancel the declined PaymentIntent; the voucher stays bound");
+        return Some(false);
+    }
+    let now = jiff::Timestamp::now();
+    if let Err(e) = state.store.transition_payment(&payment.id, PaymentStatus::Canceled, now).await {
+        tracing::warn!(payment_id = %payment.id, error = %e, "could not mark the payment canceled");
+        return Some(false);
+    }
+    match crate::rewards::release_voucher_of(state, &payment.id).await {
+        Ok(released) => Some(released),
+        Err(e) => {
+            tracing::warn!(payment_id = %payment.id, error = %e.message, "could not release the voucher");
+            Some(false)
+        }
+    }
 }
 
 /// Loads a payment the caller may see; anyone else gets the same 404 as for a missing one.

@@ -185,6 +185,20 @@ pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Resul
     Ok(())
 }
 
+/// A canceled payment can never be charged: its voucher (if any) becomes available again.
+pub async fn release_voucher_of(state: &AppState, payment_id: &str) -> Result<bool, ApiError> {
+    let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(false) };
+    if payment.status != azora_domain::payment::PaymentStatus::Canceled {
+        return Ok(false);
+    }
+    let Some(used) = state.store.payment_voucher(payment_id).await? else { return Ok(false) };
+    let released = state.store.release_voucher(&payment.user_id, &used.voucher_id, payment_id).await?;
+    if released {
+        tracing::info!(payment_id, voucher_id = %used.voucher_id, "voucher released by a canceled payment");
+    }
+    Ok(released)
+}
+
 /// A ledger entry as the API shows it.
 pub fn entry_json(e: &LedgerEntry) -> Value {
     json!({

@@ -69,6 +69,10 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
                     _ => PaymentStatus::Canceled,
                 };
                 state.store.transition_payment(&payment_id, to, now).await?;
+                if to == PaymentStatus::Canceled {
+                    // A canceled payment can never be charged: its voucher is usable again.
+                    crate::rewards::release_voucher_of(state, &payment_id).await?;
+                }
             }
         }
         "refund.created" | "refund.updated" => apply_refund(state, object).await?,
