@@ -89,23 +89,10 @@ impl Store {
             .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()))
             .expression_attribute_values(":re", s(stripe_refund_id))
             .expression_attribute_values(":now", s(now.to_string()));
-        let count = self.count_refund(payment_id, amount, now, None)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
-            .transact_items(count)
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => {
-                self.mark_fully_refunded(payment_id, now).await?;
-                Ok(true)
-            }
-            Err(e) if e.failed_condition_at(0) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let count = self.count_refund(payment_id, amount, now, false)?;
+        let mark = TransactWriteItem::builder().update(build(mark.build())?).build();
+        // Not pending any more: the other path (API call or webhook) completed it.
+        self.apply_counted_refund(payment_id, mark, count, now, |e| e.failed_condition_at(0)).await
     }
 
     /// Records a refund made outside our API (e.g. in the Stripe dashboard), once per Stripe id.
@@ -130,11 +117,29 @@ impl Store {
             .item("requestedBy", s("stripe"))
             .item("createdAt", s(now.to_string()))
             .condition_expression("attribute_not_exists(SK)");
-        let count = self.count_refund(payment_id, amount.amount, now, Some(amount.amount))?;
+        let count = self.count_refund(payment_id, amount.amount, now, true)?;
+        let record = TransactWriteItem::builder().put(build(put.build())?).build();
+        // Recorded before, or more than remains refundable.
+        self.apply_counted_refund(payment_id, record, count, now, |e| {
+            e.failed_condition_at(0) || e.failed_condition_at(1)
+        })
+        .await
+    }
+
+    /// Writes a refund's record together with its count on the payment, then marks the payment
+    /// fully refunded when it is. `already` says which cancellations mean "nothing to do".
+    async fn apply_counted_refund(
+        &self,
+        payment_id: &str,
+        record: TransactWriteItem,
+        count: TransactWriteItem,
+        now: Timestamp,
+        already: impl Fn(&StoreError) -> bool,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
+            .transact_items(record)
             .transact_items(count)
             .send()
             .await
@@ -144,7 +149,7 @@ impl Store {
                 self.mark_fully_refunded(payment_id, now).await?;
                 Ok(true)
             }
-            Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Ok(false),
+            Err(e) if already(&e) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -188,7 +193,7 @@ impl Store {
         payment_id: &str,
         amount: i64,
         now: Timestamp,
-        reserve: Option<i64>,
+        reserve: bool,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -200,10 +205,10 @@ impl Store {
             .expression_attribute_values(":ok1", s(PaymentStatus::Succeeded.as_str()))
             .expression_attribute_values(":now", s(now.to_string()));
         update = match reserve {
-            None => update
+            false => update
                 .update_expression("SET refundedAmount = refundedAmount + :amt, #status = :partial, updatedAt = :now")
                 .condition_expression("#status IN (:ok1, :partial)"),
-            Some(_) => update
+            true => update
                 .update_expression(
                     "SET refundedAmount = refundedAmount + :amt, refundableRemaining = refundableRemaining - :amt, #status = :partial, updatedAt = :now",
                 )
