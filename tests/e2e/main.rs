@@ -6,6 +6,7 @@ mod contract;
 mod idempotency;
 mod licenses;
 mod marketplace;
+mod money_integrity;
 mod notifications;
 mod payments;
 mod platform;

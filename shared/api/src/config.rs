@@ -51,6 +51,13 @@ pub struct StripeConfig {
     pub webhook_secret: String,
 }
 
+impl StripeConfig {
+    /// Whether our key is a live one: events of the other mode are not ours to apply.
+    pub fn livemode(&self) -> bool {
+        self.secret_key.starts_with("sk_live_") || self.secret_key.starts_with("rk_live_")
+    }
+}
+
 impl std::fmt::Debug for StripeConfig {
     // Never print the keys.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

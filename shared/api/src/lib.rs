@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checkout;
 pub mod config;
 pub mod error;
 pub mod handlers;

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::Money;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
-use azora_domain::payment::{Payment, PaymentStatus};
+use azora_domain::payment::{Payment, PaymentStatus, RefundStatus};
 use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
 use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
@@ -62,6 +62,9 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
     let Some(payment) = state.store.get_payment(payment_id).await? else {
         return Err(ApiError::internal(format!("payment {payment_id} vanished")));
     };
+    if payment.status == PaymentStatus::Canceled {
+        return refund_charge_of_canceled(state, &payment).await;
+    }
     if !payment.status.is_paid() {
         tracing::info!(payment_id, status = payment.status.as_str(), "success event ignored by the state machine");
         return Ok(());
@@ -74,6 +77,9 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
         }
         Fulfilment::AlreadyDone => tracing::info!(payment_id, "already fulfilled"),
     }
+    // Refunds counted before the fulfilment (e.g. made in Stripe's dashboard) take back now
+    // what the fulfilment granted for them.
+    finish_refunds(state, payment_id).await?;
     let payment = state.store.get_payment(payment_id).await?.unwrap_or(payment);
     if let Some(receipt) = receipt_of(state, &payment).await? {
         let notification = Notification {
@@ -85,6 +91,24 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
     }
     // Enterprise usage: the courses count as started for a buyer holding a seat (once per course).
     crate::licensing::usage::record_course_starts(state, &payment, payment.fulfilled_at.unwrap_or(now)).await?;
+    Ok(())
+}
+
+/// A charge that succeeded for a payment we had canceled (a new order of the course replaced it
+/// while its charge was in flight): nothing is granted for it, and the money goes back in full,
+/// once (Stripe's idempotency key names the payment).
+async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
+    let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
+    tracing::warn!(payment_id = %payment.id, "charge succeeded for a canceled order; refunding it");
+    telemetry::count("CanceledOrderChargesRefunded", 1);
+    let request = azora_stripe::RefundRequest {
+        payment_intent_id: pi,
+        amount: payment.amount,
+        reason: Some("duplicate"),
+        metadata: std::collections::HashMap::from([("paymentId".to_string(), payment.id.clone())]),
+        idempotency_key: &format!("refund-canceled-{}", payment.id),
+    };
+    state.stripe.create_refund(&request).await.map_err(crate::handlers::payments::gateway_error)?;
     Ok(())
 }
 
@@ -116,53 +140,75 @@ pub async fn settle_failure(
     state.notifier.send(&notification).await
 }
 
-/// After a refund was counted (by whichever path counted it): reverse its effects once.
-pub async fn after_refund(state: &AppState, payment_id: &str, refund_id: &str, amount: Money) -> Result<(), ApiError> {
-    let refund_at =
-        state.store.get_refund(payment_id, refund_id).await?.map(|r| r.created_at).unwrap_or_else(jiff::Timestamp::now);
+/// Applies everything that follows from a payment's counted refunds, whichever path counted them
+/// (our API, Stripe's webhook, a lost dispute) and however often it is called: the ledger moves
+/// to the refunded total (`sync_reversals`), taking paid-out money back from the connected
+/// account; access and reviews follow the refunded items (`sync_access`); a fully refunded
+/// voucher payment gives its tokens back; each refund's email goes once. Every step is
+/// idempotent on its own, and a refund leaves the reconcile job's list only once all are done,
+/// so a crash or a transient error halfway is finished by the next caller.
+pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), ApiError> {
+    let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
+    if payment.fulfilled_at.is_none() {
+        // The fulfilment calls this again once it has granted what the refunds then take back.
+        return Ok(());
+    }
     let now = jiff::Timestamp::now();
-    if let Some(reversals) = state.store.reverse_earnings(payment_id, refund_id, amount.amount, refund_at, now).await? {
-        for reversal in reversals.iter().filter(|r| r.amount.amount > 0) {
-            take_back_from_payout(state, reversal, refund_id, now).await?;
+    // Read before syncing: every refund in this list was counted before the syncs below read the
+    // payment, so marking these (and only these) done never skips one counted meanwhile.
+    let refunds = state.store.list_refunds(payment_id).await?;
+    for reversal in state.store.sync_reversals(payment_id, now).await? {
+        if reversal.amount.amount > 0 {
+            take_back_from_payout(state, &reversal, now).await?;
         }
+    }
+    for course_id in state.store.sync_access(payment_id).await? {
+        state.store.remove_review(&course_id, &payment.user_id).await?;
     }
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     if payment.status == PaymentStatus::Refunded {
-        state.store.revoke_enrollments(&payment).await?;
         // Fully refunded: a voucher's tokens come back (once, by its ledger source key).
         crate::rewards::return_voucher_tokens(state, &payment).await?;
     }
-    telemetry::count("RefundsSucceeded", 1);
-    let notification = Notification {
-        id: format!("refund-{refund_id}"),
-        to: email_of(&payment)?,
-        kind: NotificationKind::RefundIssued {
-            payment_id: payment.id.clone(),
-            amount,
-            remaining: Money::new(payment.amount.amount - payment.refunded, payment.amount.currency),
-        },
-    };
-    state.notifier.send(&notification).await
+    for refund in refunds {
+        if refund.status == RefundStatus::Pending || refund.effects_applied {
+            continue;
+        }
+        // A lost dispute is not a refund the buyer asked for, and a failed refund was undone
+        // above: neither gets a refund email.
+        if refund.status != RefundStatus::Succeeded || refund.requested_by == "dispute" {
+            state.store.refund_effects_applied(payment_id, &refund.id, now).await?;
+            continue;
+        }
+        telemetry::count("RefundsSucceeded", 1);
+        let notification = Notification {
+            id: format!("refund-{}", refund.id),
+            to: email_of(&payment)?,
+            kind: NotificationKind::RefundIssued {
+                payment_id: payment.id.clone(),
+                amount: refund.amount,
+                remaining: Money::new(payment.amount.amount - payment.refunded, payment.amount.currency),
+            },
+        };
+        state.notifier.send(&notification).await?;
+        state.store.refund_effects_applied(payment_id, &refund.id, now).await?;
+    }
+    Ok(())
 }
 
 /// A refund of a sale that was already paid out: take the instructor's share back from their
 /// connected account when its balance allows; otherwise it stays a negative balance that the next
 /// payout nets out. Either way nothing is lost or paid twice.
-async fn take_back_from_payout(
-    state: &AppState,
-    reversal: &AppliedReversal,
-    refund_id: &str,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now: Timestamp) -> Result<(), ApiError> {
     let Some(transfer) = &reversal.paid_out_transfer else { return Ok(()) };
     let metadata = std::collections::HashMap::from([
-        ("refundId".to_string(), refund_id.to_string()),
+        ("ledgerChange".to_string(), reversal.key.clone()),
         ("courseId".to_string(), reversal.course_id.clone()),
     ]);
-    let key = format!("reversal-{refund_id}-{}", reversal.course_id);
+    let key = format!("reversal-{}", reversal.key);
     match state.stripe.reverse_transfer(transfer, reversal.amount.amount, metadata, &key).await {
         Ok(reversal_id) => {
-            state.store.record_transfer_reversal(reversal, refund_id, &reversal_id, now).await?;
+            state.store.record_transfer_reversal(reversal, &reversal_id, now).await?;
             telemetry::count("TransferReversals", 1);
             Ok(())
         }

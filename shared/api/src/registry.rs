@@ -107,6 +107,7 @@ pub const FUNCTIONS: &[Function] = &[
         binary: "rewards-worker",
         entry: Entry::Sqs(|event, state| Box::pin(workers::rewards::handle(event, state))),
     },
+    Function { binary: "reconcile", entry: Entry::Job(|input, state| Box::pin(jobs::reconcile::run(input, state))) },
     Function {
         binary: "leaderboard-stats",
         entry: Entry::Job(|_input, state| Box::pin(jobs::leaderboard_stats::run(state))),

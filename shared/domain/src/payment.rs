@@ -3,9 +3,18 @@
 //! Rounding rules (exact to the minor unit, checked by property tests):
 //! - Split: the instructor gets `floor(amount × 70 / 100)`, the platform the rest, so the two
 //!   always add up to the amount.
-//! - Refund reversal: after refunds totalling `R` of a charge `A`, the instructor has given back
-//!   `floor(R × 70 / 100)` in total; each refund reverses the difference from the previous total.
-//!   A full refund therefore reverses exactly the instructor's share, never a cent more.
+//! - Item cash: what the buyer actually paid is allocated over the order's items in proportion
+//!   to their list prices, `floor(charged × price / list_total)`, and the cents left over go to the
+//!   first items, one each ([`item_cash`]). Without a voucher an item's cash is its list price.
+//! - Split: the instructor gets `floor(item cash × 70 / 100)`, the platform the rest, so the two
+//!   always add up. A token voucher therefore costs the instructor 70 % of the discount and the
+//!   platform 30 %: the cash paid to an instructor for a sale never exceeds the cash received.
+//! - Refunds fill an order's items in order, first item first ([`allocate_refunds`] over the item
+//!   cash). An item whose allocated refunds cover its whole cash is refunded: its access goes.
+//! - Refund reversal: after refunds totalling `R`, each item's instructor has given back
+//!   `floor(refunded part × 70 / 100)` in total; each change of `R` (a refund, a lost dispute, or a
+//!   refund that failed after all) moves the ledger by the difference ([`reversal_plan`]). A full
+//!   refund therefore reverses exactly the instructor's share, never a cent more.
 
 use crate::course::{CourseOffer, CourseStatus};
 use crate::ids::UserId;
@@ -208,8 +217,9 @@ pub fn allocate_refunds(prices: &[i64], refunded: i64) -> Vec<i64> {
         .collect()
 }
 
-/// Per item: (gross refunded by this refund, instructor share it reverses), for a refund that
-/// takes the order's refunded total from `before` to `after`.
+/// Per item: (gross refunded by this change, instructor share it reverses), for a change that
+/// takes the order's refunded total from `before` to `after` (`after < before` when a counted
+/// refund is taken back: the parts are then negative, a credit to the instructor).
 pub fn reversal_plan(prices: &[i64], before: i64, after: i64) -> Vec<(i64, i64)> {
     allocate_refunds(prices, before)
         .into_iter()
@@ -218,17 +228,45 @@ pub fn reversal_plan(prices: &[i64], before: i64, after: i64) -> Vec<(i64, i64)>
         .collect()
 }
 
-/// Maps a refunded amount of a charge onto the order's list-price basis. A voucher lowers the
-/// charge below the items' list total while the instructors keep 70 % of the list price (the
-/// platform absorbs the discount), so reversals are computed on the list basis:
-/// `floor(refunded × list_total / charged)`. Without a discount this is the identity; a full
-/// refund maps exactly to the list total.
-pub fn to_list_basis(charged: i64, list_total: i64, refunded: i64) -> i64 {
-    if charged <= 0 || charged == list_total {
-        return refunded.min(list_total.max(charged));
+/// The cash actually received for each item of an order charged `charged` for items listed at
+/// `prices`: proportional to the list prices, floored, with the leftover cents given to the first
+/// items one each. The parts add up to `charged` exactly (for `0 <= charged <= sum(prices)`).
+pub fn item_cash(prices: &[i64], charged: i64) -> Vec<i64> {
+    let list_total: i128 = prices.iter().map(|p| i128::from(*p)).sum();
+    if list_total <= 0 || i128::from(charged) >= list_total {
+        return prices.to_vec();
     }
-    let mapped = i128::from(refunded.clamp(0, charged)) * i128::from(list_total) / i128::from(charged);
-    i64::try_from(mapped).unwrap_or(list_total)
+    let charged = i128::from(charged.max(0));
+    let mut parts: Vec<i64> =
+        prices.iter().map(|p| i64::try_from(charged * i128::from(*p) / list_total).unwrap_or(0)).collect();
+    let mut left = charged - parts.iter().map(|p| i128::from(*p)).sum::<i128>();
+    for (part, price) in parts.iter_mut().zip(prices) {
+        if left == 0 {
+            break;
+        }
+        if *part < *price {
+            *part += 1;
+            left -= 1;
+        }
+    }
+    parts
+}
+
+/// The cash of each item of a payment (see [`item_cash`]).
+pub fn payment_item_cash(payment: &Payment) -> Vec<i64> {
+    let prices: Vec<i64> = payment.items.iter().map(|i| i.price().amount).collect();
+    item_cash(&prices, payment.amount.amount)
+}
+
+/// Which items of a payment are refunded after `refunded` in total: all of them once the whole
+/// charge is refunded, otherwise those whose allocated refunds cover their whole cash.
+pub fn refunded_items(cash: &[i64], refunded: i64) -> Vec<bool> {
+    let total: i64 = cash.iter().sum();
+    allocate_refunds(cash, refunded)
+        .into_iter()
+        .zip(cash)
+        .map(|(part, item)| refunded >= total || (*item > 0 && part >= *item))
+        .collect()
 }
 
 /// Why a refund request is refused.
@@ -242,6 +280,10 @@ pub enum RefundRefusal {
     ExceedsRemaining { remaining: i64 },
     #[error("the refund window of {days} days has passed")]
     WindowClosed { days: i64 },
+    #[error("the payment is still being fulfilled; try again in a moment")]
+    NotFulfilled,
+    #[error("buyers refund the whole remaining amount ({remaining}); partial refunds are made by support")]
+    PartialNotAllowed { remaining: i64 },
 }
 
 /// Who asks for a refund, and when.
@@ -253,10 +295,16 @@ pub struct RefundContext {
 }
 
 /// What a refund request may take: the requested amount (default: all that remains) within what
-/// remains refundable; buyers only within the window after payment, admins any time.
+/// remains refundable; buyers only within the window after payment and only all that remains,
+/// admins any time and any part. Nothing is refunded before the payment was fulfilled: a refund
+/// must never race the fulfilment of the same payment (the fulfilment would grant access and
+/// credit the instructor for money already given back).
 pub fn plan_refund(payment: &Payment, requested: Option<i64>, ctx: &RefundContext) -> Result<Money, RefundRefusal> {
     if !matches!(payment.status, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded) {
         return Err(RefundRefusal::NotPaid);
+    }
+    if payment.fulfilled_at.is_none() {
+        return Err(RefundRefusal::NotFulfilled);
     }
     if !ctx.by_admin {
         let paid_at = payment.paid_at.ok_or(RefundRefusal::NotPaid)?;
@@ -274,6 +322,9 @@ pub fn plan_refund(payment: &Payment, requested: Option<i64>, ctx: &RefundContex
     }
     if want > remaining {
         return Err(RefundRefusal::ExceedsRemaining { remaining });
+    }
+    if !ctx.by_admin && want != remaining {
+        return Err(RefundRefusal::PartialNotAllowed { remaining });
     }
     Ok(Money::new(want, payment.amount.currency))
 }
@@ -382,8 +433,29 @@ mod tests {
             created_at: paid_at,
             updated_at: paid_at,
             paid_at: Some(paid_at),
-            fulfilled_at: None,
+            fulfilled_at: Some(paid_at),
         }
+    }
+
+    fn admin_at(now: Timestamp) -> RefundContext {
+        RefundContext { by_admin: true, window_days: 14, now }
+    }
+
+    #[test]
+    fn item_cash_spreads_a_discount_and_keeps_list_prices_without_one() {
+        assert_eq!(item_cash(&[1999, 501], 2500), vec![1999, 501]);
+        assert_eq!(item_cash(&[550], 50), vec![50]);
+        // 1000 of 3000: a third each, exactly.
+        assert_eq!(item_cash(&[1000, 1000, 1000], 1000), vec![334, 333, 333]);
+    }
+
+    #[test]
+    fn an_item_is_refunded_when_its_cash_is_covered() {
+        assert_eq!(refunded_items(&[1000, 500], 999), vec![false, false]);
+        assert_eq!(refunded_items(&[1000, 500], 1000), vec![true, false]);
+        assert_eq!(refunded_items(&[1000, 500], 1500), vec![true, true]);
+        assert_eq!(refunded_items(&[0, 50], 50), vec![true, true], "a full refund takes every item");
+        assert_eq!(refunded_items(&[0, 50], 0), vec![false, false]);
     }
 
     #[test]
@@ -392,6 +464,11 @@ mod tests {
         let late = RefundContext { by_admin: false, window_days: 14, now: at + SignedDuration::from_hours(24 * 15) };
         let admin = RefundContext { by_admin: true, ..late };
         let p = paid(1000, 1000, PaymentStatus::Succeeded, at);
+        let early = RefundContext { now: at, ..late };
+        assert_eq!(plan_refund(&p, Some(999), &early), Err(RefundRefusal::PartialNotAllowed { remaining: 1000 }));
+        assert_eq!(plan_refund(&p, Some(1000), &early), Ok(Money::new(1000, Currency::Usd)));
+        let unfulfilled = Payment { fulfilled_at: None, ..p.clone() };
+        assert_eq!(plan_refund(&unfulfilled, None, &admin_at(at)), Err(RefundRefusal::NotFulfilled));
         assert_eq!(plan_refund(&p, None, &late), Err(RefundRefusal::WindowClosed { days: 14 }));
         assert_eq!(plan_refund(&p, None, &admin), Ok(Money::new(1000, Currency::Usd)));
         assert_eq!(plan_refund(&paid(1000, 0, PaymentStatus::Refunded, at), None, &admin), Err(RefundRefusal::NotPaid));
@@ -454,13 +531,31 @@ mod tests {
         }
 
         #[test]
-        fn list_basis_is_monotonic_and_exact_at_both_ends(list in 51i64..1_000_000, discount in 0i64..100_000, a in 0i64..1_000_000, b in 0i64..1_000_000) {
-            let charged = (list - discount).max(50);
-            let (lo, hi) = (a.min(b).min(charged), a.max(b).min(charged));
-            prop_assert!(to_list_basis(charged, list, lo) <= to_list_basis(charged, list, hi));
-            prop_assert_eq!(to_list_basis(charged, list, 0), 0);
-            prop_assert_eq!(to_list_basis(charged, list, charged), list);
-            prop_assert_eq!(to_list_basis(list, list, hi.min(list)), hi.min(list));
+        fn item_cash_adds_up_and_never_exceeds_a_price(prices in proptest::collection::vec(1i64..1_000_000, 1..20), cut in 0i64..=100) {
+            let total: i64 = prices.iter().sum();
+            let charged = total * cut / 100;
+            let cash = item_cash(&prices, charged);
+            prop_assert_eq!(cash.iter().sum::<i64>(), charged);
+            for (c, p) in cash.iter().zip(&prices) {
+                prop_assert!(*c >= 0 && c <= p);
+                // Within one cent of the exact proportional part.
+                prop_assert!(i128::from(*c) * i128::from(total) >= i128::from(charged) * i128::from(*p) - i128::from(total));
+            }
+            // The instructors' shares never exceed the cash received.
+            let shares: i64 = cash.iter().map(|c| instructor_share(*c)).sum();
+            prop_assert!(shares <= charged);
+        }
+
+        #[test]
+        fn reversals_round_trip_when_a_refund_is_taken_back(prices in proptest::collection::vec(1i64..100_000, 1..5), a in 0i64..500_000, b in 0i64..500_000) {
+            let total: i64 = prices.iter().sum();
+            let (a, b) = (a.min(total), b.min(total));
+            let there = reversal_plan(&prices, a, b);
+            let back = reversal_plan(&prices, b, a);
+            for ((g1, r1), (g2, r2)) in there.into_iter().zip(back) {
+                prop_assert_eq!(g1, -g2);
+                prop_assert_eq!(r1, -r2);
+            }
         }
 
         #[test]
@@ -516,6 +611,8 @@ pub struct Refund {
     pub stripe_refund_id: Option<String>,
     pub requested_by: String,
     pub created_at: Timestamp,
+    /// Its effects (ledger, access, tokens, email) were all applied.
+    pub effects_applied: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

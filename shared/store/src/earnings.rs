@@ -12,7 +12,7 @@ use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
-use azora_domain::payment::{OrderItem, Payment, instructor_share, reversal_plan, to_list_basis};
+use azora_domain::payment::{OrderItem, Payment, instructor_share, payment_item_cash, reversal_plan};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -35,8 +35,12 @@ pub struct EarningEntry {
 /// One item's reversal, as applied to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedReversal {
+    /// Names this ledger change for good (payment, refunded totals before and after, course):
+    /// the idempotency key of whatever follows from it.
+    pub key: String,
     pub instructor_id: UserId,
     pub course_id: String,
+    /// Taken back from the instructor (negative: given back, when a counted refund was undone).
     pub amount: Money,
     /// The payout transfer that carried the sale, when it was paid out already.
     pub paid_out_transfer: Option<String>,
@@ -68,7 +72,8 @@ pub(crate) fn sale_sk(payment: &Payment, course_id: &str) -> String {
     format!("EARNING#{}#sale#{}#{course_id}", keys::sortable(at), payment.id)
 }
 
-/// The writes that record a payment's sales in the ledger, for the fulfilment transaction.
+/// The writes that record a payment's sales in the ledger, for the fulfilment transaction: each
+/// item's share of the cash received for it (`azora_domain::payment::item_cash`).
 pub(crate) fn sale_writes(
     table: &str,
     payment: &Payment,
@@ -78,9 +83,9 @@ pub(crate) fn sale_writes(
     let available_on = paid_at.as_second() + hold_seconds;
     let mut writes = Vec::new();
     let mut per_balance: BTreeMap<(String, Currency), i64> = BTreeMap::new();
-    for item in &payment.items {
+    for (item, cash) in payment.items.iter().zip(payment_item_cash(payment)) {
         let OrderItem::Course { course_id, instructor_id, price, .. } = item;
-        let share = instructor_share(price.amount);
+        let share = instructor_share(cash);
         writes.push(
             TransactWriteItem::builder()
                 .put(build(
@@ -90,7 +95,7 @@ pub(crate) fn sale_writes(
                         .item(keys::SK, s(sale_sk(payment, course_id)))
                         .item("kind", s("sale"))
                         .item("amount", n(share))
-                        .item("gross", n(price.amount))
+                        .item("gross", n(cash))
                         .item("currency", s(price.currency.code()))
                         .item("paymentId", s(&payment.id))
                         .item("courseId", s(course_id))
@@ -112,7 +117,7 @@ pub(crate) fn sale_writes(
                             "ADD enrollmentCount :one, SortPopular :one, salesCount :one, revenueGross :gross, revenueInstructor :share",
                         )
                         .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":gross", n(price.amount))
+                        .expression_attribute_values(":gross", n(cash))
                         .expression_attribute_values(":share", n(share))
                         .build(),
                 )?)
@@ -152,18 +157,14 @@ fn balance_update(
 }
 
 impl Store {
-    /// Reverses the instructors' share of one counted refund, exactly once per refund id:
-    /// allocates the payment's cumulative refunded total to its items (see
-    /// `azora_domain::payment::reversal_plan`) with optimistic concurrency on the payment.
-    /// `refund_at` (the refund's creation time) keys the entries, so a retry finds them.
-    pub async fn reverse_earnings(
-        &self,
-        payment_id: &str,
-        refund_id: &str,
-        refund_amount: i64,
-        refund_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<Option<Vec<AppliedReversal>>, StoreError> {
+    /// Brings the instructors' ledger in line with the payment's counted refunds. Invariant: for
+    /// a fulfilled payment, `reversedGross` (what the ledger has reversed) moves to
+    /// `refundedAmount` (what was refunded, incl. lost disputes) by exactly one transaction per
+    /// change, guarded by optimistic concurrency on `reversedGross`; the entries are keyed by the
+    /// change, so a retry, a duplicate event or a concurrent caller applies it once. An unfulfilled
+    /// payment has no sales yet: nothing is reversed, and the fulfilment syncs afterwards.
+    /// Returns the changes applied by this call (empty when there was nothing to do).
+    pub async fn sync_reversals(&self, payment_id: &str, now: Timestamp) -> Result<Vec<AppliedReversal>, StoreError> {
         for _ in 0..10 {
             let item = self
                 .client
@@ -178,18 +179,16 @@ impl Store {
                 .item
                 .ok_or(StoreError::ConditionFailed)?;
             let payment = crate::payments::payment_from_item(&item)?;
+            if payment.fulfilled_at.is_none() {
+                return Ok(Vec::new());
+            }
             let before = opt_i64(&item, "reversedGross")?.unwrap_or(0);
-            let after = (before + refund_amount).min(payment.amount.amount);
-            let prices: Vec<i64> = payment.items.iter().map(|i| i.price().amount).collect();
-            // A voucher lowered the charge below the list prices, and the instructors keep 70 %
-            // of the list price: reverse on the list basis (identity without a discount).
-            let list_total: i64 = prices.iter().sum();
-            let charged = payment.amount.amount;
-            let plan = reversal_plan(
-                &prices,
-                to_list_basis(charged, list_total, before),
-                to_list_basis(charged, list_total, after),
-            );
+            let after = payment.refunded.clamp(0, payment.amount.amount);
+            if before == after {
+                return Ok(Vec::new());
+            }
+            let plan = reversal_plan(&payment_item_cash(&payment), before, after);
+            let change = format!("{payment_id}.{before}-{after}");
             let mut writes = vec![
                 TransactWriteItem::builder()
                     .update(build(
@@ -230,6 +229,7 @@ impl Store {
                 let Some(sale) = sale else { continue };
                 let released = sale.contains_key("releasedAt");
                 applied.push(AppliedReversal {
+                    key: format!("{change}.{course_id}"),
                     instructor_id: instructor_id.clone(),
                     course_id: course_id.clone(),
                     amount: Money::new(reversal, price.currency),
@@ -239,14 +239,14 @@ impl Store {
                 let mut entry = Put::builder()
                     .table_name(&self.table)
                     .item(keys::PK, s(keys::instructor(instructor_id.as_str())))
-                    .item(keys::SK, s(format!("EARNING#{}#refund#{refund_id}#{course_id}", keys::sortable(refund_at))))
-                    .item("kind", s("refund"))
+                    .item(keys::SK, s(format!("EARNING#{}#refund#{change}#{course_id}", keys::sortable(now))))
+                    .item("kind", s(if reversal >= 0 { "refund" } else { "refund_undone" }))
                     .item("amount", n(-reversal))
                     .item("gross", n(-gross))
                     .item("currency", s(price.currency.code()))
                     .item("paymentId", s(payment_id))
                     .item("courseId", s(course_id))
-                    .item("reference", s(refund_id))
+                    .item("reference", s(&change))
                     .item("at", s(now.to_string()))
                     .item("availableOn", n(available_on))
                     .condition_expression("attribute_not_exists(SK)");
@@ -303,18 +303,10 @@ impl Store {
                 .await
                 .map_err(from_transact)
             {
-                Ok(_) => return Ok(Some(applied)),
-                Err(StoreError::TransactionCanceled { reasons }) => {
-                    let entry_exists = reasons
-                        .iter()
-                        .enumerate()
-                        .any(|(i, r)| i >= 1 && (i - 1) % 3 == 0 && r == "ConditionalCheckFailed");
-                    if entry_exists {
-                        return Ok(None);
-                    }
-                    // Another refund moved the total, or the payout job released the sale: retry.
-                    continue;
-                }
+                Ok(_) => return Ok(applied),
+                // Another caller moved `reversedGross`, or the payout job released a sale: read
+                // again (a change already applied then shows as nothing left to do).
+                Err(StoreError::TransactionCanceled { .. }) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -660,7 +652,6 @@ impl Store {
     pub async fn record_transfer_reversal(
         &self,
         reversal: &AppliedReversal,
-        refund_id: &str,
         reversal_id: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -670,7 +661,8 @@ impl Store {
             .item(keys::PK, s(keys::instructor(iid)))
             .item(
                 keys::SK,
-                s(format!("EARNING#{}#payout_reversal#{refund_id}#{}", keys::sortable(now), reversal.course_id)),
+                // Keyed by the ledger change alone, so a retry at another time finds it.
+                s(format!("EARNING#payout_reversal#{}", reversal.key)),
             )
             .item("kind", s("payout_reversal"))
             .item("amount", n(reversal.amount.amount))

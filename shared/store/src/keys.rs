@@ -93,6 +93,12 @@ pub fn user_payments(user_id: &str) -> String {
     format!("USER#{user_id}#PAYMENTS")
 }
 
+/// Sparse index partitions of refunds whose work is not finished: reserved but not yet
+/// confirmed by Stripe, and counted but with effects (ledger, access, email) still to apply.
+/// The reconcile job reads them; finishing the work removes the index keys.
+pub const REFUNDS_PENDING: &str = "REFUNDS#PENDING";
+pub const REFUNDS_EFFECTS_DUE: &str = "REFUNDS#EFFECTS_DUE";
+
 pub fn refund(refund_id: &str) -> String {
     format!("REFUND#{refund_id}")
 }

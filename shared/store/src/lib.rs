@@ -14,6 +14,7 @@ pub mod item;
 pub mod keys;
 pub mod leaderboard;
 pub mod licenses;
+pub mod orders;
 pub mod payments;
 pub mod rate_limit;
 pub mod refunds;

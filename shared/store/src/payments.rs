@@ -7,7 +7,7 @@ use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use azora_domain::payment::{OrderItem, Payment, PaymentStatus, receipt_number};
+use azora_domain::payment::{OrderItem, Payment, PaymentStatus, payment_item_cash, receipt_number, refunded_items};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 
@@ -176,10 +176,12 @@ impl Store {
     }
 
     /// Grants access and issues the receipt, once: assigns the next gap-free receipt number of
-    /// the year, marks the payment fulfilled and writes an enrollment per course, in one
-    /// transaction. A duplicate event finds the payment fulfilled and changes nothing.
-    /// The instructors' shares go into their ledgers as pending for `hold_seconds` (the refund
-    /// window), in the same transaction.
+    /// the year, marks the payment fulfilled and writes an enrollment per course not refunded
+    /// already, in one transaction guarded by the refunded total it saw (a refund counted
+    /// meanwhile makes it read again). A duplicate event finds the payment fulfilled and changes
+    /// nothing. The instructors' shares go into their ledgers as pending for `hold_seconds` (the
+    /// refund window), in the same transaction; refunds counted before the fulfilment are
+    /// reversed after it by `sync_reversals`.
     pub async fn fulfil_payment(
         &self,
         payment: &Payment,
@@ -188,7 +190,15 @@ impl Store {
     ) -> Result<Fulfilment, StoreError> {
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
         let mut skip_enrollments: Vec<String> = Vec::new();
+        let mut payment = payment.clone();
         for _ in 0..20 {
+            if let Some(fresh) = self.get_payment(&payment.id).await? {
+                payment = fresh;
+            }
+            if payment.fulfilled_at.is_some() {
+                return Ok(Fulfilment::AlreadyDone);
+            }
+            let refunded = refunded_items(&payment_item_cash(&payment), payment.refunded);
             let current = self.receipt_counter(year).await?;
             let next = current + 1;
             let number = receipt_number(year, next as u64);
@@ -213,8 +223,11 @@ impl Store {
                             .key(keys::PK, s(keys::payment(&payment.id)))
                             .key(keys::SK, s(keys::PAYMENT))
                             .update_expression("SET receiptNumber = :num, fulfilledAt = :now, updatedAt = :now")
-                            .condition_expression("attribute_not_exists(fulfilledAt) AND #status IN (:s1, :s2, :s3)")
+                            .condition_expression(
+                                "attribute_not_exists(fulfilledAt) AND #status IN (:s1, :s2, :s3) AND refundedAmount = :seen",
+                            )
                             .expression_attribute_names("#status", "status")
+                            .expression_attribute_values(":seen", n(payment.refunded))
                             .expression_attribute_values(":num", s(&number))
                             .expression_attribute_values(":now", ts(now))
                             .expression_attribute_values(":s1", s(PaymentStatus::Succeeded.as_str()))
@@ -225,7 +238,11 @@ impl Store {
                     )
                     .build(),
             ];
-            let enrollments: Vec<&String> = course_ids(payment).filter(|c| !skip_enrollments.contains(c)).collect();
+            let enrollments: Vec<&String> = course_ids(&payment)
+                .zip(&refunded)
+                .filter(|(c, refunded)| !**refunded && !skip_enrollments.contains(c))
+                .map(|(c, _)| c)
+                .collect();
             for course_id in &enrollments {
                 items.push(
                     TransactWriteItem::builder()
@@ -245,11 +262,12 @@ impl Store {
                         .build(),
                 );
             }
-            items.extend(crate::earnings::sale_writes(&self.table, payment, hold_seconds)?);
+            items.extend(crate::earnings::sale_writes(&self.table, &payment, hold_seconds)?);
             match self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(from_transact)
             {
                 Ok(_) => return Ok(Fulfilment::Done { receipt_number: number }),
-                Err(e) if e.failed_condition_at(2) => return Ok(Fulfilment::AlreadyDone),
+                // Fulfilled meanwhile, or a refund was counted meanwhile: read again.
+                Err(e) if e.failed_condition_at(2) => continue,
                 // Another payment took this number first: read the counter again.
                 Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => continue,
                 Err(e) => {
@@ -286,9 +304,37 @@ impl Store {
         Ok(out.item.as_ref().map(|i| get_i64(i, "value")).transpose()?.unwrap_or(0))
     }
 
-    /// Removes the enrollments this payment granted (after a full refund).
-    pub async fn revoke_enrollments(&self, payment: &Payment) -> Result<(), StoreError> {
-        for course_id in course_ids(payment) {
+    /// Makes the buyer's access match the payment. Invariant: an item of a payment grants access
+    /// exactly while the payment is fulfilled and the item is not refunded
+    /// (`azora_domain::payment::refunded_items`). Grants are conditional puts and revocations
+    /// conditional deletes of this payment's enrollment only, so every call is idempotent and
+    /// never touches access that came from elsewhere. Returns the courses revoked by this call.
+    pub async fn sync_access(&self, payment_id: &str) -> Result<Vec<String>, StoreError> {
+        let Some(payment) = self.get_payment(payment_id).await? else { return Ok(Vec::new()) };
+        let Some(fulfilled_at) = payment.fulfilled_at else { return Ok(Vec::new()) };
+        let refunded = refunded_items(&payment_item_cash(&payment), payment.refunded);
+        let mut revoked = Vec::new();
+        for (course_id, refunded) in course_ids(&payment).zip(refunded) {
+            if !refunded {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item(keys::PK, s(keys::user(payment.user_id.as_str())))
+                    .item(keys::SK, s(keys::enrollment(course_id)))
+                    .item("courseId", s(course_id))
+                    .item("userId", s(payment.user_id.as_str()))
+                    .item("paymentId", s(&payment.id))
+                    .item("enrolledAt", ts(fulfilled_at))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .send()
+                    .await;
+                match result.map_err(|e| from_sdk("PutItem", e)) {
+                    Ok(_) | Err(StoreError::ConditionFailed) => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
             let result = self
                 .client
                 .delete_item()
@@ -300,11 +346,12 @@ impl Store {
                 .send()
                 .await;
             match result.map_err(|e| from_sdk("DeleteItem", e)) {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Ok(_) => revoked.push(course_id.clone()),
+                Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(revoked)
     }
 }
 

@@ -35,6 +35,8 @@ impl Store {
             .item("status", s(RefundStatus::Pending.as_str()))
             .item("requestedBy", s(&refund.requested_by))
             .item("createdAt", s(refund.created_at.to_string()))
+            .item(keys::GSI1PK, s(keys::REFUNDS_PENDING))
+            .item(keys::GSI1SK, s(work_sort_key(refund.created_at, &refund.payment_id, &refund.id)))
             .condition_expression("attribute_not_exists(SK)");
         if let Some(reason) = &refund.reason {
             put = put.item("reason", s(reason));
@@ -82,9 +84,13 @@ impl Store {
             .table_name(&self.table)
             .key(keys::PK, s(keys::payment(payment_id)))
             .key(keys::SK, s(keys::refund(refund_id)))
-            .update_expression("SET #status = :succeeded, stripeRefundId = :re, completedAt = :now")
+            .update_expression(
+                "SET #status = :succeeded, stripeRefundId = :re, completedAt = :now, GSI1PK = :due, GSI1SK = :due_sk",
+            )
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":due", s(keys::REFUNDS_EFFECTS_DUE))
+            .expression_attribute_values(":due_sk", s(work_sort_key(now, payment_id, refund_id)))
             .expression_attribute_values(":succeeded", s(RefundStatus::Succeeded.as_str()))
             .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()))
             .expression_attribute_values(":re", s(stripe_refund_id))
@@ -95,13 +101,15 @@ impl Store {
         self.apply_counted_refund(payment_id, mark, count, now, |e| e.failed_condition_at(0)).await
     }
 
-    /// Records a refund made outside our API (e.g. in the Stripe dashboard), once per Stripe id.
-    /// Returns `false` when it was recorded before or exceeds what remains.
+    /// Records money given back outside our API, once per Stripe id: a refund made in the Stripe
+    /// dashboard (`source` "stripe") or a lost dispute ("dispute"). Returns `false` when it was
+    /// recorded before or exceeds what remains.
     pub async fn record_external_refund(
         &self,
         payment_id: &str,
         stripe_refund_id: &str,
         amount: Money,
+        source: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let put = Put::builder()
@@ -114,8 +122,10 @@ impl Store {
             .item("currency", s(amount.currency.code()))
             .item("status", s(RefundStatus::Succeeded.as_str()))
             .item("stripeRefundId", s(stripe_refund_id))
-            .item("requestedBy", s("stripe"))
+            .item("requestedBy", s(source))
             .item("createdAt", s(now.to_string()))
+            .item(keys::GSI1PK, s(keys::REFUNDS_EFFECTS_DUE))
+            .item(keys::GSI1SK, s(work_sort_key(now, payment_id, stripe_refund_id)))
             .condition_expression("attribute_not_exists(SK)");
         let count = self.count_refund(payment_id, amount.amount, now, true)?;
         let record = TransactWriteItem::builder().put(build(put.build())?).build();
@@ -154,13 +164,68 @@ impl Store {
         }
     }
 
+    /// A counted refund that failed afterwards (Stripe's `refund.updated` to `failed`): it is
+    /// marked failed and no longer counts on the payment, in one transaction guarded by the
+    /// refunded total it saw, and its effects are due again (the ledger and access move back).
+    /// Returns `false` when it was not counted (unknown, pending, or failed already).
+    pub async fn uncount_refund(&self, payment_id: &str, refund_id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        for _ in 0..10 {
+            let Some(refund) = self.get_refund(payment_id, refund_id).await? else { return Ok(false) };
+            if refund.status != RefundStatus::Succeeded {
+                return Ok(false);
+            }
+            let Some(payment) = self.get_payment(payment_id).await? else { return Ok(false) };
+            let refunded = payment.refunded - refund.amount.amount;
+            let status = if refunded <= 0 { PaymentStatus::Succeeded } else { PaymentStatus::PartiallyRefunded };
+            let mark = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::payment(payment_id)))
+                .key(keys::SK, s(keys::refund(refund_id)))
+                .update_expression("SET #status = :failed, GSI1PK = :due, GSI1SK = :due_sk REMOVE effectsAppliedAt")
+                .condition_expression("#status = :succeeded")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":failed", s(RefundStatus::Failed.as_str()))
+                .expression_attribute_values(":succeeded", s(RefundStatus::Succeeded.as_str()))
+                .expression_attribute_values(":due", s(keys::REFUNDS_EFFECTS_DUE))
+                .expression_attribute_values(":due_sk", s(work_sort_key(now, payment_id, refund_id)));
+            let uncount = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::payment(payment_id)))
+                .key(keys::SK, s(keys::PAYMENT))
+                .update_expression(
+                    "SET refundedAmount = :refunded, refundableRemaining = refundableRemaining + :amt, #status = :st, updatedAt = :now",
+                )
+                .condition_expression("refundedAmount = :seen")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":refunded", n(refunded))
+                .expression_attribute_values(":amt", n(refund.amount.amount))
+                .expression_attribute_values(":st", s(status.as_str()))
+                .expression_attribute_values(":seen", n(payment.refunded))
+                .expression_attribute_values(":now", s(now.to_string()));
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
+                .transact_items(TransactWriteItem::builder().update(build(uncount.build())?).build())
+                .send()
+                .await
+                .map_err(from_transact);
+            match result {
+                Ok(_) => return Ok(true),
+                Err(e) if e.is_condition() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend { operation: "TransactWriteItems", message: "refund kept changing".into() })
+    }
+
     /// Gives a reservation back after Stripe refused the refund.
     pub async fn fail_refund(&self, payment_id: &str, refund_id: &str, amount: i64) -> Result<(), StoreError> {
         let mark = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::payment(payment_id)))
             .key(keys::SK, s(keys::refund(refund_id)))
-            .update_expression("SET #status = :failed")
+            .update_expression("SET #status = :failed REMOVE GSI1PK, GSI1SK")
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":failed", s(RefundStatus::Failed.as_str()))
@@ -238,6 +303,60 @@ impl Store {
         }
     }
 
+    /// The refund's effects (ledger, access, tokens, email) are all applied: it leaves the
+    /// reconcile job's list. Idempotent.
+    pub async fn refund_effects_applied(
+        &self,
+        payment_id: &str,
+        refund_id: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::payment(payment_id)))
+            .key(keys::SK, s(keys::refund(refund_id)))
+            .update_expression("SET effectsAppliedAt = :now REMOVE GSI1PK, GSI1SK")
+            .condition_expression("attribute_exists(SK) AND attribute_not_exists(effectsAppliedAt)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("UpdateItem", e)) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refunds whose work is unfinished, oldest first: `pending` ones still waiting for Stripe's
+    /// answer, or counted ones whose effects are still due. Returns (payment id, refund id).
+    pub async fn unfinished_refunds(
+        &self,
+        pending: bool,
+        limit: i32,
+    ) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
+        let partition = if pending { keys::REFUNDS_PENDING } else { keys::REFUNDS_EFFECTS_DUE };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(partition))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| from_sdk("Query", e))?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let at =
+                    get_s(item, "createdAt")?.parse().map_err(|_| StoreError::Malformed("refund.createdAt".into()))?;
+                Ok((get_s(item, "paymentId")?.to_string(), get_s(item, "refundId")?.to_string(), at))
+            })
+            .collect()
+    }
+
     pub async fn get_refund(&self, payment_id: &str, refund_id: &str) -> Result<Option<Refund>, StoreError> {
         let out = self
             .client
@@ -271,6 +390,11 @@ impl Store {
     }
 }
 
+/// Oldest first within a work partition.
+fn work_sort_key(at: Timestamp, payment_id: &str, refund_id: &str) -> String {
+    format!("{}#{payment_id}#{refund_id}", keys::sortable(at))
+}
+
 fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
     let malformed = |what: &str| StoreError::Malformed(format!("refund.{what}"));
     Ok(Refund {
@@ -285,5 +409,6 @@ fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
         stripe_refund_id: opt_s(item, "stripeRefundId").map(str::to_string),
         requested_by: get_s(item, "requestedBy")?.to_string(),
         created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
+        effects_applied: item.contains_key("effectsAppliedAt"),
     })
 }

@@ -6,7 +6,7 @@ use crate::cursor::PartitionPage;
 use crate::error::{StoreError, from_sdk, from_transact};
 use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use azora_domain::UserId;
 use jiff::Timestamp;
 
@@ -67,7 +67,6 @@ impl Store {
                 Some(old) => (sum - old.rating + review.rating, count),
                 None => (sum + review.rating, count + 1),
             };
-            let avg_x100 = if new_count == 0 { 0 } else { (new_sum * 100 + new_count / 2) / new_count };
             let mut put = Put::builder()
                 .table_name(&self.table)
                 .item(keys::PK, s(keys::course(&review.course_id)))
@@ -88,32 +87,62 @@ impl Store {
                     put.condition_expression("rating = :old").expression_attribute_values(":old", n(old.rating))
                 }
             };
-            let aggregate = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::course(&review.course_id)))
-                .key(keys::SK, s(keys::COURSE))
-                .update_expression("SET ratingSum = :sum, ratingCount = :count, SortRating = :avg")
-                .condition_expression(
-                    "(ratingSum = :oldsum OR (attribute_not_exists(ratingSum) AND :oldsum = :zero)) \
-                     AND (ratingCount = :oldcount OR (attribute_not_exists(ratingCount) AND :oldcount = :zero))",
-                )
-                .expression_attribute_values(":sum", n(new_sum))
-                .expression_attribute_values(":count", n(new_count))
-                .expression_attribute_values(":avg", n(avg_x100))
-                .expression_attribute_values(":oldsum", n(sum))
-                .expression_attribute_values(":oldcount", n(count))
-                .expression_attribute_values(":zero", n(0));
+            let aggregate = aggregate_update(&self.table, &review.course_id, (sum, count), (new_sum, new_count))?;
             let result = self
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
-                .transact_items(TransactWriteItem::builder().update(build(aggregate.build())?).build())
+                .transact_items(aggregate)
                 .send()
                 .await
                 .map_err(from_transact);
             match result {
                 Ok(_) => return Ok(if existing.is_some() { ReviewWrite::Edited } else { ReviewWrite::Created }),
                 // Someone else reviewed or edited meanwhile: read again and retry.
+                Err(e) if e.is_condition() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend { operation: "TransactWriteItems", message: "review kept conflicting".into() })
+    }
+
+    /// Removes the user's review of a course (they lost access to it: a refund or a lost dispute)
+    /// and takes it out of the course's rating in the same transaction. No review: nothing to do.
+    pub async fn remove_review(&self, course_id: &str, user: &UserId) -> Result<(), StoreError> {
+        for _ in 0..10 {
+            let Some(existing) = self.get_review(course_id, user).await? else { return Ok(()) };
+            let course = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::course(course_id)))
+                .key(keys::SK, s(keys::COURSE))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetItem", e))?
+                .item
+                .ok_or(StoreError::ConditionFailed)?;
+            let sum = opt_i64(&course, "ratingSum")?.unwrap_or(0);
+            let count = opt_i64(&course, "ratingCount")?.unwrap_or(0);
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::course(course_id)))
+                .key(keys::SK, s(keys::review(user.as_str())))
+                .condition_expression("rating = :old")
+                .expression_attribute_values(":old", n(existing.rating));
+            let aggregate =
+                aggregate_update(&self.table, course_id, (sum, count), (sum - existing.rating, (count - 1).max(0)))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(build(delete.build())?).build())
+                .transact_items(aggregate)
+                .send()
+                .await
+                .map_err(from_transact);
+            match result {
+                Ok(_) => return Ok(()),
                 Err(e) if e.is_condition() => continue,
                 Err(e) => return Err(e),
             }
@@ -156,6 +185,32 @@ impl Store {
             }
         }
     }
+}
+
+/// The course's rating sum and count moved from `old` to `new`, guarded by `old`.
+fn aggregate_update(
+    table: &str,
+    course_id: &str,
+    (sum, count): (i64, i64),
+    (new_sum, new_count): (i64, i64),
+) -> Result<TransactWriteItem, StoreError> {
+    let avg_x100 = if new_count == 0 { 0 } else { (new_sum * 100 + new_count / 2) / new_count };
+    let update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::course(course_id)))
+        .key(keys::SK, s(keys::COURSE))
+        .update_expression("SET ratingSum = :sum, ratingCount = :count, SortRating = :avg")
+        .condition_expression(
+            "(ratingSum = :oldsum OR (attribute_not_exists(ratingSum) AND :oldsum = :zero)) \
+             AND (ratingCount = :oldcount OR (attribute_not_exists(ratingCount) AND :oldcount = :zero))",
+        )
+        .expression_attribute_values(":sum", n(new_sum))
+        .expression_attribute_values(":count", n(new_count))
+        .expression_attribute_values(":avg", n(avg_x100))
+        .expression_attribute_values(":oldsum", n(sum))
+        .expression_attribute_values(":oldcount", n(count))
+        .expression_attribute_values(":zero", n(0));
+    Ok(TransactWriteItem::builder().update(build(update.build())?).build())
 }
 
 fn review_from_item(item: &Item) -> Result<Review, StoreError> {

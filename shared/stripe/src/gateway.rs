@@ -7,9 +7,9 @@ use stripe_core::customer::CreateCustomer;
 use stripe_core::payment_intent::{
     CancelPaymentIntent, CancelPaymentIntentCancellationReason, CreatePaymentIntent,
     CreatePaymentIntentAutomaticPaymentMethods, CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects,
-    RetrievePaymentIntent,
+    ListPaymentIntent, RetrievePaymentIntent,
 };
-use stripe_core::refund::{CreateRefund, CreateRefundReason};
+use stripe_core::refund::{CreateRefund, CreateRefundReason, ListRefund};
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::{Currency as StripeCurrency, Expandable};
 use thiserror::Error;
@@ -88,6 +88,9 @@ pub struct PaymentIntentOutcome {
     pub id: String,
     pub state: Option<PaymentIntentState>,
     pub amount: i64,
+    pub amount_received: i64,
+    /// Unix seconds.
+    pub created: i64,
     pub currency: String,
     pub client_secret: Option<String>,
     pub latest_charge: Option<String>,
@@ -106,6 +109,8 @@ impl From<&PaymentIntent> for PaymentIntentOutcome {
             id: pi.id.as_str().to_string(),
             state: PaymentIntentState::from_stripe(&status),
             amount: pi.amount,
+            amount_received: pi.amount_received,
+            created: pi.created,
             currency: pi.currency.to_string(),
             client_secret: pi.client_secret.clone(),
             latest_charge: pi.latest_charge.as_ref().map(|c| match c {
@@ -148,6 +153,19 @@ pub struct RefundOutcome {
     pub id: String,
     pub status: String,
     pub amount: i64,
+    /// Our refund id (`metadata.refundId`), for refunds we asked for.
+    pub our_refund_id: Option<String>,
+}
+
+impl From<&stripe_shared::Refund> for RefundOutcome {
+    fn from(refund: &stripe_shared::Refund) -> Self {
+        Self {
+            id: refund.id.as_str().to_string(),
+            status: refund.status.clone().unwrap_or_default(),
+            amount: refund.amount,
+            our_refund_id: refund.metadata.as_ref().and_then(|m| m.get("refundId").cloned()),
+        }
+    }
 }
 
 /// async-stripe's client, built once per cold start.
@@ -265,10 +283,40 @@ impl StripeGateway {
             .send(&self.client)
             .await
             .map_err(GatewayError::from_stripe)?;
-        Ok(RefundOutcome {
-            id: refund.id.as_str().to_string(),
-            status: refund.status.clone().unwrap_or_default(),
-            amount: refund.amount,
-        })
+        Ok(RefundOutcome::from(&refund))
+    }
+
+    /// Every refund of a PaymentIntent (a PaymentIntent has few).
+    pub async fn refunds_of(&self, payment_intent_id: &str) -> Result<Vec<RefundOutcome>, GatewayError> {
+        let list = ListRefund::new()
+            .payment_intent(payment_intent_id)
+            .limit(100)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(list.data.iter().map(RefundOutcome::from).collect())
+    }
+
+    /// The platform's PaymentIntents created since `since` (unix seconds), at most `max`, newest
+    /// first: what the reconcile job compares with our payments.
+    pub async fn payment_intents_since(
+        &self,
+        since: i64,
+        max: usize,
+    ) -> Result<Vec<PaymentIntentOutcome>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut list = ListPaymentIntent::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
+            if let Some(last) = &after {
+                list = list.starting_after(last.as_str());
+            }
+            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(page.data.iter().map(PaymentIntentOutcome::from));
+            after = page.data.last().map(|pi| pi.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
     }
 }

@@ -302,7 +302,10 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
         }
         let payment_id = crate::handlers::payments::derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
-            Some(existing) => existing,
+            Some(existing) => {
+                crate::checkout::ensure_same_order(&existing, std::slice::from_ref(&course.id))?;
+                existing
+            }
             None => create_payment(&state, &principal, &payment_id, std::slice::from_ref(&course.id)).await?,
         };
         if let Some(pm) = &body.payment_method_id {

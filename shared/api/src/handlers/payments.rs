@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
-use crate::payments::{after_refund, receipt_of};
+use crate::payments::{finish_refunds, receipt_of};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::payment::{
@@ -119,7 +119,10 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
     idempotency::once(&state, &req, &principal, || async {
         let payment_id = derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
-            Some(existing) => existing,
+            Some(existing) => {
+                crate::checkout::ensure_same_order(&existing, &course_ids)?;
+                existing
+            }
             None => {
                 create_payment_with(&state, &principal, &payment_id, &course_ids, body.voucher_id.as_deref()).await?
             }
@@ -184,6 +187,7 @@ pub async fn create_payment_with(
         Some((_, discount)) => Money::new(list_total.amount - discount.amount, list_total.currency),
         None => list_total,
     };
+    crate::checkout::claim_courses(state, &principal.user_id, payment_id, course_ids).await?;
     let now = jiff::Timestamp::now();
     let payment = Payment {
         id: payment_id.to_string(),
@@ -290,7 +294,13 @@ pub async fn charge(
         idempotency_key: &format!("pi-create-{}", payment.id),
     };
     let now = jiff::Timestamp::now();
-    let pi = match state.stripe.create_payment_intent(&request).await {
+    let created = match &payment.stripe_payment_intent_id {
+        // One payment, one PaymentIntent, ever: a retry (even days later, when Stripe has
+        // forgotten the idempotency key) looks at the intent we linked instead of making another.
+        Some(linked) => state.stripe.retrieve_payment_intent(linked).await,
+        None => state.stripe.create_payment_intent(&request).await,
+    };
+    let pi = match created {
         Ok(pi) => pi,
         Err(GatewayError::CardDeclined { code, decline_code, message, payment_intent }) => {
             if let Some(pi) = &payment_intent {
@@ -481,6 +491,7 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
                     stripe_refund_id: None,
                     requested_by: principal.user_id.to_string(),
                     created_at: now,
+                    effects_applied: false,
                 };
                 match state.store.reserve_refund(&refund).await? {
                     Reservation::Reserved => refund,
@@ -532,12 +543,21 @@ fn refund_refusal(r: RefundRefusal) -> ApiError {
             ApiError::unprocessable("refund_exceeds_remaining", message).with_details(json!({ "remaining": remaining }))
         }
         RefundRefusal::WindowClosed { .. } => ApiError::unprocessable("refund_window_closed", message),
+        RefundRefusal::NotFulfilled => ApiError::conflict("payment_not_fulfilled", message),
+        RefundRefusal::PartialNotAllowed { remaining } => {
+            ApiError::unprocessable("partial_refund_not_allowed", message)
+                .with_details(json!({ "field": "amount", "remaining": remaining }))
+        }
     }
 }
 
 /// Asks Stripe for a reserved refund and completes or releases it.
 async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> Result<Refund, ApiError> {
     if refund.status != RefundStatus::Pending {
+        if refund.status == RefundStatus::Succeeded {
+            // A retry: finish whatever a failure left undone.
+            finish_refunds(state, &payment.id).await?;
+        }
         return Ok(refund);
     }
     let pi =
@@ -555,9 +575,8 @@ async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> 
     match state.stripe.create_refund(&request).await {
         Ok(done) => {
             let now = jiff::Timestamp::now();
-            if state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await? {
-                after_refund(state, &payment.id, &refund.id, refund.amount).await?;
-            }
+            state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;
+            finish_refunds(state, &payment.id).await?;
             Ok(Refund { status: RefundStatus::Succeeded, stripe_refund_id: Some(done.id), ..refund })
         }
         Err(GatewayError::Unavailable(cause)) => {

@@ -3,3 +3,4 @@
 pub mod billing_cycle;
 pub mod leaderboard_stats;
 pub mod payouts;
+pub mod reconcile;

@@ -1,0 +1,182 @@
+//! The reconcile job (daily; `POST /_local/jobs/reconcile` locally): finishes money work that a
+//! crash or a transient error left halfway, and compares Stripe's PaymentIntents with our
+//! payments. It fixes what is safe to fix (every fix is the same idempotent step the normal path
+//! runs, so a second run or a concurrent event never applies anything twice) and reports the
+//! rest (log, `ReconciliationDrift` metric with an alarm).
+//!
+//! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
+
+use crate::error::ApiError;
+use crate::payments::{finish_refunds, settle_success};
+use crate::state::AppState;
+use crate::telemetry;
+use azora_domain::payment::{Payment, RefundStatus};
+use azora_stripe::PaymentIntentState;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The in-line path normally finishes a refund's effects within seconds; give it that long.
+const EFFECTS_GRACE: SignedDuration = SignedDuration::from_mins(1);
+/// A refund reservation older than this is no longer waiting for an HTTP answer from Stripe.
+const RESERVATION_STALE: SignedDuration = SignedDuration::from_mins(15);
+const BATCH: i32 = 200;
+const MAX_INTENTS: usize = 5_000;
+
+#[derive(Default)]
+struct Report {
+    fixed: Vec<Value>,
+    drift: Vec<Value>,
+    errors: Vec<Value>,
+}
+
+impl Report {
+    fn fixed(&mut self, kind: &str, id: &str) {
+        tracing::info!(kind, id, "reconciliation fixed");
+        self.fixed.push(json!({ "kind": kind, "id": id }));
+    }
+
+    fn drift(&mut self, kind: &str, id: &str, detail: Value) {
+        tracing::warn!(kind, id, %detail, "reconciliation drift");
+        self.drift.push(json!({ "kind": kind, "id": id, "detail": detail }));
+    }
+
+    fn error(&mut self, step: &str, id: &str, e: &ApiError) {
+        tracing::warn!(step, id, error = %e.message, "reconciliation step failed; the next run retries");
+        self.errors.push(json!({ "step": step, "id": id, "error": e.message }));
+    }
+}
+
+pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> {
+    let now = state.clock.now();
+    let days = input.get("days").and_then(Value::as_i64).unwrap_or(3).clamp(1, 90);
+    let mut report = Report::default();
+    finish_due_effects(&state, now, &mut report).await?;
+    settle_stale_reservations(&state, now, &mut report).await?;
+    compare_payment_intents(&state, now, days, &mut report).await?;
+    let drift = report.drift.len() as u64;
+    telemetry::count("ReconciliationDrift", drift);
+    telemetry::count("ReconciliationFixes", report.fixed.len() as u64);
+    Ok(json!({
+        "job": "reconcile",
+        "startedAt": now.to_string(),
+        "fixed": report.fixed,
+        "drift": report.drift,
+        "errors": report.errors,
+    }))
+}
+
+/// Counted refunds whose effects (ledger, access, tokens, email) were left unfinished.
+async fn finish_due_effects(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
+    for (payment_id, refund_id, at) in state.store.unfinished_refunds(false, BATCH).await? {
+        if at > now - EFFECTS_GRACE {
+            continue;
+        }
+        match finish_refunds(state, &payment_id).await {
+            Ok(()) => report.fixed("refund_effects_finished", &refund_id),
+            Err(e) => report.error("refund_effects", &refund_id, &e),
+        }
+    }
+    Ok(())
+}
+
+/// Reservations whose Stripe call never answered (a 5xx, a timeout, a crash): Stripe's list of
+/// the intent's refunds says what happened; one Stripe never made is released.
+async fn settle_stale_reservations(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
+    for (payment_id, refund_id, at) in state.store.unfinished_refunds(true, BATCH).await? {
+        if at > now - RESERVATION_STALE {
+            continue;
+        }
+        if let Err(e) = settle_reservation(state, &payment_id, &refund_id, report).await {
+            report.error("refund_reservation", &refund_id, &e);
+        }
+    }
+    Ok(())
+}
+
+async fn settle_reservation(
+    state: &AppState,
+    payment_id: &str,
+    refund_id: &str,
+    report: &mut Report,
+) -> Result<(), ApiError> {
+    let Some(refund) = state.store.get_refund(payment_id, refund_id).await? else { return Ok(()) };
+    if refund.status != RefundStatus::Pending {
+        return Ok(());
+    }
+    let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
+    let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
+    let at_stripe = state.stripe.refunds_of(pi).await.map_err(crate::handlers::payments::gateway_error)?;
+    let now = state.clock.now();
+    match at_stripe.iter().find(|r| r.our_refund_id.as_deref() == Some(refund_id)) {
+        Some(done) if done.status == "succeeded" => {
+            state.store.complete_refund(payment_id, refund_id, &done.id, refund.amount.amount, now).await?;
+            finish_refunds(state, payment_id).await?;
+            report.fixed("refund_completed", refund_id);
+        }
+        Some(done) if done.status == "pending" || done.status == "requires_action" => {}
+        // Failed or canceled at Stripe, or never made: nothing was given back.
+        _ => {
+            state.store.fail_refund(payment_id, refund_id, refund.amount.amount).await?;
+            report.fixed("refund_reservation_released", refund_id);
+        }
+    }
+    Ok(())
+}
+
+/// Every succeeded PaymentIntent of the last `days` days against our payments: a charge we did
+/// not fulfil is fulfilled (the same idempotent step as the webhook's); a second charge for one
+/// payment, or a charge whose amount differs from what we priced, is reported.
+async fn compare_payment_intents(
+    state: &AppState,
+    now: Timestamp,
+    days: i64,
+    report: &mut Report,
+) -> Result<(), ApiError> {
+    let since = (now - SignedDuration::from_hours(24 * days)).as_second();
+    let intents = state
+        .stripe
+        .payment_intents_since(since, MAX_INTENTS)
+        .await
+        .map_err(crate::handlers::payments::gateway_error)?;
+    for pi in intents.iter().filter(|pi| pi.state == Some(PaymentIntentState::Succeeded)) {
+        let payment_id = match state.store.payment_for_intent(&pi.id).await? {
+            Some(id) => Some(id),
+            None => pi.metadata.get("paymentId").cloned(),
+        };
+        let payment: Option<Payment> = match &payment_id {
+            Some(id) => state.store.get_payment(id).await?,
+            None => None,
+        };
+        let Some(payment) = payment else {
+            // Not from our checkout (subscriptions' invoices have their own records).
+            if pi.metadata.contains_key("paymentId") {
+                report.drift("charge_without_payment", &pi.id, json!({ "amount": pi.amount_received }));
+            }
+            continue;
+        };
+        if payment.stripe_payment_intent_id.as_deref().is_some_and(|linked| linked != pi.id) {
+            report.drift(
+                "second_charge_for_payment",
+                &pi.id,
+                json!({ "paymentId": payment.id, "amount": pi.amount_received }),
+            );
+            continue;
+        }
+        if pi.amount_received != payment.amount.amount {
+            report.drift(
+                "amount_mismatch",
+                &pi.id,
+                json!({ "paymentId": payment.id, "charged": pi.amount_received, "priced": payment.amount.amount }),
+            );
+            continue;
+        }
+        if payment.fulfilled_at.is_none() && payment.stripe_payment_intent_id.is_some() {
+            match settle_success(state, &payment.id, now).await {
+                Ok(()) => report.fixed("charge_fulfilled", &payment.id),
+                Err(e) => report.error("fulfil", &payment.id, &e),
+            }
+        }
+    }
+    Ok(())
+}
