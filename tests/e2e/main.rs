@@ -2,6 +2,7 @@
 //! moto). Run with `make test`.
 
 mod auth;
+mod billing_cycle_resume;
 mod contract;
 mod idempotency;
 mod licenses;
@@ -11,5 +12,7 @@ mod notifications;
 mod payments;
 mod platform;
 mod rewards;
+mod subscription_races;
 mod subscriptions;
 mod subscriptions_billing;
+mod webhook_edge;

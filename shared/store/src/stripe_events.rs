@@ -40,4 +40,19 @@ impl Store {
             .map_err(|e| from_sdk("DeleteItem", e))?;
         Ok(())
     }
+
+    /// Whether a delivery of this event was recorded (and so enqueued).
+    pub async fn stripe_event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::stripe_event(event_id)))
+            .key(keys::SK, s("EVENT"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?;
+        Ok(out.item.is_some())
+    }
 }

@@ -1,10 +1,16 @@
-//! `POST /api/webhooks/stripe` (no JWT): verify the signature over the raw body, dedupe by event
-//! id, enqueue for the stripe-events worker, answer 200 at once.
+//! `POST /api/webhooks/stripe` (no JWT): verify the signature over the raw body, read only the
+//! envelope, acknowledge types the worker does not handle, dedupe by event id, enqueue the raw
+//! payload for the stripe-events worker, answer 200 at once.
+//!
+//! Invariant: every correctly signed, fresh delivery gets a 2xx (Stripe retries anything else for
+//! three days and may disable the endpoint), whatever its object holds; only a bad or stale
+//! signature, or a body without an event id and type, is refused. Types outside
+//! `azora_stripe::webhook::HANDLED_EVENT_TYPES` are acknowledged without being recorded or enqueued.
 
 use crate::error::ApiError;
 use crate::http::{HttpResult, body_bytes, header, ok};
 use crate::state::AppState;
-use azora_stripe::webhook::{WebhookRejection, verify};
+use azora_stripe::webhook::{WebhookRejection, is_handled, verify};
 use lambda_http::Request;
 use serde_json::json;
 use std::sync::Arc;
@@ -42,14 +48,28 @@ pub async fn stripe(req: Request, state: Arc<AppState>) -> HttpResult {
                 }
             }
         })?;
-    tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook verified");
+    tracing::info!(
+        event_id = %event.id,
+        event_type = %event.event_type,
+        account = event.account.as_deref().unwrap_or(""),
+        livemode = event.livemode,
+        "webhook verified"
+    );
+    if !is_handled(&event.event_type) {
+        tracing::info!(event_id = %event.id, event_type = %event.event_type, "event type not handled; acknowledged");
+        return ok(&json!({ "received": true, "ignored": true }));
+    }
     if !state.store.record_stripe_event(&event.id, &event.event_type, now).await? {
         tracing::info!(event_id = %event.id, "duplicate delivery");
         return ok(&json!({ "received": true, "duplicate": true }));
     }
-    if let Err(e) =
-        state.stripe_events.send(payload.to_string(), &[("type", &event.event_type), ("eventId", &event.id)]).await
-    {
+    let livemode = if event.livemode { "true" } else { "false" };
+    let mut attributes =
+        vec![("type", event.event_type.as_str()), ("eventId", event.id.as_str()), ("livemode", livemode)];
+    if let Some(account) = &event.account {
+        attributes.push(("account", account.as_str()));
+    }
+    if let Err(e) = state.stripe_events.send(payload.to_string(), &attributes).await {
         // Forget the event so that Stripe's retry of this delivery is accepted.
         if let Err(forget) = state.store.forget_stripe_event(&event.id).await {
             tracing::error!(error = %forget, event_id = %event.id, "could not forget event after enqueue failure");
@@ -57,4 +77,38 @@ pub async fn stripe(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(e);
     }
     ok(&json!({ "received": true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use azora_stripe::webhook::HANDLED_EVENT_TYPES;
+    use std::collections::BTreeSet;
+
+    /// Event-type literals (`a.b`, `a.b.c`) in Rust source: what a `match` on the type names.
+    fn event_types_in(source: &str) -> BTreeSet<&str> {
+        source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|lit| {
+                lit.contains('.')
+                    && !lit.starts_with('.')
+                    && !lit.ends_with('.')
+                    && !lit.contains("..")
+                    && lit.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+            })
+            .collect()
+    }
+
+    /// The edge acknowledges without enqueueing every type outside the list, so a type the worker
+    /// handles but the list lacks would be dropped silently: the two must agree.
+    #[test]
+    fn the_handled_list_is_exactly_what_the_worker_handles() {
+        let worker = event_types_in(include_str!("../workers/stripe_events.rs"));
+        let listed: BTreeSet<&str> = HANDLED_EVENT_TYPES.iter().copied().collect();
+        let missing: Vec<_> = worker.difference(&listed).collect();
+        assert!(missing.is_empty(), "the worker handles {missing:?}; add them to HANDLED_EVENT_TYPES");
+        let unused: Vec<_> = listed.difference(&worker).collect();
+        assert!(unused.is_empty(), "HANDLED_EVENT_TYPES lists {unused:?} which the worker does not handle");
+    }
 }

@@ -1,0 +1,1 @@
+//! Concurrent subscription creates (issue 10, #5).
