@@ -8,6 +8,7 @@ mod licenses;
 mod marketplace;
 mod notifications;
 mod payments;
+mod payouts;
 mod platform;
 mod rewards;
 mod subscriptions;

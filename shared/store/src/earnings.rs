@@ -55,6 +55,8 @@ pub struct Balance {
     pub pending: i64,
     pub available: i64,
     pub paid_out: i64,
+    /// Reserved by a payout whose transfer is not recorded yet (see `payouts`).
+    pub paying_out: i64,
     pub reversed: i64,
     pub lifetime: i64,
 }
@@ -369,6 +371,7 @@ pub(crate) fn balance_from_item(item: &Item) -> Result<Balance, StoreError> {
         pending: opt_i64(item, "pending")?.unwrap_or(0),
         available: opt_i64(item, "available")?.unwrap_or(0),
         paid_out: opt_i64(item, "paidOut")?.unwrap_or(0),
+        paying_out: opt_i64(item, "payingOut")?.unwrap_or(0),
         reversed: opt_i64(item, "reversed")?.unwrap_or(0),
         lifetime: opt_i64(item, "lifetime")?.unwrap_or(0),
     })

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod leaderboard;
 pub mod licenses;
 pub mod payments;
+pub mod payouts;
 pub mod rate_limit;
 pub mod refunds;
 pub mod reviews;
