@@ -94,10 +94,9 @@ fn payout_from_item(item: &Item) -> Result<Payout, StoreError> {
     let currency = Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?;
     let instructor_id = UserId::parse(get_s(item, "instructorId")?).map_err(|_| malformed("instructorId"))?;
     let entries = match item.get("entries") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .map(|v| v.as_s().cloned().map_err(|_| malformed("entries")))
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(AttributeValue::L(list)) => {
+            list.iter().map(|v| v.as_s().cloned().map_err(|_| malformed("entries"))).collect::<Result<Vec<_>, _>>()?
+        }
         Some(_) => return Err(malformed("entries")),
         None => Vec::new(),
     };
