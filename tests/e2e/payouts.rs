@@ -3,9 +3,11 @@
 //! leaves the payout pending and a later run pays it exactly once; repeated and concurrent runs
 //! pay each entry once.
 
-use azora_domain::UserId;
+use azora_domain::{Currency, UserId};
 use azora_e2e::{AppOptions, TestApp, json_of, spawn_app_with, unique};
+use azora_store::payouts::Reservation;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 
 const DAY: i64 = 86_400;
@@ -34,8 +36,8 @@ async fn onboarded_instructor(app: &TestApp, id: &str) -> (String, String) {
     panic!("payouts never enabled for {id}");
 }
 
-/// A fulfilled purchase of `course` (price 2000: the instructor earns 1400).
-async fn sell(app: &TestApp, course: &str) {
+/// A fulfilled purchase of `course` (price 2000: the instructor earns 1400); its payment id.
+async fn sell(app: &TestApp, course: &str) -> String {
     let buyer = app.token(&unique("buyer"), &["student"]);
     let (status, body) = json_of(
         app.post(
@@ -50,6 +52,7 @@ async fn sell(app: &TestApp, course: &str) {
     assert_eq!(status, 201, "{body}");
     let payment_id = body["paymentId"].as_str().expect("payment id").to_string();
     app.wait_for_payment(&payment_id, &buyer, |p| p["fulfilled"] == true).await;
+    payment_id
 }
 
 async fn run_payouts(app: &TestApp, input: Value) -> Value {
@@ -221,4 +224,67 @@ async fn repeated_and_concurrent_runs_pay_each_instructor_once() {
         assert!(report["paid"].as_array().expect("paid").is_empty(), "{report}");
     }
     assert_eq!(app.stripe.events_of_type("transfer.created").len(), 2);
+}
+
+/// A run that crashed after Stripe made the transfer but before it was recorded, then a refund of
+/// the sale it carried: the next run finds the transfer (no second one) and records it; the refund
+/// is a negative balance, since the sale was not known to be paid out.
+#[tokio::test]
+async fn a_transfer_made_before_a_crash_is_recorded_by_the_next_run_and_never_repeated() {
+    let app = app_with(None).await;
+    let id = unique("teacher");
+    let instructor = UserId::parse(id.as_str()).expect("id");
+    let (token, account) = onboarded_instructor(&app, &id).await;
+    let course = app.seed_course(&id, 2000, "usd").await;
+    let payment = sell(&app, &course).await;
+
+    // The crashed run: reserved, transferred, not recorded.
+    let store = &app.booted.state.store;
+    let now = jiff::Timestamp::now();
+    assert_eq!(store.release_due(&instructor, Currency::Usd, now).await.expect("release"), 1);
+    let Reservation::Created(payout) =
+        store.reserve_payout(&instructor, Currency::Usd, "crashed", &account, now).await.expect("reserve")
+    else {
+        panic!("a new reservation");
+    };
+    assert_eq!(payout.amount.amount, 1400);
+    let metadata = HashMap::from([
+        ("instructorId".to_string(), id.clone()),
+        ("run".to_string(), "crashed".to_string()),
+        ("payoutId".to_string(), payout.id.clone()),
+    ]);
+    let transfer = app
+        .booted
+        .state
+        .stripe
+        .create_transfer(payout.amount, &account, &payout.id, metadata, &payout.id)
+        .await
+        .expect("transfer");
+
+    // A refund lands before anything is recorded.
+    let admin = app.token("admin-1", &["admin"]);
+    let (status, body) = json_of(
+        app.post(
+            "/api/payments/refund",
+            Some(&admin),
+            Some("refund-1"),
+            &json!({ "paymentId": payment, "reason": "other" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The next runs: the transfer is found and recorded once; nothing is paid again.
+    let report = run_payouts(&app, json!({})).await;
+    assert_eq!(report["failures"], 0, "{report}");
+    assert_eq!(report["paid"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report["paid"][0]["transferId"], transfer.as_str(), "{report}");
+    assert_eq!(report["paid"][0]["run"], "crashed");
+    for input in [json!({}), json!({ "run": "later" })] {
+        let again = run_payouts(&app, input).await;
+        assert!(again["paid"].as_array().expect("paid").is_empty(), "{again}");
+    }
+    assert_eq!(transfers_to(&app, &account).len(), 1, "one transfer");
+    assert_eq!(amounts(&balance_of(&app, &token).await), (Some(-1400), Some(0), Some(1400)), "carried as a debt");
 }
