@@ -10,6 +10,7 @@ mod marketplace;
 mod money_integrity;
 mod notifications;
 mod payments;
+mod payouts;
 mod platform;
 mod rewards;
 mod subscription_races;

@@ -31,6 +31,11 @@ pub struct TestApp {
 pub struct AppOptions {
     pub settings: BTreeMap<String, String>,
     pub force_base64_bodies: bool,
+    /// How long the sandbox keeps a charge's funds pending before the platform can transfer them
+    /// (`SandboxOptions::available_after`). `None`: available at once, so tests that pay
+    /// instructors right after a sale need not move the sandbox clock; `Some(2 days)` is Stripe's
+    /// behaviour (then advance the sandbox clock, e.g. `app.stripe.advance_clock(..)`).
+    pub stripe_available_after: Option<Duration>,
 }
 
 pub fn require_stack() -> String {
@@ -59,6 +64,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let stripe = Sandbox::start(SandboxOptions {
         webhook_secret: TEST_WEBHOOK_SECRET.into(),
         retry_delays: vec![Duration::from_millis(200), Duration::from_millis(500)],
+        available_after: options.stripe_available_after.unwrap_or(Duration::ZERO),
         ..SandboxOptions::default()
     })
     .await

@@ -149,6 +149,7 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
             result
         }
         ("GET", ["accounts", id, "balance"]) => accounts::balance_json(&shared.lock(), id),
+        ("GET", ["balance"]) => crate::resources::transfers::platform_balance_json(&shared.lock()),
         ("POST", ["accounts", id, "balance"]) => {
             let mut store = shared.lock();
             let account = accounts::connected(&store, id).ok_or_else(|| ApiError::not_found("account", id))?;
@@ -239,6 +240,13 @@ fn update_config(shared: &Shared, input: &Map<String, Value>) -> ApiResult<()> {
                 config.retry_delays_ms = serde_json::from_value(value.clone()).map_err(|_| {
                     ApiError::invalid_nocode("retryDelaysMs must be an array of milliseconds.").param(key)
                 })?
+            }
+            "availableAfterSeconds" => {
+                let seconds = value_i64(value, key)?;
+                if !(0..=crate::time::MAX_TIMESTAMP).contains(&seconds) {
+                    return Err(ApiError::invalid_nocode("availableAfterSeconds must be 0 or more.").param(key));
+                }
+                config.available_after_seconds = seconds;
             }
             other => return Err(ApiError::unknown_param(other)),
         }

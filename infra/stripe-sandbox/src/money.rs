@@ -9,14 +9,32 @@ const ZERO_DECIMAL: &[&str] =
 /// Stripe's largest amount (eight digits).
 pub const MAX_AMOUNT: i64 = 99_999_999;
 
-/// A lower-case ISO code; Stripe accepts any case and answers in lower case.
+/// The ISO 4217 currencies Stripe accepts for payments (lower case), from Stripe's list of
+/// supported presentment currencies.
+pub const SUPPORTED: &[&str] = &[
+    "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt", "bgn", "bhd", "bif",
+    "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc", "cve",
+    "czk", "djf", "dkk", "dop", "dzd", "egp", "etb", "eur", "fjd", "fkp", "gbp", "gel", "ghs", "gip", "gmd", "gnf",
+    "gtq", "gyd", "hkd", "hnl", "htg", "huf", "idr", "ils", "inr", "isk", "jmd", "jod", "jpy", "kes", "kgs", "khr",
+    "kmf", "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "mad", "mdl", "mga", "mkd", "mmk", "mnt",
+    "mop", "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen",
+    "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd", "scr", "sek", "sgd", "shp",
+    "sle", "sos", "srd", "std", "szl", "thb", "tjs", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd",
+    "uyu", "uzs", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
+];
+
+/// A lower-case ISO code Stripe supports; Stripe accepts any case and answers in lower case.
+/// Anything else (not three letters, or not a currency Stripe supports, e.g. `xyz`) is Stripe's
+/// 400 `invalid_request_error` on `param`.
 pub fn currency(raw: &str, param: &str) -> ApiResult<String> {
-    let c = raw.to_ascii_lowercase();
-    if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_lowercase()) {
+    let c = raw.trim().to_ascii_lowercase();
+    if SUPPORTED.binary_search(&c.as_str()).is_ok() {
         Ok(c)
     } else {
         Err(ApiError::invalid_nocode(format!(
-            "Invalid currency: {raw}. Stripe currently supports three-letter ISO currency codes in lowercase."
+            "Invalid currency: {}. Stripe currently supports these currencies: {}",
+            raw.to_ascii_lowercase(),
+            SUPPORTED.join(", ")
         ))
         .param(param))
     }
@@ -89,5 +107,8 @@ mod tests {
         assert!(charge_amount(100_000_000, "usd").is_err());
         assert_eq!(currency("USD", "currency").ok().as_deref(), Some("usd"));
         assert!(currency("us", "currency").is_err());
+        assert!(currency("xyz", "currency").is_err());
+        assert_eq!(currency("EUR", "currency").ok().as_deref(), Some("eur"));
+        assert!(SUPPORTED.windows(2).all(|w| w[0] < w[1]), "sorted, for binary_search");
     }
 }

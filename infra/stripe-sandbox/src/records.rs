@@ -16,6 +16,18 @@ pub struct SandboxConfig {
     pub auto_deliver: bool,
     /// Waits before each retry of a failed automatic delivery; its length is the number of retries.
     pub retry_delays_ms: Vec<u64>,
+    /// How long (sandbox-clock seconds) a successful charge's funds stay `pending` in the
+    /// platform's balance before they become `available` (Stripe: about 2 days for US cards).
+    /// Fixed per charge when it succeeds; 0 makes new charges available at once.
+    #[serde(default = "default_available_after")]
+    pub available_after_seconds: i64,
+}
+
+/// Stripe's usual hold for card payments in the US: 2 days.
+pub const DEFAULT_AVAILABLE_AFTER_SECONDS: i64 = 2 * 86_400;
+
+fn default_available_after() -> i64 {
+    DEFAULT_AVAILABLE_AFTER_SECONDS
 }
 
 /// One API request the sandbox received (`GET /_sandbox/requests`).

@@ -37,6 +37,10 @@ pub struct SandboxOptions {
     pub retry_delays: Vec<Duration>,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// How long a successful charge's funds stay `pending` before they are `available` in the
+    /// platform's balance (and can fund transfers), on the sandbox clock. Default: 2 days, as for
+    /// US cards on Stripe; `Duration::ZERO` makes charges available at once.
+    pub available_after: Duration,
 }
 
 impl Default for SandboxOptions {
@@ -53,6 +57,7 @@ impl Default for SandboxOptions {
                 Duration::from_secs(8),
             ],
             log_requests: false,
+            available_after: Duration::from_secs(crate::records::DEFAULT_AVAILABLE_AFTER_SECONDS as u64),
         }
     }
 }
@@ -134,6 +139,7 @@ impl Sandbox {
             webhook_secret: options.webhook_secret,
             auto_deliver: options.auto_deliver,
             retry_delays_ms: options.retry_delays.iter().map(|d| d.as_millis() as u64).collect(),
+            available_after_seconds: i64::try_from(options.available_after.as_secs()).unwrap_or(i64::MAX),
         };
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::new(config)),
@@ -199,6 +205,16 @@ impl SandboxHandle {
 
     pub fn set_auto_deliver(&self, on: bool) {
         self.shared.lock().config.auto_deliver = on;
+    }
+
+    /// How long charges succeeding from now on stay pending before their funds are available.
+    pub fn set_available_after(&self, after: Duration) {
+        self.shared.lock().config.available_after_seconds = i64::try_from(after.as_secs()).unwrap_or(i64::MAX);
+    }
+
+    /// The platform's balance (a Balance object: `available` and `pending` per currency).
+    pub fn platform_balance(&self) -> Result<Value, SandboxError> {
+        Ok(crate::resources::transfers::platform_balance_json(&self.shared.lock())?)
     }
 
     /// Every event, oldest first.

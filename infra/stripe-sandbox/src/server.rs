@@ -108,6 +108,8 @@ struct ApiRequest<'a> {
     params: Result<Params, ApiError>,
     idempotency_key: Option<String>,
     account: Option<String>,
+    /// `Stripe-Version`, when sent.
+    stripe_version: Option<String>,
 }
 
 fn api(
@@ -136,6 +138,7 @@ fn api(
         params: Params::parse(raw),
         idempotency_key: header("idempotency-key"),
         account: header("stripe-account"),
+        stripe_version: header("stripe-version"),
     };
     let (flat, nested) = match &request.params {
         Ok(p) => (p.flat_json(), Value::Object(p.nested.clone())),
@@ -165,7 +168,9 @@ fn api(
     shared.dispatch(&mut store);
     drop(store);
 
-    let mut extra: Vec<(&str, String)> = vec![("request-id", reply.request_id.clone())];
+    // The version the request was served in (the only one the sandbox renders).
+    let mut extra: Vec<(&str, String)> =
+        vec![("request-id", reply.request_id.clone()), ("stripe-version", API_VERSION.to_string())];
     if method == "POST"
         && let Some(key) = &request.idempotency_key
     {
@@ -184,6 +189,11 @@ fn execute(shared: &Shared, store: &mut Store, req: &ApiRequest<'_>) -> Reply {
         Ok(k) => k.clone(),
         Err(e) => return fail(e.clone()),
     };
+    if let Some(version) = &req.stripe_version
+        && let Err(e) = check_version(version)
+    {
+        return fail(e);
+    }
     let Some(method) = Method::parse(req.method) else {
         return fail(ApiError::unrecognized_url(req.method, req.path));
     };
@@ -249,6 +259,44 @@ fn execute(shared: &Shared, store: &mut Store, req: &ApiRequest<'_>) -> Reply {
         );
     }
     fresh(status, body)
+}
+
+/// `Stripe-Version`: Stripe refuses a version that does not exist (`Invalid Stripe API version`).
+/// The sandbox renders every object in [`API_VERSION`] only, so a real but different version is
+/// refused too (400, saying so) rather than answered in a shape the client does not expect.
+fn check_version(version: &str) -> Result<(), ApiError> {
+    if version == API_VERSION {
+        return Ok(());
+    }
+    let invalid = || ApiError::invalid_nocode(format!("Invalid Stripe API version: {version}"));
+    let (date, name) = match version.split_once('.') {
+        Some((date, name)) => (date, Some(name)),
+        None => (version, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(invalid()) };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+        return Err(invalid());
+    }
+    let (month, day) = (m.parse::<u32>().unwrap_or(0), d.parse::<u32>().unwrap_or(0));
+    let pinned_date = API_VERSION.split('.').next().unwrap_or(API_VERSION);
+    // Versions are dated from 2011; named ones (`2024-09-30.acacia` on) are a date and a
+    // lower-case release name, and date-only ones predate the names; none is later than ours.
+    let known = date >= "2011-01-01"
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && date <= pinned_date
+        && match name {
+            Some(n) => date >= "2024-09-30" && !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase()),
+            None => date < "2024-09-30",
+        };
+    if !known {
+        return Err(invalid());
+    }
+    Err(ApiError::invalid_nocode(format!(
+        "The Stripe sandbox answers in API version {API_VERSION} only (the version async-stripe pins); this request asked for {version}. Send Stripe-Version: {API_VERSION} or none."
+    )))
 }
 
 /// The secret key of `Authorization: Bearer sk_test_…` (or HTTP Basic, as curl's `-u` sends).
@@ -324,6 +372,17 @@ pub(crate) fn error_response(error: &ApiError, request_id: Option<&str>) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_api_versions() {
+        assert!(check_version(API_VERSION).is_ok());
+        for bad in ["", "latest", "2026-13-01", "2026-09-30.", "2026-09-30.Endive", "2099-01-01.zinnia", "26-09-30"] {
+            let e = check_version(bad).err();
+            assert!(e.as_ref().is_some_and(|e| e.message.starts_with("Invalid Stripe API version")), "{bad}: {e:?}");
+        }
+        let older = check_version("2024-06-20").err();
+        assert!(older.is_some_and(|e| e.status == 400 && e.message.contains(API_VERSION)));
+    }
 
     #[test]
     fn masks_keys_like_stripe() {

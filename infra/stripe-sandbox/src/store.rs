@@ -319,6 +319,7 @@ mod tests {
             webhook_secret: "whsec_x".into(),
             auto_deliver: true,
             retry_delays_ms: vec![],
+            available_after_seconds: 0,
         }
     }
 

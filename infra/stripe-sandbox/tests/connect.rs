@@ -123,6 +123,21 @@ async fn transfers_reversals_and_the_connected_balance() {
     let account = express(&t.client, "t3@example.com").await;
     let acct = account.id.as_str().to_string();
     t.sandbox.complete_account_onboarding(&acct).expect("onboarded");
+    // Transfers are funded from the platform's available balance: a charge that skips pending.
+    let (status, _, body) = t
+        .post_form(
+            "v1/payment_intents",
+            &[
+                ("amount", "5000"),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_bypassPending"),
+                ("payment_method_types[]", "card"),
+                ("confirm", "true"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("succeeded")), "{body}");
 
     let key = || RequestStrategy::Idempotent(IdempotencyKey::new("payout-enr-1").expect("key"));
     let transfer = || {
@@ -148,7 +163,7 @@ async fn transfers_reversals_and_the_connected_balance() {
     assert_eq!(balance.available[0].amount, 5000, "counted once");
     assert_eq!(balance.available[0].currency, Currency::USD);
     let platform = RetrieveForMyAccountBalance::new().send(&t.client).await.expect("platform balance");
-    assert_eq!(platform.available[0].amount, -5000, "no charges yet: the platform is 5000 down");
+    assert_eq!(platform.available[0].amount, 0, "the platform's 5000 went to the account");
 
     // Partial reversal.
     let reversal = CreateIdTransferReversal::new(first.id.clone())

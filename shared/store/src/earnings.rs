@@ -2,7 +2,8 @@
 //!
 //! Entries are immutable: a sale adds the instructor's share as `pending`; it becomes `available`
 //! when released after the refund window (the payout job releases it); a refund adds a negative
-//! entry in the bucket its sale is in; a payout moves `available` to `paidOut`. Balances are kept
+//! entry in the bucket its sale is in; a payout moves `available` to `payingOut`, then to
+//! `paidOut` once its transfer is recorded (see `payouts`). Balances are kept
 //! per instructor and currency, changed only in the same transaction as the entry that explains
 //! the change.
 
@@ -59,6 +60,8 @@ pub struct Balance {
     pub pending: i64,
     pub available: i64,
     pub paid_out: i64,
+    /// Reserved by a payout whose transfer is not recorded yet (see `payouts`).
+    pub paying_out: i64,
     pub reversed: i64,
     pub lifetime: i64,
 }
@@ -361,6 +364,7 @@ pub(crate) fn balance_from_item(item: &Item) -> Result<Balance, StoreError> {
         pending: opt_i64(item, "pending")?.unwrap_or(0),
         available: opt_i64(item, "available")?.unwrap_or(0),
         paid_out: opt_i64(item, "paidOut")?.unwrap_or(0),
+        paying_out: opt_i64(item, "payingOut")?.unwrap_or(0),
         reversed: opt_i64(item, "reversed")?.unwrap_or(0),
         lifetime: opt_i64(item, "lifetime")?.unwrap_or(0),
     })
@@ -550,103 +554,7 @@ impl Store {
         }
     }
 
-    /// Whether this run already paid this instructor in this currency.
-    pub async fn payout_exists(&self, instructor: &UserId, currency: Currency, run: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(instructor.as_str())))
-            .key(keys::SK, s(format!("PAYOUT#{run}#{}", currency.code())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        Ok(out.item.is_some())
-    }
-
-    /// Records a payout once per run: the marker, the ledger entry and the balance move together;
-    /// then tags the released sales it carried with the transfer (for later reversals).
-    pub async fn record_payout(
-        &self,
-        instructor: &UserId,
-        amount: Money,
-        run: &str,
-        transfer_id: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let iid = instructor.as_str();
-        let marker = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::instructor(iid)))
-            .item(keys::SK, s(format!("PAYOUT#{run}#{}", amount.currency.code())))
-            .item("transferId", s(transfer_id))
-            .item("amount", n(amount.amount))
-            .condition_expression("attribute_not_exists(SK)");
-        let entry = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::instructor(iid)))
-            .item(keys::SK, s(format!("EARNING#{}#payout#{run}#{}", keys::sortable(now), amount.currency.code())))
-            .item("kind", s("payout"))
-            .item("amount", n(-amount.amount))
-            .item("gross", n(0))
-            .item("currency", s(amount.currency.code()))
-            .item("reference", s(transfer_id))
-            .item("at", s(now.to_string()))
-            .item("releasedAt", s(now.to_string()));
-        let move_balance = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(iid)))
-            .key(keys::SK, s(keys::balance(amount.currency.code())))
-            .update_expression("ADD available :neg, paidOut :amt")
-            .condition_expression("available >= :amt")
-            .expression_attribute_values(":neg", n(-amount.amount))
-            .expression_attribute_values(":amt", n(amount.amount));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(marker.build())?).build())
-            .transact_items(TransactWriteItem::builder().put(build(entry.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(move_balance.build())?).build())
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => {}
-            Err(e) if e.failed_condition_at(0) => return Ok(false),
-            Err(e) => return Err(e),
-        }
-        // Tag the sales this payout carried, so a later refund knows which transfer to reverse.
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
-            .filter_expression("kind = :sale AND attribute_exists(releasedAt) AND attribute_not_exists(transferId) AND currency = :cur")
-            .expression_attribute_values(":pk", s(keys::instructor(iid)))
-            .expression_attribute_values(":earning", s("EARNING#"))
-            .expression_attribute_values(":sale", s("sale"))
-            .expression_attribute_values(":cur", s(amount.currency.code()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        for item in out.items() {
-            let sk = get_s(item, keys::SK)?.to_string();
-            let _ = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::instructor(iid)))
-                .key(keys::SK, s(sk))
-                .update_expression("SET transferId = :t")
-                .condition_expression("attribute_not_exists(transferId)")
-                .expression_attribute_values(":t", s(transfer_id))
-                .send()
-                .await;
-        }
-        Ok(true)
-    }
+    // Payouts themselves (record before transfer) live in `payouts`.
 
     /// Money taken back from a connected account after a refund: it no longer counts as paid out.
     pub async fn record_transfer_reversal(

@@ -33,6 +33,7 @@
 //! | review                | `COURSE#<courseId>`         | `REVIEW#<userId>`      | `COURSE#<id>#REVIEWS` / sortable updatedAt | one per student; newest first |
 //! | earnings entry        | `INSTRUCTOR#<id>`           | `EARNING#<ts>#<ref>`   |                              | an instructor's ledger, newest first   |
 //! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors |
+//! | payout                | `INSTRUCTOR#<id>`           | `PAYOUT#<run>#<CUR>`   |                              | one per instructor, currency and run; pending ones (Query, begins_with) |
 
 //! Token rewards (see `tokens` and `leaderboard`):
 //!

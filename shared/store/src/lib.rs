@@ -16,6 +16,7 @@ pub mod leaderboard;
 pub mod licenses;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
 pub mod rate_limit;
 pub mod refunds;
 pub mod reviews;

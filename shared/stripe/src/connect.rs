@@ -8,7 +8,7 @@ use stripe_connect::account::{
     CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers, CreateAccountType,
 };
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
-use stripe_connect::transfer::CreateTransfer;
+use stripe_connect::transfer::{CreateTransfer, ListTransfer};
 use stripe_connect::transfer_reversal::CreateIdTransferReversal;
 
 impl StripeGateway {
@@ -73,6 +73,29 @@ impl StripeGateway {
             .await
             .map_err(GatewayError::from_stripe)?;
         Ok(transfer.id.as_str().to_string())
+    }
+
+    /// The transfer made in `transfer_group` to `destination` for exactly `amount`, if any: a
+    /// payout retried after Stripe forgot its idempotency key (about 24 h) finds the transfer its
+    /// earlier attempt made instead of paying again.
+    pub async fn find_transfer(
+        &self,
+        transfer_group: &str,
+        destination: &str,
+        amount: Money,
+    ) -> Result<Option<String>, GatewayError> {
+        let list = ListTransfer::new()
+            .transfer_group(transfer_group)
+            .destination(destination)
+            .limit(100)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(list
+            .data
+            .iter()
+            .find(|t| t.amount == amount.amount && t.currency == stripe_currency(&amount))
+            .map(|t| t.id.as_str().to_string()))
     }
 
     /// Takes `amount` back from a transfer; refused (`Rejected`) when the connected account's

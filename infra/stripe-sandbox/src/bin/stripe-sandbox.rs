@@ -2,10 +2,11 @@
 //!
 //! ```text
 //! stripe-sandbox [--host 127.0.0.1] [--port 12111] [--webhook-url URL] [--webhook-secret SECRET]
-//!                [--no-auto-deliver] [--quiet]
+//!                [--no-auto-deliver] [--available-after SECONDS] [--quiet]
 //! ```
 //! Environment: `STRIPE_SANDBOX_HOST`, `STRIPE_SANDBOX_PORT` (default 12111),
-//! `STRIPE_WEBHOOK_URL`, `STRIPE_WEBHOOK_SECRET`; flags win over the environment.
+//! `STRIPE_WEBHOOK_URL`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_SANDBOX_AVAILABLE_AFTER` (seconds a
+//! charge stays pending, default 172800 = 2 days); flags win over the environment.
 //! Logs one line per request to stderr. Stops on Ctrl-C or SIGTERM.
 
 use std::net::{IpAddr, SocketAddr};
@@ -13,8 +14,12 @@ use std::process::ExitCode;
 
 use azora_stripe_sandbox::{API_VERSION, DEFAULT_PORT, Sandbox, SandboxOptions};
 
-const USAGE: &str = "usage: stripe-sandbox [--host ADDR] [--port PORT] [--webhook-url URL] [--webhook-secret SECRET] [--no-auto-deliver] [--quiet]
-env: STRIPE_SANDBOX_HOST, STRIPE_SANDBOX_PORT (default 12111), STRIPE_WEBHOOK_URL, STRIPE_WEBHOOK_SECRET";
+const USAGE: &str = "usage: stripe-sandbox [--host ADDR] [--port PORT] [--webhook-url URL] [--webhook-secret SECRET] [--no-auto-deliver] [--available-after SECONDS] [--quiet]
+env: STRIPE_SANDBOX_HOST, STRIPE_SANDBOX_PORT (default 12111), STRIPE_WEBHOOK_URL, STRIPE_WEBHOOK_SECRET, STRIPE_SANDBOX_AVAILABLE_AFTER (default 172800)";
+
+fn seconds(raw: &str) -> Result<std::time::Duration, String> {
+    raw.trim().parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| format!("invalid seconds {raw}"))
+}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -29,6 +34,9 @@ fn options() -> Result<SandboxOptions, String> {
         options.webhook_secret = secret;
     }
     options.log_requests = true;
+    if let Some(after) = env("STRIPE_SANDBOX_AVAILABLE_AFTER") {
+        options.available_after = seconds(&after)?;
+    }
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
@@ -38,6 +46,7 @@ fn options() -> Result<SandboxOptions, String> {
             "--webhook-url" => options.webhook_url = Some(value("--webhook-url")?),
             "--webhook-secret" => options.webhook_secret = value("--webhook-secret")?,
             "--no-auto-deliver" => options.auto_deliver = false,
+            "--available-after" => options.available_after = seconds(&value("--available-after")?)?,
             "--quiet" => options.log_requests = false,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),

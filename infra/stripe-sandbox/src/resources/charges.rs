@@ -9,6 +9,7 @@ use crate::fixtures::fixture;
 use crate::ids;
 use crate::listing::list_response;
 use crate::router::{Ctx, Method, Route};
+use crate::store::Store;
 
 const LIST: &[&str] =
     &["created", "customer", "ending_before", "limit", "payment_intent", "starting_after", "transfer_group"];
@@ -35,6 +36,19 @@ fn list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .cloned()
         .collect();
     list_response(items, "/v1/charges", ctx.params)
+}
+
+/// When a succeeded charge's funds become available in the balance (sandbox clock; hidden state,
+/// Stripe keeps it on the charge's balance transaction).
+pub fn set_available_on(store: &mut Store, id: &str, at: i64) {
+    if let Some(o) = store.stored_mut(id) {
+        o.internal.insert("available_on".into(), json!(at));
+    }
+}
+
+/// Whether a charge's funds are available at `now` (charges without a recorded time are).
+pub fn available_at(store: &Store, id: &str, now: i64) -> bool {
+    store.stored(id).and_then(|o| o.internal.get("available_on")).and_then(Value::as_i64).is_none_or(|at| at <= now)
 }
 
 /// How the payment attempt ended.

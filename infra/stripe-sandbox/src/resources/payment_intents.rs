@@ -566,6 +566,11 @@ fn succeed(
     set(&mut pi, "next_action", Value::Null);
     set(&mut pi, "last_payment_error", Value::Null);
     store.put(charge.clone(), account)?;
+    // The funds are pending first and available after the configured hold (sandbox clock).
+    let hold =
+        if payment_methods::bypasses_pending(store, s(pm, "id")) { 0 } else { store.config.available_after_seconds };
+    let available_on = store.now().saturating_add(hold);
+    charges::set_available_on(store, s(&charge, "id"), available_on);
     store.put(pi.clone(), account)?;
     store.emit(source, "charge.succeeded", &charge, None);
     store.emit(source, "payment_intent.succeeded", &pi, None);

@@ -76,6 +76,15 @@ pub const TEST_CARDS: &[TestCard] = &[
         country: "US",
         behavior: Behavior::Succeed,
     },
+    // Stripe's 4000000000000077: the funds skip the pending balance and are available at once.
+    TestCard {
+        id: "pm_card_bypassPending",
+        brand: "visa",
+        last4: "0077",
+        funding: "credit",
+        country: "US",
+        behavior: Behavior::Succeed,
+    },
     TestCard {
         id: "pm_card_chargeDeclined",
         brand: "visa",
@@ -198,6 +207,11 @@ pub fn card_of(store: &Store, pm_id: &str) -> Option<&'static TestCard> {
     test_card(pm_id).or_else(|| {
         store.stored(pm_id).and_then(|o| o.internal.get("test_card")).and_then(Value::as_str).and_then(test_card)
     })
+}
+
+/// Whether charges with this PaymentMethod skip the pending balance (`pm_card_bypassPending`).
+pub fn bypasses_pending(store: &Store, pm_id: &str) -> bool {
+    card_of(store, pm_id).is_some_and(|c| c.id == "pm_card_bypassPending")
 }
 
 /// Test cards that attach to a customer although their charges are declined (Stripe's

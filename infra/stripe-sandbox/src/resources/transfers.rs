@@ -6,12 +6,14 @@
 //! and adds to the destination's available balance; a reversal takes from it. A reversal larger
 //! than what is left of the transfer is `amount_too_large`; one larger than the destination's
 //! available balance is `insufficient_funds` (both 400 `invalid_request_error`), so the platform
-//! can record a debt instead. The platform's own balance is not enforced.
+//! can record a debt instead. A transfer needs that much in the platform's *available* balance
+//! (charges are pending for `available_after` first): otherwise 400 `balance_insufficient`, and
+//! nothing moves.
 //! Events `transfer.created`, `transfer.updated`, `transfer.reversed`.
 
 use serde_json::{Value, json};
 
-use super::accounts;
+use super::{accounts, charges};
 use super::{int, metadata, overlay, s, set};
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::fixture;
@@ -100,6 +102,37 @@ fn create(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     }
     let source_type =
         super::one_of(p, "source_type", &["bank_account", "card", "fpx"])?.unwrap_or_else(|| "card".into());
+    // As on Stripe, a transfer is funded from the platform's available balance (a transfer tied
+    // to a charge with `source_transaction` from that charge, up to what is left of it).
+    match &source_transaction {
+        Some(charge_id) => {
+            let charge = ctx.load_ref("charge", "charge", charge_id, "source_transaction")?;
+            let already: i64 = ctx
+                .store
+                .list(KIND, None)
+                .into_iter()
+                .filter(|t| s(t, "source_transaction") == charge_id)
+                .map(|t| int(t, "amount") - int(t, "amount_reversed"))
+                .sum();
+            let left = int(&charge, "amount_captured") - int(&charge, "amount_refunded") - already;
+            if amount > left {
+                return Err(ApiError::invalid(
+                    "insufficient_funds",
+                    format!(
+                        "Insufficient funds in source_transaction {charge_id}: {} is left of it for transfers.",
+                        money::format(left.max(0), &currency)
+                    ),
+                )
+                .param("amount"));
+            }
+        }
+        None => {
+            let available = platform_balances(ctx.store).get(&currency).map(|b| b.0).unwrap_or(0);
+            if amount > available {
+                return Err(balance_insufficient());
+            }
+        }
+    }
     let id = ids::new_id("tr");
     let mut transfer = Value::Object(fixture("transfer")?);
     overlay(
@@ -128,6 +161,14 @@ fn create(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     accounts::adjust_available(ctx.store, &destination, &currency, amount);
     ctx.emit("transfer.created", &transfer);
     Ok(transfer)
+}
+
+/// Stripe's answer (test mode) to a transfer beyond the platform's available balance.
+fn balance_insufficient() -> ApiError {
+    ApiError::invalid(
+        "balance_insufficient",
+        "You have insufficient available funds in your Stripe account. Try adding funds directly to your available balance by creating Charges using the 4000000000000077 test card. See: https://stripe.com/docs/testing#available-balance",
+    )
 }
 
 fn retrieve(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
@@ -299,35 +340,72 @@ fn update_reversal(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
 }
 
 /// `GET /v1/balance`: with `Stripe-Account`, that connected account's ledger; without, the
-/// platform's: succeeded charges less refunds, less transfers, plus reversals, per currency (all
-/// `available`; nothing is held pending).
+/// platform's (see [`platform_balances`]).
 fn balance(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     if let Some(account) = ctx.meta.account.clone() {
         return accounts::balance_json(ctx.store, &account);
     }
-    let mut totals: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
-    for charge in ctx.store.list("charge", None) {
+    platform_balance_json(ctx.store)
+}
+
+/// The platform's balance per currency, `(available, pending)`: each succeeded charge's net
+/// (captured less refunded) is pending until its funds become available (`available_after` after
+/// it succeeded, on the sandbox clock), then available; transfers net of reversals take from
+/// available (a transfer with a `source_transaction` from that charge's bucket). Fees are not
+/// modelled.
+pub fn platform_balances(store: &Store) -> std::collections::BTreeMap<String, (i64, i64)> {
+    let now = store.now();
+    let mut totals: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    for charge in store.list("charge", None) {
         if s(charge, "status") == "succeeded" {
+            let net = int(charge, "amount_captured") - int(charge, "amount_refunded");
             let entry = totals.entry(s(charge, "currency").to_string()).or_default();
-            *entry = entry.saturating_add(int(charge, "amount_captured") - int(charge, "amount_refunded"));
+            if charges::available_at(store, s(charge, "id"), now) {
+                entry.0 = entry.0.saturating_add(net);
+            } else {
+                entry.1 = entry.1.saturating_add(net);
+            }
         }
     }
-    for transfer in ctx.store.list(KIND, None) {
+    for transfer in store.list(KIND, None) {
+        let net = int(transfer, "amount") - int(transfer, "amount_reversed");
+        let from_pending = transfer
+            .get("source_transaction")
+            .and_then(Value::as_str)
+            .is_some_and(|charge| !charges::available_at(store, charge, now));
         let entry = totals.entry(s(transfer, "currency").to_string()).or_default();
-        *entry = entry.saturating_sub(int(transfer, "amount") - int(transfer, "amount_reversed"));
+        if from_pending {
+            entry.1 = entry.1.saturating_sub(net);
+        } else {
+            entry.0 = entry.0.saturating_sub(net);
+        }
     }
+    totals
+}
+
+/// The platform's Balance object: `available` and `pending` per currency (`usd` zeros when empty).
+pub fn platform_balance_json(store: &Store) -> ApiResult<Value> {
+    let mut totals = platform_balances(store);
     if totals.is_empty() {
-        totals.insert("usd".into(), 0);
+        totals.insert("usd".into(), (0, 0));
     }
-    let amounts: Vec<Value> =
-        totals.iter().map(|(c, a)| json!({"amount": a, "currency": c, "source_types": {"card": a}})).collect();
-    let zeros: Vec<Value> =
-        totals.keys().map(|c| json!({"amount": 0, "currency": c, "source_types": {"card": 0}})).collect();
+    let part = |pick: fn(&(i64, i64)) -> i64| -> Vec<Value> {
+        totals
+            .iter()
+            .map(|(c, t)| json!({"amount": pick(t), "currency": c, "source_types": {"card": pick(t)}}))
+            .collect()
+    };
     let reserved: Vec<Value> = totals.keys().map(|c| json!({"amount": 0, "currency": c})).collect();
     let mut balance = Value::Object(fixture("balance")?);
     overlay(
         &mut balance,
-        json!({"object": "balance", "available": amounts, "pending": zeros, "connect_reserved": reserved, "livemode": false}),
+        json!({
+            "object": "balance",
+            "available": part(|t| t.0),
+            "pending": part(|t| t.1),
+            "connect_reserved": reserved,
+            "livemode": false,
+        }),
     );
     Ok(balance)
 }

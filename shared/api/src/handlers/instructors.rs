@@ -48,7 +48,8 @@ pub async fn earnings(req: Request, state: Arc<AppState>) -> HttpResult {
         .map(|b| {
             json!({
                 "currency": b.currency, "pending": b.pending, "available": b.available,
-                "paidOut": b.paid_out, "reversed": b.reversed, "lifetime": b.lifetime
+                "paidOut": b.paid_out, "payingOut": b.paying_out, "reversed": b.reversed,
+                "lifetime": b.lifetime
             })
         })
         .collect();
