@@ -459,3 +459,64 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     assert_eq!((p.status.as_str(), p.refundable), ("succeeded", 1000));
     assert_eq!(net_earned(&app, &teacher).await, 700, "the share comes back");
 }
+
+async fn reconcile(app: &TestApp) -> Value {
+    let resp =
+        app.request(reqwest::Method::POST, "/_local/jobs/reconcile", None).json(&json!({})).send().await.unwrap();
+    let (status, report) = json_of(resp).await;
+    assert_eq!(status, 200, "{report}");
+    report
+}
+
+fn kinds(report: &Value, list: &str) -> Vec<String> {
+    report[list].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfers_it_cannot_explain() {
+    let app = spawn_app().await;
+    app.sandbox_post("/_sandbox/config", json!({ "autoDeliver": false })).await;
+    let course = app.seed_course(&unique("teacher"), 1200, "USD").await;
+    let b = buyer(&app);
+    let (_, body) = order(&app, &b, &[&course], Some("pm_card_visa"), "rec-1").await;
+    let payment_id = id_of(&body);
+    // The success event never arrives (dropped for good): the job finds the charge.
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"charge_fulfilled".to_string()), "{report}");
+    assert!(payment(&app, &payment_id).await.fulfilled_at.is_some());
+    assert!(enrolled(&app, &b, &course).await);
+
+    // A second charge claiming the same payment, and a transfer that is none of our payouts.
+    stripe_api(
+        &app,
+        "/v1/payment_intents",
+        &[
+            ("amount", "1200"),
+            ("currency", "usd"),
+            ("payment_method", "pm_card_bypassPending"),
+            ("confirm", "true"),
+            ("automatic_payment_methods[enabled]", "true"),
+            ("automatic_payment_methods[allow_redirects]", "never"),
+            ("metadata[paymentId]", &payment_id),
+        ],
+    )
+    .await;
+    let (status, account) =
+        stripe_api(&app, "/v1/accounts", &[("type", "express"), ("capabilities[transfers][requested]", "true")]).await;
+    assert_eq!(status, 200, "{account}");
+    app.sandbox_post(&format!("/_sandbox/accounts/{}/complete_onboarding", account["id"].as_str().unwrap()), json!({}))
+        .await;
+    let (status, transfer) = stripe_api(
+        &app,
+        "/v1/transfers",
+        &[("amount", "100"), ("currency", "usd"), ("destination", account["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 200, "{transfer}");
+    let report = reconcile(&app).await;
+    let drift = kinds(&report, "drift");
+    assert!(drift.contains(&"second_charge_for_payment".to_string()), "{report}");
+    assert!(drift.contains(&"transfer_not_ours".to_string()), "{report}");
+    assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
+    assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
+}
