@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod idempotency;
+mod invariants;
 mod licenses;
 mod marketplace;
 mod notifications;
