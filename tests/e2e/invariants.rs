@@ -15,7 +15,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use azora_e2e::invariants::oracle::{self, OrderAnswer, WalkFacts, policy};
 use azora_e2e::invariants::rng::Rng;
-use azora_e2e::invariants::snapshot::{Snapshot, scan_table};
+use azora_e2e::invariants::snapshot::{STRIPE_KEY, Snapshot, scan_table};
 use azora_e2e::invariants::{self as inv, Queues};
 use azora_e2e::{TestApp, json_of, spawn_app, unique};
 use azora_local::tokens::TokenSpec;
@@ -26,10 +26,17 @@ use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 20_261_202;
 const DEFAULT_STEPS: usize = 120;
-const BUYERS: usize = 5;
+/// Actors grow with the number of steps, so that long runs do not end with every buyer owning
+/// every course: 5 buyers and 8 courses for the default run, 11 and 16 for 600 steps.
+fn buyers_for(steps: usize) -> usize {
+    (5 + steps / 100).min(30)
+}
+fn courses_for(steps: usize) -> usize {
+    (8 + steps / 75).min(40)
+}
 const INSTRUCTORS: usize = 3;
-/// List prices of the courses (course `i` belongs to instructor `i % INSTRUCTORS`).
-const PRICES: &[i64] = &[1999, 550, 1234, 4900, 999, 12900, 2500, 701];
+/// List prices of the courses, cycled (course `i` belongs to instructor `i % INSTRUCTORS`).
+const PRICES: &[i64] = &[1999, 550, 1234, 4900, 999, 12900, 2500, 701, 3300];
 const GOOD_CARD: &str = "pm_card_visa";
 const DECLINED_CARDS: &[&str] = &["pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds"];
 /// Long enough for a soak run.
@@ -53,6 +60,8 @@ struct Known {
     buyer: usize,
     /// Its sales were aged past the hold (the buyer's refund window is over too).
     aged: bool,
+    /// The order was answered with a decline.
+    declined: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,24 +74,64 @@ enum AdminAmount {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Order { buyer: usize, courses: Vec<usize>, card: &'static str, via_purchase: bool },
-    VoucherOrder { buyer: usize, course: usize },
-    DuplicateOrder { buyer: usize, course: usize, second_via_purchase: bool },
-    Replay { buyer: usize, course: usize },
-    KeyOnTwoRoutes { buyer: usize, first: usize, second: usize },
-    BuyerRefund { payment: String, buyer: usize, partial_percent: Option<i64> },
-    AdminRefund { payment: String, amount: AdminAmount },
-    Subscribe { buyer: usize, attempts: usize },
+    Order {
+        buyer: usize,
+        courses: Vec<usize>,
+        card: &'static str,
+        via_purchase: bool,
+    },
+    VoucherOrder {
+        buyer: usize,
+        course: usize,
+    },
+    DuplicateOrder {
+        buyer: usize,
+        course: usize,
+        second_via_purchase: bool,
+    },
+    Replay {
+        buyer: usize,
+        course: usize,
+    },
+    KeyOnTwoRoutes {
+        buyer: usize,
+        first: usize,
+        second: usize,
+    },
+    BuyerRefund {
+        payment: String,
+        buyer: usize,
+        partial_percent: Option<i64>,
+    },
+    AdminRefund {
+        payment: String,
+        amount: AdminAmount,
+    },
+    Subscribe {
+        buyer: usize,
+        attempts: usize,
+    },
     Hold,
     Release,
-    Redeliver { count: usize },
-    Payout { age: Option<String> },
+    Redeliver {
+        count: usize,
+    },
+    Payout {
+        age: Option<String>,
+    },
+    /// The reconciliation job (`POST /_local/jobs/reconcile`), when the app has one.
+    Reconcile,
+    /// A buyer creates a 50-cent PaymentIntent straight at Stripe with our payment id in its
+    /// metadata (issue 10, #3): it must not pay for that payment.
+    ForgedIntent {
+        payment: String,
+    },
 }
 
 impl Step {
     /// Steps that change global delivery or time run alone in their group.
     fn exclusive(&self) -> bool {
-        matches!(self, Step::Hold | Step::Release | Step::Payout { .. })
+        matches!(self, Step::Hold | Step::Release | Step::Payout { .. } | Step::Reconcile)
     }
 }
 
@@ -103,6 +152,8 @@ enum Kind {
     Webhooks,
     Redeliver,
     Payout,
+    Reconcile,
+    Forged,
 }
 
 const WEIGHTS: &[(Kind, u64)] = &[
@@ -121,7 +172,12 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::Webhooks, 7),
     (Kind::Redeliver, 3),
     (Kind::Payout, 4),
+    (Kind::Reconcile, 2),
+    (Kind::Forged, 2),
 ];
+
+/// The scheduled job that compares our records with Stripe (issue 10); run when registered.
+const RECONCILE_JOB: &str = "reconcile";
 
 struct World {
     app: TestApp,
@@ -166,10 +222,10 @@ impl World {
         (status, answer)
     }
 
-    fn remember(&self, payment_id: &str, buyer: usize) {
+    fn remember(&self, payment_id: &str, buyer: usize, declined: bool) {
         let mut known = self.known.lock().unwrap();
         if !known.iter().any(|k| k.payment_id == payment_id) {
-            known.push(Known { payment_id: payment_id.to_string(), buyer, aged: false });
+            known.push(Known { payment_id: payment_id.to_string(), buyer, aged: false, declined });
         }
     }
 
@@ -178,7 +234,7 @@ impl World {
         if status == 201
             && let Some(pid) = body["paymentId"].as_str()
         {
-            self.remember(pid, buyer);
+            self.remember(pid, buyer, false);
             self.facts.lock().unwrap().orders.push(OrderAnswer {
                 route: route.to_string(),
                 key: key.to_string(),
@@ -187,7 +243,7 @@ impl World {
                 payment_id: pid.to_string(),
             });
         } else if let Some(pid) = body["error"]["paymentId"].as_str() {
-            self.remember(pid, buyer);
+            self.remember(pid, buyer, status == 402);
         }
     }
 
@@ -451,7 +507,46 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
                 .await;
             let paid: Vec<i64> =
                 report["paid"].as_array().into_iter().flatten().filter_map(|p| p["amount"].as_i64()).collect();
+            if status != 200 {
+                // The run must carry on past one instructor's problem (issue 10, #11).
+                w.violation(format!("[4] step #{n}: payout run-{n} failed as a whole: {status} {report}"));
+            }
             w.log(n, format!("payout run-{n} (aged {aged} entries of {age:?}) → {status} paid {paid:?}"));
+        }
+        Step::ForgedIntent { payment } => {
+            let body = format!(
+                "amount=50&currency=usd&payment_method=pm_card_visa&confirm=true&payment_method_types[]=card&metadata[paymentId]={payment}"
+            );
+            let resp = w
+                .app
+                .http
+                .post(format!("{}v1/payment_intents", w.app.stripe.base_url()))
+                .bearer_auth(STRIPE_KEY)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("idempotency-key", format!("forged-{n}"))
+                .body(body)
+                .send()
+                .await
+                .expect("sandbox answers");
+            let (status, pi) = json_of(resp).await;
+            if let Some(id) = pi["id"].as_str() {
+                w.facts.lock().unwrap().forged_intents.insert(id.to_string());
+            }
+            w.log(n, format!("forged 50-cent PaymentIntent for {payment} → {status} {} {}", pi["id"], pi["status"]));
+        }
+        Step::Reconcile => {
+            if !w.app.booted.routes.jobs.contains_key(RECONCILE_JOB) {
+                w.log(n, format!("reconciliation skipped: the app has no {RECONCILE_JOB} job yet"));
+                return;
+            }
+            let path = format!("/_local/jobs/{RECONCILE_JOB}");
+            let (status, report) = w.call(n, "reconcile job", &path, &w.admin, None, &json!({})).await;
+            if status != 200 {
+                w.violation(format!("[7] step #{n}: the reconciliation run failed: {status} {report}"));
+            }
+            let mut line = report.to_string();
+            line.truncate(300);
+            w.log(n, format!("reconcile → {status} {line}"));
         }
     }
 }
@@ -489,7 +584,7 @@ async fn age_sales(app: &TestApp, payment_id: &str) -> usize {
 fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
     let courses = w.courses.len();
     loop {
-        let buyer = rng.below(BUYERS);
+        let buyer = rng.below(w.buyers.len());
         let known = w.known.lock().unwrap().clone();
         // Refunds favour recent payments (the interesting races happen before fulfilment).
         let pick_payment = |rng: &mut Rng, filter: &dyn Fn(&Known) -> bool| -> Option<Known> {
@@ -556,6 +651,11 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
                 if *holding { Step::Hold } else { Step::Release }
             }
             Kind::Redeliver => Step::Redeliver { count: 1 + rng.below(4) },
+            Kind::Reconcile => Step::Reconcile,
+            Kind::Forged => {
+                let Some(k) = pick_payment(rng, &|k: &Known| k.declined) else { continue };
+                Step::ForgedIntent { payment: k.payment_id }
+            }
             Kind::Payout => {
                 let age =
                     if rng.chance(80) { pick_payment(rng, &|k: &Known| !k.aged).map(|k| k.payment_id) } else { None };
@@ -565,7 +665,7 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
     }
 }
 
-async fn setup(app: TestApp) -> World {
+async fn setup(app: TestApp, steps: usize) -> World {
     let spec = |sub: &str, roles: &'static [&'static str]| {
         app.token_with(&TokenSpec { sub, roles, org: None, ttl_seconds: TOKEN_TTL_SECONDS })
     };
@@ -576,7 +676,7 @@ async fn setup(app: TestApp) -> World {
             Actor { token: spec(&id, &["instructor"]), id }
         })
         .collect();
-    let buyers: Vec<Actor> = (0..BUYERS)
+    let buyers: Vec<Actor> = (0..buyers_for(steps))
         .map(|i| {
             let id = unique(&format!("buyer{i}"));
             Actor { token: spec(&id, &["student"]), id }
@@ -606,7 +706,7 @@ async fn setup(app: TestApp) -> World {
 
     // Published paid courses, through the API.
     let mut courses = Vec::new();
-    for (i, price) in PRICES.iter().enumerate() {
+    for (i, price) in PRICES.iter().cycle().take(courses_for(steps)).enumerate() {
         let t = &instructors[i % INSTRUCTORS];
         let body = json!({
             "title": format!("Invariant course number {i}"), "description": "A course.", "category": "business",
@@ -637,7 +737,7 @@ async fn invariant_random_walk_keeps_money_access_and_receipts_consistent() {
     let seed: u64 = env_or("AZORA_INVARIANT_SEED", DEFAULT_SEED);
     let steps: usize = env_or("AZORA_INVARIANT_STEPS", DEFAULT_STEPS);
     let started = Instant::now();
-    let w = setup(spawn_app().await).await;
+    let w = setup(spawn_app().await, steps).await;
     let mut rng = Rng::new(seed);
     let mut holding = false;
 

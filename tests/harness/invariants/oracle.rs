@@ -97,6 +97,9 @@ pub struct WalkFacts {
     pub orders: Vec<OrderAnswer>,
     /// Messages in the Stripe-events dead-letter queue after settling.
     pub dead_letters: i64,
+    /// PaymentIntents created straight at Stripe by a buyer, naming one of our payments in
+    /// their metadata (issue 10, #3). Not ours: their money never pays for that payment.
+    pub forged_intents: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +149,9 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
     let mut intent_payment: BTreeMap<String, String> = BTreeMap::new();
     for pi in &snap.stripe.payment_intents {
         let Some(pid) = metadata_payment(pi) else { continue }; // subscription invoices
+        if facts.forged_intents.contains(st(pi, "id")) {
+            continue;
+        }
         let t = truth.entry(pid.to_string()).or_default();
         t.intents.push(st(pi, "id").to_string());
         intent_payment.insert(st(pi, "id").to_string(), pid.to_string());
