@@ -62,6 +62,8 @@ struct Known {
     aged: bool,
     /// The order was answered with a decline.
     declined: bool,
+    /// The order was answered 201 `succeeded`.
+    charged: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +128,12 @@ enum Step {
     ForgedIntent {
         payment: String,
     },
+    /// A buyer reviews a course they ordered (refused with 403 without access).
+    Review {
+        buyer: usize,
+        course: String,
+        rating: i64,
+    },
 }
 
 impl Step {
@@ -154,6 +162,7 @@ enum Kind {
     Payout,
     Reconcile,
     Forged,
+    Review,
 }
 
 const WEIGHTS: &[(Kind, u64)] = &[
@@ -171,9 +180,10 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::Subscribe, 2),
     (Kind::Webhooks, 7),
     (Kind::Redeliver, 3),
-    (Kind::Payout, 4),
+    (Kind::Payout, 5),
     (Kind::Reconcile, 2),
     (Kind::Forged, 2),
+    (Kind::Review, 4),
 ];
 
 /// The scheduled job that compares our records with Stripe (issue 10); run when registered.
@@ -213,19 +223,34 @@ impl World {
         key: Option<&str>,
         body: &Value,
     ) -> (u16, Value) {
+        self.call_allowing(n, label, path, token, key, body, &[]).await
+    }
+
+    /// [`World::call`] that also accepts the 4xx statuses in `also_ok` as refusals.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_allowing(
+        &self,
+        n: usize,
+        label: &str,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: &Value,
+        also_ok: &[u16],
+    ) -> (u16, Value) {
         let resp = self.app.post(path, Some(token), key, body).await;
         let (status, answer) = json_of(resp).await;
-        if !(200..300).contains(&status) && ![402, 409, 422].contains(&status) {
+        if !(200..300).contains(&status) && ![402, 409, 422].contains(&status) && !also_ok.contains(&status) {
             let tag = if status >= 500 { "5xx" } else { "4xx" };
             self.violation(format!("[api] step #{n} {label}: {tag} {status} to {path} {body}: {answer}"));
         }
         (status, answer)
     }
 
-    fn remember(&self, payment_id: &str, buyer: usize, declined: bool) {
+    fn remember(&self, payment_id: &str, buyer: usize, declined: bool, charged: bool) {
         let mut known = self.known.lock().unwrap();
         if !known.iter().any(|k| k.payment_id == payment_id) {
-            known.push(Known { payment_id: payment_id.to_string(), buyer, aged: false, declined });
+            known.push(Known { payment_id: payment_id.to_string(), buyer, aged: false, declined, charged });
         }
     }
 
@@ -234,7 +259,7 @@ impl World {
         if status == 201
             && let Some(pid) = body["paymentId"].as_str()
         {
-            self.remember(pid, buyer, false);
+            self.remember(pid, buyer, false, body["status"] == "succeeded");
             self.facts.lock().unwrap().orders.push(OrderAnswer {
                 route: route.to_string(),
                 key: key.to_string(),
@@ -243,7 +268,7 @@ impl World {
                 payment_id: pid.to_string(),
             });
         } else if let Some(pid) = body["error"]["paymentId"].as_str() {
-            self.remember(pid, buyer, status == 402);
+            self.remember(pid, buyer, status == 402, false);
         }
     }
 
@@ -372,14 +397,17 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
                 let remaining = p["amount"].as_i64().unwrap_or(0) - p["refundedAmount"].as_i64().unwrap_or(0);
                 body["amount"] = json!((remaining * pct / 100).max(1));
             }
+            // A buyer's partial refund may be refused as a validation error or as forbidden too.
+            let also_ok: &[u16] = if partial_percent.is_some() { &[400, 403] } else { &[] };
             let (status, answer) = w
-                .call(
+                .call_allowing(
                     n,
                     "buyer refund",
                     "/api/payments/refund",
                     &w.buyers[buyer].token,
                     Some(&format!("refund-{n}")),
                     &body,
+                    also_ok,
                 )
                 .await;
             if partial_percent.is_some() && status == 201 && !policy::BUYER_PARTIAL_REFUNDS {
@@ -534,6 +562,13 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
             }
             w.log(n, format!("forged 50-cent PaymentIntent for {payment} → {status} {} {}", pi["id"], pi["status"]));
         }
+        Step::Review { buyer, course, rating } => {
+            let path = format!("/api/courses/{course}/reviews");
+            let body = json!({ "rating": rating, "text": format!("Review from step {n}.") });
+            let token = &w.buyers[buyer].token;
+            let (status, answer) = w.call_allowing(n, "review", &path, token, None, &body, &[403]).await;
+            w.log(n, format!("review b{buyer} {course} {rating}★ → {status} {}", answer["error"]["code"]));
+        }
         Step::Reconcile => {
             if !w.app.booted.routes.jobs.contains_key(RECONCILE_JOB) {
                 w.log(n, format!("reconciliation skipped: the app has no {RECONCILE_JOB} job yet"));
@@ -652,13 +687,23 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
             }
             Kind::Redeliver => Step::Redeliver { count: 1 + rng.below(4) },
             Kind::Reconcile => Step::Reconcile,
+            Kind::Review => {
+                let orders = w.facts.lock().unwrap().orders.clone();
+                let Some(order) = rng.pick(&orders) else { continue };
+                let Some(buyer) = w.buyers.iter().position(|b| b.id == order.buyer) else { continue };
+                let Some(course) = rng.pick(&order.courses).cloned() else { continue };
+                Step::Review { buyer, course, rating: rng.range(1, 5) }
+            }
             Kind::Forged => {
                 let Some(k) = pick_payment(rng, &|k: &Known| k.declined) else { continue };
                 Step::ForgedIntent { payment: k.payment_id }
             }
             Kind::Payout => {
-                let age =
-                    if rng.chance(80) { pick_payment(rng, &|k: &Known| !k.aged).map(|k| k.payment_id) } else { None };
+                let age = if rng.chance(85) {
+                    pick_payment(rng, &|k: &Known| k.charged && !k.aged).map(|k| k.payment_id)
+                } else {
+                    None
+                };
                 Step::Payout { age }
             }
         };

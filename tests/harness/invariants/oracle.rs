@@ -5,7 +5,8 @@
 //! 1. Per payment: captured in Stripe − refunded in Stripe = our net; at most one succeeded
 //!    PaymentIntent per payment id.
 //! 2. Access exists exactly for course items paid and not refunded; a buyer is never charged
-//!    twice for one course (two payments for it both still paid).
+//!    twice for one course (two payments for it both still paid); a course's rating counts
+//!    only reviews by buyers who still have access.
 //! 3. Each instructor's earned − reversed = Σ over paid items of the documented share rule.
 //! 4. Paid out never exceeds earned net or available; every Stripe transfer is recorded by us.
 //! 5. No live Stripe subscription without our record.
@@ -86,8 +87,13 @@ pub mod policy {
         refunded < cash
     }
 
-    /// Stripe subscription statuses that can still bill the customer.
-    pub const LIVE_SUBSCRIPTION: &[&str] = &["active", "trialing", "past_due", "unpaid", "incomplete"];
+    /// A review counts in the course's rating while its author has access to the course
+    /// (issue 10, #12: reviews must not survive a full refund).
+    pub const REVIEWS_NEED_ACCESS: bool = true;
+
+    /// Stripe subscription statuses that can still bill the customer (`incomplete` ones cannot
+    /// renew and expire on their own).
+    pub const LIVE_SUBSCRIPTION: &[&str] = &["active", "trialing", "past_due", "unpaid"];
 }
 
 /// Facts the walk learned from the API's answers (not from the table).
@@ -273,6 +279,28 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
             None => format!("granted by {granted_by:?}, no such payment"),
         };
         v.push(format!("[2] buyer {user} has access to course {course} without a paid, unrefunded item: {why}"));
+    }
+
+    if policy::REVIEWS_NEED_ACCESS {
+        let mut want: BTreeMap<&str, (i64, i64, Vec<&str>)> = BTreeMap::new();
+        for (course, user, rating) in &snap.reviews {
+            let entry = want.entry(course.as_str()).or_default();
+            if expected.contains_key(&(user.as_str(), course.as_str())) {
+                entry.0 += 1;
+                entry.1 += rating;
+            } else {
+                entry.2.push(user.as_str());
+            }
+        }
+        for (course, (count, sum, without_access)) in &want {
+            let (have_count, have_sum) = snap.course_ratings.get(*course).copied().unwrap_or((0, 0));
+            if (have_count, have_sum) != (*count, *sum) {
+                v.push(format!(
+                    "[2] course {course}: the rating counts {have_count} reviews (sum {have_sum}), expected {count} (sum {sum}) \
+                     from reviewers who still have access; reviewers without access: {without_access:?}"
+                ));
+            }
+        }
     }
 
     // ---- 3. instructors' earnings ----

@@ -123,6 +123,10 @@ pub struct Snapshot {
     pub receipt_counters: BTreeMap<String, i64>,
     /// (number, paymentId) of every `RECEIPT#<number>` item.
     pub receipts: Vec<(String, String)>,
+    /// (courseId, userId, rating) of every `COURSE#<id>` / `REVIEW#<userId>` item.
+    pub reviews: Vec<(String, String, i64)>,
+    /// courseId → (`ratingCount`, `ratingSum`) of the course item.
+    pub course_ratings: BTreeMap<String, (i64, i64)>,
     /// Items the snapshot could not read (reported as violations: a malformed record is a bug).
     pub unreadable: Vec<String>,
     pub stripe: StripeSnapshot,
@@ -274,6 +278,15 @@ impl Snapshot {
                         transfer_id: s(item, "transferId").unwrap_or("").to_string(),
                         amount: n(item, "amount").unwrap_or(0),
                     });
+                }
+            } else if let Some(course) = pk.strip_prefix("COURSE#")
+                && !course.contains('#')
+            {
+                if let Some(user) = sk.strip_prefix("REVIEW#") {
+                    out.reviews.push((course.to_string(), user.to_string(), n(item, "rating").unwrap_or(0)));
+                } else if sk == "COURSE" {
+                    let rating = (n(item, "ratingCount").unwrap_or(0), n(item, "ratingSum").unwrap_or(0));
+                    out.course_ratings.insert(course.to_string(), rating);
                 }
             } else if let Some(year) = pk.strip_prefix("COUNTER#RECEIPT#") {
                 out.receipt_counters.insert(year.to_string(), n(item, "value").unwrap_or(0));
