@@ -513,6 +513,116 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::policy::*;
+    use super::{WalkFacts, check};
+    use crate::invariants::snapshot::*;
+    use serde_json::json;
+
+    /// A consistent world: a two-course order (1000 + 3000) of which the first course was
+    /// refunded in full by an admin, paid out in part; then single defects, each reported.
+    fn consistent() -> Snapshot {
+        let item = |course: &str, price| ItemRecord { course_id: course.into(), instructor_id: "t1".into(), price };
+        let mut s = Snapshot::default();
+        s.payments.insert(
+            "pay_1".into(),
+            PaymentRecord {
+                id: "pay_1".into(),
+                user_id: "b1".into(),
+                status: "partially_refunded".into(),
+                amount: 4000,
+                currency: "USD".into(),
+                refunded: 1000,
+                items: vec![item("c1", 1000), item("c2", 3000)],
+                receipt_number: Some("R-2026-000001".into()),
+                fulfilled: true,
+                payment_intent: Some("pi_1".into()),
+            },
+        );
+        s.refunds.push(RefundRecord {
+            payment_id: "pay_1".into(),
+            refund_id: "ref_1".into(),
+            amount: 1000,
+            status: "succeeded".into(),
+        });
+        s.enrollments.push(EnrollmentRecord {
+            user_id: "b1".into(),
+            course_id: "c2".into(),
+            payment_id: Some("pay_1".into()),
+        });
+        let entry = |kind: &str, course: &str, amount| EarningRecord {
+            instructor_id: "t1".into(),
+            sk: format!("EARNING#{kind}#{course}"),
+            kind: kind.into(),
+            amount,
+            currency: "USD".into(),
+            payment_id: Some("pay_1".into()),
+            course_id: Some(course.into()),
+            released: true,
+        };
+        s.earnings = vec![entry("sale", "c1", 700), entry("refund", "c1", -700), entry("sale", "c2", 2100)];
+        s.balances.push(BalanceRecord {
+            instructor_id: "t1".into(),
+            currency: "USD".into(),
+            pending: 0,
+            available: 1100,
+            paid_out: 1000,
+            reversed: 700,
+            lifetime: 2800,
+        });
+        s.payouts.push(PayoutRecord {
+            instructor_id: "t1".into(),
+            sk: "PAYOUT#r1#USD".into(),
+            transfer_id: "tr_1".into(),
+            amount: 1000,
+        });
+        s.payout_accounts.insert("t1".into(), "acct_1".into());
+        s.receipt_counters.insert("2026".into(), 1);
+        s.receipts.push(("R-2026-000001".into(), "pay_1".into()));
+        s.stripe.payment_intents.push(json!({
+            "id": "pi_1", "status": "succeeded", "amount_received": 4000, "metadata": { "paymentId": "pay_1" }
+        }));
+        s.stripe.refunds.push(json!({ "id": "re_1", "status": "succeeded", "amount": 1000, "payment_intent": "pi_1" }));
+        s.stripe.transfers.push(json!({ "id": "tr_1", "amount": 1000, "amount_reversed": 0, "destination": "acct_1" }));
+        s
+    }
+
+    #[test]
+    fn a_consistent_world_has_no_violations_and_each_defect_is_reported() {
+        let facts = WalkFacts::default();
+        assert_eq!(check(&consistent(), &facts), Vec::<String>::new());
+
+        let mut s = consistent();
+        s.enrollments.push(EnrollmentRecord {
+            user_id: "b1".into(),
+            course_id: "c1".into(),
+            payment_id: Some("pay_1".into()),
+        });
+        let v = check(&s, &facts);
+        assert!(v.len() == 1 && v[0].starts_with("[2] buyer b1 has access to course c1"), "{v:?}");
+
+        let mut s = consistent();
+        s.earnings.retain(|e| e.kind != "refund");
+        s.balances[0].reversed = 0;
+        s.balances[0].available += 700;
+        let v = check(&s, &facts);
+        assert!(v.iter().any(|l| l.starts_with("[3] instructor t1, payment pay_1")), "{v:?}");
+
+        let mut s = consistent();
+        s.stripe.payment_intents.push(json!({
+            "id": "pi_2", "status": "succeeded", "amount_received": 4000, "metadata": { "paymentId": "pay_1" }
+        }));
+        let v = check(&s, &facts);
+        assert!(v.iter().any(|l| l.contains("charged 2 times")), "{v:?}");
+
+        let mut s = consistent();
+        s.stripe.transfers.push(json!({ "id": "tr_2", "amount": 500, "amount_reversed": 0, "destination": "acct_1" }));
+        let v = check(&s, &facts);
+        assert!(v.iter().any(|l| l.contains("tr_2") && l.contains("not recorded")), "{v:?}");
+
+        let mut s = consistent();
+        s.receipt_counters.insert("2026".into(), 2);
+        let v = check(&s, &facts);
+        assert!(v.iter().any(|l| l.starts_with("[6] receipts of 2026") && l.contains("missing [2]")), "{v:?}");
+    }
 
     #[test]
     fn policy_arithmetic() {
