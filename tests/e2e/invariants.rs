@@ -128,6 +128,18 @@ enum Step {
     ForgedIntent {
         payment: String,
     },
+    /// An order refunded as soon as it is answered, racing its own fulfilment (issue 10, #1):
+    /// by the buyer in full, or by an admin.
+    PayAndRefund {
+        buyer: usize,
+        courses: Vec<usize>,
+        admin: Option<AdminAmount>,
+    },
+    /// The buyer (in full) and an admin (half) refund one payment at the same time.
+    RefundRace {
+        payment: String,
+        buyer: usize,
+    },
     /// A buyer reviews a course they ordered (refused with 403 without access).
     Review {
         buyer: usize,
@@ -163,6 +175,8 @@ enum Kind {
     Reconcile,
     Forged,
     Review,
+    PayAndRefund,
+    RefundRace,
 }
 
 const WEIGHTS: &[(Kind, u64)] = &[
@@ -184,6 +198,8 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::Reconcile, 2),
     (Kind::Forged, 2),
     (Kind::Review, 4),
+    (Kind::PayAndRefund, 4),
+    (Kind::RefundRace, 2),
 ];
 
 /// The scheduled job that compares our records with Stripe (issue 10); run when registered.
@@ -245,6 +261,54 @@ impl World {
             self.violation(format!("[api] step #{n} {label}: {tag} {status} to {path} {body}: {answer}"));
         }
         (status, answer)
+    }
+
+    /// A buyer asks for a refund: in full, or (policy permitting) `partial_percent` of what remains.
+    async fn buyer_refund(&self, n: usize, tag: &str, payment: &str, buyer: usize, partial_percent: Option<i64>) {
+        let token = &self.buyers[buyer].token;
+        let mut body = json!({ "paymentId": payment, "reason": "requested_by_customer" });
+        if let Some(pct) = partial_percent {
+            let (_, p) = json_of(self.app.get(&format!("/api/payments/{payment}"), Some(token)).await).await;
+            let remaining = p["amount"].as_i64().unwrap_or(0) - p["refundedAmount"].as_i64().unwrap_or(0);
+            body["amount"] = json!((remaining * pct / 100).max(1));
+        }
+        // A buyer's partial refund may be refused as a validation error or as forbidden too.
+        let also_ok: &[u16] = if partial_percent.is_some() { &[400, 403] } else { &[] };
+        let key = format!("refund-{n}{tag}");
+        let (status, answer) =
+            self.call_allowing(n, "buyer refund", "/api/payments/refund", token, Some(&key), &body, also_ok).await;
+        if partial_percent.is_some() && status == 201 && !policy::BUYER_PARTIAL_REFUNDS {
+            self.violation(format!(
+                "[2] step #{n}: buyer partial refund of {} on payment {payment} was accepted (partial refunds are admin-only)",
+                body["amount"]
+            ));
+        }
+        let what = if partial_percent.is_some() { "partial" } else { "full" };
+        self.log(
+            n,
+            format!("buyer {what} refund b{buyer} {payment} {} → {status} {}", body["amount"], answer["error"]["code"]),
+        );
+    }
+
+    /// An admin refunds: in full, a percentage of what remains, or exactly the first item's price.
+    async fn admin_refund(&self, n: usize, tag: &str, payment: &str, amount: AdminAmount) {
+        let (_, p) = json_of(self.app.get(&format!("/api/payments/{payment}"), Some(&self.admin)).await).await;
+        let remaining = p["amount"].as_i64().unwrap_or(0) - p["refundedAmount"].as_i64().unwrap_or(0);
+        let mut body = json!({ "paymentId": payment, "reason": "other" });
+        match amount {
+            AdminAmount::Full => {}
+            AdminAmount::Percent(pct) => body["amount"] = json!((remaining * pct / 100).max(1)),
+            AdminAmount::FirstItem => {
+                body["amount"] = json!(p["items"][0]["amount"].as_i64().unwrap_or(1).min(remaining.max(1)))
+            }
+        }
+        let key = format!("refund-{n}{tag}");
+        let (status, answer) =
+            self.call(n, "admin refund", "/api/payments/refund", &self.admin, Some(&key), &body).await;
+        self.log(
+            n,
+            format!("admin refund {payment} {amount:?} {} → {status} {}", body["amount"], answer["error"]["code"]),
+        );
     }
 
     fn remember(&self, payment_id: &str, buyer: usize, declined: bool, charged: bool) {
@@ -389,58 +453,26 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
             );
         }
         Step::BuyerRefund { payment, buyer, partial_percent } => {
-            let mut body = json!({ "paymentId": payment, "reason": "requested_by_customer" });
-            if let Some(pct) = partial_percent {
-                // A partial amount: what the payment shows minus a part.
-                let (_, p) =
-                    json_of(w.app.get(&format!("/api/payments/{payment}"), Some(&w.buyers[buyer].token)).await).await;
-                let remaining = p["amount"].as_i64().unwrap_or(0) - p["refundedAmount"].as_i64().unwrap_or(0);
-                body["amount"] = json!((remaining * pct / 100).max(1));
-            }
-            // A buyer's partial refund may be refused as a validation error or as forbidden too.
-            let also_ok: &[u16] = if partial_percent.is_some() { &[400, 403] } else { &[] };
-            let (status, answer) = w
-                .call_allowing(
-                    n,
-                    "buyer refund",
-                    "/api/payments/refund",
-                    &w.buyers[buyer].token,
-                    Some(&format!("refund-{n}")),
-                    &body,
-                    also_ok,
-                )
-                .await;
-            if partial_percent.is_some() && status == 201 && !policy::BUYER_PARTIAL_REFUNDS {
-                w.violation(format!(
-                    "[2] step #{n}: buyer partial refund of {} on payment {payment} was accepted (partial refunds are admin-only)",
-                    body["amount"]
-                ));
-            }
-            let what = if partial_percent.is_some() { "partial" } else { "full" };
-            w.log(
-                n,
-                format!(
-                    "buyer {what} refund b{buyer} {payment} {} → {status} {}",
-                    body["amount"], answer["error"]["code"]
-                ),
-            );
+            w.buyer_refund(n, "", &payment, buyer, partial_percent).await;
         }
         Step::AdminRefund { payment, amount } => {
-            let (_, p) = json_of(w.app.get(&format!("/api/payments/{payment}"), Some(&w.admin)).await).await;
-            let remaining = p["amount"].as_i64().unwrap_or(0) - p["refundedAmount"].as_i64().unwrap_or(0);
-            let mut body = json!({ "paymentId": payment, "reason": "other" });
-            match amount {
-                AdminAmount::Full => {}
-                AdminAmount::Percent(pct) => body["amount"] = json!((remaining * pct / 100).max(1)),
-                AdminAmount::FirstItem => {
-                    body["amount"] = json!(p["items"][0]["amount"].as_i64().unwrap_or(1).min(remaining.max(1)))
+            w.admin_refund(n, "", &payment, amount).await;
+        }
+        Step::PayAndRefund { buyer, courses, admin } => {
+            let key = format!("pay-refund-{n}");
+            let (status, body) = w.order(n, Order::new(&key, buyer, &courses)).await;
+            w.log(n, format!("process b{buyer} {courses:?} → {status} {}, refunded at once:", short(&body)));
+            if let Some(pid) = body["paymentId"].as_str().filter(|_| status == 201) {
+                match admin {
+                    Some(amount) => w.admin_refund(n, "now", pid, amount).await,
+                    None => w.buyer_refund(n, "now", pid, buyer, None).await,
                 }
             }
-            let (status, answer) =
-                w.call(n, "admin refund", "/api/payments/refund", &w.admin, Some(&format!("refund-{n}")), &body).await;
-            w.log(
-                n,
-                format!("admin refund {payment} {amount:?} {} → {status} {}", body["amount"], answer["error"]["code"]),
+        }
+        Step::RefundRace { payment, buyer } => {
+            tokio::join!(
+                w.buyer_refund(n, "race-b", &payment, buyer, None),
+                w.admin_refund(n, "race-a", &payment, AdminAmount::Percent(50))
             );
         }
         Step::Subscribe { buyer, attempts } => {
@@ -687,6 +719,21 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
             }
             Kind::Redeliver => Step::Redeliver { count: 1 + rng.below(4) },
             Kind::Reconcile => Step::Reconcile,
+            Kind::PayAndRefund => {
+                let mut all: Vec<usize> = (0..courses).collect();
+                rng.shuffle(&mut all);
+                all.truncate(1 + rng.below(2));
+                let admin = match rng.below(3) {
+                    0 => None,
+                    1 => Some(AdminAmount::FirstItem),
+                    _ => Some(AdminAmount::Percent(rng.range(5, 95))),
+                };
+                Step::PayAndRefund { buyer, courses: all, admin }
+            }
+            Kind::RefundRace => {
+                let Some(k) = pick_payment(rng, &|k: &Known| k.charged && !k.aged) else { continue };
+                Step::RefundRace { payment: k.payment_id, buyer: k.buyer }
+            }
             Kind::Review => {
                 let orders = w.facts.lock().unwrap().orders.clone();
                 let Some(order) = rng.pick(&orders) else { continue };
