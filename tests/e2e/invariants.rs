@@ -25,9 +25,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 20_261_202;
-const DEFAULT_STEPS: usize = 120;
+const DEFAULT_STEPS: usize = 150;
 /// Actors grow with the number of steps, so that long runs do not end with every buyer owning
-/// every course: 5 buyers and 8 courses for the default run, 11 and 16 for 600 steps.
+/// every course: 6 buyers and 10 courses for the default run, 11 and 16 for 600 steps.
 fn buyers_for(steps: usize) -> usize {
     (5 + steps / 100).min(30)
 }

@@ -188,6 +188,12 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
     for r in snap.refunds.iter().filter(|r| r.status == "succeeded") {
         *refund_sums.entry(r.payment_id.as_str()).or_default() += r.amount;
     }
+    for r in snap.refunds.iter().filter(|r| r.status != "succeeded" && r.status != "failed") {
+        v.push(format!(
+            "[1] refund {} of payment {} ({}) is still {} after settling: its amount stays reserved",
+            r.refund_id, r.payment_id, r.amount, r.status
+        ));
+    }
     for p in snap.payments.values() {
         let t = truth.get(&p.id).cloned().unwrap_or_default();
         if t.succeeded_intents.len() > 1 {
