@@ -2,15 +2,19 @@
 //!
 //! A fixed seed drives a random walk over the money flows: buyers order courses (single and
 //! multi-course, good and declined cards, token vouchers, the same course twice, replays, one key
-//! on two routes), buyers and admins refund, Pro subscriptions are created concurrently, webhook
-//! deliveries are held, released late, reordered, duplicated and dropped-then-redelivered, sales
-//! age past their hold and the payout job runs. Steps run in small concurrent groups. Then the
-//! world settles (every event delivered, the Stripe-events queue drained) and the oracle
-//! (`azora_e2e::invariants::oracle`) compares our table with the Stripe sandbox, reporting every
-//! violation at once with the seed.
+//! on two routes), buyers and admins refund (also right after paying, and both at once), buyers
+//! review, Pro subscriptions are created concurrently, a buyer creates a PaymentIntent at Stripe
+//! naming one of our payments, webhook deliveries are held, released late, reordered, duplicated
+//! and dropped-then-redelivered, sales age past their hold and the payout job (and, once it
+//! exists, the reconciliation job) runs. Steps run in small concurrent groups; a seed replays the
+//! same choices as far as the answers allow (concurrent steps may race differently from run to
+//! run, which is the point). Then the world settles (every event
+//! delivered, the Stripe-events queue drained) and the oracle (`azora_e2e::invariants::oracle`)
+//! compares our table with the Stripe sandbox, reporting every violation at once with the seed.
 //!
 //! `AZORA_INVARIANT_SEED` and `AZORA_INVARIANT_STEPS` override the defaults (`make soak` runs
-//! more seeds and steps). Not covered: disputes (the sandbox cannot create them yet).
+//! more seeds and steps). Not covered yet: disputes and failing refunds (the sandbox cannot
+//! create them), Stripe outages (no fault injection in the sandbox).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use azora_e2e::invariants::oracle::{self, OrderAnswer, WalkFacts, policy};
