@@ -5,6 +5,7 @@ mod auth;
 mod billing_cycle_resume;
 mod contract;
 mod idempotency;
+mod invariants;
 mod licenses;
 mod marketplace;
 mod money_integrity;

@@ -2,6 +2,8 @@
 //! server on a random port in this process, so every test starts from clean state and tests run
 //! in parallel. The services themselves are started by `make test` (infra/scripts/start.sh).
 
+pub mod invariants;
+
 use azora_domain::course::{CourseOffer, CourseStatus};
 use azora_domain::{Currency, Money, UserId};
 use azora_local::dev::{BootOptions, Booted, DEV_DEFAULTS, boot};
