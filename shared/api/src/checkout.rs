@@ -44,11 +44,13 @@ pub async fn claim_courses(
 }
 
 fn in_progress(other: &str) -> ApiError {
-    ApiError::conflict(
+    let mut e = ApiError::conflict(
         "order_in_progress",
         "Another order of this course is being paid; finish or abandon it first, or try again shortly.",
     )
-    .with_details(json!({ "paymentId": other }))
+    .with_details(json!({ "paymentId": other }));
+    e.retry_after_seconds = Some(5);
+    e
 }
 
 /// Makes sure the earlier order holding a course's claim can never be charged for it, or

@@ -34,8 +34,11 @@ struct StoredResponse {
     body: String,
 }
 
-fn should_store(status: StatusCode) -> bool {
-    status.as_u16() < 400 || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY
+/// Successes and business outcomes are the key's answer for good; an answer that says to retry
+/// later (`Retry-After`: the order or payment is still in flight) releases the key instead.
+fn should_store(status: StatusCode, retry_later: bool) -> bool {
+    !retry_later
+        && (status.as_u16() < 400 || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// The validated `Idempotency-Key` header.
@@ -78,7 +81,7 @@ where
     match state.store.claim(&claim).await? {
         ClaimOutcome::Acquired => {
             let response = work().await.unwrap_or_else(ApiError::into_response);
-            if should_store(response.status()) {
+            if should_store(response.status(), response.headers().contains_key("retry-after")) {
                 let stored = StoredResponse {
                     status: response.status().as_u16(),
                     content_type: response
@@ -135,11 +138,12 @@ mod tests {
     #[test]
     fn stores_successes_and_business_outcomes_only() {
         for s in [200, 201, 202, 409, 422] {
-            assert!(should_store(StatusCode::from_u16(s).unwrap()), "{s}");
+            assert!(should_store(StatusCode::from_u16(s).unwrap(), false), "{s}");
         }
         for s in [400, 401, 403, 404, 413, 429, 500, 503] {
-            assert!(!should_store(StatusCode::from_u16(s).unwrap()), "{s}");
+            assert!(!should_store(StatusCode::from_u16(s).unwrap(), false), "{s}");
         }
+        assert!(!should_store(StatusCode::CONFLICT, true), "'try again later' releases the key");
     }
 
     #[test]

@@ -62,6 +62,32 @@ impl Store {
         }
     }
 
+    /// Gives back the claims a payment took, when the payment could not be written after all.
+    pub async fn release_order_claims(
+        &self,
+        user: &UserId,
+        course_ids: &[String],
+        payment_id: &str,
+    ) -> Result<(), StoreError> {
+        for course_id in course_ids {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::user(user.as_str())))
+                .key(keys::SK, s(order_claim(course_id)))
+                .condition_expression("paymentId = :pid")
+                .expression_attribute_values(":pid", s(payment_id))
+                .send()
+                .await;
+            match result.map_err(|e| from_sdk("DeleteItem", e)) {
+                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// The payment holding the claim, and since when.
     pub async fn order_claim_holder(
         &self,
