@@ -25,6 +25,7 @@
 //! | custom domain         | `DOMAIN#<hostname>`         | `WHITE_LABEL`          |                              | white-label theme by domain; one license per domain |
 //! | support ticket        | `TICKET#<ticketId>`         | `TICKET`               | `ORG#<orgId>#TICKETS` / `<createdAt>#<ticketId>` | get; an org's tickets newest first |
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
+//! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
 //!
 //! Renewal notices are claims (`CLAIM#license-notice#<licenseId>:<expiry>:<days>`), one per
 //! license, expiry and threshold.
@@ -149,6 +150,10 @@ pub fn license(license_id: &str) -> String {
 pub const LICENSE: &str = "LICENSE";
 
 /// GSI1 partition of the licenses expiring in a month (`yyyy-mm`).
+pub fn job_run(job: &str, run: &str) -> String {
+    format!("JOBRUN#{job}#{run}")
+}
+
 pub fn license_expiry_month(month: &str) -> String {
     format!("LICENSE_EXPIRY#{month}")
 }

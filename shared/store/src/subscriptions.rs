@@ -280,6 +280,21 @@ impl Store {
         }
     }
 
+    /// A `subscriptions_page` cursor that resumes right after `user`'s subscription, so a job can
+    /// checkpoint after any subscription, not only at page ends.
+    pub fn subscription_cursor_after(user: &UserId) -> Option<String> {
+        let key: Item = [
+            (keys::PK, s(keys::user(user.as_str()))),
+            (keys::SK, s(keys::SUBSCRIPTION)),
+            (keys::GSI1PK, s(SUBSCRIPTIONS)),
+            (keys::GSI1SK, s(user.as_str())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        crate::cursor::encode(Some(&key))
+    }
+
     /// Every subscription item, a page at a time (a GSI query, never a table scan).
     pub async fn subscriptions_page(
         &self,
