@@ -125,7 +125,8 @@ async fn concurrent_creates_leave_exactly_one_live_stripe_subscription() {
     assert_eq!((created.len(), conflicts), (1, 5), "{created:?}");
     let customer = customer_of(&app, &user).await;
     let live = live_in_stripe(&app, &customer).await;
-    assert_eq!(live.len(), 1, "exactly one live Stripe subscription: {live:?}");
+    let ids: Vec<&Value> = live.iter().map(|s| &s["id"]).collect();
+    assert_eq!(live.len(), 1, "exactly one live Stripe subscription: {ids:?}");
     assert_eq!(live[0]["id"], created[0]["subscriptionId"]);
     assert_eq!(app.stripe_requests("POST", "/v1/subscriptions").await.len(), 1, "only the slot's holder called Stripe");
     let (_, current) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
