@@ -217,3 +217,34 @@ async fn a_create_stripe_refuses_gives_the_slot_back_at_once() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(live_in_stripe(&app, &customer_of(&app, &user).await).await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_billing_cycle_settles_claims_left_by_crashed_creates_nobody_retried() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now().as_second();
+    // A: crashed after Stripe created the subscription. B: crashed before. C: still running.
+    let (a, b, c) = (unique("crash-after"), unique("crash-before"), unique("running"));
+    let customer_a = with_customer(&app, &a).await;
+    let orphan = orphan_in_stripe(&app, &a, &customer_a, "claim-a").await;
+    leave_claim(&app, &a, "claim-a", now - 1).await;
+    with_customer(&app, &b).await;
+    leave_claim(&app, &b, "claim-b", now - 1).await;
+    leave_claim(&app, &c, "claim-c", now + 60).await;
+
+    let (status, report) =
+        json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({ "run": "claims" })).await).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["claimsSettled"], 2, "{report}");
+    let store = &app.booted.state.store;
+    let user = |u: &str| UserId::parse(u).unwrap();
+    let record = store.get_subscription_record(&user(&a)).await.unwrap().expect("adopted");
+    assert_eq!(record.stripe_subscription_id.as_deref(), Some(orphan.as_str()));
+    assert!(store.get_slot_claim(&user(&a)).await.unwrap().is_none());
+    assert_eq!(live_in_stripe(&app, &customer_a).await.len(), 1);
+    assert!(store.get_slot_claim(&user(&b)).await.unwrap().is_none(), "B's slot is free again");
+    assert!(store.get_subscription_record(&user(&b)).await.unwrap().is_none());
+    assert_eq!(store.get_slot_claim(&user(&c)).await.unwrap().map(|c| c.claim_id).as_deref(), Some("claim-c"));
+    // B subscribes at once.
+    let (status, body) = create(&app, &app.token(&b, &["student"]), "b-1", Some("pm_card_visa")).await;
+    assert_eq!(status, 201, "{body}");
+}

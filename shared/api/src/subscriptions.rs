@@ -298,8 +298,19 @@ async fn adopt(
     }
     let customer = state.store.get_stripe_customer(user).await?;
     match state.store.finish_subscription_claim(&record_of(user, customer, first), claim_id, state.clock.now()).await {
-        // Someone adopted it first, or a live subscription is recorded: either way it is not ours to record.
-        Ok(()) | Err(azora_store::StoreError::ConditionFailed) => {}
+        Ok(()) => {}
+        Err(azora_store::StoreError::ConditionFailed) => {
+            let recorded = state.store.get_subscription_record(user).await?;
+            if recorded.as_ref().and_then(|r| r.stripe_subscription_id.as_deref()) != Some(first.id.as_str()) {
+                // Another live subscription is recorded: this one would bill the customer for
+                // nothing.
+                tracing::error!(user_id = %user, subscription = %first.id, "orphan under an old claim; canceling");
+                state.stripe.cancel_subscription_now(&first.id).await.map_err(gateway_error)?;
+                state.store.release_subscription_claim(user, claim_id).await?;
+                return Ok(None);
+            }
+            // Someone adopted it first.
+        }
         Err(e) => return Err(e.into()),
     }
     tracing::warn!(user_id = %user, subscription = %first.id, claim_id, "adopted a subscription left by a crashed create");
@@ -392,4 +403,39 @@ pub async fn finish_created(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// What the billing cycle did with an open slot claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimSettled {
+    /// Its lease is running: its holder may still be at work.
+    Running,
+    /// Its holder crashed after creating in Stripe: the subscription is now recorded.
+    Adopted,
+    /// Its holder crashed before creating anything live: the slot is free again.
+    Released,
+    /// It changed meanwhile (finished, retried or taken over): nothing to do.
+    Unchanged,
+}
+
+/// Settles a claim left by a crashed create that nobody retried, so that a subscription it created
+/// in Stripe does not bill the customer unrecorded, and the slot does not stay taken.
+pub async fn settle_claim(
+    state: &AppState,
+    user: &UserId,
+    claim: &azora_store::subscriptions::SlotClaim,
+) -> Result<ClaimSettled, ApiError> {
+    let now = jiff::Timestamp::now().as_second();
+    if claim.lease_until >= now {
+        return Ok(ClaimSettled::Running);
+    }
+    let found = created_under(state, user, &claim.claim_id).await?;
+    if adopt(state, user, &claim.claim_id, &found).await?.is_some() {
+        return Ok(ClaimSettled::Adopted);
+    }
+    if state.store.release_expired_subscription_claim(user, &claim.claim_id, now).await? {
+        tracing::info!(user_id = %user, claim_id = %claim.claim_id, "released a crashed create's slot claim");
+        return Ok(ClaimSettled::Released);
+    }
+    Ok(ClaimSettled::Unchanged)
 }

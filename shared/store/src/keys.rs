@@ -4,7 +4,7 @@
 //! | entity                | PK                          | SK                     | GSI1PK / GSI1SK              | access pattern                         |
 //! |-----------------------|-----------------------------|------------------------|------------------------------|----------------------------------------|
 //! | subscription          | `USER#<userId>`             | `SUBSCRIPTION`         |                              | a user's current plan (GetItem)        |
-//! | subscription slot claim | `USER#<userId>`           | `SUBSCRIPTION_CLAIM`   |                              | one create talks to Stripe at a time (lease, TTL) |
+//! | subscription slot claim | `USER#<userId>`           | `SUBSCRIPTION_CLAIM`   | `SUBSCRIPTION_CLAIMS` / `<userId>` | one create talks to Stripe at a time (lease, TTL); billing cycle settles crashed ones |
 //! | claim (idempotency)   | `CLAIM#<scope>#<key>`       | `CLAIM`                |                              | one request / email per key (GetItem)  |
 //! | audit entry           | `AUDIT#<yyyy-mm>`           | `<rfc3339>#<id>`       |                              | admin lists a month, newest first      |
 //! | course (sale view)    | `COURSE#<courseId>`         | `COURSE`               |                              | price a course (BatchGetItem)          |

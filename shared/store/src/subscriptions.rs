@@ -380,6 +380,8 @@ pub enum SlotOutcome {
 }
 
 const SUBSCRIPTION_CLAIM: &str = "SUBSCRIPTION_CLAIM";
+/// GSI1 partition of the open slot claims.
+const SLOT_CLAIMS: &str = "SUBSCRIPTION_CLAIMS";
 const SLOT_CONFLICT_RETRIES: u32 = 8;
 
 fn slot_claim_from_item(item: &Item) -> Result<SlotClaim, StoreError> {
@@ -445,20 +447,29 @@ impl Store {
             .expression_attribute_values(":key", s(&claim.stripe_key))
             .expression_attribute_values(":lease", n(claim.lease_until))
             // Kept well beyond Stripe's 24 h idempotency window; a finished claim is deleted.
-            .expression_attribute_values(":ttl", n(now + 30 * 86_400));
+            .expression_attribute_values(":ttl", n(now + 30 * 86_400))
+            // Every open claim is on GSI1, so the billing cycle can settle the ones left by crashes.
+            .expression_attribute_names("#gpk", keys::GSI1PK)
+            .expression_attribute_names("#gsk", keys::GSI1SK)
+            .expression_attribute_values(":gpk", s(SLOT_CLAIMS))
+            .expression_attribute_values(":user", s(user.as_str()));
         let update = match take {
             Take::New => update
                 .update_expression(
-                    "SET claimId = :me, stripeKey = :key, leaseUntil = :lease, createdAt = :created, #ttl = :ttl",
+                    "SET claimId = :me, stripeKey = :key, leaseUntil = :lease, createdAt = :created, #ttl = :ttl, \
+                     userId = :user, #gpk = :gpk, #gsk = :user",
                 )
                 .condition_expression("attribute_not_exists(PK)")
                 .expression_attribute_values(":created", n(claim.created_at)),
             Take::Again => update
-                .update_expression("SET stripeKey = :key, leaseUntil = :lease, #ttl = :ttl")
+                .update_expression(
+                    "SET stripeKey = :key, leaseUntil = :lease, #ttl = :ttl, userId = :user, #gpk = :gpk, #gsk = :user",
+                )
                 .condition_expression("claimId = :me"),
             Take::Replace(old) => update
                 .update_expression(
-                    "SET claimId = :me, stripeKey = :key, leaseUntil = :lease, createdAt = :created, #ttl = :ttl",
+                    "SET claimId = :me, stripeKey = :key, leaseUntil = :lease, createdAt = :created, #ttl = :ttl, \
+                     userId = :user, #gpk = :gpk, #gsk = :user",
                 )
                 .condition_expression("claimId = :old AND leaseUntil < :now")
                 .expression_attribute_values(":created", n(claim.created_at))
@@ -539,6 +550,72 @@ impl Store {
         match result {
             Ok(_) => Ok(()),
             Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Err(StoreError::ConditionFailed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Open slot claims (running or left by a crash), a page at a time on GSI1.
+    pub async fn slot_claims_page(
+        &self,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<crate::Page<(UserId, SlotClaim)>, StoreError> {
+        self.partition_page(
+            PartitionPage {
+                on_gsi1: true,
+                partition: SLOT_CLAIMS,
+                sort_prefix: None,
+                newest_first: false,
+                consistent: false,
+                limit,
+                cursor,
+            },
+            |item| {
+                let user = UserId::parse(get_s(item, "userId")?)
+                    .map_err(|_| StoreError::Malformed("subscription claim userId".into()))?;
+                Ok((user, slot_claim_from_item(item)?))
+            },
+        )
+        .await
+    }
+
+    /// A `slot_claims_page` cursor that resumes right after `user`'s claim.
+    pub fn slot_claim_cursor_after(user: &UserId) -> Option<String> {
+        let key: Item = [
+            (keys::PK, s(keys::user(user.as_str()))),
+            (keys::SK, s(SUBSCRIPTION_CLAIM)),
+            (keys::GSI1PK, s(SLOT_CLAIMS)),
+            (keys::GSI1SK, s(user.as_str())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        crate::cursor::encode(Some(&key))
+    }
+
+    /// Deletes `claim_id`'s claim only if its lease has run out (its holder is gone) and it is still
+    /// that claim; `false` when it was not deleted.
+    pub async fn release_expired_subscription_claim(
+        &self,
+        user: &UserId,
+        claim_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let [(pk, pkv), (sk, skv)] = self.slot_key(user);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(pk, pkv)
+            .key(sk, skv)
+            .condition_expression("claimId = :me AND leaseUntil < :now")
+            .expression_attribute_values(":me", s(claim_id))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result.map_err(|e| from_sdk("DeleteItem", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -1,4 +1,5 @@
-//! The daily billing-cycle job: renewal reminders (7 days before a yearly renewal, 3 before a
+//! The daily billing-cycle job: subscription slot claims left by crashed creates (adopted or
+//! released), renewal reminders (7 days before a yearly renewal, 3 before a
 //! monthly one, once per period), the end of grace for past-due subscriptions (down to Free),
 //! enterprise license notices and expiry (`licensing::cycle`), and reconciliation with Stripe
 //! (ours follows Stripe's; each drift is logged and counted). It pages through subscriptions on an
@@ -28,7 +29,9 @@ use std::sync::Arc;
 
 pub const JOB: &str = "billing-cycle";
 /// In order; each is independent of the others.
-const STEPS: [&str; 4] = [REMINDERS, GRACE, crate::licensing::cycle::STEP, RECONCILE];
+const STEPS: [&str; 5] = [CLAIMS, REMINDERS, GRACE, crate::licensing::cycle::STEP, RECONCILE];
+/// Subscription slot claims left by crashed creates (see `subscriptions::take_slot`).
+const CLAIMS: &str = "claims";
 const REMINDERS: &str = "reminders";
 const GRACE: &str = "grace";
 const RECONCILE: &str = "reconcile";
@@ -37,6 +40,7 @@ const PAGE_SIZE: i32 = 100;
 #[derive(Default, Clone)]
 struct Report {
     seen: u32,
+    claims_settled: u32,
     reminders: u32,
     lapsed: u32,
     drift: u32,
@@ -46,6 +50,7 @@ impl Report {
     /// The step's counter, for the run's totals.
     fn counter(&self, step: &str) -> (&'static str, i64) {
         match step {
+            CLAIMS => ("settled", i64::from(self.claims_settled)),
             REMINDERS => ("sent", i64::from(self.reminders)),
             GRACE => ("lapsed", i64::from(self.lapsed)),
             _ => ("drifted", i64::from(self.drift)),
@@ -84,7 +89,9 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         if worked && budget.expired() {
             break;
         }
-        let outcome = if step == crate::licensing::cycle::STEP {
+        let outcome = if step == CLAIMS {
+            claims_step(&state, &mut checkpoint, &budget, &mut report, &mut worked).await
+        } else if step == crate::licensing::cycle::STEP {
             crate::licensing::cycle::run_step(&state, started, &mut checkpoint, &budget, &mut worked).await.map(
                 |(step_report, done)| {
                     licenses = Some(step_report);
@@ -101,6 +108,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
             Err(e) => {
                 // Steps are independent: the others go on; the next invocation retries this one.
                 tracing::error!(step, code = %e.code, error = %e.message, "billing cycle step failed");
+                telemetry::count("BillingCycleStepFailures", 1);
                 errors.push(json!({ "step": step, "code": e.code, "message": e.message }));
                 worked = true;
             }
@@ -126,6 +134,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         "errors": errors,
         // This invocation's work; `runTotals` adds up every invocation of the run.
         "subscriptions": report.seen,
+        "claimsSettled": report.claims_settled,
         "remindersSent": report.reminders,
         "lapsedToFree": report.lapsed,
         "reconciled": report.drift,
@@ -175,6 +184,52 @@ async fn subscription_step(
             }
             None => {
                 save_step(checkpoint, step, None, true, report, &mut saved).await?;
+                *worked = true;
+                return Ok(StepEnd::Done);
+            }
+        }
+    }
+}
+
+/// Settles the subscription slot claims whose creates crashed and were never retried: what they
+/// created in Stripe is adopted (never left billing unrecorded), else the slot is freed. Claims
+/// still within their lease are left alone. Resumable like the other steps.
+async fn claims_step(
+    state: &AppState,
+    checkpoint: &mut Checkpoint<'_>,
+    budget: &Budget,
+    report: &mut Report,
+    worked: &mut bool,
+) -> Result<StepEnd, ApiError> {
+    let mut cursor = checkpoint.cursor(CLAIMS).map(str::to_string);
+    let mut saved = report.clone();
+    loop {
+        let page = state.store.slot_claims_page(PAGE_SIZE, cursor.as_deref()).await?;
+        for (user, claim) in &page.items {
+            match crate::subscriptions::settle_claim(state, user, claim).await {
+                Ok(crate::subscriptions::ClaimSettled::Adopted | crate::subscriptions::ClaimSettled::Released) => {
+                    report.claims_settled += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    save_step(checkpoint, CLAIMS, cursor.as_deref(), false, report, &mut saved).await?;
+                    return Err(e);
+                }
+            }
+            cursor = azora_store::Store::slot_claim_cursor_after(user);
+            *worked = true;
+            if budget.expired() {
+                save_step(checkpoint, CLAIMS, cursor.as_deref(), false, report, &mut saved).await?;
+                return Ok(StepEnd::Paused);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => {
+                cursor = Some(next);
+                save_step(checkpoint, CLAIMS, cursor.as_deref(), false, report, &mut saved).await?;
+            }
+            None => {
+                save_step(checkpoint, CLAIMS, None, true, report, &mut saved).await?;
                 *worked = true;
                 return Ok(StepEnd::Done);
             }
