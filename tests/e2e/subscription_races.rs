@@ -155,6 +155,11 @@ async fn a_running_claim_answers_409_without_touching_stripe() {
     assert_eq!((status, error_code(&body)), (409, "subscription_in_progress"));
     assert!(app.stripe_requests("POST", "/v1/subscriptions").await.is_empty());
     assert!(app.stripe_requests("POST", "/v1/customers").await.is_empty());
+    // The conflict was transient, so it was not stored for the key: once the other request is
+    // done (here: gave up), a retry with the same key subscribes.
+    app.booted.state.store.release_subscription_claim(&UserId::parse(&user).unwrap(), "someone-else").await.unwrap();
+    let (status, body) = create(&app, &token, "wait-1", Some("pm_card_visa")).await;
+    assert_eq!(status, 201, "{body}");
 }
 
 #[tokio::test]
