@@ -539,19 +539,29 @@ impl Store {
                 .build(),
         )?;
         let put = build(subscription_put(&self.table, record, now).item("claimId", s(claim_id)).build())?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().delete(release).build())
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Err(StoreError::ConditionFailed),
-            Err(e) => Err(e),
+        for attempt in 0..=SLOT_CONFLICT_RETRIES {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+                .transact_items(TransactWriteItem::builder().delete(release.clone()).build())
+                .send()
+                .await
+                .map_err(from_transact);
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => {
+                    return Err(StoreError::ConditionFailed);
+                }
+                // Racing creates check these items in their own transactions: try again.
+                Err(e) if lost_conflict(&e) && attempt < SLOT_CONFLICT_RETRIES => backoff(attempt).await,
+                Err(e) => return Err(e),
+            }
         }
+        Err(StoreError::Backend {
+            operation: "TransactWriteItems",
+            message: "recording the subscription kept conflicting".into(),
+        })
     }
 
     /// Open slot claims (running or left by a crash), a page at a time on GSI1.
