@@ -377,7 +377,12 @@ pub async fn release_slot(state: &AppState, user: &UserId, claim_id: &str) {
 /// Whether a failed Stripe call certainly created nothing (Stripe refused it), so the slot may be
 /// given back at once; after an outage or timeout the claim stays until its lease runs out.
 pub fn certainly_nothing_created(e: &azora_stripe::GatewayError) -> bool {
-    !matches!(e, azora_stripe::GatewayError::Unavailable(_))
+    match e {
+        azora_stripe::GatewayError::Unavailable(_) => false,
+        // The key was used before (with other parameters): that request may have created one.
+        azora_stripe::GatewayError::Rejected { code, .. } => code != "idempotency_error",
+        azora_stripe::GatewayError::CardDeclined { .. } => true,
+    }
 }
 
 /// Records the subscription created under `claim_id` and frees the slot. If the slot is no longer
