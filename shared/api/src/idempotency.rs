@@ -6,8 +6,8 @@
 //! expire after 24 hours.
 //!
 //! What is stored: responses below 400 and business outcomes 409/422. Other client errors (400,
-//! 401, 403, 404, 413) and server errors release the key, so the client can fix the request or
-//! retry with the same key, as Stripe does.
+//! 401, 403, 404, 413), server errors and answers with `Retry-After` (a transient conflict) release
+//! the key, so the client can fix the request or retry with the same key, as Stripe does.
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -34,11 +34,8 @@ struct StoredResponse {
     body: String,
 }
 
-/// Successes and business outcomes are the key's answer for good; an answer that says to retry
-/// later (`Retry-After`: the order or payment is still in flight) releases the key instead.
-fn should_store(status: StatusCode, retry_later: bool) -> bool {
-    !retry_later
-        && (status.as_u16() < 400 || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY)
+fn should_store(status: StatusCode) -> bool {
+    status.as_u16() < 400 || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY
 }
 
 /// The validated `Idempotency-Key` header.
@@ -81,7 +78,9 @@ where
     match state.store.claim(&claim).await? {
         ClaimOutcome::Acquired => {
             let response = work().await.unwrap_or_else(ApiError::into_response);
-            if should_store(response.status(), response.headers().contains_key("retry-after")) {
+            // An answer that asks to try again later (`Retry-After`, e.g. 409
+            // `subscription_in_progress`) is transient: a retry with this key runs again.
+            if should_store(response.status()) && !response.headers().contains_key("retry-after") {
                 let stored = StoredResponse {
                     status: response.status().as_u16(),
                     content_type: response
@@ -138,12 +137,11 @@ mod tests {
     #[test]
     fn stores_successes_and_business_outcomes_only() {
         for s in [200, 201, 202, 409, 422] {
-            assert!(should_store(StatusCode::from_u16(s).unwrap(), false), "{s}");
+            assert!(should_store(StatusCode::from_u16(s).unwrap()), "{s}");
         }
         for s in [400, 401, 403, 404, 413, 429, 500, 503] {
-            assert!(!should_store(StatusCode::from_u16(s).unwrap(), false), "{s}");
+            assert!(!should_store(StatusCode::from_u16(s).unwrap()), "{s}");
         }
-        assert!(!should_store(StatusCode::CONFLICT, true), "'try again later' releases the key");
     }
 
     #[test]
