@@ -335,8 +335,12 @@ impl World {
                 courses: courses.to_vec(),
                 payment_id: pid.to_string(),
             });
-        } else if let Some(pid) = body["error"]["paymentId"].as_str() {
-            self.remember(pid, buyer, status == 402, false);
+        } else if status == 402
+            && let Some(pid) = body["error"]["paymentId"].as_str()
+        {
+            // A decline names its (written) payment; a 409 `order_in_progress` names the order
+            // holding the course, which may still be being written, or never be.
+            self.remember(pid, buyer, true, false);
         }
     }
 
