@@ -1,6 +1,6 @@
 # Azora monetization backend. `make dev` to run it, `make test` to check it.
 .DEFAULT_GOAL := help
-.PHONY: help dev test soak build bench token fmt lint stop clean
+.PHONY: help dev test fuzz soak build bench token fmt lint stop clean
 
 ROLE ?= student
 SUB ?=
@@ -9,6 +9,7 @@ ORG ?=
 help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
 	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests (starts and stops its services)"
+	@echo "make fuzz    the parser property tests (fuzz_*) with many cases (AZORA_FUZZ_CASES=20000)"
 	@echo "make soak    the randomized invariant test with more steps and seeds (SOAK_SEEDS=\"1 2 3\" SOAK_STEPS=600)"
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
 	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
@@ -20,6 +21,11 @@ dev:
 
 test:
 	@infra/scripts/test.sh
+
+# `make test` runs the same properties with 64 cases each.
+FUZZ_CASES ?= 20000
+fuzz:
+	AZORA_FUZZ_CASES=$(FUZZ_CASES) cargo test -p azora-domain -p azora-stripe -p azora-store -p azora-api --lib fuzz_
 
 soak:
 	@infra/scripts/soak.sh

@@ -2,6 +2,7 @@
 //! moto). Run with `make test`.
 
 mod auth;
+mod authz_matrix;
 mod billing_cycle_resume;
 mod contract;
 mod idempotency;

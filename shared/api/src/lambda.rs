@@ -60,6 +60,7 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
         method = %req.method(),
         path = %req.uri().path(),
     );
+    let authenticated = req.headers().contains_key(::http::header::AUTHORIZATION);
     async move {
         let started = Instant::now();
         let outcome = AssertUnwindSafe(handler(req, state)).catch_unwind().await;
@@ -71,6 +72,7 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
         if let Ok(value) = request_id.parse() {
             response.headers_mut().insert("x-request-id", value);
         }
+        security_headers(&mut response, authenticated);
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -80,6 +82,23 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
     }
     .instrument(span)
     .await
+}
+
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// The headers every API response carries, set in the one place every response passes:
+/// `Strict-Transport-Security`, `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
+/// unless the handler chose a cache policy for an anonymous request (public, caller-independent
+/// answers such as the license public key). A request with credentials is never cacheable.
+pub fn security_headers(response: &mut Response<Body>, authenticated: bool) {
+    use ::http::HeaderValue;
+    use ::http::header::{CACHE_CONTROL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+    let headers = response.headers_mut();
+    headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if authenticated || !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Runs an SQS consumer; a panic fails the whole batch so every message is retried.
@@ -113,4 +132,38 @@ pub async fn dispatch_job(
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cache(value: Option<&'static str>) -> Response<Body> {
+        let mut r = Response::new(Body::Empty);
+        if let Some(v) = value {
+            r.headers_mut().insert("cache-control", ::http::HeaderValue::from_static(v));
+        }
+        r
+    }
+
+    #[test]
+    fn every_response_gets_the_security_headers() {
+        for authenticated in [false, true] {
+            let mut r = with_cache(None);
+            security_headers(&mut r, authenticated);
+            assert_eq!(r.headers()["strict-transport-security"], HSTS);
+            assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+            assert_eq!(r.headers()["cache-control"], "no-store");
+        }
+    }
+
+    #[test]
+    fn a_public_cache_policy_survives_only_for_anonymous_requests() {
+        let mut r = with_cache(Some("public, max-age=300"));
+        security_headers(&mut r, false);
+        assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+        let mut r = with_cache(Some("public, max-age=300"));
+        security_headers(&mut r, true);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+    }
 }

@@ -27,3 +27,6 @@ pub mod workers;
 
 pub use error::ApiError;
 pub use state::AppState;
+
+#[cfg(test)]
+mod fuzz;

@@ -27,3 +27,6 @@ pub use ids::{OrgId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use roles::{Role, Roles};
 pub use tiers::{Feature, Tier};
+
+#[cfg(test)]
+mod fuzz;

@@ -69,3 +69,6 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod fuzz;

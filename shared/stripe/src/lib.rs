@@ -14,3 +14,6 @@ pub use gateway::{
     GatewayError, PaymentIntentOutcome, PaymentIntentRequest, PaymentIntentState, RefundOutcome, RefundRequest,
     StripeGateway,
 };
+
+#[cfg(test)]
+mod fuzz;
