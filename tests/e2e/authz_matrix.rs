@@ -408,6 +408,9 @@ async fn every_route_answers_every_caller_as_the_matrix_says_with_security_heade
     assert!(failures.is_empty(), "{} authorization matrix failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// method, path, B's token, body, the statuses B may get.
+type Probe = (&'static str, String, String, Option<Value>, &'static [u16]);
+
 /// A's objects, asked for by B (same role, other user or org): 404, or 403 where documented.
 #[tokio::test]
 async fn another_users_or_orgs_objects_are_never_served() {
@@ -425,7 +428,7 @@ async fn another_users_or_orgs_objects_are_never_served() {
     const NOT_FOUND: &[u16] = &[404];
     const FORBIDDEN: &[u16] = &[403];
     const DENIED: &[u16] = &[403, 404];
-    let mut probes: Vec<(&str, String, String, Option<Value>, &[u16])> = vec![
+    let mut probes: Vec<Probe> = vec![
         ("GET", format!("/api/payments/{payment}"), tb.clone(), None, NOT_FOUND),
         ("GET", format!("/api/payments/{payment}/receipt"), tb.clone(), None, NOT_FOUND),
         (
@@ -480,6 +483,17 @@ async fn another_users_or_orgs_objects_are_never_served() {
     let draft_id = draft["courseId"].as_str().unwrap_or_else(|| panic!("courseId in {draft}")).to_string();
     probes.push(("GET", format!("/api/courses/{draft_id}"), tib.clone(), None, NOT_FOUND));
     probes.push(("GET", format!("/api/courses/{draft_id}/reviews"), tib.clone(), None, NOT_FOUND));
+    // Found by this test: `/access`, the certificate and a review answered 200/403 for another
+    // instructor's draft, confirming that it exists.
+    probes.push(("GET", format!("/api/courses/{draft_id}/access"), tib.clone(), None, NOT_FOUND));
+    probes.push(("GET", format!("/api/courses/{draft_id}/access"), tb.clone(), None, NOT_FOUND));
+    probes.push((
+        "POST",
+        format!("/api/courses/{draft_id}/reviews"),
+        tb.clone(),
+        Some(json!({ "rating": 1, "text": "never saw it" })),
+        NOT_FOUND,
+    ));
     probes.push((
         "POST",
         "/api/courses/upload".into(),

@@ -259,6 +259,10 @@ pub async fn access(req: Request, state: Arc<AppState>) -> HttpResult {
     let course = state.store.get_course(&course_id).await?.ok_or_else(|| ApiError::not_found("course"))?;
     let owned = state.store.is_enrolled(&principal.user_id, &course.id).await?;
     let instructor = course.instructor_id == principal.user_id;
+    // Another instructor's draft answers like a missing course, as `GET /api/courses/{id}` does.
+    if course.status != CourseStatus::Published && !(owned || instructor || principal.is_admin()) {
+        return Err(ApiError::not_found("course"));
+    }
     ok(
         &json!({ "courseId": course.id, "owned": owned, "isInstructor": instructor, "access": owned || instructor || principal.is_admin() }),
     )
@@ -325,6 +329,12 @@ pub async fn certificate(req: Request, state: Arc<AppState>) -> HttpResult {
     let course =
         state.store.get_course(&path_param(&req, "courseId")?).await?.ok_or_else(|| ApiError::not_found("course"))?;
     if !state.store.is_enrolled(&principal.user_id, &course.id).await? {
+        let visible = course.status == CourseStatus::Published
+            || principal.is_admin()
+            || course.instructor_id == principal.user_id;
+        if !visible {
+            return Err(ApiError::not_found("course"));
+        }
         return Err(ApiError::forbidden("not_enrolled", "Certificates are for students enrolled in the course."));
     }
     let id = crate::idempotency::fingerprint(format!("{}:{}", principal.user_id, course.id).as_bytes());

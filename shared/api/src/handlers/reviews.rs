@@ -42,6 +42,10 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(ApiError::forbidden("own_course", "Instructors cannot review their own course."));
     }
     if !state.store.is_enrolled(&principal.user_id, &course.id).await? {
+        // Another instructor's draft answers like a missing course.
+        if course.status != azora_domain::course::CourseStatus::Published && !principal.is_admin() {
+            return Err(ApiError::not_found("course"));
+        }
         return Err(ApiError::forbidden("not_enrolled", "Only students enrolled in this course can review it."));
     }
     let now = jiff::Timestamp::now();
