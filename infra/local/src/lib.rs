@@ -5,6 +5,7 @@
 pub mod consumers;
 pub mod dev;
 pub mod gateway;
+pub mod iam;
 pub mod router;
 pub mod seed;
 pub mod server;
