@@ -8,7 +8,7 @@ ORG ?=
 
 help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
-	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests (starts and stops its services)"
+	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests, IAM conformance (starts and stops its services)"
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
 	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
 	@echo "make bench   cold start of one function binary, p50/p99 of the slice through the local server, 1M-user leaderboard"
