@@ -1,0 +1,36 @@
+//! Failure paths the rest of the suite does not reach, exercised here so that the IAM conformance
+//! check (`make test`, `infra/stack/tests/iam_conformance.rs`) sees the AWS calls they make: a
+//! policy that only covers the happy path answers AccessDenied in AWS exactly when things already
+//! go wrong.
+
+use azora_e2e::{TestApp, json_of, spawn_app, unique};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+async fn run_billing_cycle(app: &TestApp) -> (u16, Value) {
+    json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await
+}
+
+/// A renewal notice that cannot be queued gives its once-per-term claim back (a `DeleteItem`), so
+/// the next run tries again instead of taking the notice as in progress.
+#[tokio::test]
+async fn a_renewal_notice_that_cannot_be_queued_is_tried_again_by_the_next_run() {
+    let app = spawn_app().await;
+    let org = unique("org");
+    let body = json!({ "orgId": org, "orgName": "Org", "contactEmail": format!("{}@example.com", unique("it")),
+                       "seats": 2, "expiresAt": (Timestamp::now() + SignedDuration::from_hours(24 * 6 + 1)).to_string() });
+    let admin = app.token("ops-admin", &["admin"]);
+    let (status, license) =
+        json_of(app.post("/api/enterprise/licenses/create", Some(&admin), Some(&unique("create")), &body).await).await;
+    assert_eq!(status, 201, "{license}");
+
+    // The email queue goes away: queuing the notice fails.
+    let email_queue = app.booted.provisioned.queue_urls.get("EmailQueue").expect("EmailQueue provisioned");
+    let sqs = aws_sdk_sqs::Client::new(&azora_stack::sdk_config().await);
+    sqs.delete_queue().queue_url(email_queue).send().await.expect("queue deleted");
+
+    let (first, report) = run_billing_cycle(&app).await;
+    assert_eq!(first, 503, "{report}");
+    let (second, report) = run_billing_cycle(&app).await;
+    assert_eq!(second, 503, "the claim was given back, so the second run tried again: {report}");
+}
