@@ -4,7 +4,7 @@
 mod auth;
 mod billing_cycle_resume;
 mod contract;
-mod iam_paths;
+mod iam;
 mod idempotency;
 mod licenses;
 mod marketplace;

@@ -16,7 +16,12 @@
 //!
 //! Calls are kept in a process-wide set ([`recorded`]); when `AZORA_IAM_CALLS_DIR` is set, each
 //! new one is also appended to `$AZORA_IAM_CALLS_DIR/calls-<pid>.tsv`, which the check reads.
+//! `GET /_local/iam` on the local server lists them with the check's verdict ([`report_json`]).
 //! Production never installs the recorder.
+//!
+//! Not recorded: the SQS polling the local server does for the consumers (`ReceiveMessage`,
+//! `DeleteMessageBatch`, ...), which in AWS is Lambda's event source mapping, authorized by the
+//! poller permissions SAM adds to a function with an `SQS` event.
 
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, interceptors::BeforeSerializationInterceptorContextRef};
 use aws_sdk_dynamodb::error::BoxError;
@@ -240,6 +245,36 @@ fn record(call: Call) {
 /// Every distinct call recorded in this process so far.
 pub fn recorded() -> BTreeSet<Call> {
     registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).calls.clone()
+}
+
+/// `GET /_local/iam`: every call recorded in this process, each with whether its function's
+/// policy in template.yaml allows it (`null` outside any function), and the violations.
+pub fn report_json() -> serde_json::Value {
+    let calls = recorded();
+    let report = azora_stack::Template::load_default()
+        .and_then(|template| azora_stack::iam::check(&template, &calls))
+        .map_err(|e| e.to_string());
+    let denied: BTreeSet<&Call> = match &report {
+        Ok(r) => r.violations.iter().map(|v| &v.call).collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let listed: Vec<serde_json::Value> = calls
+        .iter()
+        .map(|c| {
+            let allowed = match (&report, c.function.as_str()) {
+                (_, UNATTRIBUTED) | (Err(_), _) => serde_json::Value::Null,
+                (Ok(_), _) => (!denied.contains(c)).into(),
+            };
+            serde_json::json!({ "function": c.function, "action": c.action, "resource": c.resource, "allowed": allowed })
+        })
+        .collect();
+    match report {
+        Ok(r) => serde_json::json!({
+            "calls": listed,
+            "violations": r.violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+        Err(e) => serde_json::json!({ "calls": listed, "error": e }),
+    }
 }
 
 /// The recorder as an interceptor for `AppState::with_interceptors`.

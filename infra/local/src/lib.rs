@@ -4,7 +4,8 @@
 //!
 //! Every AWS call made while serving a function is recorded for that function ([`iam`]): the
 //! IAM conformance check (`make test`) compares them with the function's policy in template.yaml.
-//! Set `AZORA_IAM_CALLS_DIR` to have them written to `calls-<pid>.tsv` there.
+//! `GET /_local/iam` lists them with the verdict; set `AZORA_IAM_CALLS_DIR` to have them written
+//! to `calls-<pid>.tsv` there.
 
 pub mod consumers;
 pub mod dev;

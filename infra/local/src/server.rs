@@ -144,6 +144,9 @@ async fn handle(
         let input = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
         return Ok(run_job(job, input, &routes, state).await);
     }
+    if method == "GET" && path == "/_local/iam" {
+        return Ok(json_response(200, iam::report_json()));
+    }
     let Some((route, params)) = routes.find(&method, &path) else {
         return Ok(error_response(404, "route_not_found", &format!("No route for {method} {path}.")));
     };

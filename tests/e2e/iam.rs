@@ -1,11 +1,40 @@
-//! Failure paths the rest of the suite does not reach, exercised here so that the IAM conformance
-//! check (`make test`, `infra/stack/tests/iam_conformance.rs`) sees the AWS calls they make: a
-//! policy that only covers the happy path answers AccessDenied in AWS exactly when things already
-//! go wrong.
+//! The IAM call recording (`GET /_local/iam`), and failure paths the rest of the suite does not
+//! reach, exercised here so that the IAM conformance check (`make test`,
+//! `infra/stack/tests/iam_conformance.rs`) sees the AWS calls they make: a policy that only covers
+//! the happy path answers AccessDenied in AWS exactly when things already go wrong.
 
 use azora_e2e::{TestApp, json_of, spawn_app, unique};
+use azora_stack::iam::table_arn;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+
+/// `GET /api/subscriptions/current` reads the subscription and queries the caller's license seats;
+/// both are recorded for its function and allowed by its policy (the `Query` once was not).
+#[tokio::test]
+async fn each_functions_aws_calls_are_recorded_with_the_verdict_of_its_policy() {
+    let app = spawn_app().await;
+    let token = app.token(&unique("student"), &["student"]);
+    let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, report) = json_of(app.get("/_local/iam", None).await).await;
+    assert_eq!(status, 200, "{report}");
+    let calls: Vec<(String, String, Value)> = report["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["function"] == "subscriptions-current")
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["resource"].as_str().unwrap().to_string(),
+                c["allowed"].clone(),
+            )
+        })
+        .collect();
+    for action in ["dynamodb:GetItem", "dynamodb:Query"] {
+        assert!(calls.contains(&(action.to_string(), table_arn("Table"), json!(true))), "{action}: {calls:?}");
+    }
+}
 
 async fn run_billing_cycle(app: &TestApp) -> (u16, Value) {
     json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await
