@@ -23,7 +23,9 @@
 //! `DeleteMessageBatch`, ...), which in AWS is Lambda's event source mapping, authorized by the
 //! poller permissions SAM adds to a function with an `SQS` event.
 
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, interceptors::BeforeSerializationInterceptorContextRef};
+use aws_sdk_dynamodb::config::{
+    ConfigBag, Intercept, RuntimeComponents, interceptors::BeforeSerializationInterceptorContextRef,
+};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -191,9 +193,12 @@ impl Intercept for IamRecorder {
         "IamRecorder"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: for a client's interceptors it runs before the operation's
+    // configuration (its `Metadata`) is in the bag.
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let function = current_function().map_or_else(|| UNATTRIBUTED.to_string(), |f| f.to_string());
@@ -341,6 +346,37 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(actions(email), [("ses:SendEmail".to_string(), ses_identity_arn("azora.example"))]);
+    }
+
+    /// Through a real client: the interceptor sees the task-local, and an operation it does not
+    /// know is recorded under its name with a resource no policy allows.
+    #[tokio::test]
+    async fn an_sdk_client_with_the_recorder_records_in_scope_and_names_unknown_operations() {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("a", "b", None, None, "test"))
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .interceptor(recorder())
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(conf);
+        in_function("probe-fn", async {
+            let _ = client.get_item().table_name("azora-test-1").send().await;
+            let _ = client.describe_table().table_name("azora-test-1").send().await;
+        })
+        .await;
+        let _ = client.get_item().table_name("outside").send().await;
+        let calls = recorded();
+        let probe: Vec<&Call> = calls.iter().filter(|c| c.function == "probe-fn").collect();
+        assert_eq!(probe.len(), 2, "{probe:?}");
+        assert!(probe.iter().any(|c| c.action == "dynamodb:GetItem" && c.resource == table_arn("Table")));
+        assert!(probe.iter().any(|c| c.action == "dynamodb:DescribeTable" && c.resource.starts_with("unknown")));
+        assert!(calls.contains(&Call {
+            function: UNATTRIBUTED.into(),
+            action: "dynamodb:GetItem".into(),
+            resource: table_arn("outside")
+        }));
     }
 
     #[tokio::test]
