@@ -69,11 +69,19 @@ pub struct ResourceNames {
 #[derive(Debug)]
 pub struct IamRecorder {
     names: ResourceNames,
+    sink: fn(Call),
 }
 
 impl IamRecorder {
+    /// Records into the process-wide registry ([`recorded`], `$AZORA_IAM_CALLS_DIR`).
     pub fn new(names: ResourceNames) -> Self {
-        Self { names }
+        Self::with_sink(names, record)
+    }
+
+    /// Hands every call to `sink` instead (tests of the recorder itself, whose made-up functions
+    /// must not reach the recordings the conformance check reads).
+    pub fn with_sink(names: ResourceNames, sink: fn(Call)) -> Self {
+        Self { names, sink }
     }
 
     fn table(&self, name: &str) -> String {
@@ -203,7 +211,7 @@ impl Intercept for IamRecorder {
     ) -> Result<(), BoxError> {
         let function = current_function().map_or_else(|| UNATTRIBUTED.to_string(), |f| f.to_string());
         for (action, resource) in self.actions(context.input(), cfg.load::<Metadata>()) {
-            record(Call { function: function.clone(), action, resource });
+            (self.sink)(Call { function: function.clone(), action, resource });
         }
         Ok(())
     }
@@ -292,12 +300,18 @@ mod tests {
     use super::*;
     use azora_stack::iam::index_arn;
 
+    static SEEN: Mutex<Vec<Call>> = Mutex::new(Vec::new());
+
     fn recorder() -> IamRecorder {
-        IamRecorder::new(ResourceNames {
+        IamRecorder::with_sink(names(), |call| SEEN.lock().unwrap().push(call))
+    }
+
+    fn names() -> ResourceNames {
+        ResourceNames {
             tables: [("azora-test-1".to_string(), "Table".to_string())].into(),
             queues: [("http://localhost:5000/123/t1-EmailQueue".to_string(), "EmailQueue".to_string())].into(),
             ses_identities: [("azora.local".to_string(), "azora.example".to_string())].into(),
-        })
+        }
     }
 
     fn actions(input: impl std::fmt::Debug + Send + Sync + 'static) -> Vec<(String, String)> {
@@ -349,7 +363,8 @@ mod tests {
     }
 
     /// Through a real client: the interceptor sees the task-local, and an operation it does not
-    /// know is recorded under its name with a resource no policy allows.
+    /// know is recorded under its name with a resource no policy allows. (Into a test sink: the
+    /// process-wide registry and its file are for the conformance check.)
     #[tokio::test]
     async fn an_sdk_client_with_the_recorder_records_in_scope_and_names_unknown_operations() {
         let conf = aws_sdk_dynamodb::Config::builder()
@@ -367,7 +382,7 @@ mod tests {
         })
         .await;
         let _ = client.get_item().table_name("outside").send().await;
-        let calls = recorded();
+        let calls = SEEN.lock().unwrap().clone();
         let probe: Vec<&Call> = calls.iter().filter(|c| c.function == "probe-fn").collect();
         assert_eq!(probe.len(), 2, "{probe:?}");
         assert!(probe.iter().any(|c| c.action == "dynamodb:GetItem" && c.resource == table_arn("Table")));
