@@ -4,7 +4,7 @@
 
 use azora_domain::payment::{Refund, RefundStatus};
 use azora_domain::{Currency, Money, UserId};
-use azora_e2e::{TEST_WEBHOOK_SECRET, TestApp, error_code, json_of, spawn_app, unique};
+use azora_e2e::{TestApp, error_code, json_of, spawn_app, unique};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -84,29 +84,6 @@ async fn stripe_api(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, V
         .await
         .unwrap();
     json_of(resp).await
-}
-
-/// Posts an event signed with our webhook secret, as Stripe would.
-async fn signed_event(app: &TestApp, event_type: &str, object: Value, extra: Value) -> u16 {
-    let mut event = json!({
-        "id": unique("evt"), "object": "event", "type": event_type, "api_version": "2026-09-30.endive",
-        "created": jiff::Timestamp::now().as_second(), "livemode": false, "pending_webhooks": 1,
-        "request": { "id": null, "idempotency_key": null }, "data": { "object": object },
-    });
-    if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
-        e.extend(x.clone());
-    }
-    let payload = event.to_string();
-    let header = azora_stripe::webhook::sign(&payload, TEST_WEBHOOK_SECRET, jiff::Timestamp::now().as_second());
-    let resp = app
-        .request(reqwest::Method::POST, "/api/webhooks/stripe", None)
-        .header("stripe-signature", header)
-        .header("content-type", "application/json")
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    resp.status().as_u16()
 }
 
 fn id_of(body: &Value) -> String {
@@ -215,11 +192,11 @@ async fn a_payment_intent_we_did_not_create_or_a_connected_accounts_event_fulfil
     let object = json!({ "id": pi, "object": "payment_intent", "amount": 12900, "amount_received": 12900,
         "currency": "usd", "status": "succeeded", "metadata": { "paymentId": payment_id } });
     assert_eq!(
-        signed_event(&app, "payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
+        app.signed_event("payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
         200
     );
     // Live-mode event on a test-mode platform.
-    assert_eq!(signed_event(&app, "payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
+    assert_eq!(app.signed_event("payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p = payment(&app, &payment_id).await;
     assert!(p.fulfilled_at.is_none() && !p.status.is_paid(), "{p:?}");
@@ -419,11 +396,11 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
         json!({ "id": "dp_1", "object": "dispute", "amount": 2000, "currency": "usd", "payment_intent": pi,
             "charge": "ch_x", "status": status, "reason": "fraudulent" })
     };
-    assert_eq!(signed_event(&app, "charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
+    assert_eq!(app.signed_event("charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(enrolled(&app, &b, &c1).await, "access stays while the dispute is open");
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "charge.dispute.closed", dispute("lost"), json!({})).await, 200);
+        assert_eq!(app.signed_event("charge.dispute.closed", dispute("lost"), json!({})).await, 200);
     }
     wait_until(&app, &disputed, "the lost dispute counted", |p| p.refunded == 2000).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -447,7 +424,7 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     let failed = json!({ "id": stored.stripe_refund_id, "object": "refund", "amount": 1000, "currency": "usd",
         "payment_intent": pi2, "status": "failed", "metadata": { "paymentId": refunded, "refundId": refund_id } });
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "refund.updated", failed.clone(), json!({})).await, 200);
+        assert_eq!(app.signed_event("refund.updated", failed.clone(), json!({})).await, 200);
     }
     wait_until(&app, &refunded, "the failed refund uncounted", |p| p.refunded == 0).await;
     let deadline = Instant::now() + Duration::from_secs(10);
