@@ -497,3 +497,63 @@ async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfer
     assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
     assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
 }
+
+#[tokio::test]
+async fn reconciliation_cancels_a_live_stripe_subscription_we_do_not_own() {
+    let app = spawn_app().await;
+    let b = buyer(&app);
+    let body = json!({ "tier": "pro", "interval": "month", "paymentMethodId": "pm_card_visa" });
+    let (status, created) =
+        json_of(app.post("/api/subscriptions/create", Some(&b.token), Some("sub-1"), &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    let user = UserId::parse(&b.id).unwrap();
+    let record = app.booted.state.store.get_subscription_record(&user).await.unwrap().unwrap();
+    let ours = record.stripe_subscription_id.clone().unwrap();
+    let customer = record.stripe_customer_id.clone().unwrap();
+    let (_, sub) = json_of(
+        app.http
+            .get(format!("{}v1/subscriptions/{ours}", app.stripe.base_url()))
+            .bearer_auth("sk_test_end_to_end")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let price = sub["items"]["data"][0]["price"]["id"].as_str().unwrap().to_string();
+    // A second subscription for the same user, made outside our API: it would bill every month.
+    let (status, orphan) = stripe_api(
+        &app,
+        "/v1/subscriptions",
+        &[
+            ("customer", &customer),
+            ("items[0][price]", &price),
+            ("default_payment_method", "pm_card_visa"),
+            ("metadata[userId]", &b.id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{orphan}");
+    let orphan_id = orphan["id"].as_str().unwrap().to_string();
+
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"orphan_subscription_canceled".to_string()), "{report}");
+    let status_of = |id: String| {
+        let app = &app;
+        async move {
+            let (_, s) = json_of(
+                app.http
+                    .get(format!("{}v1/subscriptions/{id}", app.stripe.base_url()))
+                    .bearer_auth("sk_test_end_to_end")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            s["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(status_of(orphan_id).await, "canceled");
+    assert_eq!(status_of(ours).await, "active", "ours stays");
+    let again = reconcile(&app).await;
+    assert!(kinds(&again, "fixed").is_empty(), "{again}");
+}

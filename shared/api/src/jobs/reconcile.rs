@@ -4,8 +4,6 @@
 //! runs, so a second run or a concurrent event never applies anything twice) and reports the
 //! rest (log, `ReconciliationDrift` metric with an alarm).
 //!
-//! Not compared yet: Stripe subscriptions against our subscription records.
-//!
 //! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
 
 use crate::error::ApiError;
@@ -58,6 +56,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
     settle_stale_reservations(&state, now, &mut report).await?;
     compare_payment_intents(&state, now, days, &mut report).await?;
     compare_transfers(&state, now, days, &mut report).await?;
+    cancel_orphan_subscriptions(&state, &mut report).await?;
     let drift = report.drift.len() as u64;
     telemetry::count("ReconciliationDrift", drift);
     telemetry::count("ReconciliationFixes", report.fixed.len() as u64);
@@ -211,6 +210,32 @@ async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: 
                 json!({ "instructorId": instructor, "run": run, "amount": t.amount,
                         "recorded": other.and_then(|p| p.transfer_id) }),
             ),
+        }
+    }
+    Ok(())
+}
+
+/// A live Stripe subscription that is not the one our record names for its user, and that no
+/// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
+/// canceled at once. One without our `userId` is not ours to touch: reported.
+async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
+    let gateway = crate::handlers::payments::gateway_error;
+    for sub in state.stripe.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
+        let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
+            report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
+            continue;
+        };
+        let record = state.store.get_subscription_record(&user).await?;
+        if record.and_then(|r| r.stripe_subscription_id).as_deref() == Some(sub.id.as_str()) {
+            continue;
+        }
+        if state.store.get_slot_claim(&user).await?.is_some() {
+            // A create in flight (or crashed): the billing cycle's claims step settles it.
+            continue;
+        }
+        match state.stripe.cancel_subscription_now(&sub.id).await {
+            Ok(_) => report.fixed("orphan_subscription_canceled", &sub.id),
+            Err(e) => report.error("orphan_subscription", &sub.id, &gateway(e)),
         }
     }
     Ok(())
