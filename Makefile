@@ -1,6 +1,6 @@
 # Azora monetization backend. `make dev` to run it, `make test` to check it.
 .DEFAULT_GOAL := help
-.PHONY: help dev test build bench token fmt lint stop clean
+.PHONY: help dev test soak build bench token fmt lint stop clean
 
 ROLE ?= student
 SUB ?=
@@ -9,6 +9,7 @@ ORG ?=
 help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
 	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests, IAM conformance (starts and stops its services)"
+	@echo "make soak    the randomized invariant test with more steps and seeds (SOAK_SEEDS=\"1 2 3\" SOAK_STEPS=600)"
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
 	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
 	@echo "make bench   cold start of one function binary, p50/p99 of the slice through the local server, 1M-user leaderboard"
@@ -19,6 +20,9 @@ dev:
 
 test:
 	@infra/scripts/test.sh
+
+soak:
+	@infra/scripts/soak.sh
 
 token:
 	@infra/scripts/token.sh $(ROLE) $(if $(SUB),$(SUB),demo-$(ROLE)) $(ORG)

@@ -6,6 +6,7 @@ mod billing_cycle_resume;
 mod contract;
 mod iam;
 mod idempotency;
+mod invariants;
 mod licenses;
 mod marketplace;
 mod money_integrity;

@@ -4,7 +4,7 @@
 
 use azora_domain::payment::{Refund, RefundStatus};
 use azora_domain::{Currency, Money, UserId};
-use azora_e2e::{TEST_WEBHOOK_SECRET, TestApp, error_code, json_of, spawn_app, unique};
+use azora_e2e::{TestApp, error_code, json_of, spawn_app, unique};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -84,29 +84,6 @@ async fn stripe_api(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, V
         .await
         .unwrap();
     json_of(resp).await
-}
-
-/// Posts an event signed with our webhook secret, as Stripe would.
-async fn signed_event(app: &TestApp, event_type: &str, object: Value, extra: Value) -> u16 {
-    let mut event = json!({
-        "id": unique("evt"), "object": "event", "type": event_type, "api_version": "2026-09-30.endive",
-        "created": jiff::Timestamp::now().as_second(), "livemode": false, "pending_webhooks": 1,
-        "request": { "id": null, "idempotency_key": null }, "data": { "object": object },
-    });
-    if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
-        e.extend(x.clone());
-    }
-    let payload = event.to_string();
-    let header = azora_stripe::webhook::sign(&payload, TEST_WEBHOOK_SECRET, jiff::Timestamp::now().as_second());
-    let resp = app
-        .request(reqwest::Method::POST, "/api/webhooks/stripe", None)
-        .header("stripe-signature", header)
-        .header("content-type", "application/json")
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    resp.status().as_u16()
 }
 
 fn id_of(body: &Value) -> String {
@@ -215,11 +192,11 @@ async fn a_payment_intent_we_did_not_create_or_a_connected_accounts_event_fulfil
     let object = json!({ "id": pi, "object": "payment_intent", "amount": 12900, "amount_received": 12900,
         "currency": "usd", "status": "succeeded", "metadata": { "paymentId": payment_id } });
     assert_eq!(
-        signed_event(&app, "payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
+        app.signed_event("payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
         200
     );
     // Live-mode event on a test-mode platform.
-    assert_eq!(signed_event(&app, "payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
+    assert_eq!(app.signed_event("payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p = payment(&app, &payment_id).await;
     assert!(p.fulfilled_at.is_none() && !p.status.is_paid(), "{p:?}");
@@ -419,11 +396,11 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
         json!({ "id": "dp_1", "object": "dispute", "amount": 2000, "currency": "usd", "payment_intent": pi,
             "charge": "ch_x", "status": status, "reason": "fraudulent" })
     };
-    assert_eq!(signed_event(&app, "charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
+    assert_eq!(app.signed_event("charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(enrolled(&app, &b, &c1).await, "access stays while the dispute is open");
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "charge.dispute.closed", dispute("lost"), json!({})).await, 200);
+        assert_eq!(app.signed_event("charge.dispute.closed", dispute("lost"), json!({})).await, 200);
     }
     wait_until(&app, &disputed, "the lost dispute counted", |p| p.refunded == 2000).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -447,7 +424,7 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     let failed = json!({ "id": stored.stripe_refund_id, "object": "refund", "amount": 1000, "currency": "usd",
         "payment_intent": pi2, "status": "failed", "metadata": { "paymentId": refunded, "refundId": refund_id } });
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "refund.updated", failed.clone(), json!({})).await, 200);
+        assert_eq!(app.signed_event("refund.updated", failed.clone(), json!({})).await, 200);
     }
     wait_until(&app, &refunded, "the failed refund uncounted", |p| p.refunded == 0).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -458,4 +435,125 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     let p = payment(&app, &refunded).await;
     assert_eq!((p.status.as_str(), p.refundable), ("succeeded", 1000));
     assert_eq!(net_earned(&app, &teacher).await, 700, "the share comes back");
+}
+
+async fn reconcile(app: &TestApp) -> Value {
+    let resp =
+        app.request(reqwest::Method::POST, "/_local/jobs/reconcile", None).json(&json!({})).send().await.unwrap();
+    let (status, report) = json_of(resp).await;
+    assert_eq!(status, 200, "{report}");
+    report
+}
+
+fn kinds(report: &Value, list: &str) -> Vec<String> {
+    report[list].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfers_it_cannot_explain() {
+    let app = spawn_app().await;
+    app.sandbox_post("/_sandbox/config", json!({ "autoDeliver": false })).await;
+    let course = app.seed_course(&unique("teacher"), 1200, "USD").await;
+    let b = buyer(&app);
+    let (_, body) = order(&app, &b, &[&course], Some("pm_card_visa"), "rec-1").await;
+    let payment_id = id_of(&body);
+    // The success event never arrives (dropped for good): the job finds the charge.
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"charge_fulfilled".to_string()), "{report}");
+    assert!(payment(&app, &payment_id).await.fulfilled_at.is_some());
+    assert!(enrolled(&app, &b, &course).await);
+
+    // A second charge claiming the same payment, and a transfer that is none of our payouts.
+    stripe_api(
+        &app,
+        "/v1/payment_intents",
+        &[
+            ("amount", "1200"),
+            ("currency", "usd"),
+            ("payment_method", "pm_card_bypassPending"),
+            ("confirm", "true"),
+            ("automatic_payment_methods[enabled]", "true"),
+            ("automatic_payment_methods[allow_redirects]", "never"),
+            ("metadata[paymentId]", &payment_id),
+        ],
+    )
+    .await;
+    let (status, account) =
+        stripe_api(&app, "/v1/accounts", &[("type", "express"), ("capabilities[transfers][requested]", "true")]).await;
+    assert_eq!(status, 200, "{account}");
+    app.sandbox_post(&format!("/_sandbox/accounts/{}/complete_onboarding", account["id"].as_str().unwrap()), json!({}))
+        .await;
+    let (status, transfer) = stripe_api(
+        &app,
+        "/v1/transfers",
+        &[("amount", "100"), ("currency", "usd"), ("destination", account["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 200, "{transfer}");
+    let report = reconcile(&app).await;
+    let drift = kinds(&report, "drift");
+    assert!(drift.contains(&"second_charge_for_payment".to_string()), "{report}");
+    assert!(drift.contains(&"transfer_not_ours".to_string()), "{report}");
+    assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
+    assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
+}
+
+#[tokio::test]
+async fn reconciliation_cancels_a_live_stripe_subscription_we_do_not_own() {
+    let app = spawn_app().await;
+    let b = buyer(&app);
+    let body = json!({ "tier": "pro", "interval": "month", "paymentMethodId": "pm_card_visa" });
+    let (status, created) =
+        json_of(app.post("/api/subscriptions/create", Some(&b.token), Some("sub-1"), &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    let user = UserId::parse(&b.id).unwrap();
+    let record = app.booted.state.store.get_subscription_record(&user).await.unwrap().unwrap();
+    let ours = record.stripe_subscription_id.clone().unwrap();
+    let customer = record.stripe_customer_id.clone().unwrap();
+    let (_, sub) = json_of(
+        app.http
+            .get(format!("{}v1/subscriptions/{ours}", app.stripe.base_url()))
+            .bearer_auth("sk_test_end_to_end")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let price = sub["items"]["data"][0]["price"]["id"].as_str().unwrap().to_string();
+    // A second subscription for the same user, made outside our API: it would bill every month.
+    let (status, orphan) = stripe_api(
+        &app,
+        "/v1/subscriptions",
+        &[
+            ("customer", &customer),
+            ("items[0][price]", &price),
+            ("default_payment_method", "pm_card_visa"),
+            ("metadata[userId]", &b.id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{orphan}");
+    let orphan_id = orphan["id"].as_str().unwrap().to_string();
+
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"orphan_subscription_canceled".to_string()), "{report}");
+    let status_of = |id: String| {
+        let app = &app;
+        async move {
+            let (_, s) = json_of(
+                app.http
+                    .get(format!("{}v1/subscriptions/{id}", app.stripe.base_url()))
+                    .bearer_auth("sk_test_end_to_end")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            s["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(status_of(orphan_id).await, "canceled");
+    assert_eq!(status_of(ours).await, "active", "ours stays");
+    let again = reconcile(&app).await;
+    assert!(kinds(&again, "fixed").is_empty(), "{again}");
 }

@@ -2,6 +2,8 @@
 //! server on a random port in this process, so every test starts from clean state and tests run
 //! in parallel. The services themselves are started by `make test` (infra/scripts/start.sh).
 
+pub mod invariants;
+
 use azora_domain::course::{CourseOffer, CourseStatus};
 use azora_domain::{Currency, Money, UserId};
 use azora_local::dev::{BootOptions, Booted, DEV_DEFAULTS, boot};
@@ -183,6 +185,31 @@ impl TestApp {
     pub async fn deliver(&self, event_id: &str, options: Value) -> Vec<u16> {
         let out = self.sandbox_post(&format!("/_sandbox/events/{event_id}/deliver"), options).await;
         out["statuses"].as_array().into_iter().flatten().map(|s| s.as_u64().unwrap_or(0) as u16).collect()
+    }
+
+    /// Posts an event signed with our webhook secret, as Stripe would (for events the sandbox
+    /// cannot produce: disputes, failed refunds, other accounts' events). `extra` overrides
+    /// envelope fields (`account`, `livemode`). Returns our endpoint's status.
+    pub async fn signed_event(&self, event_type: &str, object: Value, extra: Value) -> u16 {
+        let mut event = serde_json::json!({
+            "id": unique("evt"), "object": "event", "type": event_type, "api_version": "2026-09-30.endive",
+            "created": jiff::Timestamp::now().as_second(), "livemode": false, "pending_webhooks": 1,
+            "request": { "id": null, "idempotency_key": null }, "data": { "object": object },
+        });
+        if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
+            e.extend(x.clone());
+        }
+        let payload = event.to_string();
+        let header = azora_stripe::webhook::sign(&payload, TEST_WEBHOOK_SECRET, jiff::Timestamp::now().as_second());
+        let resp = self
+            .request(Method::POST, "/api/webhooks/stripe", None)
+            .header("stripe-signature", header)
+            .header("content-type", "application/json")
+            .body(payload)
+            .send()
+            .await
+            .expect("request sent");
+        resp.status().as_u16()
     }
 
     /// The PaymentIntent behind one of our payments.

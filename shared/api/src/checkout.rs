@@ -29,13 +29,14 @@ pub async fn claim_courses(
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match state.store.claim_order(user, course_id, payment_id, replacing.as_deref()).await? {
+            let now = Timestamp::now();
+            match state.store.claim_order(user, course_id, payment_id, replacing.as_deref(), now).await? {
                 OrderClaim::Held => break,
-                OrderClaim::HeldBy(other) if attempts < 4 => {
-                    release_earlier_order(state, &other, course_id).await?;
+                OrderClaim::HeldBy { payment_id: other, since } if attempts < 4 => {
+                    release_earlier_order(state, &other, since, course_id).await?;
                     replacing = Some(other);
                 }
-                OrderClaim::HeldBy(other) => return Err(in_progress(&other)),
+                OrderClaim::HeldBy { payment_id: other, .. } => return Err(in_progress(&other)),
             }
         }
     }
@@ -43,18 +44,27 @@ pub async fn claim_courses(
 }
 
 fn in_progress(other: &str) -> ApiError {
-    ApiError::conflict(
+    let mut e = ApiError::conflict(
         "order_in_progress",
         "Another order of this course is being paid; finish or abandon it first, or try again shortly.",
     )
-    .with_details(json!({ "paymentId": other }))
+    .with_details(json!({ "paymentId": other }));
+    e.retry_after_seconds = Some(5);
+    e
 }
 
 /// Makes sure the earlier order holding a course's claim can never be charged for it, or
 /// refuses: a paid order that still grants the course means the buyer owns it.
-async fn release_earlier_order(state: &AppState, holder_id: &str, course_id: &str) -> Result<(), ApiError> {
-    // A claim without its payment was left by a crash before the payment was written.
-    let Some(holder) = state.store.get_payment(holder_id).await? else { return Ok(()) };
+async fn release_earlier_order(
+    state: &AppState,
+    holder_id: &str,
+    claimed_at: Timestamp,
+    course_id: &str,
+) -> Result<(), ApiError> {
+    let Some(holder) = state.store.get_payment(holder_id).await? else {
+        // Its payment is being written right now, or a crash left the claim without one.
+        return if Timestamp::now() < claimed_at + CHARGE_IN_FLIGHT { Err(in_progress(holder_id)) } else { Ok(()) };
+    };
     match holder.status {
         PaymentStatus::Canceled => Ok(()),
         PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {

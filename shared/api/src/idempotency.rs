@@ -6,8 +6,8 @@
 //! expire after 24 hours.
 //!
 //! What is stored: responses below 400 and business outcomes 409/422. Other client errors (400,
-//! 401, 403, 404, 413) and server errors release the key, so the client can fix the request or
-//! retry with the same key, as Stripe does.
+//! 401, 403, 404, 413), server errors and answers with `Retry-After` (a transient conflict) release
+//! the key, so the client can fix the request or retry with the same key, as Stripe does.
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -78,7 +78,9 @@ where
     match state.store.claim(&claim).await? {
         ClaimOutcome::Acquired => {
             let response = work().await.unwrap_or_else(ApiError::into_response);
-            if should_store(response.status()) {
+            // An answer that asks to try again later (`Retry-After`, e.g. 409
+            // `subscription_in_progress`) is transient: a retry with this key runs again.
+            if should_store(response.status()) && !response.headers().contains_key("retry-after") {
                 let stored = StoredResponse {
                     status: response.status().as_u16(),
                     content_type: response

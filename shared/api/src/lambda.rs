@@ -38,7 +38,9 @@ pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let state = state.clone();
                 async move {
-                    dispatch_job(handler, event.payload, state)
+                    // Jobs bound their work by the invocation's deadline (`jobs::Budget`).
+                    let deadline = event.context.deadline();
+                    crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
                         .await
                         .map_err(|e| lambda_runtime::Error::from(e.message))
                 }

@@ -8,7 +8,7 @@ use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
 use azora_domain::subscription::{BillingInterval, SubscriptionStatus, pro_lookup_key, pro_price};
 use azora_domain::{Currency, Money, UserId};
-use azora_store::subscriptions::{StripeSubscriptionState, SubscriptionRecord};
+use azora_store::subscriptions::{SlotOutcome, StripeSubscriptionState, SubscriptionRecord};
 use azora_stripe::billing::{PriceSpec, SubscriptionOutcome};
 
 /// The Stripe price of Pro for `interval` (found by lookup key, created once if missing).
@@ -88,33 +88,52 @@ pub async fn after_subscription_ended(
         let customer =
             record.stripe_customer_id.clone().ok_or_else(|| ApiError::internal("subscription without customer"))?;
         let old = record.stripe_subscription_id.clone().unwrap_or_default();
-        let price = pro_price_id(state, interval).await?;
-        let metadata = std::collections::HashMap::from([
-            ("userId".to_string(), record.user_id.to_string()),
-            ("tier".to_string(), "pro".to_string()),
-            ("interval".to_string(), interval.as_str().to_string()),
-        ]);
-        let created = state
-            .stripe
-            .create_subscription(&customer, &price, true, metadata, &format!("renew-{}-{old}", record.user_id))
-            .await
-            .map_err(gateway_error)?;
-        let now = state.clock.now();
-        let next = SubscriptionRecord {
-            subscription: azora_domain::subscription::Subscription {
-                tier: azora_domain::Tier::Pro,
-                status: status_from_stripe(&created.status),
-                interval: Some(interval),
-                current_period_end: created.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
-                cancel_at_period_end: false,
-            },
-            stripe_subscription_id: Some(created.id.clone()),
-            pending_change: None,
-            past_due_since: None,
-            reminded_period_end: None,
-            ..record.clone()
+        let user = &record.user_id;
+        // Like a create from the API, the renewal takes the user's slot first (one claim per
+        // ended subscription), so it cannot race a create into two live subscriptions.
+        let claim_id = crate::idempotency::fingerprint(format!("renew:{user}:{old}").as_bytes());
+        let key = format!("renew-{user}-{old}");
+        let email = state.store.subscription_email(user).await?;
+        match take_slot(state, user, &claim_id, &key).await {
+            Ok(Slot::Held) => {}
+            Ok(Slot::Adopted(_)) => return Ok(()),
+            Err(e) if e.code == "subscription_exists" => {
+                tracing::info!(user_id = %user, "a live subscription exists; the pending plan is not started");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        let created = async {
+            let price = pro_price_id(state, interval).await.map_err(|e| (e, true))?;
+            let metadata = std::collections::HashMap::from([
+                ("userId".to_string(), user.to_string()),
+                ("tier".to_string(), "pro".to_string()),
+                ("interval".to_string(), interval.as_str().to_string()),
+                ("claimId".to_string(), claim_id.clone()),
+            ]);
+            state.stripe.create_subscription(&customer, &price, true, metadata, &key).await.map_err(|e| {
+                let nothing = certainly_nothing_created(&e);
+                (gateway_error(e), nothing)
+            })
+        }
+        .await;
+        let created = match created {
+            Ok(created) => created,
+            Err((e, nothing_created)) => {
+                if nothing_created {
+                    release_slot(state, user, &claim_id).await;
+                }
+                return Err(e);
+            }
         };
-        state.store.start_subscription(&next, now).await?;
+        match finish_created(state, user, &customer, &claim_id, &created).await {
+            Ok(_) => {}
+            Err(e) if e.code == "subscription_exists" => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        if let Some(email) = email {
+            state.store.set_subscription_email(user, &email).await?;
+        }
         telemetry::count("SubscriptionDowngradesApplied", 1);
         return Ok(());
     }
@@ -212,4 +231,216 @@ pub async fn apply_invoice_event(
 /// The tier whose features the user has now (their subscription; Free without one).
 pub async fn effective_tier(state: &AppState, user: &UserId) -> Result<azora_domain::Tier, ApiError> {
     Ok(state.store.get_subscription(user).await?.map(|s| s.effective_tier()).unwrap_or(azora_domain::Tier::Free))
+}
+
+/// Lease of a subscription slot claim, in real seconds: longer than the create function's timeout
+/// (10 s, template.yaml) and the stripe-events worker's (30 s), so the holder of an expired claim
+/// is certainly no longer running and cannot create anything any more.
+pub const SLOT_LEASE_SECONDS: i64 = 60;
+
+/// What taking the user's subscription slot gave.
+#[derive(Debug)]
+pub enum Slot {
+    /// This claim holds the slot: create under it (with its Stripe idempotency key), then
+    /// `finish_created`, or `release_slot` if Stripe certainly created nothing.
+    Held,
+    /// An earlier attempt of this same claim had created this subscription; it is now recorded.
+    Adopted(Box<SubscriptionOutcome>),
+}
+
+/// Stripe statuses that no longer bill or grant anything.
+fn ended(status: &str) -> bool {
+    matches!(status, "canceled" | "incomplete_expired")
+}
+
+/// The live Stripe subscriptions created under `claim_id` (found by the `claimId` metadata every
+/// create writes), on the user's Stripe customer.
+async fn created_under(state: &AppState, user: &UserId, claim_id: &str) -> Result<Vec<SubscriptionOutcome>, ApiError> {
+    let Some(customer) = state.store.get_stripe_customer(user).await? else { return Ok(Vec::new()) };
+    let all = state.stripe.list_customer_subscriptions(&customer).await.map_err(gateway_error)?;
+    Ok(all
+        .into_iter()
+        .filter(|s| s.metadata.get("claimId").map(String::as_str) == Some(claim_id) && !ended(&s.status))
+        .collect())
+}
+
+fn record_of(user: &UserId, customer: Option<String>, created: &SubscriptionOutcome) -> SubscriptionRecord {
+    SubscriptionRecord {
+        user_id: user.clone(),
+        subscription: azora_domain::subscription::Subscription {
+            tier: azora_domain::Tier::Pro,
+            status: status_from_stripe(&created.status),
+            interval: interval_from_metadata(created),
+            current_period_end: created.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
+            cancel_at_period_end: created.cancel_at_period_end,
+        },
+        stripe_subscription_id: Some(created.id.clone()),
+        stripe_customer_id: customer,
+        pending_change: None,
+        past_due_since: None,
+        reminded_period_end: None,
+    }
+}
+
+/// Records what a (possibly crashed) holder of `claim_id` created, freeing the slot; more than one
+/// live subscription under one claim cannot happen with one idempotency key, but would be
+/// canceled but for the first.
+async fn adopt(
+    state: &AppState,
+    user: &UserId,
+    claim_id: &str,
+    found: &[SubscriptionOutcome],
+) -> Result<Option<SubscriptionOutcome>, ApiError> {
+    let Some(first) = found.first() else { return Ok(None) };
+    for extra in &found[1..] {
+        tracing::error!(user_id = %user, subscription = %extra.id, "second live subscription under one claim; canceling");
+        state.stripe.cancel_subscription_now(&extra.id).await.map_err(gateway_error)?;
+    }
+    let customer = state.store.get_stripe_customer(user).await?;
+    match state.store.finish_subscription_claim(&record_of(user, customer, first), claim_id, state.clock.now()).await {
+        Ok(()) => {}
+        Err(azora_store::StoreError::ConditionFailed) => {
+            let recorded = state.store.get_subscription_record(user).await?;
+            if recorded.as_ref().and_then(|r| r.stripe_subscription_id.as_deref()) != Some(first.id.as_str()) {
+                // Another live subscription is recorded: this one would bill the customer for
+                // nothing.
+                tracing::error!(user_id = %user, subscription = %first.id, "orphan under an old claim; canceling");
+                state.stripe.cancel_subscription_now(&first.id).await.map_err(gateway_error)?;
+                state.store.release_subscription_claim(user, claim_id).await?;
+                return Ok(None);
+            }
+            // Someone adopted it first.
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::warn!(user_id = %user, subscription = %first.id, claim_id, "adopted a subscription left by a crashed create");
+    telemetry::count("SubscriptionsAdopted", 1);
+    Ok(Some(first.clone()))
+}
+
+/// Takes the user's one live-subscription slot for `claim_id` before anything is created in
+/// Stripe. Refused with 409 `subscription_exists` when a live subscription exists and 409
+/// `subscription_in_progress` while another attempt holds the slot. A claim whose lease ran out
+/// is taken over only after Stripe shows it created nothing live (what it did create is adopted:
+/// the user then has a subscription). A retry of the same claim first looks for what its earlier
+/// attempt created, so that it never creates twice, even after Stripe's idempotency window.
+pub async fn take_slot(state: &AppState, user: &UserId, claim_id: &str, stripe_key: &str) -> Result<Slot, ApiError> {
+    let now = jiff::Timestamp::now().as_second();
+    let claim = azora_store::subscriptions::SlotClaim {
+        claim_id: claim_id.to_string(),
+        stripe_key: stripe_key.to_string(),
+        lease_until: now + SLOT_LEASE_SECONDS,
+        created_at: now,
+    };
+    let exists =
+        || ApiError::conflict("subscription_exists", "You already have a subscription; change it with update.");
+    let mut replacing: Option<String> = None;
+    for _ in 0..3 {
+        match state.store.claim_subscription_slot(user, &claim, replacing.as_deref(), now).await? {
+            SlotOutcome::Acquired { fresh: true } => return Ok(Slot::Held),
+            SlotOutcome::Acquired { fresh: false } => {
+                let found = created_under(state, user, claim_id).await?;
+                return Ok(match adopt(state, user, claim_id, &found).await? {
+                    Some(adopted) => Slot::Adopted(Box::new(adopted)),
+                    None => Slot::Held,
+                });
+            }
+            SlotOutcome::Live => return Err(exists()),
+            SlotOutcome::Held(other) => {
+                let mut e = ApiError::conflict(
+                    "subscription_in_progress",
+                    "Another request is creating your subscription; check it with GET /api/subscriptions/current.",
+                );
+                e.retry_after_seconds = Some(u64::try_from(other.lease_until - now).unwrap_or(1).max(1));
+                return Err(e);
+            }
+            SlotOutcome::Expired(old) => {
+                let found = created_under(state, user, &old.claim_id).await?;
+                if adopt(state, user, &old.claim_id, &found).await?.is_some() {
+                    return Err(exists());
+                }
+                replacing = Some(old.claim_id);
+            }
+        }
+    }
+    Err(ApiError::unavailable("the subscription slot kept changing"))
+}
+
+/// Gives the slot back after Stripe certainly created nothing under `claim_id`.
+pub async fn release_slot(state: &AppState, user: &UserId, claim_id: &str) {
+    if let Err(e) = state.store.release_subscription_claim(user, claim_id).await {
+        // The lease runs out in a minute; a takeover then finds nothing and proceeds.
+        tracing::warn!(error = %e, user_id = %user, "could not release the subscription slot");
+    }
+}
+
+/// Whether a failed Stripe call certainly created nothing (Stripe refused it), so the slot may be
+/// given back at once; after an outage or timeout the claim stays until its lease runs out.
+pub fn certainly_nothing_created(e: &azora_stripe::GatewayError) -> bool {
+    match e {
+        azora_stripe::GatewayError::Unavailable(_) => false,
+        // The key was used before (with other parameters): that request may have created one.
+        azora_stripe::GatewayError::Rejected { code, .. } => code != "idempotency_error",
+        azora_stripe::GatewayError::CardDeclined { .. } => true,
+    }
+}
+
+/// Records the subscription created under `claim_id` and frees the slot. If the slot is no longer
+/// ours (a live subscription was recorded meanwhile), the new Stripe subscription is an orphan
+/// that would bill the customer: it is canceled at once and the caller gets 409.
+pub async fn finish_created(
+    state: &AppState,
+    user: &UserId,
+    customer: &str,
+    claim_id: &str,
+    created: &SubscriptionOutcome,
+) -> Result<SubscriptionRecord, ApiError> {
+    let record = record_of(user, Some(customer.to_string()), created);
+    match state.store.finish_subscription_claim(&record, claim_id, state.clock.now()).await {
+        Ok(()) => Ok(record),
+        Err(azora_store::StoreError::ConditionFailed) => {
+            tracing::error!(user_id = %user, subscription = %created.id, "slot lost after create; canceling the orphan");
+            if let Err(e) = state.stripe.cancel_subscription_now(&created.id).await {
+                telemetry::count("SubscriptionOrphans", 1);
+                tracing::error!(error = %e, subscription = %created.id, "could not cancel an orphaned subscription");
+            }
+            Err(ApiError::conflict("subscription_exists", "You already have a subscription."))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the billing cycle did with an open slot claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimSettled {
+    /// Its lease is running: its holder may still be at work.
+    Running,
+    /// Its holder crashed after creating in Stripe: the subscription is now recorded.
+    Adopted,
+    /// Its holder crashed before creating anything live: the slot is free again.
+    Released,
+    /// It changed meanwhile (finished, retried or taken over): nothing to do.
+    Unchanged,
+}
+
+/// Settles a claim left by a crashed create that nobody retried, so that a subscription it created
+/// in Stripe does not bill the customer unrecorded, and the slot does not stay taken.
+pub async fn settle_claim(
+    state: &AppState,
+    user: &UserId,
+    claim: &azora_store::subscriptions::SlotClaim,
+) -> Result<ClaimSettled, ApiError> {
+    let now = jiff::Timestamp::now().as_second();
+    if claim.lease_until >= now {
+        return Ok(ClaimSettled::Running);
+    }
+    let found = created_under(state, user, &claim.claim_id).await?;
+    if adopt(state, user, &claim.claim_id, &found).await?.is_some() {
+        return Ok(ClaimSettled::Adopted);
+    }
+    if state.store.release_expired_subscription_claim(user, &claim.claim_id, now).await? {
+        tracing::info!(user_id = %user, claim_id = %claim.claim_id, "released a crashed create's slot claim");
+        return Ok(ClaimSettled::Released);
+    }
+    Ok(ClaimSettled::Unchanged)
 }

@@ -4,6 +4,7 @@
 //! | entity                | PK                          | SK                     | GSI1PK / GSI1SK              | access pattern                         |
 //! |-----------------------|-----------------------------|------------------------|------------------------------|----------------------------------------|
 //! | subscription          | `USER#<userId>`             | `SUBSCRIPTION`         |                              | a user's current plan (GetItem)        |
+//! | subscription slot claim | `USER#<userId>`           | `SUBSCRIPTION_CLAIM`   | `SUBSCRIPTION_CLAIMS` / `<userId>` | one create talks to Stripe at a time (lease, TTL); billing cycle settles crashed ones |
 //! | claim (idempotency)   | `CLAIM#<scope>#<key>`       | `CLAIM`                |                              | one request / email per key (GetItem)  |
 //! | audit entry           | `AUDIT#<yyyy-mm>`           | `<rfc3339>#<id>`       |                              | admin lists a month, newest first      |
 //! | course (sale view)    | `COURSE#<courseId>`         | `COURSE`               |                              | price a course (BatchGetItem)          |
@@ -24,6 +25,7 @@
 //! | custom domain         | `DOMAIN#<hostname>`         | `WHITE_LABEL`          |                              | white-label theme by domain; one license per domain |
 //! | support ticket        | `TICKET#<ticketId>`         | `TICKET`               | `ORG#<orgId>#TICKETS` / `<createdAt>#<ticketId>` | get; an org's tickets newest first |
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
+//! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
 //!
 //! Renewal notices are claims (`CLAIM#license-notice#<licenseId>:<expiry>:<days>`), one per
 //! license, expiry and threshold.
@@ -155,6 +157,10 @@ pub fn license(license_id: &str) -> String {
 pub const LICENSE: &str = "LICENSE";
 
 /// GSI1 partition of the licenses expiring in a month (`yyyy-mm`).
+pub fn job_run(job: &str, run: &str) -> String {
+    format!("JOBRUN#{job}#{run}")
+}
+
 pub fn license_expiry_month(month: &str) -> String {
     format!("LICENSE_EXPIRY#{month}")
 }

@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod earnings;
 pub mod error;
 pub mod item;
+pub mod job_runs;
 pub mod keys;
 pub mod leaderboard;
 pub mod licenses;

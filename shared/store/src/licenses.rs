@@ -470,6 +470,22 @@ impl Store {
 
     /// One page of the licenses (active or suspended) expiring in `month` no later than `until`,
     /// soonest first.
+    /// A `licenses_expiring` cursor that resumes right after `license` (in the month its expiry
+    /// is indexed under), so a job can checkpoint after any license, not only at page ends. The
+    /// license need not be in the index any more (an expired one has left it).
+    pub fn license_cursor_after(license: &License) -> Option<String> {
+        let key: Item = [
+            (keys::PK, s(keys::license(&license.id))),
+            (keys::SK, s(keys::LICENSE)),
+            (keys::GSI1PK, s(keys::license_expiry_month(&expiry_month(license.expires_at)))),
+            (keys::GSI1SK, s(expiry_sort_key(license.expires_at, &license.id))),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        cursor::encode(Some(&key))
+    }
+
     pub async fn licenses_expiring(
         &self,
         month: &str,

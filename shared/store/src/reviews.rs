@@ -48,20 +48,7 @@ impl Store {
     /// Creates or edits the user's review and moves the course aggregate with it.
     pub async fn upsert_review(&self, review: &Review) -> Result<ReviewWrite, StoreError> {
         for _ in 0..10 {
-            let course = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::course(&review.course_id)))
-                .key(keys::SK, s(keys::COURSE))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetItem", e))?
-                .item
-                .ok_or(StoreError::ConditionFailed)?;
-            let sum = opt_i64(&course, "ratingSum")?.unwrap_or(0);
-            let count = opt_i64(&course, "ratingCount")?.unwrap_or(0);
+            let (sum, count) = self.course_rating(&review.course_id).await?;
             let existing = self.get_review(&review.course_id, &review.user_id).await?;
             let (new_sum, new_count) = match &existing {
                 Some(old) => (sum - old.rating + review.rating, count),
@@ -106,25 +93,29 @@ impl Store {
         Err(StoreError::Backend { operation: "TransactWriteItems", message: "review kept conflicting".into() })
     }
 
+    /// The course's rating sum and count, as the aggregate guard expects them.
+    async fn course_rating(&self, course_id: &str) -> Result<(i64, i64), StoreError> {
+        let course = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::course(course_id)))
+            .key(keys::SK, s(keys::COURSE))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetItem", e))?
+            .item
+            .ok_or(StoreError::ConditionFailed)?;
+        Ok((opt_i64(&course, "ratingSum")?.unwrap_or(0), opt_i64(&course, "ratingCount")?.unwrap_or(0)))
+    }
+
     /// Removes the user's review of a course (they lost access to it: a refund or a lost dispute)
     /// and takes it out of the course's rating in the same transaction. No review: nothing to do.
     pub async fn remove_review(&self, course_id: &str, user: &UserId) -> Result<(), StoreError> {
         for _ in 0..10 {
             let Some(existing) = self.get_review(course_id, user).await? else { return Ok(()) };
-            let course = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::course(course_id)))
-                .key(keys::SK, s(keys::COURSE))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetItem", e))?
-                .item
-                .ok_or(StoreError::ConditionFailed)?;
-            let sum = opt_i64(&course, "ratingSum")?.unwrap_or(0);
-            let count = opt_i64(&course, "ratingCount")?.unwrap_or(0);
+            let (sum, count) = self.course_rating(course_id).await?;
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::course(course_id)))

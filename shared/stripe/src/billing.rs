@@ -4,7 +4,8 @@ use crate::gateway::{GatewayError, StripeGateway, strategy};
 use std::collections::HashMap;
 use stripe_billing::subscription::{
     CancelSubscription, CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
-    RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems, UpdateSubscriptionProrationBehavior,
+    ListSubscription, ListSubscriptionStatus, RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems,
+    UpdateSubscriptionProrationBehavior,
 };
 use stripe_client_core::StripeRequest;
 use stripe_core::customer::{UpdateCustomer, UpdateCustomerInvoiceSettings};
@@ -149,6 +150,51 @@ impl StripeGateway {
             .await
             .map_err(GatewayError::from_stripe)?;
         Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    /// Every subscription of `customer`, in any status, newest first (to find what a crashed
+    /// create may have left behind).
+    pub async fn list_customer_subscriptions(&self, customer: &str) -> Result<Vec<SubscriptionOutcome>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        // A customer has a handful of subscriptions; the bound keeps a runaway list finite.
+        for _ in 0..20 {
+            let mut req = ListSubscription::new().customer(customer).status(ListSubscriptionStatus::All).limit(100);
+            if let Some(last) = &after {
+                req = req.starting_after(last.clone());
+            }
+            let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(page.data.iter().map(SubscriptionOutcome::from));
+            match (page.has_more, page.data.last()) {
+                (true, Some(last)) => after = Some(last.id.as_str().to_string()),
+                _ => return Ok(all),
+            }
+        }
+        Ok(all)
+    }
+
+    /// The platform's subscriptions that can still bill (active, trialing, past due, unpaid),
+    /// at most `max`: what the reconcile job compares with our records.
+    pub async fn live_subscriptions(&self, max: usize) -> Result<Vec<SubscriptionOutcome>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut req = ListSubscription::new().status(ListSubscriptionStatus::All).limit(100);
+            if let Some(last) = &after {
+                req = req.starting_after(last.clone());
+            }
+            let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(
+                page.data
+                    .iter()
+                    .map(SubscriptionOutcome::from)
+                    .filter(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due" | "unpaid")),
+            );
+            after = page.data.last().map(|s| s.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
     }
 
     pub async fn retrieve_subscription(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {

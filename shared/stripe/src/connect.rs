@@ -11,7 +11,41 @@ use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::{CreateTransfer, ListTransfer};
 use stripe_connect::transfer_reversal::CreateIdTransferReversal;
 
+/// A transfer as the reconcile job compares it with our payouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferSummary {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub destination: Option<String>,
+    pub metadata: HashMap<String, String>,
+}
+
 impl StripeGateway {
+    /// The platform's transfers created since `since` (unix seconds), at most `max`.
+    pub async fn transfers_since(&self, since: i64, max: usize) -> Result<Vec<TransferSummary>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut list = ListTransfer::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
+            if let Some(last) = &after {
+                list = list.starting_after(last.as_str());
+            }
+            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(page.data.iter().map(|t| TransferSummary {
+                id: t.id.as_str().to_string(),
+                amount: t.amount,
+                currency: t.currency.to_string(),
+                destination: t.destination.as_ref().map(|d| d.id().as_str().to_string()),
+                metadata: t.metadata.clone(),
+            }));
+            after = page.data.last().map(|t| t.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
+    }
+
     /// An Express account able to receive transfers, for one instructor.
     pub async fn create_connected_account(
         &self,

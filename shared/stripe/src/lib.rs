@@ -9,6 +9,7 @@ mod connect;
 mod gateway;
 pub mod webhook;
 
+pub use connect::TransferSummary;
 pub use gateway::{
     GatewayError, PaymentIntentOutcome, PaymentIntentRequest, PaymentIntentState, RefundOutcome, RefundRequest,
     StripeGateway,

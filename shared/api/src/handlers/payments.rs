@@ -207,14 +207,15 @@ pub async fn create_payment_with(
     };
     let created = match &voucher {
         None => state.store.create_payment(&payment).await,
-        Some((v, discount)) => {
-            match state.store.create_payment_with_voucher(&payment, v, *discount, list_total.amount).await {
-                Err(e) if e.failed_condition_at(1) => return Err(voucher_used()),
-                other => other,
-            }
-        }
+        Some((v, discount)) => state.store.create_payment_with_voucher(&payment, v, *discount, list_total.amount).await,
     };
+    // Not written (by this call or a concurrent one with the same key): the claims must not
+    // block the buyer's next order.
+    if created.is_err() && state.store.get_payment(payment_id).await?.is_none() {
+        state.store.release_order_claims(&principal.user_id, course_ids, payment_id).await?;
+    }
     match created {
+        Err(e) if voucher.is_some() && e.failed_condition_at(1) => Err(voucher_used()),
         Ok(()) => Ok(payment),
         // A concurrent attempt with the same key created it first.
         Err(azora_store::StoreError::ConditionFailed) => {
@@ -543,7 +544,11 @@ fn refund_refusal(r: RefundRefusal) -> ApiError {
             ApiError::unprocessable("refund_exceeds_remaining", message).with_details(json!({ "remaining": remaining }))
         }
         RefundRefusal::WindowClosed { .. } => ApiError::unprocessable("refund_window_closed", message),
-        RefundRefusal::NotFulfilled => ApiError::conflict("payment_not_fulfilled", message),
+        RefundRefusal::NotFulfilled => {
+            let mut e = ApiError::conflict("payment_not_fulfilled", message);
+            e.retry_after_seconds = Some(2);
+            e
+        }
         RefundRefusal::PartialNotAllowed { remaining } => {
             ApiError::unprocessable("partial_refund_not_allowed", message)
                 .with_details(json!({ "field": "amount", "remaining": remaining }))

@@ -5,14 +5,17 @@ use crate::handlers::payments::gateway_error;
 use crate::http::{self, HttpResult, json_body, ok};
 use crate::idempotency;
 use crate::state::AppState;
-use crate::subscriptions::{pro_price_id, state_of, status_from_stripe};
+use crate::subscriptions::{
+    Slot, certainly_nothing_created, finish_created, pro_price_id, release_slot, state_of, status_from_stripe,
+    take_slot,
+};
 use ::http::StatusCode;
 use azora_domain::subscription::Subscription;
 use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus, classify_change};
 use azora_domain::tiers::Feature;
 use azora_domain::{Tier, UserId};
-use azora_store::StoreError;
 use azora_store::subscriptions::SubscriptionRecord;
+use azora_stripe::billing::SubscriptionOutcome;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde::Serialize;
@@ -121,6 +124,11 @@ fn parse_interval(raw: &str) -> Result<BillingInterval, ApiError> {
 
 /// `POST /api/subscriptions/create`: one live subscription per user; incomplete until its first
 /// invoice is paid (at once with `paymentMethodId`, else by the client with `clientSecret`).
+///
+/// Invariant: concurrent creates leave at most one live Stripe subscription. The user's slot is
+/// claimed in DynamoDB (conditional on no live subscription and no other running claim) before
+/// Stripe is called, so only the claim holder touches Stripe; the others get 409 at once. See
+/// `crate::subscriptions::take_slot` for crashed claims.
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     let body: CreateRequest = json_body(&req)?;
@@ -136,61 +144,76 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
                 "You already have a subscription; change it with update.",
             ));
         }
-        let customer = crate::handlers::payments::customer_of(&state, &principal).await?;
-        if let Some(pm) = &body.payment_method_id {
-            state.stripe.set_default_payment_method(&customer, pm).await.map_err(gateway_error)?;
+        // One claim per (user, Idempotency-Key): a retry of this request is the same claim and
+        // uses the same Stripe idempotency key.
+        let claim_id =
+            idempotency::fingerprint(format!("{}:{}", principal.user_id, idempotency::key(&req)?).as_bytes());
+        let key = format!("subscription-{claim_id}");
+        if let Slot::Adopted(found) = take_slot(&state, &principal.user_id, &claim_id, &key).await? {
+            return created_response(&found);
         }
-        let price = pro_price_id(&state, interval).await?;
-        let metadata = HashMap::from([
-            ("userId".to_string(), principal.user_id.to_string()),
-            ("tier".to_string(), "pro".to_string()),
-            ("interval".to_string(), interval.as_str().to_string()),
-        ]);
-        let key = format!(
-            "subscription-{}",
-            idempotency::fingerprint(format!("{}:{}", principal.user_id, idempotency::key(&req)?).as_bytes())
-        );
-        let created = state
-            .stripe
-            .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, &key)
-            .await
-            .map_err(gateway_error)?;
-        let now = state.clock.now();
-        let record = SubscriptionRecord {
-            user_id: principal.user_id.clone(),
-            subscription: Subscription {
-                tier: Tier::Pro,
-                status: status_from_stripe(&created.status),
-                interval: Some(interval),
-                current_period_end: created.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
-                cancel_at_period_end: false,
-            },
-            stripe_subscription_id: Some(created.id.clone()),
-            stripe_customer_id: Some(customer),
-            pending_change: None,
-            past_due_since: None,
-            reminded_period_end: None,
-        };
-        state.store.start_subscription(&record, now).await.map_err(|e| match e {
-            StoreError::ConditionFailed => {
-                ApiError::conflict("subscription_exists", "You already have a subscription.")
+        let (created, customer) = match create_in_stripe(&state, &principal, &body, interval, &claim_id, &key).await {
+            Ok(done) => done,
+            Err((e, nothing_created)) => {
+                if nothing_created {
+                    release_slot(&state, &principal.user_id, &claim_id).await;
+                }
+                return Err(e);
             }
-            other => other.into(),
-        })?;
+        };
+        finish_created(&state, &principal.user_id, &customer, &claim_id, &created).await?;
         if let Some(email) = &principal.email {
             state.store.set_subscription_email(&principal.user_id, email.as_str()).await?;
         }
-        let status = record.subscription.status;
-        http::json(
-            StatusCode::CREATED,
-            &json!({
-                "subscriptionId": created.id,
-                "status": status.as_str(),
-                "clientSecret": if status == SubscriptionStatus::Incomplete { created.client_secret } else { None },
-            }),
-        )
+        created_response(&created)
     })
     .await
+}
+
+/// The Stripe side of a create, by the slot's holder: the customer, its default payment method,
+/// the price and the subscription (with the claim in its metadata). On failure, also whether
+/// Stripe certainly created no subscription.
+async fn create_in_stripe(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    body: &CreateRequest,
+    interval: BillingInterval,
+    claim_id: &str,
+    key: &str,
+) -> Result<(SubscriptionOutcome, String), (ApiError, bool)> {
+    // Nothing before the create call can create a subscription.
+    let customer = crate::handlers::payments::customer_of(state, principal).await.map_err(|e| (e, true))?;
+    if let Some(pm) = &body.payment_method_id {
+        state.stripe.set_default_payment_method(&customer, pm).await.map_err(|e| (gateway_error(e), true))?;
+    }
+    let price = pro_price_id(state, interval).await.map_err(|e| (e, true))?;
+    let metadata = HashMap::from([
+        ("userId".to_string(), principal.user_id.to_string()),
+        ("tier".to_string(), "pro".to_string()),
+        ("interval".to_string(), interval.as_str().to_string()),
+        ("claimId".to_string(), claim_id.to_string()),
+    ]);
+    let created = state
+        .stripe
+        .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, key)
+        .await
+        .map_err(|e| {
+            let nothing = certainly_nothing_created(&e);
+            (gateway_error(e), nothing)
+        })?;
+    Ok((created, customer))
+}
+
+fn created_response(created: &SubscriptionOutcome) -> HttpResult {
+    let status = status_from_stripe(&created.status);
+    http::json(
+        StatusCode::CREATED,
+        &json!({
+            "subscriptionId": created.id,
+            "status": status.as_str(),
+            "clientSecret": if status == SubscriptionStatus::Incomplete { created.client_secret.clone() } else { None },
+        }),
+    )
 }
 
 #[derive(Deserialize)]

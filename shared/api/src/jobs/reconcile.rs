@@ -10,7 +10,8 @@ use crate::error::ApiError;
 use crate::payments::{finish_refunds, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
-use azora_domain::payment::{Payment, RefundStatus};
+use azora_domain::payment::{Payment, PaymentStatus, RefundStatus};
+use azora_domain::{Currency, UserId};
 use azora_stripe::PaymentIntentState;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -54,6 +55,8 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
     finish_due_effects(&state, now, &mut report).await?;
     settle_stale_reservations(&state, now, &mut report).await?;
     compare_payment_intents(&state, now, days, &mut report).await?;
+    compare_transfers(&state, now, days, &mut report).await?;
+    cancel_orphan_subscriptions(&state, &mut report).await?;
     let drift = report.drift.len() as u64;
     telemetry::count("ReconciliationDrift", drift);
     telemetry::count("ReconciliationFixes", report.fixed.len() as u64);
@@ -171,11 +174,68 @@ async fn compare_payment_intents(
             );
             continue;
         }
-        if payment.fulfilled_at.is_none() && payment.stripe_payment_intent_id.is_some() {
+        if payment.fulfilled_at.is_none()
+            && payment.stripe_payment_intent_id.is_some()
+            && payment.status != PaymentStatus::Canceled
+        {
             match settle_success(state, &payment.id, now).await {
                 Ok(()) => report.fixed("charge_fulfilled", &payment.id),
                 Err(e) => report.error("fulfil", &payment.id, &e),
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every transfer of the last `days` days must be one of our payouts, recorded with that
+/// transfer (a pending payout is completed by the payout job's next run, which finds its
+/// transfer by group: not drift).
+async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), ApiError> {
+    let since = (now - SignedDuration::from_hours(24 * days)).as_second();
+    let transfers =
+        state.stripe.transfers_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    for t in &transfers {
+        let instructor = t.metadata.get("instructorId").and_then(|i| UserId::parse(i).ok());
+        let currency = Currency::parse(&t.currency.to_ascii_uppercase()).ok();
+        let (Some(instructor), Some(currency), Some(run)) = (instructor, currency, t.metadata.get("run")) else {
+            report.drift("transfer_not_ours", &t.id, json!({ "amount": t.amount, "currency": t.currency }));
+            continue;
+        };
+        match state.store.get_payout(&instructor, currency, run).await? {
+            Some(p) if p.transfer_id.as_deref() == Some(t.id.as_str()) => {}
+            Some(p) if p.status == azora_store::payouts::PayoutStatus::Pending && p.amount.amount == t.amount => {}
+            other => report.drift(
+                "transfer_not_recorded",
+                &t.id,
+                json!({ "instructorId": instructor, "run": run, "amount": t.amount,
+                        "recorded": other.and_then(|p| p.transfer_id) }),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// A live Stripe subscription that is not the one our record names for its user, and that no
+/// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
+/// canceled at once. One without our `userId` is not ours to touch: reported.
+async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
+    let gateway = crate::handlers::payments::gateway_error;
+    for sub in state.stripe.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
+        let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
+            report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
+            continue;
+        };
+        let record = state.store.get_subscription_record(&user).await?;
+        if record.and_then(|r| r.stripe_subscription_id).as_deref() == Some(sub.id.as_str()) {
+            continue;
+        }
+        if state.store.get_slot_claim(&user).await?.is_some() {
+            // A create in flight (or crashed): the billing cycle's claims step settles it.
+            continue;
+        }
+        match state.stripe.cancel_subscription_now(&sub.id).await {
+            Ok(_) => report.fixed("orphan_subscription_canceled", &sub.id),
+            Err(e) => report.error("orphan_subscription", &sub.id, &gateway(e)),
         }
     }
     Ok(())

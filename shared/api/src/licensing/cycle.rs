@@ -1,5 +1,6 @@
 //! The billing cycle's licensing step: renewal notices 30, 7 and 1 days before expiry (each once)
 //! and expiry after the grace days. Idempotent: a second run the same day finds nothing to do.
+//! Resumable: it checkpoints a cursor (month and position) and stops when its time budget runs out.
 //!
 //! Licenses are found through GSI1 by expiry month (`LICENSE_EXPIRY#<yyyy-mm>`, sorted by expiry),
 //! never by scanning: the months from (now − the longest grace − a year, so that runs missed for
@@ -7,6 +8,7 @@
 //! licenses leave the index, so the work per run stays proportional to the licenses near expiry.
 
 use crate::error::ApiError;
+use crate::jobs::{Budget, Checkpoint};
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::audit::month_of;
@@ -20,41 +22,111 @@ use serde_json::{Value, json};
 const NOTICE_SCOPE: &str = "license-notice";
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Report {
     scanned: u64,
     notices_sent: u64,
     expired: u64,
 }
 
-pub async fn run(state: &AppState, now: Timestamp) -> Result<Value, ApiError> {
+/// The step's name in the billing cycle's checkpoint.
+pub const STEP: &str = "licenses";
+
+/// The licensing step of one billing-cycle invocation: resumes at the checkpoint's cursor
+/// (`<yyyy-mm>|<cursor within that month>`), works until `budget` runs out (always at least one
+/// license, so that every invocation makes progress) and records where it stopped. Every action
+/// is idempotent, so work redone after a crash between checkpoints sends nothing twice. Returns
+/// this invocation's report and whether the step is done.
+pub async fn run_step(
+    state: &AppState,
+    now: Timestamp,
+    checkpoint: &mut Checkpoint<'_>,
+    budget: &Budget,
+    worked: &mut bool,
+) -> Result<(Value, bool), ApiError> {
     let earliest = now - DAY * (MAX_GRACE_DAYS as i32 + 366);
     let until = now + DAY * 30;
     let mut report = Report::default();
+    let mut saved = Report::default();
+    let (resume_month, resume_cursor) = match checkpoint.cursor(STEP).and_then(|c| c.split_once('|')) {
+        Some((month, c)) => (Some(month.to_string()), Some(c.to_string()).filter(|c| !c.is_empty())),
+        None => (None, None),
+    };
     for month in months(&month_of(earliest), &month_of(now + DAY * 31)) {
-        let mut cursor: Option<String> = None;
+        if resume_month.as_deref().is_some_and(|m| month.as_str() < m) {
+            continue;
+        }
+        let mut cursor = if resume_month.as_deref() == Some(month.as_str()) { resume_cursor.clone() } else { None };
         loop {
             let page = state.store.licenses_expiring(&month, until, cursor.as_deref()).await?;
             for license in &page.items {
                 report.scanned += 1;
-                process(state, license, now, &mut report).await?;
+                if let Err(e) = process(state, license, now, &mut report).await {
+                    save(checkpoint, &month, cursor.as_deref(), &report, &mut saved).await?;
+                    return Err(e);
+                }
+                cursor = azora_store::Store::license_cursor_after(license);
+                *worked = true;
+                if budget.expired() {
+                    save(checkpoint, &month, cursor.as_deref(), &report, &mut saved).await?;
+                    return Ok((report.to_json(false), false));
+                }
             }
             match page.next_cursor {
-                Some(next) => cursor = Some(next),
+                Some(next) => {
+                    if !page.items.is_empty() {
+                        save(checkpoint, &month, Some(&next), &report, &mut saved).await?;
+                    }
+                    cursor = Some(next);
+                }
                 None => break,
             }
         }
     }
-    telemetry::count("LicenseRenewalNoticesSent", report.notices_sent);
-    telemetry::count("LicensesExpired", report.expired);
-    Ok(json!({
-        "step": "licenses",
-        "scanned": report.scanned,
-        "noticesSent": report.notices_sent,
-        "expired": report.expired,
-    }))
+    checkpoint.save(STEP, None, true, &report.increments(&saved)).await?;
+    Ok((report.to_json(true), true))
 }
 
+async fn save(
+    checkpoint: &mut Checkpoint<'_>,
+    month: &str,
+    cursor: Option<&str>,
+    report: &Report,
+    saved: &mut Report,
+) -> Result<(), ApiError> {
+    let at = format!("{month}|{}", cursor.unwrap_or_default());
+    checkpoint.save(STEP, Some(&at), false, &report.increments(saved)).await?;
+    *saved = report.clone();
+    Ok(())
+}
+
+impl Report {
+    fn increments(&self, since: &Report) -> [(&'static str, i64); 3] {
+        let d = |a: u64, b: u64| a.saturating_sub(b) as i64;
+        [
+            ("scanned", d(self.scanned, since.scanned)),
+            ("noticesSent", d(self.notices_sent, since.notices_sent)),
+            ("expired", d(self.expired, since.expired)),
+        ]
+    }
+
+    fn to_json(&self, done: bool) -> Value {
+        telemetry::count("LicenseRenewalNoticesSent", self.notices_sent);
+        telemetry::count("LicensesExpired", self.expired);
+        json!({
+            "step": STEP,
+            "done": done,
+            "scanned": self.scanned,
+            "noticesSent": self.notices_sent,
+            "expired": self.expired,
+        })
+    }
+}
+
+/// This step's entry in the report of an invocation that did not run it.
+pub fn skipped(done: bool) -> Value {
+    json!({ "step": STEP, "done": done, "scanned": 0, "noticesSent": 0, "expired": 0 })
+}
 async fn process(state: &AppState, license: &License, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
     let live = matches!(license.status, LicenseStatus::Active | LicenseStatus::Suspended);
     if live && now >= license.grace_until() {
