@@ -10,6 +10,7 @@ use crate::subscriptions::{
     take_slot,
 };
 use ::http::StatusCode;
+use azora_domain::entitlements::Source;
 use azora_domain::subscription::Subscription;
 use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus, classify_change};
 use azora_domain::tiers::Feature;
@@ -52,29 +53,59 @@ impl From<&Subscription> for SubscriptionView {
     }
 }
 
-/// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free.
+/// `GET /api/subscriptions/current`: the caller's plan as `crate::entitlements` decides it (the
+/// same answer the feature gates and the rewards worker use); no subscription means Free.
+///
+/// `tier`, `features` and `tokenMultiplierPercent` are the entitlements'. When a seat decides the
+/// tier the plan is the license's (`source: "license"`, `licenseId`, `orgId`, `currentPeriodEnd` =
+/// the license's expiry); otherwise the billing fields are the subscription's, and a Pro credit in
+/// force adds `proCreditUntil` (`source: "pro_credit"` when it decides the tier).
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
-    let record = state.store.get_subscription_record(&principal.user_id).await?;
-    let subscription = record.as_ref().map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
-    // An enterprise seat grants Enterprise unless the personal plan is as good (`source: "license"`).
-    if subscription.effective_tier() < Tier::Enterprise
-        && let Some(seat_plan) = crate::licensing::seat_plan(&state, &principal.user_id).await?
-    {
-        return ok(&seat_plan);
+    let plan = crate::entitlements::plan_of(&state, &principal.user_id, state.clock.now()).await?;
+    ok(&current_view(&plan)?)
+}
+
+fn current_view(plan: &crate::entitlements::Plan) -> Result<serde_json::Value, ApiError> {
+    let e = &plan.entitlements;
+    let features: Vec<&str> = e.features.iter().map(|f| f.as_str()).collect();
+    if let Source::License { license_id, org_id, expires_at } = &e.source {
+        let licensed = Subscription {
+            tier: Tier::Enterprise,
+            status: SubscriptionStatus::Active,
+            interval: None,
+            current_period_end: Some(*expires_at),
+            cancel_at_period_end: false,
+        };
+        let mut view = serde_json::to_value(SubscriptionView::from(&licensed)).map_err(ApiError::internal)?;
+        view["tier"] = json!(e.tier.as_str());
+        view["features"] = json!(features);
+        view["tokenMultiplierPercent"] = json!(e.token_multiplier_percent);
+        view["source"] = json!("license");
+        view["licenseId"] = json!(license_id);
+        view["orgId"] = json!(org_id);
+        if let Some(until) = e.pro_credit_until {
+            view["proCreditUntil"] = json!(until.to_string());
+        }
+        return Ok(view);
     }
+    let record = plan.subscription.as_ref();
+    let subscription = record.map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
     let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).map_err(ApiError::internal)?;
-    // A Pro month redeemed with tokens grants Pro while it lasts, unless the plan is as good.
-    if subscription.effective_tier() < Tier::Pro
-        && let Some(credit) = state.store.pro_credit(&principal.user_id).await?
-        && credit.until > state.clock.now()
-    {
-        view["tier"] = json!(Tier::Pro.as_str());
-        view["features"] = json!(Tier::Pro.features().iter().map(|f| f.as_str()).collect::<Vec<_>>());
-        view["tokenMultiplierPercent"] = json!(Tier::Pro.token_multiplier_percent());
-        view["proCreditUntil"] = json!(credit.until.to_string());
+    // A subscription that grants nothing (canceled, past its grace) still shows its own tier and
+    // status, with no features; anything in force shows the entitled tier.
+    if e.tier > Tier::Free {
+        view["tier"] = json!(e.tier.as_str());
     }
-    if let Some(change) = record.as_ref().and_then(|r| r.pending_change.as_ref()) {
+    view["features"] = json!(features);
+    view["tokenMultiplierPercent"] = json!(e.token_multiplier_percent);
+    if let Source::ProCredit { .. } = e.source {
+        view["source"] = json!("pro_credit");
+    }
+    if let Some(until) = e.pro_credit_until {
+        view["proCreditUntil"] = json!(until.to_string());
+    }
+    if let Some(change) = record.and_then(|r| r.pending_change.as_ref()) {
         view["pendingChange"] = json!({
             "tier": change.tier.as_str(),
             "interval": change.interval.map(|i| i.as_str()),
@@ -86,7 +117,7 @@ pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
             view["cancelAtPeriodEnd"] = json!(false);
         }
     }
-    ok(&view)
+    Ok(view)
 }
 
 fn is_live(record: &SubscriptionRecord) -> bool {
