@@ -419,3 +419,97 @@ pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
     let record = state.store.get_subscription_record(&user).await?;
     ok(&record.map(|r| SubscriptionView::from(&r.subscription)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::current_view;
+    use crate::entitlements::{Plan, decide};
+    use azora_domain::entitlements::Entitlements;
+    use azora_domain::license::{License, LicenseStatus};
+    use azora_domain::notification::EmailAddress;
+    use azora_domain::subscription::{Subscription, SubscriptionStatus};
+    use azora_domain::{Feature, OrgId, Tier, UserId};
+    use azora_store::entitlements::EntitlementSources;
+    use azora_store::subscriptions::SubscriptionRecord;
+    use azora_store::tokens::ProCredit;
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        "2026-12-02T10:00:00Z".parse().unwrap()
+    }
+
+    fn record(status: SubscriptionStatus) -> SubscriptionRecord {
+        SubscriptionRecord {
+            user_id: UserId::parse("u").unwrap(),
+            subscription: Subscription { tier: Tier::Pro, status, ..Subscription::free() },
+            stripe_subscription_id: Some("sub_1".into()),
+            stripe_customer_id: None,
+            pending_change: None,
+            past_due_since: None,
+            reminded_period_end: None,
+        }
+    }
+
+    #[test]
+    fn free_without_anything() {
+        let view = current_view(&Plan { entitlements: Entitlements::free(), subscription: None }).unwrap();
+        assert_eq!((view["tier"].clone(), view["features"].clone()), (json!("free"), json!([])));
+        assert_eq!(view["tokenMultiplierPercent"], 100);
+        assert!(view.get("source").is_none());
+    }
+
+    #[test]
+    fn a_pro_credit_over_a_canceled_subscription_reports_pro() {
+        let until = now() + SignedDuration::from_hours(24);
+        let sources = EntitlementSources {
+            subscription: Some(record(SubscriptionStatus::Canceled)),
+            pro_credit: Some(ProCredit { until }),
+            seat_licenses: vec![],
+        };
+        let view = current_view(&decide(sources, 7, now())).unwrap();
+        assert_eq!((view["tier"].clone(), view["status"].clone()), (json!("pro"), json!("canceled")));
+        assert_eq!(
+            (view["source"].clone(), view["proCreditUntil"].clone()),
+            (json!("pro_credit"), json!(until.to_string()))
+        );
+        assert_eq!(view["tokenMultiplierPercent"], 150);
+    }
+
+    #[test]
+    fn a_seat_reports_the_license_with_the_union_of_features() {
+        let license = License {
+            id: "lic_1".into(),
+            org_id: OrgId::parse("acme").unwrap(),
+            org_name: "Acme".into(),
+            contact_email: EmailAddress::parse("it@acme.example").unwrap(),
+            seats: 2,
+            seats_used: 1,
+            features: vec![Feature::WhiteLabel],
+            status: LicenseStatus::Active,
+            issued_at: now(),
+            expires_at: now() + SignedDuration::from_hours(24 * 30),
+            grace_days: 14,
+            self_activation: false,
+            key_version: 1,
+            key: String::new(),
+            white_label: None,
+            updated_at: now(),
+        };
+        let sources = EntitlementSources {
+            subscription: Some(record(SubscriptionStatus::Active)),
+            pro_credit: None,
+            seat_licenses: vec![license.clone()],
+        };
+        let view = current_view(&decide(sources, 7, now())).unwrap();
+        assert_eq!((view["tier"].clone(), view["source"].clone()), (json!("enterprise"), json!("license")));
+        assert_eq!((view["licenseId"].clone(), view["orgId"].clone()), (json!("lic_1"), json!("acme")));
+        assert_eq!(view["currentPeriodEnd"], license.expires_at.to_string());
+        assert_eq!(view["tokenMultiplierPercent"], 200);
+        assert_eq!(
+            view["features"],
+            json!(["certificates", "offline_downloads", "ai_tutor", "pro_courses", "white_label"]),
+            "the Pro subscription's features stay"
+        );
+    }
+}
