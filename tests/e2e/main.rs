@@ -4,6 +4,7 @@
 mod auth;
 mod billing_cycle_resume;
 mod contract;
+mod entitlements;
 mod idempotency;
 mod invariants;
 mod licenses;
