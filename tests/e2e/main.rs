@@ -4,6 +4,7 @@
 mod auth;
 mod billing_cycle_resume;
 mod contract;
+mod entitlements;
 mod iam;
 mod idempotency;
 mod invariants;

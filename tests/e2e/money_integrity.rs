@@ -496,6 +496,18 @@ async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfer
     assert!(drift.contains(&"transfer_not_ours".to_string()), "{report}");
     assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
     assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
+
+    // A refund made in the dashboard whose events are lost: the job counts it, once.
+    let pi = app.payment_intent_of(&payment_id).await;
+    let (status, made) = stripe_api(&app, "/v1/refunds", &[("payment_intent", &pi)]).await;
+    assert_eq!(status, 200, "{made}");
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"refund_counted".to_string()), "{report}");
+    let p = payment(&app, &payment_id).await;
+    assert_eq!((p.refunded, p.status.as_str()), (1200, "refunded"));
+    assert!(!enrolled(&app, &b, &course).await);
+    let again = reconcile(&app).await;
+    assert!(!kinds(&again, "fixed").contains(&"refund_counted".to_string()), "{again}");
 }
 
 #[tokio::test]
@@ -556,4 +568,23 @@ async fn reconciliation_cancels_a_live_stripe_subscription_we_do_not_own() {
     assert_eq!(status_of(ours).await, "active", "ours stays");
     let again = reconcile(&app).await;
     assert!(kinds(&again, "fixed").is_empty(), "{again}");
+}
+
+#[tokio::test]
+async fn an_event_about_a_payment_we_do_not_know_is_acknowledged_not_retried() {
+    let app = spawn_app().await;
+    let queues = azora_e2e::invariants::Queues::of(&app).await;
+    let object = json!({ "id": "pi_not_ours", "object": "payment_intent", "amount": 500, "amount_received": 500,
+        "currency": "usd", "status": "succeeded", "metadata": {} });
+    assert_eq!(app.signed_event("payment_intent.succeeded", object, json!({})).await, 200);
+    let claimed = json!({ "id": "pi_not_ours_2", "object": "payment_intent", "amount": 500, "amount_received": 500,
+        "currency": "usd", "status": "succeeded", "metadata": { "paymentId": "pay_nobody" } });
+    assert_eq!(app.signed_event("payment_intent.succeeded", claimed, json!({})).await, 200);
+    // Applied (as "nothing to do") on the first receive: nothing waits for a retry.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queues.depth("StripeEventsQueue").await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(queues.depth("StripeEventsQueue").await, 0, "acknowledged, not back on the queue");
+    assert_eq!(queues.depth("StripeEventsDeadLetterQueue").await, 0);
 }
