@@ -8,7 +8,7 @@ ORG ?=
 
 help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
-	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests (starts and stops its services)"
+	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests, IAM conformance (starts and stops its services)"
 	@echo "make fuzz    the parser property tests (fuzz_*) with many cases (AZORA_FUZZ_CASES=20000)"
 	@echo "make soak    the randomized invariant test with more steps and seeds (SOAK_SEEDS=\"1 2 3\" SOAK_STEPS=600)"
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"

@@ -28,6 +28,13 @@ env_file=$(infra/scripts/start.sh test)
 source "$env_file"
 
 step "cargo test (unit, store, end-to-end)"
+# The local server records every AWS call each function makes here (infra/local/src/iam.rs) ...
+export AZORA_IAM_CALLS_DIR="${CARGO_TARGET_DIR:-$PWD/target}/iam-calls"
+rm -rf "$AZORA_IAM_CALLS_DIR"
 RUST_LOG="${RUST_LOG:-error}" cargo test --workspace --quiet
+
+step "IAM conformance: recorded AWS calls vs template.yaml Policies"
+# ... and, once the suite is done, each must be allowed by that function's policy.
+cargo test --quiet -p azora-stack --test iam_conformance -- --ignored --nocapture
 
 step "done in $(( $(date +%s) - started ))s"

@@ -144,6 +144,12 @@ enum Step {
         payment: String,
         buyer: usize,
     },
+    /// The card holder disputes a charge in full (a signed `charge.dispute.created`, then
+    /// `charge.dispute.closed`, the sandbox having no disputes of its own), which is lost or won.
+    Dispute {
+        payment: String,
+        lost: bool,
+    },
     /// A buyer reviews a course they ordered (refused with 403 without access).
     Review {
         buyer: usize,
@@ -181,6 +187,7 @@ enum Kind {
     Review,
     PayAndRefund,
     RefundRace,
+    Dispute,
 }
 
 const WEIGHTS: &[(Kind, u64)] = &[
@@ -204,6 +211,7 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::Review, 4),
     (Kind::PayAndRefund, 4),
     (Kind::RefundRace, 2),
+    (Kind::Dispute, 2),
 ];
 
 /// The scheduled job that compares our records with Stripe (issue 10); run when registered.
@@ -602,6 +610,27 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
             }
             w.log(n, format!("forged 50-cent PaymentIntent for {payment} → {status} {} {}", pi["id"], pi["status"]));
         }
+        Step::Dispute { payment, lost } => {
+            let store = &w.app.booted.state.store;
+            let Ok(Some(p)) = store.get_payment(&payment).await else {
+                w.log(n, format!("dispute of {payment}: no such payment yet"));
+                return;
+            };
+            let Some(pi) = p.stripe_payment_intent_id.clone() else { return };
+            let dispute_id = format!("dp_walk{n}");
+            let object = |status: &str| {
+                json!({ "id": dispute_id, "object": "dispute", "amount": p.amount.amount, "currency": "usd",
+                        "payment_intent": pi, "status": status, "reason": "fraudulent" })
+            };
+            let closed = if lost { "lost" } else { "won" };
+            let a = w.app.signed_event("charge.dispute.created", object("needs_response"), json!({})).await;
+            let b = w.app.signed_event("charge.dispute.closed", object(closed), json!({})).await;
+            if a != 200 || b != 200 {
+                w.violation(format!("[7] step #{n}: dispute events answered {a}/{b}"));
+            }
+            w.facts.lock().unwrap().disputes.insert(dispute_id.clone(), (payment.clone(), p.amount.amount, lost));
+            w.log(n, format!("dispute {dispute_id} of {payment} ({}) {closed} → {a}/{b}", p.amount.amount));
+        }
         Step::Review { buyer, course, rating } => {
             let path = format!("/api/courses/{course}/reviews");
             let body = json!({ "rating": rating, "text": format!("Review from step {n}.") });
@@ -752,6 +781,10 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
             Kind::Forged => {
                 let Some(k) = pick_payment(rng, &|k: &Known| k.declined) else { continue };
                 Step::ForgedIntent { payment: k.payment_id }
+            }
+            Kind::Dispute => {
+                let Some(k) = pick_payment(rng, &|k: &Known| k.charged) else { continue };
+                Step::Dispute { payment: k.payment_id, lost: rng.chance(70) }
             }
             Kind::Payout => {
                 let age = if rng.chance(85) {

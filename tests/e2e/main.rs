@@ -5,6 +5,8 @@ mod auth;
 mod authz_matrix;
 mod billing_cycle_resume;
 mod contract;
+mod entitlements;
+mod iam;
 mod idempotency;
 mod invariants;
 mod licenses;

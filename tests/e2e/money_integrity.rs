@@ -4,7 +4,7 @@
 
 use azora_domain::payment::{Refund, RefundStatus};
 use azora_domain::{Currency, Money, UserId};
-use azora_e2e::{TEST_WEBHOOK_SECRET, TestApp, error_code, json_of, spawn_app, unique};
+use azora_e2e::{TestApp, error_code, json_of, spawn_app, unique};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -84,29 +84,6 @@ async fn stripe_api(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, V
         .await
         .unwrap();
     json_of(resp).await
-}
-
-/// Posts an event signed with our webhook secret, as Stripe would.
-async fn signed_event(app: &TestApp, event_type: &str, object: Value, extra: Value) -> u16 {
-    let mut event = json!({
-        "id": unique("evt"), "object": "event", "type": event_type, "api_version": "2026-09-30.endive",
-        "created": jiff::Timestamp::now().as_second(), "livemode": false, "pending_webhooks": 1,
-        "request": { "id": null, "idempotency_key": null }, "data": { "object": object },
-    });
-    if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
-        e.extend(x.clone());
-    }
-    let payload = event.to_string();
-    let header = azora_stripe::webhook::sign(&payload, TEST_WEBHOOK_SECRET, jiff::Timestamp::now().as_second());
-    let resp = app
-        .request(reqwest::Method::POST, "/api/webhooks/stripe", None)
-        .header("stripe-signature", header)
-        .header("content-type", "application/json")
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    resp.status().as_u16()
 }
 
 fn id_of(body: &Value) -> String {
@@ -215,11 +192,11 @@ async fn a_payment_intent_we_did_not_create_or_a_connected_accounts_event_fulfil
     let object = json!({ "id": pi, "object": "payment_intent", "amount": 12900, "amount_received": 12900,
         "currency": "usd", "status": "succeeded", "metadata": { "paymentId": payment_id } });
     assert_eq!(
-        signed_event(&app, "payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
+        app.signed_event("payment_intent.succeeded", object.clone(), json!({ "account": "acct_other" })).await,
         200
     );
     // Live-mode event on a test-mode platform.
-    assert_eq!(signed_event(&app, "payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
+    assert_eq!(app.signed_event("payment_intent.succeeded", object, json!({ "livemode": true })).await, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p = payment(&app, &payment_id).await;
     assert!(p.fulfilled_at.is_none() && !p.status.is_paid(), "{p:?}");
@@ -419,11 +396,11 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
         json!({ "id": "dp_1", "object": "dispute", "amount": 2000, "currency": "usd", "payment_intent": pi,
             "charge": "ch_x", "status": status, "reason": "fraudulent" })
     };
-    assert_eq!(signed_event(&app, "charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
+    assert_eq!(app.signed_event("charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(enrolled(&app, &b, &c1).await, "access stays while the dispute is open");
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "charge.dispute.closed", dispute("lost"), json!({})).await, 200);
+        assert_eq!(app.signed_event("charge.dispute.closed", dispute("lost"), json!({})).await, 200);
     }
     wait_until(&app, &disputed, "the lost dispute counted", |p| p.refunded == 2000).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -447,7 +424,7 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     let failed = json!({ "id": stored.stripe_refund_id, "object": "refund", "amount": 1000, "currency": "usd",
         "payment_intent": pi2, "status": "failed", "metadata": { "paymentId": refunded, "refundId": refund_id } });
     for _ in 0..2 {
-        assert_eq!(signed_event(&app, "refund.updated", failed.clone(), json!({})).await, 200);
+        assert_eq!(app.signed_event("refund.updated", failed.clone(), json!({})).await, 200);
     }
     wait_until(&app, &refunded, "the failed refund uncounted", |p| p.refunded == 0).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -519,4 +496,95 @@ async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfer
     assert!(drift.contains(&"transfer_not_ours".to_string()), "{report}");
     assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
     assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
+
+    // A refund made in the dashboard whose events are lost: the job counts it, once.
+    let pi = app.payment_intent_of(&payment_id).await;
+    let (status, made) = stripe_api(&app, "/v1/refunds", &[("payment_intent", &pi)]).await;
+    assert_eq!(status, 200, "{made}");
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"refund_counted".to_string()), "{report}");
+    let p = payment(&app, &payment_id).await;
+    assert_eq!((p.refunded, p.status.as_str()), (1200, "refunded"));
+    assert!(!enrolled(&app, &b, &course).await);
+    let again = reconcile(&app).await;
+    assert!(!kinds(&again, "fixed").contains(&"refund_counted".to_string()), "{again}");
+}
+
+#[tokio::test]
+async fn reconciliation_cancels_a_live_stripe_subscription_we_do_not_own() {
+    let app = spawn_app().await;
+    let b = buyer(&app);
+    let body = json!({ "tier": "pro", "interval": "month", "paymentMethodId": "pm_card_visa" });
+    let (status, created) =
+        json_of(app.post("/api/subscriptions/create", Some(&b.token), Some("sub-1"), &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    let user = UserId::parse(&b.id).unwrap();
+    let record = app.booted.state.store.get_subscription_record(&user).await.unwrap().unwrap();
+    let ours = record.stripe_subscription_id.clone().unwrap();
+    let customer = record.stripe_customer_id.clone().unwrap();
+    let (_, sub) = json_of(
+        app.http
+            .get(format!("{}v1/subscriptions/{ours}", app.stripe.base_url()))
+            .bearer_auth("sk_test_end_to_end")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let price = sub["items"]["data"][0]["price"]["id"].as_str().unwrap().to_string();
+    // A second subscription for the same user, made outside our API: it would bill every month.
+    let (status, orphan) = stripe_api(
+        &app,
+        "/v1/subscriptions",
+        &[
+            ("customer", &customer),
+            ("items[0][price]", &price),
+            ("default_payment_method", "pm_card_visa"),
+            ("metadata[userId]", &b.id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{orphan}");
+    let orphan_id = orphan["id"].as_str().unwrap().to_string();
+
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"orphan_subscription_canceled".to_string()), "{report}");
+    let status_of = |id: String| {
+        let app = &app;
+        async move {
+            let (_, s) = json_of(
+                app.http
+                    .get(format!("{}v1/subscriptions/{id}", app.stripe.base_url()))
+                    .bearer_auth("sk_test_end_to_end")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            s["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(status_of(orphan_id).await, "canceled");
+    assert_eq!(status_of(ours).await, "active", "ours stays");
+    let again = reconcile(&app).await;
+    assert!(kinds(&again, "fixed").is_empty(), "{again}");
+}
+
+#[tokio::test]
+async fn an_event_about_a_payment_we_do_not_know_is_acknowledged_not_retried() {
+    let app = spawn_app().await;
+    let queues = azora_e2e::invariants::Queues::of(&app).await;
+    let object = json!({ "id": "pi_not_ours", "object": "payment_intent", "amount": 500, "amount_received": 500,
+        "currency": "usd", "status": "succeeded", "metadata": {} });
+    assert_eq!(app.signed_event("payment_intent.succeeded", object, json!({})).await, 200);
+    let claimed = json!({ "id": "pi_not_ours_2", "object": "payment_intent", "amount": 500, "amount_received": 500,
+        "currency": "usd", "status": "succeeded", "metadata": { "paymentId": "pay_nobody" } });
+    assert_eq!(app.signed_event("payment_intent.succeeded", claimed, json!({})).await, 200);
+    // Applied (as "nothing to do") on the first receive: nothing waits for a retry.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queues.depth("StripeEventsQueue").await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(queues.depth("StripeEventsQueue").await, 0, "acknowledged, not back on the queue");
+    assert_eq!(queues.depth("StripeEventsDeadLetterQueue").await, 0);
 }

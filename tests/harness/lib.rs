@@ -187,6 +187,31 @@ impl TestApp {
         out["statuses"].as_array().into_iter().flatten().map(|s| s.as_u64().unwrap_or(0) as u16).collect()
     }
 
+    /// Posts an event signed with our webhook secret, as Stripe would (for events the sandbox
+    /// cannot produce: disputes, failed refunds, other accounts' events). `extra` overrides
+    /// envelope fields (`account`, `livemode`). Returns our endpoint's status.
+    pub async fn signed_event(&self, event_type: &str, object: Value, extra: Value) -> u16 {
+        let mut event = serde_json::json!({
+            "id": unique("evt"), "object": "event", "type": event_type, "api_version": "2026-09-30.endive",
+            "created": jiff::Timestamp::now().as_second(), "livemode": false, "pending_webhooks": 1,
+            "request": { "id": null, "idempotency_key": null }, "data": { "object": object },
+        });
+        if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
+            e.extend(x.clone());
+        }
+        let payload = event.to_string();
+        let header = azora_stripe::webhook::sign(&payload, TEST_WEBHOOK_SECRET, jiff::Timestamp::now().as_second());
+        let resp = self
+            .request(Method::POST, "/api/webhooks/stripe", None)
+            .header("stripe-signature", header)
+            .header("content-type", "application/json")
+            .body(payload)
+            .send()
+            .await
+            .expect("request sent");
+        resp.status().as_u16()
+    }
+
     /// The PaymentIntent behind one of our payments.
     pub async fn payment_intent_of(&self, payment_id: &str) -> String {
         let payment = self.booted.state.store.get_payment(payment_id).await.expect("store").expect("payment exists");

@@ -59,7 +59,8 @@ pub async fn poll(
                 continue;
             }
         };
-        let response = dispatch_sqs(consumer.handler, event, state.clone()).await;
+        let response =
+            crate::iam::in_function(&consumer.binary, dispatch_sqs(consumer.handler, event, state.clone())).await;
         let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
         let mut deletes = Vec::new();
         for m in &messages {

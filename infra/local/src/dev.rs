@@ -2,6 +2,7 @@
 //! the application state from the resolved environment and starts the server. Used by the
 //! `local-server` binary (`make dev`) and by the end-to-end test harness.
 
+use crate::iam;
 use crate::router::{RouteError, Routes};
 use crate::server::{LocalServer, ServerOptions};
 use azora_api::AppState;
@@ -118,7 +119,17 @@ pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
     let provisioned = stack.provision(&template, &table_name, &options.queue_prefix, &sender_domain).await?;
     let env = resolve_env(&template, &provisioned, &options.settings);
     let config = Config::from_map(&env)?;
-    let state = AppState::new(config, &sdk)?;
+    let recorder = iam::interceptor(iam::ResourceNames {
+        tables: [(provisioned.table_name.clone(), template.table()?.logical_id.clone())].into(),
+        queues: provisioned.queue_urls.iter().map(|(id, url)| (url.clone(), id.clone())).collect(),
+        ses_identities: template
+            .parameters
+            .get("SenderDomain")
+            .map(|canonical| (sender_domain.clone(), canonical.clone()))
+            .into_iter()
+            .collect(),
+    });
+    let state = AppState::with_interceptors(config, &sdk, &[recorder])?;
     let routes = Routes::from_template(&template)?;
     let server = LocalServer::start(
         routes.clone(),

@@ -2,6 +2,7 @@
 
 use crate::consumers;
 use crate::gateway::{IncomingRequest, v2_event};
+use crate::iam;
 use crate::router::Routes;
 use azora_api::AppState;
 use azora_api::lambda::{dispatch_http, dispatch_job};
@@ -143,6 +144,9 @@ async fn handle(
         let input = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
         return Ok(run_job(job, input, &routes, state).await);
     }
+    if method == "GET" && path == "/_local/iam" {
+        return Ok(json_response(200, iam::report_json()));
+    }
     let Some((route, params)) = routes.find(&method, &path) else {
         return Ok(error_response(404, "route_not_found", &format!("No route for {method} {path}.")));
     };
@@ -167,7 +171,7 @@ async fn handle(
             return Ok(error_response(400, "bad_request", &format!("Unparseable request: {e}")));
         }
     };
-    let response = dispatch_http(route.handler, lambda_req, state).await;
+    let response = iam::in_function(&route.binary, dispatch_http(route.handler, lambda_req, state)).await;
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),
@@ -183,7 +187,7 @@ async fn run_job(name: &str, input: serde_json::Value, routes: &Routes, state: A
         let known: Vec<&String> = routes.jobs.keys().collect();
         return error_response(404, "job_not_found", &format!("No scheduled job {name}; known: {known:?}."));
     };
-    match dispatch_job(*handler, input, state).await {
+    match iam::in_function(name, dispatch_job(*handler, input, state)).await {
         Ok(report) => json_response(200, report),
         Err(e) => json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } })),
     }

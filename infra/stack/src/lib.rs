@@ -2,6 +2,7 @@
 //! This crate reads it ([`template`]) and creates the same resources on the local services
 //! ([`provision`]), so the local stack cannot drift from what `sam deploy` creates.
 
+pub mod iam;
 pub mod provision;
 pub mod template;
 

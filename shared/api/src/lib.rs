@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod checkout;
 pub mod config;
+pub mod entitlements;
 pub mod error;
 pub mod handlers;
 pub mod http;

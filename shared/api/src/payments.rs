@@ -140,6 +140,29 @@ pub async fn settle_failure(
     state.notifier.send(&notification).await
 }
 
+/// Counts a refund Stripe reports as succeeded, whichever way we learn of it (its webhook, or the
+/// reconcile job's list): ours completes its reservation, one made elsewhere (the dashboard) is
+/// recorded once per Stripe id; then everything that follows is finished. Idempotent.
+pub async fn count_stripe_refund(
+    state: &AppState,
+    payment: &Payment,
+    stripe_refund_id: &str,
+    amount: i64,
+    our_refund_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let now = jiff::Timestamp::now();
+    match our_refund_id {
+        Some(ours) => {
+            state.store.complete_refund(&payment.id, ours, stripe_refund_id, amount, now).await?;
+        }
+        None => {
+            let money = Money::new(amount, payment.amount.currency);
+            state.store.record_external_refund(&payment.id, stripe_refund_id, money, "stripe", now).await?;
+        }
+    }
+    finish_refunds(state, &payment.id).await
+}
+
 /// Applies everything that follows from a payment's counted refunds, whichever path counted them
 /// (our API, Stripe's webhook, a lost dispute) and however often it is called: the ledger moves
 /// to the refunded total (`sync_reversals`), taking paid-out money back from the connected

@@ -3,6 +3,7 @@
 use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
 use crate::notify::{Notifier, QueueSender};
+use aws_sdk_dynamodb::config::SharedInterceptor;
 use azora_store::Store;
 use azora_stripe::StripeGateway;
 use std::sync::Arc;
@@ -41,17 +42,42 @@ pub struct AppState {
 impl AppState {
     /// Builds the clients from one SDK configuration (endpoints from `AWS_ENDPOINT_URL_*` locally).
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
+        Self::with_interceptors(config, sdk, &[])
+    }
+
+    /// Like [`AppState::new`], with extra SDK interceptors on every AWS client. Only the local
+    /// server passes any (it records each function's AWS calls for the IAM conformance test);
+    /// with none, the clients are exactly those of `new`.
+    pub fn with_interceptors(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        interceptors: &[SharedInterceptor],
+    ) -> Result<Arc<Self>, ConfigError> {
         let auth = JwtVerifier::new(&config.jwt)
             .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?;
         let stripe = StripeGateway::new(&config.stripe.secret_key, &config.stripe.api_base)
             .map_err(|e| ConfigError::Invalid { name: "STRIPE_API_BASE", reason: e.to_string() })?;
-        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let dynamodb = {
+            let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+            interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
+            aws_sdk_dynamodb::Client::from_conf(conf.build())
+        };
+        let sqs = {
+            let mut conf = aws_sdk_sqs::config::Builder::from(sdk);
+            interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
+            aws_sdk_sqs::Client::from_conf(conf.build())
+        };
+        let ses = {
+            let mut conf = aws_sdk_sesv2::config::Builder::from(sdk);
+            interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
+            aws_sdk_sesv2::Client::from_conf(conf.build())
+        };
         Ok(Arc::new(Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+            store: Store::new(dynamodb, &config.table_name),
             notifier: Notifier::new(QueueSender::new(sqs.clone(), &config.email_queue_url)),
             stripe_events: QueueSender::new(sqs.clone(), &config.stripe_events_queue_url),
             rewards: QueueSender::new(sqs, &config.tokens.rewards_queue_url),
-            ses: aws_sdk_sesv2::Client::new(sdk),
+            ses,
             stripe,
             auth,
             config,

@@ -228,11 +228,6 @@ pub async fn apply_invoice_event(
     Ok(())
 }
 
-/// The tier whose features the user has now (their subscription; Free without one).
-pub async fn effective_tier(state: &AppState, user: &UserId) -> Result<azora_domain::Tier, ApiError> {
-    Ok(state.store.get_subscription(user).await?.map(|s| s.effective_tier()).unwrap_or(azora_domain::Tier::Free))
-}
-
 /// Lease of a subscription slot claim, in real seconds: longer than the create function's timeout
 /// (10 s, template.yaml) and the stripe-events worker's (30 s), so the holder of an expired claim
 /// is certainly no longer running and cannot create anything any more.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod course;
+pub mod entitlements;
 pub mod error;
 pub mod ids;
 pub mod leaderboard;

@@ -83,7 +83,9 @@ impl Subscription {
         }
     }
 
-    /// The tier whose features the user gets now.
+    /// The tier this subscription grants by its status alone (a past-due one still counts). What
+    /// the *user* may do — grace days, seats and Pro credits included — is
+    /// [`crate::entitlements::entitlements`].
     pub fn effective_tier(&self) -> Tier {
         if self.status.grants_access() { self.tier } else { Tier::Free }
     }

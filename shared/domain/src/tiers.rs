@@ -1,4 +1,5 @@
-//! Plans and what they entitle. Defined once here; every gate in the API asks these functions.
+//! Plans and what they entitle. Defined once here; what a *user* may do (their subscription, seats
+//! and Pro credit together) is `crate::entitlements`, which every gate in the API asks.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -119,21 +120,12 @@ impl fmt::Display for Tier {
     }
 }
 
-/// Why a feature check failed: the caller's tier lacks it; `required` is the cheapest tier that has it.
+/// Why a feature check (`Entitlements::require`) failed: the caller's plan lacks it; `required` is the cheapest tier that has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureNotInPlan {
     pub feature: Feature,
     pub current: Tier,
     pub required: Tier,
-}
-
-/// The single feature gate other code calls.
-pub fn require_feature(tier: Tier, feature: Feature) -> Result<(), FeatureNotInPlan> {
-    if tier.has(feature) {
-        Ok(())
-    } else {
-        Err(FeatureNotInPlan { feature, current: tier, required: feature.minimum_tier() })
-    }
 }
 
 #[cfg(test)]
@@ -156,13 +148,10 @@ mod tests {
     }
 
     #[test]
-    fn gate_names_the_cheapest_tier() {
-        assert_eq!(
-            require_feature(Tier::Free, Feature::AiTutor),
-            Err(FeatureNotInPlan { feature: Feature::AiTutor, current: Tier::Free, required: Tier::Pro })
-        );
-        assert_eq!(require_feature(Tier::Pro, Feature::WhiteLabel).unwrap_err().required, Tier::Enterprise);
-        assert!(require_feature(Tier::Enterprise, Feature::WhiteLabel).is_ok());
+    fn the_cheapest_tier_of_a_feature() {
+        assert_eq!(Feature::AiTutor.minimum_tier(), Tier::Pro);
+        assert_eq!(Feature::Certificates.minimum_tier(), Tier::Pro);
+        assert_eq!(Feature::WhiteLabel.minimum_tier(), Tier::Enterprise);
     }
 
     #[test]

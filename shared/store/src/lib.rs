@@ -9,6 +9,7 @@ pub mod claims;
 pub mod courses;
 pub mod cursor;
 pub mod earnings;
+pub mod entitlements;
 pub mod error;
 pub mod item;
 pub mod job_runs;

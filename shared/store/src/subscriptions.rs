@@ -89,7 +89,7 @@ pub struct StripeSubscriptionState {
 
 const SUBSCRIPTIONS: &str = "SUBSCRIPTIONS";
 
-fn record_from_item(item: &Item) -> Result<SubscriptionRecord, StoreError> {
+pub(crate) fn record_from_item(item: &Item) -> Result<SubscriptionRecord, StoreError> {
     let malformed = |what: &str| StoreError::Malformed(format!("subscription.{what}"));
     let pending = match opt_s(item, "pendingTier") {
         None => None,

@@ -103,6 +103,12 @@ pub struct ProCredit {
     pub until: Timestamp,
 }
 
+pub(crate) fn pro_credit_from_item(item: &Item) -> Result<ProCredit, StoreError> {
+    let until =
+        Timestamp::from_second(get_i64(item, "until")?).map_err(|_| StoreError::Malformed("proCredit.until".into()))?;
+    Ok(ProCredit { until })
+}
+
 /// A voucher's use on a payment, as recorded on the payment item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentVoucher {
@@ -390,10 +396,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
-        let Some(item) = out.item else { return Ok(None) };
-        let until = Timestamp::from_second(get_i64(&item, "until")?)
-            .map_err(|_| StoreError::Malformed("proCredit.until".into()))?;
-        Ok(Some(ProCredit { until }))
+        out.item.as_ref().map(pro_credit_from_item).transpose()
     }
 
     /// Creates a payment that uses `voucher`, and marks the voucher used by it, atomically: the

@@ -173,6 +173,30 @@ impl StripeGateway {
         Ok(all)
     }
 
+    /// The platform's subscriptions that can still bill (active, trialing, past due, unpaid),
+    /// at most `max`: what the reconcile job compares with our records.
+    pub async fn live_subscriptions(&self, max: usize) -> Result<Vec<SubscriptionOutcome>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut req = ListSubscription::new().status(ListSubscriptionStatus::All).limit(100);
+            if let Some(last) = &after {
+                req = req.starting_after(last.clone());
+            }
+            let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(
+                page.data
+                    .iter()
+                    .map(SubscriptionOutcome::from)
+                    .filter(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due" | "unpaid")),
+            );
+            after = page.data.last().map(|s| s.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
+    }
+
     pub async fn retrieve_subscription(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
         let sub = RetrieveSubscription::new(id)
             .expand(vec!["latest_invoice".to_string()])

@@ -155,6 +155,8 @@ pub struct RefundOutcome {
     pub amount: i64,
     /// Our refund id (`metadata.refundId`), for refunds we asked for.
     pub our_refund_id: Option<String>,
+    pub payment_intent: Option<String>,
+    pub currency: String,
 }
 
 impl From<&stripe_shared::Refund> for RefundOutcome {
@@ -164,6 +166,8 @@ impl From<&stripe_shared::Refund> for RefundOutcome {
             status: refund.status.clone().unwrap_or_default(),
             amount: refund.amount,
             our_refund_id: refund.metadata.as_ref().and_then(|m| m.get("refundId").cloned()),
+            payment_intent: refund.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
+            currency: refund.currency.to_string(),
         }
     }
 }
@@ -295,6 +299,24 @@ impl StripeGateway {
             .await
             .map_err(GatewayError::from_stripe)?;
         Ok(list.data.iter().map(RefundOutcome::from).collect())
+    }
+
+    /// The platform's refunds created since `since` (unix seconds), at most `max`.
+    pub async fn refunds_since(&self, since: i64, max: usize) -> Result<Vec<RefundOutcome>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut list = ListRefund::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
+            if let Some(last) = &after {
+                list = list.starting_after(last.as_str());
+            }
+            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(page.data.iter().map(RefundOutcome::from));
+            after = page.data.last().map(|r| r.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
     }
 
     /// The platform's PaymentIntents created since `since` (unix seconds), at most `max`, newest

@@ -82,7 +82,7 @@ pub mod policy {
     }
 
     /// An item grants access while its refunds do not cover its cash (a fully refunded order
-    /// grants nothing). Disputes lost would also take access away; the sandbox has no disputes.
+    /// grants nothing). A lost dispute counts like a refund of what it took (README "Disputes").
     pub fn keeps_access(cash: i64, refunded: i64) -> bool {
         refunded < cash
     }
@@ -106,6 +106,8 @@ pub struct WalkFacts {
     /// PaymentIntents created straight at Stripe by a buyer, naming one of our payments in
     /// their metadata (issue 10, #3). Not ours: their money never pays for that payment.
     pub forged_intents: BTreeSet<String>,
+    /// Disputes the walk opened and closed: dispute id → (payment id, disputed amount, lost).
+    pub disputes: BTreeMap<String, (String, i64, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +174,23 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
         }
         if let Some(pid) = intent_payment.get(st(r, "payment_intent")) {
             truth.entry(pid.clone()).or_default().refunded += i(r, "amount");
+        }
+    }
+    // Lost disputes: the card network took the money back. The sandbox has no disputes, so what
+    // each took is read from our record of it, checked against what the walk disputed: a lost
+    // full dispute leaves nothing of the payment, a won one leaves no record.
+    for (dispute_id, (pid, disputed, lost)) in &facts.disputes {
+        let record = snap.refunds.iter().find(|r| &r.refund_id == dispute_id && r.status == "succeeded");
+        match (lost, record) {
+            (false, Some(r)) => v.push(format!("[1] won dispute {dispute_id} of payment {pid} took {}", r.amount)),
+            (true, Some(r)) if r.amount > *disputed => {
+                v.push(format!("[1] lost dispute {dispute_id} of payment {pid} took {} of {disputed}", r.amount))
+            }
+            (true, Some(r)) => truth.entry(pid.clone()).or_default().refunded += r.amount,
+            _ => {}
+        }
+        if *lost && snap.payments.get(pid).is_some_and(|p| p.is_paid() && p.refunded < p.amount) {
+            v.push(format!("[1] payment {pid} lost dispute {dispute_id} in full, yet keeps money of ours"));
         }
     }
 

@@ -324,8 +324,9 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
 /// feature of paid plans (`certificates`): Free users get 403 `feature_not_in_plan`.
 pub async fn certificate(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
-    let tier = crate::subscriptions::effective_tier(&state, &principal.user_id).await?;
-    azora_domain::tiers::require_feature(tier, azora_domain::Feature::Certificates)?;
+    let entitlements = crate::entitlements::entitlements_of(&state, &principal.user_id, state.clock.now()).await?;
+    entitlements.require(azora_domain::Feature::Certificates)?;
+    let tier = entitlements.tier;
     let course =
         state.store.get_course(&path_param(&req, "courseId")?).await?.ok_or_else(|| ApiError::not_found("course"))?;
     if !state.store.is_enrolled(&principal.user_id, &course.id).await? {

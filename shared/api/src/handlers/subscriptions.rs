@@ -10,6 +10,7 @@ use crate::subscriptions::{
     take_slot,
 };
 use ::http::StatusCode;
+use azora_domain::entitlements::Source;
 use azora_domain::subscription::Subscription;
 use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus, classify_change};
 use azora_domain::tiers::Feature;
@@ -52,29 +53,59 @@ impl From<&Subscription> for SubscriptionView {
     }
 }
 
-/// `GET /api/subscriptions/current`: the caller's plan; no subscription means Free.
+/// `GET /api/subscriptions/current`: the caller's plan as `crate::entitlements` decides it (the
+/// same answer the feature gates and the rewards worker use); no subscription means Free.
+///
+/// `tier`, `features` and `tokenMultiplierPercent` are the entitlements'. When a seat decides the
+/// tier the plan is the license's (`source: "license"`, `licenseId`, `orgId`, `currentPeriodEnd` =
+/// the license's expiry); otherwise the billing fields are the subscription's, and a Pro credit in
+/// force adds `proCreditUntil` (`source: "pro_credit"` when it decides the tier).
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
-    let record = state.store.get_subscription_record(&principal.user_id).await?;
-    let subscription = record.as_ref().map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
-    // An enterprise seat grants Enterprise unless the personal plan is as good (`source: "license"`).
-    if subscription.effective_tier() < Tier::Enterprise
-        && let Some(seat_plan) = crate::licensing::seat_plan(&state, &principal.user_id).await?
-    {
-        return ok(&seat_plan);
+    let plan = crate::entitlements::plan_of(&state, &principal.user_id, state.clock.now()).await?;
+    ok(&current_view(&plan)?)
+}
+
+fn current_view(plan: &crate::entitlements::Plan) -> Result<serde_json::Value, ApiError> {
+    let e = &plan.entitlements;
+    let features: Vec<&str> = e.features.iter().map(|f| f.as_str()).collect();
+    if let Source::License { license_id, org_id, expires_at } = &e.source {
+        let licensed = Subscription {
+            tier: Tier::Enterprise,
+            status: SubscriptionStatus::Active,
+            interval: None,
+            current_period_end: Some(*expires_at),
+            cancel_at_period_end: false,
+        };
+        let mut view = serde_json::to_value(SubscriptionView::from(&licensed)).map_err(ApiError::internal)?;
+        view["tier"] = json!(e.tier.as_str());
+        view["features"] = json!(features);
+        view["tokenMultiplierPercent"] = json!(e.token_multiplier_percent);
+        view["source"] = json!("license");
+        view["licenseId"] = json!(license_id);
+        view["orgId"] = json!(org_id);
+        if let Some(until) = e.pro_credit_until {
+            view["proCreditUntil"] = json!(until.to_string());
+        }
+        return Ok(view);
     }
+    let record = plan.subscription.as_ref();
+    let subscription = record.map(|r| r.subscription.clone()).unwrap_or_else(Subscription::free);
     let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).map_err(ApiError::internal)?;
-    // A Pro month redeemed with tokens grants Pro while it lasts, unless the plan is as good.
-    if subscription.effective_tier() < Tier::Pro
-        && let Some(credit) = state.store.pro_credit(&principal.user_id).await?
-        && credit.until > state.clock.now()
-    {
-        view["tier"] = json!(Tier::Pro.as_str());
-        view["features"] = json!(Tier::Pro.features().iter().map(|f| f.as_str()).collect::<Vec<_>>());
-        view["tokenMultiplierPercent"] = json!(Tier::Pro.token_multiplier_percent());
-        view["proCreditUntil"] = json!(credit.until.to_string());
+    // A subscription that grants nothing (canceled, past its grace) still shows its own tier and
+    // status, with no features; anything in force shows the entitled tier.
+    if e.tier > Tier::Free {
+        view["tier"] = json!(e.tier.as_str());
     }
-    if let Some(change) = record.as_ref().and_then(|r| r.pending_change.as_ref()) {
+    view["features"] = json!(features);
+    view["tokenMultiplierPercent"] = json!(e.token_multiplier_percent);
+    if let Source::ProCredit { .. } = e.source {
+        view["source"] = json!("pro_credit");
+    }
+    if let Some(until) = e.pro_credit_until {
+        view["proCreditUntil"] = json!(until.to_string());
+    }
+    if let Some(change) = record.and_then(|r| r.pending_change.as_ref()) {
         view["pendingChange"] = json!({
             "tier": change.tier.as_str(),
             "interval": change.interval.map(|i| i.as_str()),
@@ -86,7 +117,7 @@ pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
             view["cancelAtPeriodEnd"] = json!(false);
         }
     }
-    ok(&view)
+    Ok(view)
 }
 
 fn is_live(record: &SubscriptionRecord) -> bool {
@@ -387,4 +418,98 @@ pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
     }
     let record = state.store.get_subscription_record(&user).await?;
     ok(&record.map(|r| SubscriptionView::from(&r.subscription)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current_view;
+    use crate::entitlements::{Plan, decide};
+    use azora_domain::entitlements::Entitlements;
+    use azora_domain::license::{License, LicenseStatus};
+    use azora_domain::notification::EmailAddress;
+    use azora_domain::subscription::{Subscription, SubscriptionStatus};
+    use azora_domain::{Feature, OrgId, Tier, UserId};
+    use azora_store::entitlements::EntitlementSources;
+    use azora_store::subscriptions::SubscriptionRecord;
+    use azora_store::tokens::ProCredit;
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        "2026-12-02T10:00:00Z".parse().unwrap()
+    }
+
+    fn record(status: SubscriptionStatus) -> SubscriptionRecord {
+        SubscriptionRecord {
+            user_id: UserId::parse("u").unwrap(),
+            subscription: Subscription { tier: Tier::Pro, status, ..Subscription::free() },
+            stripe_subscription_id: Some("sub_1".into()),
+            stripe_customer_id: None,
+            pending_change: None,
+            past_due_since: None,
+            reminded_period_end: None,
+        }
+    }
+
+    #[test]
+    fn free_without_anything() {
+        let view = current_view(&Plan { entitlements: Entitlements::free(), subscription: None }).unwrap();
+        assert_eq!((view["tier"].clone(), view["features"].clone()), (json!("free"), json!([])));
+        assert_eq!(view["tokenMultiplierPercent"], 100);
+        assert!(view.get("source").is_none());
+    }
+
+    #[test]
+    fn a_pro_credit_over_a_canceled_subscription_reports_pro() {
+        let until = now() + SignedDuration::from_hours(24);
+        let sources = EntitlementSources {
+            subscription: Some(record(SubscriptionStatus::Canceled)),
+            pro_credit: Some(ProCredit { until }),
+            seat_licenses: vec![],
+        };
+        let view = current_view(&decide(sources, 7, now())).unwrap();
+        assert_eq!((view["tier"].clone(), view["status"].clone()), (json!("pro"), json!("canceled")));
+        assert_eq!(
+            (view["source"].clone(), view["proCreditUntil"].clone()),
+            (json!("pro_credit"), json!(until.to_string()))
+        );
+        assert_eq!(view["tokenMultiplierPercent"], 150);
+    }
+
+    #[test]
+    fn a_seat_reports_the_license_with_the_union_of_features() {
+        let license = License {
+            id: "lic_1".into(),
+            org_id: OrgId::parse("acme").unwrap(),
+            org_name: "Acme".into(),
+            contact_email: EmailAddress::parse("it@acme.example").unwrap(),
+            seats: 2,
+            seats_used: 1,
+            features: vec![Feature::WhiteLabel],
+            status: LicenseStatus::Active,
+            issued_at: now(),
+            expires_at: now() + SignedDuration::from_hours(24 * 30),
+            grace_days: 14,
+            self_activation: false,
+            key_version: 1,
+            key: String::new(),
+            white_label: None,
+            updated_at: now(),
+        };
+        let sources = EntitlementSources {
+            subscription: Some(record(SubscriptionStatus::Active)),
+            pro_credit: None,
+            seat_licenses: vec![license.clone()],
+        };
+        let view = current_view(&decide(sources, 7, now())).unwrap();
+        assert_eq!((view["tier"].clone(), view["source"].clone()), (json!("enterprise"), json!("license")));
+        assert_eq!((view["licenseId"].clone(), view["orgId"].clone()), (json!("lic_1"), json!("acme")));
+        assert_eq!(view["currentPeriodEnd"], license.expires_at.to_string());
+        assert_eq!(view["tokenMultiplierPercent"], 200);
+        assert_eq!(
+            view["features"],
+            json!(["certificates", "offline_downloads", "ai_tutor", "pro_courses", "white_label"]),
+            "the Pro subscription's features stay"
+        );
+    }
 }

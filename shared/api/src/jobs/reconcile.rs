@@ -4,12 +4,10 @@
 //! runs, so a second run or a concurrent event never applies anything twice) and reports the
 //! rest (log, `ReconciliationDrift` metric with an alarm).
 //!
-//! Not compared yet: Stripe subscriptions against our subscription records.
-//!
 //! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
 
 use crate::error::ApiError;
-use crate::payments::{finish_refunds, settle_success};
+use crate::payments::{count_stripe_refund, finish_refunds, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::payment::{Payment, PaymentStatus, RefundStatus};
@@ -57,7 +55,9 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
     finish_due_effects(&state, now, &mut report).await?;
     settle_stale_reservations(&state, now, &mut report).await?;
     compare_payment_intents(&state, now, days, &mut report).await?;
+    count_missed_refunds(&state, now, days, &mut report).await?;
     compare_transfers(&state, now, days, &mut report).await?;
+    cancel_orphan_subscriptions(&state, &mut report).await?;
     let drift = report.drift.len() as u64;
     telemetry::count("ReconciliationDrift", drift);
     telemetry::count("ReconciliationFixes", report.fixed.len() as u64);
@@ -211,6 +211,62 @@ async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: 
                 json!({ "instructorId": instructor, "run": run, "amount": t.amount,
                         "recorded": other.and_then(|p| p.transfer_id) }),
             ),
+        }
+    }
+    Ok(())
+}
+
+/// A live Stripe subscription that is not the one our record names for its user, and that no
+/// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
+/// canceled at once. One without our `userId` is not ours to touch: reported.
+async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
+    let gateway = crate::handlers::payments::gateway_error;
+    for sub in state.stripe.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
+        let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
+            report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
+            continue;
+        };
+        let record = state.store.get_subscription_record(&user).await?;
+        if record.and_then(|r| r.stripe_subscription_id).as_deref() == Some(sub.id.as_str()) {
+            continue;
+        }
+        if state.store.get_slot_claim(&user).await?.is_some() {
+            // A create in flight (or crashed): the billing cycle's claims step settles it.
+            continue;
+        }
+        match state.stripe.cancel_subscription_now(&sub.id).await {
+            Ok(_) => report.fixed("orphan_subscription_canceled", &sub.id),
+            Err(e) => report.error("orphan_subscription", &sub.id, &gateway(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Every succeeded Stripe refund of the last `days` days of one of our payments must be counted
+/// (its webhook may have been lost): one that is not is counted now, by the webhook's own step.
+async fn count_missed_refunds(
+    state: &AppState,
+    now: Timestamp,
+    days: i64,
+    report: &mut Report,
+) -> Result<(), ApiError> {
+    let since = (now - SignedDuration::from_hours(24 * days)).as_second();
+    let refunds =
+        state.stripe.refunds_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    for r in refunds.iter().filter(|r| r.status == "succeeded") {
+        let Some(pi) = r.payment_intent.as_deref() else { continue };
+        let Some(payment_id) = state.store.payment_for_intent(pi).await? else { continue };
+        let Some(payment) = state.store.get_payment(&payment_id).await? else { continue };
+        if !payment.status.is_paid() || r.currency != azora_domain::payment::stripe_currency(payment.amount.currency) {
+            continue;
+        }
+        let recorded = state.store.get_refund(&payment_id, r.our_refund_id.as_deref().unwrap_or(&r.id)).await?;
+        if recorded.is_some_and(|rec| rec.status == RefundStatus::Succeeded) {
+            continue;
+        }
+        match count_stripe_refund(state, &payment, &r.id, r.amount, r.our_refund_id.as_deref()).await {
+            Ok(()) => report.fixed("refund_counted", &r.id),
+            Err(e) => report.error("refund_count", &r.id, &e),
         }
     }
     Ok(())

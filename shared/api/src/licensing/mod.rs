@@ -1,5 +1,6 @@
 //! Enterprise licensing glue shared by the handlers, the billing cycle, subscriptions and payments:
-//! who may manage a license, how a license is shown, and what a seat grants.
+//! who may manage a license and how a license is shown (what a seat grants is decided by
+//! `crate::entitlements`).
 //!
 //! An organisation's *enterprise admin* is a caller with the role `enterprise` whose JWT `org`
 //! claim equals the license's `orgId`. Operators (role `admin`) may manage every license. Anyone
@@ -10,11 +11,9 @@ pub mod usage;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::subscriptions::SubscriptionView;
 use crate::state::AppState;
+use azora_domain::Role;
 use azora_domain::license::{License, Standing};
-use azora_domain::subscription::{Subscription, SubscriptionStatus};
-use azora_domain::{Role, Tier, UserId};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -69,30 +68,4 @@ pub fn license_json(license: &License, now: Timestamp) -> Value {
         "key": license.key,
         "whiteLabel": license.white_label,
     })
-}
-
-/// The Enterprise plan a seat grants `user`, as `GET /api/subscriptions/current` reports it
-/// (`source: "license"`), or `None` without a seat on a license that grants access now. With
-/// seats on several licenses, the one with the most features (then the latest expiry) counts.
-pub async fn seat_plan(state: &AppState, user: &UserId) -> Result<Option<Value>, ApiError> {
-    let now = Timestamp::now();
-    let licenses = state.store.granting_licenses_of(user, now).await?;
-    let Some(best) = licenses.into_iter().max_by_key(|l| (l.features.len(), l.expires_at)) else {
-        return Ok(None);
-    };
-    let plan = Subscription {
-        tier: Tier::Enterprise,
-        status: SubscriptionStatus::Active,
-        interval: None,
-        current_period_end: Some(best.expires_at),
-        cancel_at_period_end: false,
-    };
-    let mut view = serde_json::to_value(SubscriptionView::from(&plan)).map_err(ApiError::internal)?;
-    if let Some(obj) = view.as_object_mut() {
-        obj.insert("features".into(), json!(best.features));
-        obj.insert("source".into(), json!("license"));
-        obj.insert("licenseId".into(), json!(best.id));
-        obj.insert("orgId".into(), json!(best.org_id));
-    }
-    Ok(Some(view))
 }

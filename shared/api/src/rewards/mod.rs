@@ -1,5 +1,6 @@
 //! Token rewards glue shared by the HTTP handlers, the rewards worker, the email worker and the
-//! payments code: completion awards, award digests, the effective tier, voucher refunds.
+//! payments code: completion awards (multiplied as `crate::entitlements` says), award digests,
+//! voucher refunds.
 //!
 //! **Award digests**: every award queues the notification `token-digest-<userId>-<windowStart>`
 //! for the digest window containing it (`TOKEN_DIGEST_WINDOW_SECONDS`, default 15 minutes,
@@ -13,14 +14,13 @@ pub mod config;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use azora_domain::UserId;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind, digest_window, token_digest_id};
 use azora_domain::payment::Payment;
 use azora_domain::streak::{local_day, parse_time_zone};
-use azora_domain::subscription::Subscription;
 use azora_domain::tokens::{
     LedgerEntry, LedgerKind, LedgerRefusal, TokenAccount, completion_award, completion_source, voucher_refund_source,
 };
-use azora_domain::{Tier, UserId};
 use azora_store::tokens::{Applied, EntryPlan, LedgerError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -56,21 +56,12 @@ pub fn ledger_error(e: LedgerError) -> ApiError {
     }
 }
 
-/// The tier whose multiplier and features the user has now: their subscription's effective tier,
-/// raised to Pro while a Pro credit bought with tokens lasts.
-pub async fn effective_tier(state: &AppState, user: &UserId, now: Timestamp) -> Result<Tier, ApiError> {
-    let subscribed = state.store.get_subscription(user).await?.unwrap_or_else(Subscription::free).effective_tier();
-    if subscribed >= Tier::Pro {
-        return Ok(subscribed);
-    }
-    let credit = state.store.pro_credit(user).await?;
-    Ok(if credit.is_some_and(|c| c.until > now) { Tier::Pro } else { subscribed })
-}
-
 /// Applies a completion: once per (user, course), with the tier multiplier and the streak bonus.
 pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Result<Applied, ApiError> {
     let now = Timestamp::now();
-    let tier = effective_tier(state, &event.user_id, now).await?;
+    // The multiplier is the one `/api/subscriptions/current` reports (same service, same injected
+    // clock); the ledger keeps real time like the rest of the token code.
+    let tier = crate::entitlements::entitlements_of(state, &event.user_id, state.clock.now()).await?.tier;
     let base = state.config.tokens.completion_base;
     let source = completion_source(&event.course_id);
     let plan = |account: &TokenAccount| {

@@ -10,7 +10,7 @@
 //! never applied; an event about a payment we do not know is acknowledged and logged.
 
 use crate::error::ApiError;
-use crate::payments::{finish_refunds, settle_failure, settle_success};
+use crate::payments::{count_stripe_refund, finish_refunds, settle_failure, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -253,17 +253,7 @@ async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Res
     let now = jiff::Timestamp::now();
     let ours = str_at(refund, "/metadata/refundId");
     match str_at(refund, "/status") {
-        Some("succeeded") => match ours {
-            // Ours: complete the reservation unless the API call already did.
-            Some(ours) => {
-                state.store.complete_refund(&payment.id, ours, stripe_id, amount, now).await?;
-            }
-            // Made outside our API (e.g. the Stripe dashboard).
-            None => {
-                let money = Money::new(amount, payment.amount.currency);
-                state.store.record_external_refund(&payment.id, stripe_id, money, "stripe", now).await?;
-            }
-        },
+        Some("succeeded") => return count_stripe_refund(state, &payment, stripe_id, amount, ours).await,
         // A refund can fail after it succeeded (e.g. the card was closed): the money stayed
         // with the platform, so it no longer counts, and what it took back is given back.
         Some("failed") | Some("canceled") => {
