@@ -399,7 +399,17 @@ async fn every_route_answers_every_caller_as_the_matrix_says_with_security_heade
             if status >= 400 {
                 // Errors are the JSON envelope, never a stack trace or an internal cause.
                 let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                if parsed["error"]["code"].as_str().is_none() || text.contains("panicked") {
+                let leaks = [
+                    "panicked",
+                    "backtrace",
+                    "USER#",
+                    "COURSE#",
+                    "PAYMENT#",
+                    "LICENSE#",
+                    "arn:aws",
+                    "dispatch failure",
+                ];
+                if parsed["error"]["code"].as_str().is_none() || leaks.iter().any(|l| text.contains(l)) {
                     failures.push(format!("{cell_name}: error without the envelope: {text}"));
                 }
             }
