@@ -59,6 +59,7 @@ const MATRIX: &[Row] = &[
     row("GET", "/api/docs", "", "", "2222222"),
     row("POST", "/api/admin/email-test", "", r#"{"to":"ops@example.com"}"#, "UDDDD2D"),
     row("GET", "/api/admin/audit", "month={month}", "", "UDDDD2D"),
+    row("GET", "/api/admin/reconciliation", "", "", "UDDDD2D"),
     row("GET", "/api/subscriptions/current", "", "", "U222222"),
     row(
         "POST",

@@ -496,6 +496,14 @@ async fn reconciliation_fulfils_a_missed_charge_and_reports_charges_and_transfer
     assert!(drift.contains(&"transfer_not_ours".to_string()), "{report}");
     assert!(kinds(&report, "fixed").is_empty(), "nothing applied twice: {report}");
     assert_eq!(payment(&app, &payment_id).await.amount.amount, 1200);
+    // Admins see what stays open.
+    let admin = app.token("admin-1", &["admin"]);
+    let (status, open) = json_of(app.get("/api/admin/reconciliation", Some(&admin)).await).await;
+    assert_eq!(status, 200, "{open}");
+    let open_kinds: Vec<&str> = open["items"].as_array().unwrap().iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert!(open_kinds.contains(&"second_charge_for_payment") && open_kinds.contains(&"transfer_not_ours"), "{open}");
+    let (status, _) = json_of(app.get("/api/admin/reconciliation", Some(&b.token)).await).await;
+    assert_eq!(status, 403);
 
     // A refund made in the dashboard whose events are lost: the job counts it, once.
     let pi = app.payment_intent_of(&payment_id).await;

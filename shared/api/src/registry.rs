@@ -40,6 +40,7 @@ pub const FUNCTIONS: &[Function] = &[
     http!("docs", handlers::docs::get),
     http!("admin-email-test", handlers::admin::email_test),
     http!("admin-audit-list", handlers::admin::audit_list),
+    http!("admin-reconciliation-list", handlers::admin::reconciliation_list),
     http!("subscriptions-current", handlers::subscriptions::current),
     http!("subscriptions-create", handlers::subscriptions::create),
     http!("subscriptions-update", handlers::subscriptions::update),

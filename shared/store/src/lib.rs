@@ -20,6 +20,7 @@ pub mod orders;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limit;
+pub mod reconciliation;
 pub mod refunds;
 pub mod reviews;
 pub mod stripe_events;

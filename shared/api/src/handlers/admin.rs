@@ -50,6 +50,28 @@ pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
 }
 
 /// `GET /api/admin/audit?month=YYYY-MM&limit=&cursor=`: the audit log, newest first.
+/// `GET /api/admin/reconciliation?limit=&cursor=`: what the reconcile job found and could not
+/// fix, open until a later run no longer finds it (admin).
+pub async fn reconciliation_list(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.auth.authenticate(&req)?;
+    principal.require_any(&[Role::Admin])?;
+    let page = state.store.open_discrepancies(limit(&req, 50, 100)?, query(&req, "cursor").as_deref()).await?;
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .map(|d| {
+            json!({
+                "kind": d.kind,
+                "objectId": d.object_id,
+                "detail": serde_json::from_str::<serde_json::Value>(&d.detail).unwrap_or(serde_json::Value::Null),
+                "firstSeenAt": d.first_seen_at.to_string(),
+                "lastSeenAt": d.last_seen_at.to_string(),
+            })
+        })
+        .collect();
+    ok(&json!({ "items": items, "nextCursor": page.next_cursor }))
+}
+
 pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.auth.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;

@@ -2,7 +2,8 @@
 //! crash or a transient error left halfway, and compares Stripe's PaymentIntents with our
 //! payments. It fixes what is safe to fix (every fix is the same idempotent step the normal path
 //! runs, so a second run or a concurrent event never applies anything twice) and reports the
-//! rest (log, `ReconciliationDrift` metric with an alarm).
+//! rest (log, `ReconciliationDrift` metric with an alarm, and the open discrepancies admins list at
+//! `GET /api/admin/reconciliation`, closed when a later run no longer finds them).
 //!
 //! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
 
@@ -58,6 +59,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
     count_missed_refunds(&state, now, days, &mut report).await?;
     compare_transfers(&state, now, days, &mut report).await?;
     cancel_orphan_subscriptions(&state, &mut report).await?;
+    remember_drift(&state, now, &report).await?;
     let drift = report.drift.len() as u64;
     telemetry::count("ReconciliationDrift", drift);
     telemetry::count("ReconciliationFixes", report.fixed.len() as u64);
@@ -270,4 +272,27 @@ async fn count_missed_refunds(
         }
     }
     Ok(())
+}
+
+/// Keeps what this run found open for admins, and closes what it no longer finds.
+async fn remember_drift(state: &AppState, now: Timestamp, report: &Report) -> Result<(), ApiError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &report.drift {
+        let (kind, id) = (d["kind"].as_str().unwrap_or_default(), d["id"].as_str().unwrap_or_default());
+        state.store.note_discrepancy(kind, id, &d["detail"].to_string(), now).await?;
+        seen.insert((kind.to_string(), id.to_string()));
+    }
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = state.store.open_discrepancies(100, cursor.as_deref()).await?;
+        for open in page.items {
+            if !seen.contains(&(open.kind.clone(), open.object_id.clone())) {
+                state.store.close_discrepancy(&open.kind, &open.object_id).await?;
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
