@@ -596,3 +596,50 @@ async fn an_event_about_a_payment_we_do_not_know_is_acknowledged_not_retried() {
     assert_eq!(queues.depth("StripeEventsQueue").await, 0, "acknowledged, not back on the queue");
     assert_eq!(queues.depth("StripeEventsDeadLetterQueue").await, 0);
 }
+
+#[tokio::test]
+async fn a_dispute_lost_at_stripe_whose_events_are_lost_is_counted_by_reconciliation() {
+    let app = spawn_app().await;
+    let teacher = unique("teacher");
+    let course = app.seed_course(&teacher, 1800, "USD").await;
+    let b = buyer(&app);
+    let (_, body) = order(&app, &b, &[&course], Some("pm_card_visa"), "dsp-1").await;
+    let payment_id = id_of(&body);
+    wait_until(&app, &payment_id, "fulfilment", |p| p.fulfilled_at.is_some()).await;
+    let pi = app.payment_intent_of(&payment_id).await;
+    let (_, intent) = json_of(
+        app.http
+            .get(format!("{}v1/payment_intents/{pi}", app.stripe.base_url()))
+            .bearer_auth("sk_test_end_to_end")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let charge = intent["latest_charge"].as_str().unwrap().to_string();
+    // The dispute's events never reach us.
+    app.sandbox_post("/_sandbox/config", json!({ "autoDeliver": false })).await;
+    let dispute = app.sandbox_post(&format!("/_sandbox/charges/{charge}/dispute"), json!({})).await;
+    let dispute_id = dispute["id"].as_str().unwrap().to_string();
+    app.sandbox_post(&format!("/_sandbox/disputes/{dispute_id}/close"), json!({ "outcome": "lost" })).await;
+    assert!(enrolled(&app, &b, &course).await);
+
+    let report = reconcile(&app).await;
+    assert!(kinds(&report, "fixed").contains(&"dispute_counted".to_string()), "{report}");
+    let p = payment(&app, &payment_id).await;
+    assert_eq!((p.refunded, p.status.as_str()), (1800, "refunded"));
+    assert!(!enrolled(&app, &b, &course).await);
+    assert_eq!(net_earned(&app, &teacher).await, 0);
+    // Then the events arrive after all: nothing more happens.
+    for e in sandbox_events(&app)
+        .await
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("charge.dispute")))
+    {
+        app.deliver(e["id"].as_str().unwrap(), json!({})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(payment(&app, &payment_id).await.refunded, 1800);
+    let again = reconcile(&app).await;
+    assert!(!kinds(&again, "fixed").contains(&"dispute_counted".to_string()), "{again}");
+}

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, value_bool, value_i64, value_str};
 use crate::records::DeliverOptions;
 use crate::resources::accounts::{self, LinkOutcome};
+use crate::resources::disputes;
 use crate::resources::payment_intents::{self, ConfirmArgs};
 use crate::sandbox::Shared;
 use crate::server::{error_response, json_response};
@@ -164,6 +165,25 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
             }
             accounts::set_balance(&mut store, id, &currency, available, pending);
             accounts::balance_json(&store, id)
+        }
+        ("POST", ["charges", id, "dispute"]) => {
+            let amount = input.get("amount").map(|v| value_i64(v, "amount")).transpose()?;
+            let reason = input.get("reason").map(|v| value_str(v, "reason")).transpose()?;
+            let mut store = shared.lock();
+            let result = disputes::open(&mut store, id, amount, reason.as_deref());
+            shared.dispatch(&mut store);
+            result
+        }
+        ("POST", ["disputes", id, "close"]) => {
+            let won = match input.get("outcome").and_then(Value::as_str) {
+                Some("won") => true,
+                Some("lost") => false,
+                _ => return Err(ApiError::invalid_nocode("Pass `outcome`: `won` or `lost`.").param("outcome")),
+            };
+            let mut store = shared.lock();
+            let result = disputes::close(&mut store, id, won);
+            shared.dispatch(&mut store);
+            result
         }
         ("POST", ["payment_intents", id, "authenticate"]) => {
             let succeed = match input.get("succeed") {

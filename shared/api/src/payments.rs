@@ -163,6 +163,26 @@ pub async fn count_stripe_refund(
     finish_refunds(state, &payment.id).await
 }
 
+/// Counts a dispute Stripe reports as lost, whichever way we learn of it (its webhook, or the
+/// reconcile job's list): the disputed amount (at most what remains) counts like a refund, once
+/// per dispute id, then everything that follows is finished. Returns whether it counted now.
+pub async fn count_lost_dispute(
+    state: &AppState,
+    payment: &Payment,
+    dispute_id: &str,
+    amount: i64,
+) -> Result<bool, ApiError> {
+    let lost = Money::new(amount.min(payment.amount.amount - payment.refunded), payment.amount.currency);
+    let now = jiff::Timestamp::now();
+    let counted =
+        lost.amount > 0 && state.store.record_external_refund(&payment.id, dispute_id, lost, "dispute", now).await?;
+    if counted {
+        telemetry::count("DisputesLost", 1);
+    }
+    finish_refunds(state, &payment.id).await?;
+    Ok(counted)
+}
+
 /// Applies everything that follows from a payment's counted refunds, whichever path counted them
 /// (our API, Stripe's webhook, a lost dispute) and however often it is called: the ledger moves
 /// to the refunded total (`sync_reversals`), taking paid-out money back from the connected

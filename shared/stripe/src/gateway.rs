@@ -4,6 +4,7 @@ use stripe::{Client, ClientBuilder, StripeError};
 use stripe_client_core::IdempotencyKey;
 use stripe_client_core::{RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
+use stripe_core::dispute::ListDispute;
 use stripe_core::payment_intent::{
     CancelPaymentIntent, CancelPaymentIntentCancellationReason, CreatePaymentIntent,
     CreatePaymentIntentAutomaticPaymentMethods, CreatePaymentIntentAutomaticPaymentMethodsAllowRedirects,
@@ -172,6 +173,17 @@ impl From<&stripe_shared::Refund> for RefundOutcome {
     }
 }
 
+/// A dispute as the reconcile job compares it with our records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeSummary {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// `needs_response`, `under_review`, `won`, `lost`, ...
+    pub status: String,
+    pub payment_intent: Option<String>,
+}
+
 /// async-stripe's client, built once per cold start.
 #[derive(Clone)]
 pub struct StripeGateway {
@@ -299,6 +311,30 @@ impl StripeGateway {
             .await
             .map_err(GatewayError::from_stripe)?;
         Ok(list.data.iter().map(RefundOutcome::from).collect())
+    }
+
+    /// The platform's disputes created since `since` (unix seconds), at most `max`.
+    pub async fn disputes_since(&self, since: i64, max: usize) -> Result<Vec<DisputeSummary>, GatewayError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut list = ListDispute::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
+            if let Some(last) = &after {
+                list = list.starting_after(last.as_str());
+            }
+            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            all.extend(page.data.iter().map(|d| DisputeSummary {
+                id: d.id.as_str().to_string(),
+                amount: d.amount,
+                currency: d.currency.to_string(),
+                status: d.status.as_str().to_string(),
+                payment_intent: d.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
+            }));
+            after = page.data.last().map(|d| d.id.as_str().to_string());
+            if !page.has_more || after.is_none() || all.len() >= max {
+                return Ok(all);
+            }
+        }
     }
 
     /// The platform's refunds created since `since` (unix seconds), at most `max`.

@@ -11,8 +11,8 @@ pub mod webhook;
 
 pub use connect::TransferSummary;
 pub use gateway::{
-    GatewayError, PaymentIntentOutcome, PaymentIntentRequest, PaymentIntentState, RefundOutcome, RefundRequest,
-    StripeGateway,
+    DisputeSummary, GatewayError, PaymentIntentOutcome, PaymentIntentRequest, PaymentIntentState, RefundOutcome,
+    RefundRequest, StripeGateway,
 };
 
 #[cfg(test)]

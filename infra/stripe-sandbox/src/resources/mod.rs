@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod customers;
+pub mod disputes;
 pub mod events;
 pub mod invoices;
 pub mod payment_intents;
@@ -35,6 +36,7 @@ pub fn routes() -> Vec<Route> {
         payment_intents::routes(),
         charges::routes(),
         refunds::routes(),
+        disputes::routes(),
         events::routes(),
         products::routes(),
         prices::routes(),

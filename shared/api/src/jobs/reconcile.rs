@@ -8,7 +8,7 @@
 //! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
 
 use crate::error::ApiError;
-use crate::payments::{count_stripe_refund, finish_refunds, settle_success};
+use crate::payments::{count_lost_dispute, count_stripe_refund, finish_refunds, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::payment::{Payment, PaymentStatus, RefundStatus};
@@ -57,6 +57,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
     settle_stale_reservations(&state, now, &mut report).await?;
     compare_payment_intents(&state, now, days, &mut report).await?;
     count_missed_refunds(&state, now, days, &mut report).await?;
+    count_missed_disputes(&state, now, days, &mut report).await?;
     compare_transfers(&state, now, days, &mut report).await?;
     cancel_orphan_subscriptions(&state, &mut report).await?;
     remember_drift(&state, now, &report).await?;
@@ -295,4 +296,31 @@ async fn remember_drift(state: &AppState, now: Timestamp, report: &Report) -> Re
             None => return Ok(()),
         }
     }
+}
+
+/// Every dispute of the last `days` days lost on one of our payments must be counted (its
+/// webhook may have been lost): one that is not is counted now, by the webhook's own step.
+async fn count_missed_disputes(
+    state: &AppState,
+    now: Timestamp,
+    days: i64,
+    report: &mut Report,
+) -> Result<(), ApiError> {
+    let since = (now - SignedDuration::from_hours(24 * days)).as_second();
+    let disputes =
+        state.stripe.disputes_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    for d in disputes.iter().filter(|d| d.status == "lost") {
+        let Some(pi) = d.payment_intent.as_deref() else { continue };
+        let Some(payment_id) = state.store.payment_for_intent(pi).await? else { continue };
+        let Some(payment) = state.store.get_payment(&payment_id).await? else { continue };
+        if state.store.get_refund(&payment_id, &d.id).await?.is_some() || !payment.status.is_paid() {
+            continue;
+        }
+        match count_lost_dispute(state, &payment, &d.id, d.amount).await {
+            Ok(true) => report.fixed("dispute_counted", &d.id),
+            Ok(false) => {}
+            Err(e) => report.error("dispute_count", &d.id, &e),
+        }
+    }
+    Ok(())
 }

@@ -10,11 +10,10 @@
 //! never applied; an event about a payment we do not know is acknowledged and logged.
 
 use crate::error::ApiError;
-use crate::payments::{count_stripe_refund, finish_refunds, settle_failure, settle_success};
+use crate::payments::{count_lost_dispute, count_stripe_refund, finish_refunds, settle_failure, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use azora_domain::Money;
 use azora_domain::payment::{Payment, PaymentStatus, stripe_currency};
 use serde::Deserialize;
 use serde_json::Value;
@@ -292,10 +291,5 @@ async fn apply_dispute(state: &AppState, event: &Envelope, dispute: &Value) -> R
     if status != "lost" {
         return Ok(());
     }
-    let now = jiff::Timestamp::now();
-    let lost = Money::new(amount.min(payment.amount.amount - payment.refunded), payment.amount.currency);
-    if lost.amount > 0 && state.store.record_external_refund(&payment.id, dispute_id, lost, "dispute", now).await? {
-        telemetry::count("DisputesLost", 1);
-    }
-    finish_refunds(state, &payment.id).await
+    count_lost_dispute(state, &payment, dispute_id, amount).await.map(|_| ())
 }
