@@ -1,6 +1,6 @@
 //! Stripe Connect: instructors' connected accounts, onboarding links, transfers and reversals.
 
-use crate::gateway::{GatewayError, StripeGateway, strategy, stripe_currency};
+use crate::gateway::{GatewayError, StripeGateway, all_pages, strategy, stripe_currency};
 use azora_domain::Money;
 use std::collections::HashMap;
 use stripe_client_core::StripeRequest;
@@ -24,26 +24,29 @@ pub struct TransferSummary {
 impl StripeGateway {
     /// The platform's transfers created since `since` (unix seconds), at most `max`.
     pub async fn transfers_since(&self, since: i64, max: usize) -> Result<Vec<TransferSummary>, GatewayError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
+        all_pages(max, |after| async move {
             let mut list = ListTransfer::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
             let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
-            all.extend(page.data.iter().map(|t| TransferSummary {
-                id: t.id.as_str().to_string(),
-                amount: t.amount,
-                currency: t.currency.to_string(),
-                destination: t.destination.as_ref().map(|d| d.id().as_str().to_string()),
-                metadata: t.metadata.clone(),
-            }));
-            after = page.data.last().map(|t| t.id.as_str().to_string());
-            if !page.has_more || after.is_none() || all.len() >= max {
-                return Ok(all);
-            }
-        }
+            let last = page.data.last().map(|x| x.id.as_str().to_string());
+            Ok((
+                page.data
+                    .iter()
+                    .map(|t| TransferSummary {
+                        id: t.id.as_str().to_string(),
+                        amount: t.amount,
+                        currency: t.currency.to_string(),
+                        destination: t.destination.as_ref().map(|d| d.id().as_str().to_string()),
+                        metadata: t.metadata.clone(),
+                    })
+                    .collect(),
+                page.has_more,
+                last,
+            ))
+        })
+        .await
     }
 
     /// An Express account able to receive transfers, for one instructor.

@@ -173,6 +173,26 @@ impl From<&stripe_shared::Refund> for RefundOutcome {
     }
 }
 
+/// Reads a Stripe list page by page (`starting_after` the last id of the page before) until it
+/// ends or `max` items were read. `page(after)` fetches one page: its items, whether there is
+/// more, and its last id.
+pub(crate) async fn all_pages<T, F, Fut>(max: usize, mut page: F) -> Result<Vec<T>, GatewayError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, bool, Option<String>), GatewayError>>,
+{
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (items, has_more, last) = page(after.take()).await?;
+        all.extend(items);
+        match last {
+            Some(last) if has_more && all.len() < max => after = Some(last),
+            _ => return Ok(all),
+        }
+    }
+}
+
 /// A dispute as the reconcile job compares it with our records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisputeSummary {
@@ -315,44 +335,43 @@ impl StripeGateway {
 
     /// The platform's disputes created since `since` (unix seconds), at most `max`.
     pub async fn disputes_since(&self, since: i64, max: usize) -> Result<Vec<DisputeSummary>, GatewayError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
+        all_pages(max, |after| async move {
             let mut list = ListDispute::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
             let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
-            all.extend(page.data.iter().map(|d| DisputeSummary {
-                id: d.id.as_str().to_string(),
-                amount: d.amount,
-                currency: d.currency.to_string(),
-                status: d.status.as_str().to_string(),
-                payment_intent: d.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
-            }));
-            after = page.data.last().map(|d| d.id.as_str().to_string());
-            if !page.has_more || after.is_none() || all.len() >= max {
-                return Ok(all);
-            }
-        }
+            let last = page.data.last().map(|x| x.id.as_str().to_string());
+            Ok((
+                page.data
+                    .iter()
+                    .map(|d| DisputeSummary {
+                        id: d.id.as_str().to_string(),
+                        amount: d.amount,
+                        currency: d.currency.to_string(),
+                        status: d.status.as_str().to_string(),
+                        payment_intent: d.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
+                    })
+                    .collect(),
+                page.has_more,
+                last,
+            ))
+        })
+        .await
     }
 
     /// The platform's refunds created since `since` (unix seconds), at most `max`.
     pub async fn refunds_since(&self, since: i64, max: usize) -> Result<Vec<RefundOutcome>, GatewayError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
+        all_pages(max, |after| async move {
             let mut list = ListRefund::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
             let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
-            all.extend(page.data.iter().map(RefundOutcome::from));
-            after = page.data.last().map(|r| r.id.as_str().to_string());
-            if !page.has_more || after.is_none() || all.len() >= max {
-                return Ok(all);
-            }
-        }
+            let last = page.data.last().map(|x| x.id.as_str().to_string());
+            Ok((page.data.iter().map(RefundOutcome::from).collect(), page.has_more, last))
+        })
+        .await
     }
 
     /// The platform's PaymentIntents created since `since` (unix seconds), at most `max`, newest
@@ -362,19 +381,15 @@ impl StripeGateway {
         since: i64,
         max: usize,
     ) -> Result<Vec<PaymentIntentOutcome>, GatewayError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
+        all_pages(max, |after| async move {
             let mut list = ListPaymentIntent::new().created(stripe_types::RangeQueryTs::gte(since)).limit(100);
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
             let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
-            all.extend(page.data.iter().map(PaymentIntentOutcome::from));
-            after = page.data.last().map(|pi| pi.id.as_str().to_string());
-            if !page.has_more || after.is_none() || all.len() >= max {
-                return Ok(all);
-            }
-        }
+            let last = page.data.last().map(|x| x.id.as_str().to_string());
+            Ok((page.data.iter().map(PaymentIntentOutcome::from).collect(), page.has_more, last))
+        })
+        .await
     }
 }
