@@ -115,6 +115,14 @@ impl Store {
         out.item.as_ref().map(|i| get_s(i, "paymentId").map(str::to_string)).transpose()
     }
 
+    /// The payment a PaymentIntent was linked to when we created it, if any.
+    pub async fn linked_payment(&self, pi: &str) -> Result<Option<Payment>, StoreError> {
+        match self.payment_for_intent(pi).await? {
+            Some(payment_id) => self.get_payment(&payment_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Moves the payment to `to` if the state machine allows it from its current status.
     /// Returns `false` (and writes nothing) when it does not: a stale or duplicate event.
     pub async fn transition_payment(

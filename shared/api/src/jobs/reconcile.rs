@@ -258,12 +258,11 @@ async fn count_missed_refunds(
         state.stripe.refunds_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
     for r in refunds.iter().filter(|r| r.status == "succeeded") {
         let Some(pi) = r.payment_intent.as_deref() else { continue };
-        let Some(payment_id) = state.store.payment_for_intent(pi).await? else { continue };
-        let Some(payment) = state.store.get_payment(&payment_id).await? else { continue };
+        let Some(payment) = state.store.linked_payment(pi).await? else { continue };
         if !payment.status.is_paid() || r.currency != azora_domain::payment::stripe_currency(payment.amount.currency) {
             continue;
         }
-        let recorded = state.store.get_refund(&payment_id, r.our_refund_id.as_deref().unwrap_or(&r.id)).await?;
+        let recorded = state.store.get_refund(&payment.id, r.our_refund_id.as_deref().unwrap_or(&r.id)).await?;
         if recorded.is_some_and(|rec| rec.status == RefundStatus::Succeeded) {
             continue;
         }
@@ -311,9 +310,8 @@ async fn count_missed_disputes(
         state.stripe.disputes_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
     for d in disputes.iter().filter(|d| d.status == "lost") {
         let Some(pi) = d.payment_intent.as_deref() else { continue };
-        let Some(payment_id) = state.store.payment_for_intent(pi).await? else { continue };
-        let Some(payment) = state.store.get_payment(&payment_id).await? else { continue };
-        if state.store.get_refund(&payment_id, &d.id).await?.is_some() || !payment.status.is_paid() {
+        let Some(payment) = state.store.linked_payment(pi).await? else { continue };
+        if state.store.get_refund(&payment.id, &d.id).await?.is_some() || !payment.status.is_paid() {
             continue;
         }
         match count_lost_dispute(state, &payment, &d.id, d.amount).await {

@@ -226,11 +226,10 @@ async fn payment_of_charge_object(
         tracing::info!(event_id = %event.id, "refund or dispute without a PaymentIntent; acknowledged");
         return Ok(None);
     };
-    let Some(payment_id) = state.store.payment_for_intent(pi).await? else {
+    let Some(payment) = state.store.linked_payment(pi).await? else {
         tracing::info!(event_id = %event.id, pi, "refund or dispute of a payment we do not know; acknowledged");
         return Ok(None);
     };
-    let Some(payment) = state.store.get_payment(&payment_id).await? else { return Ok(None) };
     if str_at(object, "/metadata/paymentId").is_some_and(|c| c != payment.id) {
         untrusted(event, "the metadata names another payment than the intent's");
         return Ok(None);
