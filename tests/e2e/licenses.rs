@@ -91,7 +91,7 @@ async fn seed_license(app: &TestApp, org: &str, status: LicenseStatus, expires_a
         white_label: None,
         updated_at: now,
     };
-    license.key = app.booted.state.config.licensing.signer.issue(&license.key_payload());
+    license.key = app.booted.state.config.license_signer.get().unwrap().issue(&license.key_payload());
     app.booted.state.store.create_license(&license).await.unwrap();
     license
 }

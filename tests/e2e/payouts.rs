@@ -256,7 +256,8 @@ async fn a_transfer_made_before_a_crash_is_recorded_by_the_next_run_and_never_re
     let transfer = app
         .booted
         .state
-        .stripe
+        .stripe()
+        .expect("the harness state has Stripe")
         .create_transfer(payout.amount, &account, &payout.id, metadata, &payout.id)
         .await
         .expect("transfer");

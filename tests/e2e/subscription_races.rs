@@ -14,7 +14,7 @@ async fn stripe_api(app: &TestApp, method: reqwest::Method, path: &str, form: &[
     let resp = app
         .http
         .request(method, url)
-        .bearer_auth(&app.booted.state.config.stripe.secret_key)
+        .bearer_auth(&app.booted.state.config.stripe.get().unwrap().secret_key)
         .form(form)
         .send()
         .await

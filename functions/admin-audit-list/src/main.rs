@@ -1,6 +1,6 @@
-//! GET /api/admin/audit. Wiring only: the handler is `azora_api::registry` entry "admin-audit-list".
+//! GET /api/admin/audit: runs `azora_api::functions::ADMIN_AUDIT_LIST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ADMIN_AUDIT_LIST).await
 }

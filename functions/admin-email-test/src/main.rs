@@ -1,6 +1,6 @@
-//! POST /api/admin/email-test. Wiring only: the handler is `azora_api::registry` entry "admin-email-test".
+//! POST /api/admin/email-test: runs `azora_api::functions::ADMIN_EMAIL_TEST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ADMIN_EMAIL_TEST).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/admin/reconciliation. Wiring only: the handler is `azora_api::registry` entry "admin-reconciliation-list".
+//! GET /api/admin/reconciliation: runs `azora_api::functions::ADMIN_RECONCILIATION_LIST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ADMIN_RECONCILIATION_LIST).await
 }

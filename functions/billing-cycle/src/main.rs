@@ -1,6 +1,6 @@
-//! Daily scheduled billing-cycle job. Wiring only: the handler is `azora_api::registry` entry "billing-cycle".
+//! Daily scheduled billing-cycle job: runs `azora_api::functions::BILLING_CYCLE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::BILLING_CYCLE).await
 }

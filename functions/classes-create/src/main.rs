@@ -1,6 +1,6 @@
-//! POST /api/classes: an instructor or enterprise admin creates a class. Wiring only: the handler is `azora_api::registry` entry "classes-create".
+//! POST /api/classes: an instructor or enterprise admin creates a class: runs `azora_api::functions::CLASSES_CREATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::CLASSES_CREATE).await
 }

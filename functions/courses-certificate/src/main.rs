@@ -1,6 +1,6 @@
-//! GET /api/courses/{courseId}/certificate. Wiring only: the handler is `azora_api::registry` entry "courses-certificate".
+//! GET /api/courses/{courseId}/certificate: runs `azora_api::functions::COURSES_CERTIFICATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::COURSES_CERTIFICATE).await
 }

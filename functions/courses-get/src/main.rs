@@ -1,6 +1,6 @@
-//! GET /api/courses/{courseId}. Wiring only: the handler is `azora_api::registry` entry "courses-get".
+//! GET /api/courses/{courseId}: runs `azora_api::functions::COURSES_GET`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::COURSES_GET).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/courses/list. Wiring only: the handler is `azora_api::registry` entry "courses-list".
+//! GET /api/courses/list: runs `azora_api::functions::COURSES_LIST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::COURSES_LIST).await
 }

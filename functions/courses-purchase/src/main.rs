@@ -1,6 +1,6 @@
-//! POST /api/courses/purchase. Wiring only: the handler is `azora_api::registry` entry "courses-purchase".
+//! POST /api/courses/purchase: runs `azora_api::functions::COURSES_PURCHASE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::COURSES_PURCHASE).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/courses/upload. Wiring only: the handler is `azora_api::registry` entry "courses-upload".
+//! POST /api/courses/upload: runs `azora_api::functions::COURSES_UPLOAD`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::COURSES_UPLOAD).await
 }

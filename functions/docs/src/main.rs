@@ -1,6 +1,6 @@
-//! GET /api/openapi.json and GET /api/docs. Wiring only: the handler is `azora_api::registry` entry "docs".
+//! GET /api/openapi.json and GET /api/docs: runs `azora_api::functions::DOCS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::DOCS).await
 }

@@ -1,6 +1,6 @@
-//! SQS consumer of EmailQueue: renders and sends email with SES. Wiring only: the handler is `azora_api::registry` entry "email-worker".
+//! SQS consumer of EmailQueue: renders and sends email with SES: runs `azora_api::functions::EMAIL_WORKER`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::EMAIL_WORKER).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/enterprise/licenses/activate: give a member a seat on a license. Wiring only: the handler is `azora_api::registry` entry "enterprise-license-activate".
+//! POST /api/enterprise/licenses/activate: give a member a seat on a license: runs `azora_api::functions::ENTERPRISE_LICENSE_ACTIVATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_ACTIVATE).await
 }

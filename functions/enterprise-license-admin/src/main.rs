@@ -1,6 +1,6 @@
-//! POST /api/enterprise/licenses/{licenseId}/suspend|reinstate|revoke|renew (admin). Wiring only: the handler is `azora_api::registry` entry "enterprise-license-admin".
+//! POST /api/enterprise/licenses/{licenseId}/suspend|reinstate|revoke|renew (admin): runs `azora_api::functions::ENTERPRISE_LICENSE_ADMIN`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_ADMIN).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/enterprise/licenses/create: issue an enterprise license and its signed key (admin). Wiring only: the handler is `azora_api::registry` entry "enterprise-license-create".
+//! POST /api/enterprise/licenses/create: issue an enterprise license and its signed key (admin): runs `azora_api::functions::ENTERPRISE_LICENSE_CREATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_CREATE).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/enterprise/licenses/deactivate: free a seat. Wiring only: the handler is `azora_api::registry` entry "enterprise-license-deactivate".
+//! POST /api/enterprise/licenses/deactivate: free a seat: runs `azora_api::functions::ENTERPRISE_LICENSE_DEACTIVATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_DEACTIVATE).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/enterprise/licenses/{licenseId}: a license, for its org's enterprise admin or an admin. Wiring only: the handler is `azora_api::registry` entry "enterprise-license-get".
+//! GET /api/enterprise/licenses/{licenseId}: a license, for its org's enterprise admin or an admin: runs `azora_api::functions::ENTERPRISE_LICENSE_GET`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_GET).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/enterprise/licenses/public-key: the Ed25519 public key for offline key verification. Wiring only: the handler is `azora_api::registry` entry "enterprise-license-public-key".
+//! GET /api/enterprise/licenses/public-key: the Ed25519 public key for offline key verification: runs `azora_api::functions::ENTERPRISE_LICENSE_PUBLIC_KEY`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_PUBLIC_KEY).await
 }

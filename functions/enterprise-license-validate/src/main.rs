@@ -1,6 +1,6 @@
-//! GET /api/enterprise/licenses/validate: check a license key (public, rate-limited). Wiring only: the handler is `azora_api::registry` entry "enterprise-license-validate".
+//! GET /api/enterprise/licenses/validate: check a license key (public, rate-limited): runs `azora_api::functions::ENTERPRISE_LICENSE_VALIDATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_LICENSE_VALIDATE).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/enterprise/support/tickets: file a support ticket. Wiring only: the handler is `azora_api::registry` entry "enterprise-tickets-create".
+//! POST /api/enterprise/support/tickets: file a support ticket: runs `azora_api::functions::ENTERPRISE_TICKETS_CREATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_TICKETS_CREATE).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/enterprise/support/tickets/{ticketId}: one support ticket. Wiring only: the handler is `azora_api::registry` entry "enterprise-tickets-get".
+//! GET /api/enterprise/support/tickets/{ticketId}: one support ticket: runs `azora_api::functions::ENTERPRISE_TICKETS_GET`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_TICKETS_GET).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/enterprise/support/tickets: an organisation's support tickets. Wiring only: the handler is `azora_api::registry` entry "enterprise-tickets-list".
+//! GET /api/enterprise/support/tickets: an organisation's support tickets: runs `azora_api::functions::ENTERPRISE_TICKETS_LIST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_TICKETS_LIST).await
 }

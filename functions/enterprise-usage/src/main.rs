@@ -1,6 +1,6 @@
-//! GET /api/enterprise/usage: an organisation's usage by month. Wiring only: the handler is `azora_api::registry` entry "enterprise-usage".
+//! GET /api/enterprise/usage: an organisation's usage by month: runs `azora_api::functions::ENTERPRISE_USAGE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_USAGE).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/enterprise/white-label: the white-label theme of a custom domain (public). Wiring only: the handler is `azora_api::registry` entry "enterprise-white-label-get".
+//! GET /api/enterprise/white-label: the white-label theme of a custom domain (public): runs `azora_api::functions::ENTERPRISE_WHITE_LABEL_GET`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::ENTERPRISE_WHITE_LABEL_GET).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/friends: follow a user. Wiring only: the handler is `azora_api::registry` entry "friends-follow".
+//! POST /api/friends: follow a user: runs `azora_api::functions::FRIENDS_FOLLOW`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::FRIENDS_FOLLOW).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/friends: whom the caller follows. Wiring only: the handler is `azora_api::registry` entry "friends-list".
+//! GET /api/friends: whom the caller follows: runs `azora_api::functions::FRIENDS_LIST`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::FRIENDS_LIST).await
 }

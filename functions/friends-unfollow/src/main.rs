@@ -1,6 +1,6 @@
-//! DELETE /api/friends/{userId}: stop following a user. Wiring only: the handler is `azora_api::registry` entry "friends-unfollow".
+//! DELETE /api/friends/{userId}: stop following a user: runs `azora_api::functions::FRIENDS_UNFOLLOW`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::FRIENDS_UNFOLLOW).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/health. Wiring only: the handler is `azora_api::registry` entry "health".
+//! GET /api/health: runs `azora_api::functions::HEALTH`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::HEALTH).await
 }

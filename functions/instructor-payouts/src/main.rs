@@ -1,6 +1,6 @@
-//! Daily scheduled instructor payout job. Wiring only: the handler is `azora_api::registry` entry "instructor-payouts".
+//! Daily scheduled instructor payout job: runs `azora_api::functions::INSTRUCTOR_PAYOUTS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::INSTRUCTOR_PAYOUTS).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/instructors/me/courses. Wiring only: the handler is `azora_api::registry` entry "instructors-courses".
+//! GET /api/instructors/me/courses: runs `azora_api::functions::INSTRUCTORS_COURSES`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::INSTRUCTORS_COURSES).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/instructors/me/payout-account. Wiring only: the handler is `azora_api::registry` entry "instructors-payout-account".
+//! POST /api/instructors/me/payout-account: runs `azora_api::functions::INSTRUCTORS_PAYOUT_ACCOUNT`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::INSTRUCTORS_PAYOUT_ACCOUNT).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/leaderboard/class/{classId}: a class's members, for members and the owner. Wiring only: the handler is `azora_api::registry` entry "leaderboard-class".
+//! GET /api/leaderboard/class/{classId}: a class's members, for members and the owner: runs `azora_api::functions::LEADERBOARD_CLASS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::LEADERBOARD_CLASS).await
 }

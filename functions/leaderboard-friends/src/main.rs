@@ -1,6 +1,6 @@
-//! GET /api/leaderboard/friends: the caller and the users they follow. Wiring only: the handler is `azora_api::registry` entry "leaderboard-friends".
+//! GET /api/leaderboard/friends: the caller and the users they follow: runs `azora_api::functions::LEADERBOARD_FRIENDS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::LEADERBOARD_FRIENDS).await
 }

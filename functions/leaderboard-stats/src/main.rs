@@ -1,6 +1,6 @@
-//! Scheduled job: percentile cuts of the leaderboards for rank bands. Wiring only: the handler is `azora_api::registry` entry "leaderboard-stats".
+//! Scheduled job: percentile cuts of the leaderboards for rank bands: runs `azora_api::functions::LEADERBOARD_STATS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::LEADERBOARD_STATS).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/payments/history. Wiring only: the handler is `azora_api::registry` entry "payments-history".
+//! GET /api/payments/history: runs `azora_api::functions::PAYMENTS_HISTORY`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::PAYMENTS_HISTORY).await
 }

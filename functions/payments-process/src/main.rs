@@ -1,6 +1,6 @@
-//! POST /api/payments/process. Wiring only: the handler is `azora_api::registry` entry "payments-process".
+//! POST /api/payments/process: runs `azora_api::functions::PAYMENTS_PROCESS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::PAYMENTS_PROCESS).await
 }

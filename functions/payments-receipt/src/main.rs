@@ -1,6 +1,6 @@
-//! GET /api/payments/{paymentId}/receipt. Wiring only: the handler is `azora_api::registry` entry "payments-receipt".
+//! GET /api/payments/{paymentId}/receipt: runs `azora_api::functions::PAYMENTS_RECEIPT`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::PAYMENTS_RECEIPT).await
 }

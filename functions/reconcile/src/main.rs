@@ -1,6 +1,6 @@
-//! Daily reconciliation with Stripe and sweep of unfinished refunds. Wiring only: the handler is `azora_api::registry` entry "reconcile".
+//! Daily reconciliation with Stripe and sweep of unfinished refunds: runs `azora_api::functions::RECONCILE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::RECONCILE).await
 }

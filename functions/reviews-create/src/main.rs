@@ -1,6 +1,6 @@
-//! POST /api/courses/{courseId}/reviews. Wiring only: the handler is `azora_api::registry` entry "reviews-create".
+//! POST /api/courses/{courseId}/reviews: runs `azora_api::functions::REVIEWS_CREATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::REVIEWS_CREATE).await
 }

@@ -1,6 +1,6 @@
-//! SQS consumer of StripeEventsQueue: applies Stripe events. Wiring only: the handler is `azora_api::registry` entry "stripe-events-worker".
+//! SQS consumer of StripeEventsQueue: applies Stripe events: runs `azora_api::functions::STRIPE_EVENTS_WORKER`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::STRIPE_EVENTS_WORKER).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/webhooks/stripe. Wiring only: the handler is `azora_api::registry` entry "stripe-webhook".
+//! POST /api/webhooks/stripe: runs `azora_api::functions::STRIPE_WEBHOOK`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::STRIPE_WEBHOOK).await
 }

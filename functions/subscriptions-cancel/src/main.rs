@@ -1,6 +1,6 @@
-//! POST /api/subscriptions/cancel. Wiring only: the handler is `azora_api::registry` entry "subscriptions-cancel".
+//! POST /api/subscriptions/cancel: runs `azora_api::functions::SUBSCRIPTIONS_CANCEL`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::SUBSCRIPTIONS_CANCEL).await
 }

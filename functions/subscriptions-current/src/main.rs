@@ -1,6 +1,6 @@
-//! GET /api/subscriptions/current. Wiring only: the handler is `azora_api::registry` entry "subscriptions-current".
+//! GET /api/subscriptions/current: runs `azora_api::functions::SUBSCRIPTIONS_CURRENT`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::SUBSCRIPTIONS_CURRENT).await
 }

@@ -1,6 +1,6 @@
-//! PUT /api/subscriptions/update. Wiring only: the handler is `azora_api::registry` entry "subscriptions-update".
+//! PUT /api/subscriptions/update: runs `azora_api::functions::SUBSCRIPTIONS_UPDATE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::SUBSCRIPTIONS_UPDATE).await
 }

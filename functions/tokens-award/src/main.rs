@@ -1,6 +1,6 @@
-//! POST /api/tokens/award: queues course completions for the rewards worker; manual admin awards (idempotent, audited). Wiring only: the handler is `azora_api::registry` entry "tokens-award".
+//! POST /api/tokens/award: queues course completions for the rewards worker; manual admin awards (idempotent, audited): runs `azora_api::functions::TOKENS_AWARD`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::TOKENS_AWARD).await
 }

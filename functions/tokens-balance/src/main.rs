@@ -1,6 +1,6 @@
-//! GET /api/tokens/balance: balance, lifetime totals, streaks, vouchers, Pro credit. Wiring only: the handler is `azora_api::registry` entry "tokens-balance".
+//! GET /api/tokens/balance: balance, lifetime totals, streaks, vouchers, Pro credit: runs `azora_api::functions::TOKENS_BALANCE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::TOKENS_BALANCE).await
 }

@@ -1,6 +1,6 @@
-//! GET /api/tokens/history: the caller's token ledger, newest first. Wiring only: the handler is `azora_api::registry` entry "tokens-history".
+//! GET /api/tokens/history: the caller's token ledger, newest first: runs `azora_api::functions::TOKENS_HISTORY`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::TOKENS_HISTORY).await
 }

@@ -1,6 +1,6 @@
-//! POST /api/tokens/redeem: spend tokens on a voucher or a Pro credit (idempotent). Wiring only: the handler is `azora_api::registry` entry "tokens-redeem".
+//! POST /api/tokens/redeem: spend tokens on a voucher or a Pro credit (idempotent): runs `azora_api::functions::TOKENS_REDEEM`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::TOKENS_REDEEM).await
 }

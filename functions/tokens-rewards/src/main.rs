@@ -1,6 +1,6 @@
-//! GET /api/tokens/rewards: the redemption catalog. Wiring only: the handler is `azora_api::registry` entry "tokens-rewards".
+//! GET /api/tokens/rewards: the redemption catalog: runs `azora_api::functions::TOKENS_REWARDS`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    azora_api::lambda::run(env!("CARGO_BIN_NAME")).await
+    azora_api::lambda::run(azora_api::functions::TOKENS_REWARDS).await
 }

@@ -8,23 +8,15 @@
 use crate::router::Consumer;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use azora_api::AppState;
 use azora_api::lambda::dispatch_sqs;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 const LOCAL_RETRY_DELAY_SECONDS: i32 = 2;
 
-pub async fn poll(
-    consumer: Consumer,
-    queue_url: String,
-    sqs: aws_sdk_sqs::Client,
-    state: Arc<AppState>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn poll(consumer: Consumer, queue_url: String, sqs: aws_sdk_sqs::Client, mut stop: watch::Receiver<bool>) {
     let queue_arn = format!("arn:aws:sqs:local:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default());
     loop {
         if *stop.borrow() {
@@ -60,7 +52,8 @@ pub async fn poll(
             }
         };
         let response =
-            crate::iam::in_function(&consumer.binary, dispatch_sqs(consumer.handler, event, state.clone())).await;
+            crate::iam::in_function(&consumer.binary, dispatch_sqs(consumer.handler, event, consumer.state.clone()))
+                .await;
         let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
         let mut deletes = Vec::new();
         for m in &messages {

@@ -7,7 +7,9 @@ use crate::router::{RouteError, Routes};
 use crate::server::{LocalServer, ServerOptions};
 use azora_api::AppState;
 use azora_api::config::{Config, ConfigError};
-use azora_stack::provision::{Provisioned, resolve_env};
+use azora_api::needs::Needs;
+use azora_api::state::Clock;
+use azora_stack::provision::{Provisioned, resolve_env, resolve_function_env};
 use azora_stack::{LocalStack, StackError, Template};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -118,7 +120,6 @@ pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
     let sender_domain = email_from.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
     let provisioned = stack.provision(&template, &table_name, &options.queue_prefix, &sender_domain).await?;
     let env = resolve_env(&template, &provisioned, &options.settings);
-    let config = Config::from_map(&env)?;
     let recorder = iam::interceptor(iam::ResourceNames {
         tables: [(provisioned.table_name.clone(), template.table()?.logical_id.clone())].into(),
         queues: provisioned.queue_urls.iter().map(|(id, url)| (url.clone(), id.clone())).collect(),
@@ -129,11 +130,27 @@ pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
             .into_iter()
             .collect(),
     });
-    let state = AppState::with_interceptors(config, &sdk, &[recorder])?;
-    let routes = Routes::from_template(&template)?;
+    // One clock for every function, so tests that move time move all of it.
+    let clock = Arc::new(Clock::default());
+    // The harness's own state (seeding, test setup), with every part.
+    let state = AppState::with_interceptors(
+        Config::from_map(Needs::EVERYTHING, &env)?,
+        &sdk,
+        std::slice::from_ref(&recorder),
+        clock.clone(),
+    )?;
+    // Each function from its own template environment and needs, as in AWS.
+    let routes = Routes::from_template(&template, |f, needs| {
+        let env = resolve_function_env(&template, &provisioned, &options.settings, f);
+        AppState::with_interceptors(
+            Config::from_map(needs, &env)?,
+            &sdk,
+            std::slice::from_ref(&recorder),
+            clock.clone(),
+        )
+    })?;
     let server = LocalServer::start(
         routes.clone(),
-        state.clone(),
         stack.sqs.clone(),
         ServerOptions {
             bind: options.bind,

@@ -9,6 +9,7 @@
 
 pub mod consumers;
 pub mod dev;
+pub mod functions;
 pub mod gateway;
 pub mod iam;
 pub mod router;

@@ -117,7 +117,8 @@ async fn seed_license(state: &AppState) -> Result<String, StoreError> {
         white_label: None,
         updated_at: now,
     };
-    license.key = state.config.licensing.signer.issue(&license.key_payload());
+    let signer = state.config.license_signer.get().map_err(|e| StoreError::Malformed(e.message))?;
+    license.key = signer.issue(&license.key_payload());
     state.store.create_license(&license).await?;
     Ok(format!("license lic_demo: 10 seats for demo-org (make token ROLE=enterprise), key {}", license.key))
 }

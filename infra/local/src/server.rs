@@ -4,7 +4,6 @@ use crate::consumers;
 use crate::gateway::{IncomingRequest, v2_event};
 use crate::iam;
 use crate::router::Routes;
-use azora_api::AppState;
 use azora_api::lambda::{dispatch_http, dispatch_job};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -41,7 +40,6 @@ pub struct LocalServer {
 impl LocalServer {
     pub async fn start(
         routes: Routes,
-        state: Arc<AppState>,
         sqs: aws_sdk_sqs::Client,
         options: ServerOptions,
     ) -> std::io::Result<LocalServer> {
@@ -56,13 +54,7 @@ impl LocalServer {
                     tracing::warn!(queue = %consumer.queue_logical_id, "no local queue; consumer not started");
                     continue;
                 };
-                tasks.push(tokio::spawn(consumers::poll(
-                    consumer.clone(),
-                    url.clone(),
-                    sqs.clone(),
-                    state.clone(),
-                    stop.clone(),
-                )));
+                tasks.push(tokio::spawn(consumers::poll(consumer.clone(), url.clone(), sqs.clone(), stop.clone())));
             }
         }
         let force_base64 = options.force_base64_bodies;
@@ -77,9 +69,8 @@ impl LocalServer {
                     continue;
                 };
                 let routes = routes.clone();
-                let state = state.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, peer, routes.clone(), state.clone(), force_base64));
+                    let service = service_fn(move |req| handle(req, peer, routes.clone(), force_base64));
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -125,7 +116,6 @@ async fn handle(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
     routes: Arc<Routes>,
-    state: Arc<AppState>,
     force_base64: bool,
 ) -> Result<HyperResponse, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
@@ -142,7 +132,7 @@ async fn handle(
         && let Some(job) = path.strip_prefix("/_local/jobs/")
     {
         let input = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
-        return Ok(run_job(job, input, &routes, state).await);
+        return Ok(run_job(job, input, &routes).await);
     }
     if method == "GET" && path == "/_local/iam" {
         return Ok(json_response(200, iam::report_json()));
@@ -171,7 +161,7 @@ async fn handle(
             return Ok(error_response(400, "bad_request", &format!("Unparseable request: {e}")));
         }
     };
-    let response = iam::in_function(&route.binary, dispatch_http(route.handler, lambda_req, state)).await;
+    let response = iam::in_function(&route.binary, dispatch_http(route.handler, lambda_req, route.state.clone())).await;
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),
@@ -182,12 +172,12 @@ async fn handle(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-async fn run_job(name: &str, input: serde_json::Value, routes: &Routes, state: Arc<AppState>) -> HyperResponse {
-    let Some(handler) = routes.jobs.get(name) else {
+async fn run_job(name: &str, input: serde_json::Value, routes: &Routes) -> HyperResponse {
+    let Some((handler, state)) = routes.jobs.get(name) else {
         let known: Vec<&String> = routes.jobs.keys().collect();
         return error_response(404, "job_not_found", &format!("No scheduled job {name}; known: {known:?}."));
     };
-    match iam::in_function(name, dispatch_job(*handler, input, state)).await {
+    match iam::in_function(name, dispatch_job(*handler, input, state.clone())).await {
         Ok(report) => json_response(200, report),
         Err(e) => json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } })),
     }

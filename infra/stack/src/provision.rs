@@ -255,6 +255,26 @@ pub fn resolve_env(
     for f in &template.functions {
         names.extend(f.env.clone());
     }
+    resolve(template, provisioned, overrides, names)
+}
+
+/// One function's environment as the deployed function sees it: its template variables (globals
+/// included) resolved locally, with `overrides` laid over the names it has, and nothing else.
+pub fn resolve_function_env(
+    template: &Template,
+    provisioned: &Provisioned,
+    overrides: &BTreeMap<String, String>,
+    function: &crate::template::FunctionDef,
+) -> BTreeMap<String, String> {
+    resolve(template, provisioned, overrides, function.env.clone())
+}
+
+fn resolve(
+    template: &Template,
+    provisioned: &Provisioned,
+    overrides: &BTreeMap<String, String>,
+    names: BTreeMap<String, EnvValue>,
+) -> BTreeMap<String, String> {
     let table_id = template.table().map(|t| t.logical_id.clone()).unwrap_or_default();
     names
         .into_iter()

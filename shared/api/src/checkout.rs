@@ -98,7 +98,7 @@ async fn cancel_unpaid(state: &AppState, payment: &Payment) -> Result<(), ApiErr
     match &payment.stripe_payment_intent_id {
         None if now < payment.updated_at + CHARGE_IN_FLIGHT => return Err(in_progress(&payment.id)),
         None => {}
-        Some(pi) => match state.stripe.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
+        Some(pi) => match state.stripe()?.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
             Ok(_) => {}
             Err(GatewayError::Unavailable(cause)) => return Err(ApiError::unavailable(cause)),
             Err(refused) => {

@@ -1,6 +1,8 @@
 //! Configuration from environment variables, loaded once per cold start. A missing or invalid
 //! variable fails start-up with a message naming it.
 
+use crate::error::ApiError;
+use crate::needs::Needs;
 use azora_domain::license_key::LicenseSigner;
 use azora_domain::notification::EmailAddress;
 use jsonwebtoken::Algorithm;
@@ -48,7 +50,6 @@ pub struct StripeConfig {
     pub secret_key: String,
     /// `https://api.stripe.com/` in AWS; the sandbox locally.
     pub api_base: String,
-    pub webhook_secret: String,
 }
 
 impl StripeConfig {
@@ -59,130 +60,186 @@ impl StripeConfig {
 }
 
 impl std::fmt::Debug for StripeConfig {
-    // Never print the keys.
+    // Never print the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StripeConfig {{ api_base: {:?}, keys: <redacted> }}", self.api_base)
+        write!(f, "StripeConfig {{ api_base: {:?}, key: <redacted> }}", self.api_base)
     }
 }
 
-/// Enterprise licensing: the key that signs license keys, the validate endpoint's rate limit and
-/// where support tickets are emailed.
-#[derive(Clone, Debug)]
-pub struct LicensingConfig {
-    /// From `LICENSE_SIGNING_KEY`: base64 of a 32-byte Ed25519 seed, or a PKCS#8 PEM. Its Debug
-    /// output shows only the public key.
-    pub signer: LicenseSigner,
-    /// `GET /api/enterprise/licenses/validate` requests per caller (source IP) per minute.
-    pub validate_rate_limit: u32,
-    pub support_email: EmailAddress,
+/// The webhook endpoint: the signing secret and the queue verified events go to.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub secret: String,
+    pub events_queue_url: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookConfig {{ events_queue_url: {:?}, secret: <redacted> }}", self.events_queue_url)
+    }
+}
+
+/// One part of the configuration: loaded when the function declares it in its [`Needs`], absent
+/// otherwise. Reading an absent part is a bug in that function's `Needs` (a 500 naming the part,
+/// which the end-to-end tests catch: the local server builds each function from its own needs).
+#[derive(Clone)]
+pub struct Part<T> {
+    value: Option<T>,
+    part: Needs,
+}
+
+impl<T> Part<T> {
+    fn load(needs: Needs, part: Needs, load: impl FnOnce() -> Result<T, ConfigError>) -> Result<Self, ConfigError> {
+        Ok(Part { value: if needs.has(part) { Some(load()?) } else { None }, part })
+    }
+
+    pub fn get(&self) -> Result<&T, ApiError> {
+        self.value.as_ref().ok_or_else(|| {
+            ApiError::internal(format!("this function does not declare {} in its Needs", self.part.names()))
+        })
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.value.is_some()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Part<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Some(v) => v.fmt(f),
+            None => write!(f, "<{} not declared>", self.part.names()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The parts this configuration was loaded for.
+    pub needs: Needs,
     pub table_name: String,
-    pub jwt: JwtConfig,
-    pub email_queue_url: String,
-    pub stripe_events_queue_url: String,
-    pub email_from: EmailAddress,
-    pub stripe: StripeConfig,
-    /// How long after paying a buyer may ask for a refund (admins: any time).
-    pub refund_window_days: i64,
+    pub jwt: Part<JwtConfig>,
+    pub stripe: Part<StripeConfig>,
+    pub webhook: Part<WebhookConfig>,
+    pub email_queue_url: Part<String>,
+    pub email_from: Part<EmailAddress>,
     /// The web app, for links in emails and Stripe onboarding return URLs.
-    pub app_base_url: String,
+    pub app_base_url: Part<String>,
+    /// How long after paying a buyer may ask for a refund (admins: any time).
+    pub refund_window_days: Part<i64>,
     /// Days a subscription may stay `past_due` before the user drops to Free.
-    pub subscription_grace_days: i64,
-    pub licensing: LicensingConfig,
+    pub subscription_grace_days: Part<i64>,
+    /// From `LICENSE_SIGNING_KEY`: base64 of a 32-byte Ed25519 seed, or a PKCS#8 PEM. Its Debug
+    /// output shows only the public key.
+    pub license_signer: Part<LicenseSigner>,
+    /// `GET /api/enterprise/licenses/validate` requests per caller (source IP) per minute.
+    pub license_validate_rate_limit: Part<u32>,
+    /// Where support tickets are emailed.
+    pub support_email: Part<EmailAddress>,
     /// Token rewards: the rewards queue, award amounts, digest window and catalog.
-    pub tokens: crate::rewards::config::TokensConfig,
+    pub tokens: Part<crate::rewards::config::TokensConfig>,
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 14;
 pub const DEFAULT_APP_BASE_URL: &str = "https://app.azora.example";
 pub const DEFAULT_LICENSE_VALIDATE_RATE_LIMIT: u32 = 60;
+pub const DEFAULT_SUBSCRIPTION_GRACE_DAYS: i64 = 7;
 
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
 impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    pub fn from_env(needs: Needs) -> Result<Config, ConfigError> {
+        Self::from_lookup(needs, |name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
-    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
-        Self::from_lookup(|name| vars.get(name).filter(|v| !v.is_empty()).cloned())
+    pub fn from_map(needs: Needs, vars: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        Self::from_lookup(needs, |name| vars.get(name).filter(|v| !v.is_empty()).cloned())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    /// Reads the globals and the variables of the declared parts, and nothing else.
+    pub fn from_lookup(needs: Needs, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let algorithm = get("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into());
-        let key = match algorithm.as_str() {
-            "HS256" => {
-                let secret = required("JWT_SECRET")?;
-                if secret.len() < MIN_HS256_SECRET_BYTES {
-                    return Err(ConfigError::Invalid {
-                        name: "JWT_SECRET",
-                        reason: format!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
-                    });
-                }
-                JwtKey::Secret(secret.into_bytes())
-            }
-            "RS256" => JwtKey::PublicKeyPem { algorithm: Algorithm::RS256, pem: required("JWT_PUBLIC_KEY")? },
-            "EdDSA" => JwtKey::PublicKeyPem { algorithm: Algorithm::EdDSA, pem: required("JWT_PUBLIC_KEY")? },
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "JWT_ALGORITHM",
-                    reason: format!("'{other}' is not HS256, RS256 or EdDSA"),
-                });
-            }
+        let days = |name: &'static str, default: i64, max: i64| match get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().ok().filter(|d| (0..=max).contains(d)).ok_or(ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number of days from 0 to {max}"),
+            }),
+        };
+        let email = |name: &'static str| {
+            EmailAddress::parse(required(name)?).map_err(|e| ConfigError::Invalid { name, reason: e.message })
         };
         Ok(Config {
+            needs,
             table_name: required("TABLE_NAME")?,
-            jwt: JwtConfig { key, issuer: required("JWT_ISSUER")?, audience: required("JWT_AUDIENCE")? },
-            email_queue_url: required("EMAIL_QUEUE_URL")?,
-            stripe_events_queue_url: required("STRIPE_EVENTS_QUEUE_URL")?,
-            stripe: StripeConfig {
-                secret_key: required("STRIPE_SECRET_KEY")?,
-                api_base: get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.into()),
-                webhook_secret: required("STRIPE_WEBHOOK_SECRET")?,
-            },
-            subscription_grace_days: match get("SUBSCRIPTION_GRACE_DAYS") {
-                None => 7,
-                Some(raw) => raw.parse().ok().filter(|d| (0..=60).contains(d)).ok_or(ConfigError::Invalid {
-                    name: "SUBSCRIPTION_GRACE_DAYS",
-                    reason: "must be a whole number of days from 0 to 60".into(),
-                })?,
-            },
-            app_base_url: get("APP_BASE_URL")
-                .unwrap_or_else(|| DEFAULT_APP_BASE_URL.into())
-                .trim_end_matches('/')
-                .to_string(),
-            refund_window_days: match get("REFUND_WINDOW_DAYS") {
-                None => DEFAULT_REFUND_WINDOW_DAYS,
-                Some(raw) => raw.parse().ok().filter(|d| (0..=365).contains(d)).ok_or(ConfigError::Invalid {
-                    name: "REFUND_WINDOW_DAYS",
-                    reason: "must be a whole number of days from 0 to 365".into(),
-                })?,
-            },
-            email_from: EmailAddress::parse(required("EMAIL_FROM")?)
-                .map_err(|e| ConfigError::Invalid { name: "EMAIL_FROM", reason: e.message })?,
-            licensing: LicensingConfig {
-                signer: LicenseSigner::parse(&required("LICENSE_SIGNING_KEY")?)
-                    .map_err(|reason| ConfigError::Invalid { name: "LICENSE_SIGNING_KEY", reason })?,
-                validate_rate_limit: match get("LICENSE_VALIDATE_RATE_LIMIT") {
-                    None => DEFAULT_LICENSE_VALIDATE_RATE_LIMIT,
-                    Some(raw) => {
-                        raw.parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or(ConfigError::Invalid {
-                            name: "LICENSE_VALIDATE_RATE_LIMIT",
-                            reason: "must be a whole number of requests per minute from 1 to 100000".into(),
-                        })?
-                    }
-                },
-                support_email: EmailAddress::parse(required("SUPPORT_EMAIL")?)
-                    .map_err(|e| ConfigError::Invalid { name: "SUPPORT_EMAIL", reason: e.message })?,
-            },
-            tokens: crate::rewards::config::TokensConfig::from_lookup(&get)?,
+            jwt: Part::load(needs, Needs::AUTH, || jwt_config(&get))?,
+            stripe: Part::load(needs, Needs::STRIPE, || {
+                Ok(StripeConfig {
+                    secret_key: required("STRIPE_SECRET_KEY")?,
+                    api_base: get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.into()),
+                })
+            })?,
+            webhook: Part::load(needs, Needs::STRIPE_WEBHOOK, || {
+                Ok(WebhookConfig {
+                    secret: required("STRIPE_WEBHOOK_SECRET")?,
+                    events_queue_url: required("STRIPE_EVENTS_QUEUE_URL")?,
+                })
+            })?,
+            email_queue_url: Part::load(needs, Needs::MAIL, || required("EMAIL_QUEUE_URL"))?,
+            email_from: Part::load(needs, Needs::SES, || email("EMAIL_FROM"))?,
+            app_base_url: Part::load(needs, Needs::APP_URL, || {
+                Ok(get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_APP_BASE_URL.into()).trim_end_matches('/').to_string())
+            })?,
+            refund_window_days: Part::load(needs, Needs::REFUND_POLICY, || {
+                days("REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS, 365)
+            })?,
+            subscription_grace_days: Part::load(needs, Needs::GRACE, || {
+                days("SUBSCRIPTION_GRACE_DAYS", DEFAULT_SUBSCRIPTION_GRACE_DAYS, 60)
+            })?,
+            license_signer: Part::load(needs, Needs::LICENSE_SIGNER, || {
+                LicenseSigner::parse(&required("LICENSE_SIGNING_KEY")?)
+                    .map_err(|reason| ConfigError::Invalid { name: "LICENSE_SIGNING_KEY", reason })
+            })?,
+            license_validate_rate_limit: Part::load(needs, Needs::LICENSE_VALIDATE_LIMIT, || {
+                match get("LICENSE_VALIDATE_RATE_LIMIT") {
+                    None => Ok(DEFAULT_LICENSE_VALIDATE_RATE_LIMIT),
+                    Some(raw) => raw.parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or(ConfigError::Invalid {
+                        name: "LICENSE_VALIDATE_RATE_LIMIT",
+                        reason: "must be a whole number of requests per minute from 1 to 100000".into(),
+                    }),
+                }
+            })?,
+            support_email: Part::load(needs, Needs::SUPPORT, || email("SUPPORT_EMAIL"))?,
+            tokens: Part::load(needs, Needs::TOKENS, || crate::rewards::config::TokensConfig::from_lookup(&get))?,
         })
     }
+}
+
+fn jwt_config(get: &impl Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigError> {
+    let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+    let algorithm = get("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into());
+    let key = match algorithm.as_str() {
+        "HS256" => {
+            let secret = required("JWT_SECRET")?;
+            if secret.len() < MIN_HS256_SECRET_BYTES {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_SECRET",
+                    reason: format!("must be at least {MIN_HS256_SECRET_BYTES} bytes"),
+                });
+            }
+            JwtKey::Secret(secret.into_bytes())
+        }
+        "RS256" => JwtKey::PublicKeyPem { algorithm: Algorithm::RS256, pem: required("JWT_PUBLIC_KEY")? },
+        "EdDSA" => JwtKey::PublicKeyPem { algorithm: Algorithm::EdDSA, pem: required("JWT_PUBLIC_KEY")? },
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                reason: format!("'{other}' is not HS256, RS256 or EdDSA"),
+            });
+        }
+    };
+    Ok(JwtConfig { key, issuer: required("JWT_ISSUER")?, audience: required("JWT_AUDIENCE")? })
 }
 
 #[cfg(test)]
@@ -211,9 +268,9 @@ mod tests {
 
     #[test]
     fn loads_a_complete_environment() {
-        let c = Config::from_map(&base()).unwrap();
+        let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
         assert_eq!(c.table_name, "t");
-        assert!(matches!(c.jwt.key, JwtKey::Secret(_)));
+        assert!(matches!(c.jwt.get().unwrap().key, JwtKey::Secret(_)));
     }
 
     #[test]
@@ -230,7 +287,7 @@ mod tests {
         ] {
             let mut vars = base();
             vars.remove(name);
-            let err = Config::from_map(&vars).unwrap_err();
+            let err = Config::from_map(Needs::EVERYTHING, &vars).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
     }
@@ -239,22 +296,28 @@ mod tests {
     fn refuses_short_secret_and_unknown_algorithm() {
         let mut vars = base();
         vars.insert("JWT_SECRET".into(), "short".into());
-        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "JWT_SECRET", .. })));
+        assert!(matches!(
+            Config::from_map(Needs::EVERYTHING, &vars),
+            Err(ConfigError::Invalid { name: "JWT_SECRET", .. })
+        ));
         let mut vars = base();
         vars.insert("JWT_ALGORITHM".into(), "none".into());
-        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "JWT_ALGORITHM", .. })));
+        assert!(matches!(
+            Config::from_map(Needs::EVERYTHING, &vars),
+            Err(ConfigError::Invalid { name: "JWT_ALGORITHM", .. })
+        ));
     }
 
     #[test]
     fn public_key_algorithms_need_the_key() {
         let mut vars = base();
         vars.insert("JWT_ALGORITHM".into(), "RS256".into());
-        assert_eq!(Config::from_map(&vars).unwrap_err(), ConfigError::Missing("JWT_PUBLIC_KEY"));
+        assert_eq!(Config::from_map(Needs::EVERYTHING, &vars).unwrap_err(), ConfigError::Missing("JWT_PUBLIC_KEY"));
     }
 
     #[test]
     fn debug_output_hides_the_secrets() {
-        let c = Config::from_map(&base()).unwrap();
+        let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("0123456789abcdef"));
         assert!(!printed.contains("sk_test_x"));
@@ -264,25 +327,43 @@ mod tests {
 
     #[test]
     fn licensing_settings_are_checked() {
-        let c = Config::from_map(&base()).unwrap();
-        assert_eq!(c.licensing.validate_rate_limit, DEFAULT_LICENSE_VALIDATE_RATE_LIMIT);
+        let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
+        assert_eq!(*c.license_validate_rate_limit.get().unwrap(), DEFAULT_LICENSE_VALIDATE_RATE_LIMIT);
         for (name, bad) in
             [("LICENSE_SIGNING_KEY", "not-a-key"), ("LICENSE_VALIDATE_RATE_LIMIT", "0"), ("SUPPORT_EMAIL", "support")]
         {
             let mut vars = base();
             vars.insert(name.into(), bad.into());
-            let err = Config::from_map(&vars).unwrap_err();
+            let err = Config::from_map(Needs::EVERYTHING, &vars).unwrap_err();
             assert!(matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name), "{err}");
         }
     }
 
     #[test]
     fn stripe_base_and_refund_window_have_defaults() {
-        let c = Config::from_map(&base()).unwrap();
-        assert_eq!(c.stripe.api_base, DEFAULT_STRIPE_API_BASE);
-        assert_eq!(c.refund_window_days, 14);
+        let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
+        assert_eq!(c.stripe.get().unwrap().api_base, DEFAULT_STRIPE_API_BASE);
+        assert_eq!(*c.refund_window_days.get().unwrap(), 14);
         let mut vars = base();
         vars.insert("REFUND_WINDOW_DAYS".into(), "-1".into());
-        assert!(matches!(Config::from_map(&vars), Err(ConfigError::Invalid { name: "REFUND_WINDOW_DAYS", .. })));
+        assert!(matches!(
+            Config::from_map(Needs::EVERYTHING, &vars),
+            Err(ConfigError::Invalid { name: "REFUND_WINDOW_DAYS", .. })
+        ));
+    }
+
+    #[test]
+    fn reads_only_the_declared_parts() {
+        let mut vars = base();
+        vars.remove("STRIPE_SECRET_KEY");
+        vars.remove("LICENSE_SIGNING_KEY");
+        let c = Config::from_map(Needs::AUTH.and(Needs::MAIL), &vars).unwrap();
+        assert!(c.jwt.is_loaded() && c.email_queue_url.is_loaded());
+        assert!(!c.stripe.is_loaded() && !c.license_signer.is_loaded());
+        let err = c.stripe.get().unwrap_err();
+        assert_eq!(err.status, 500);
+        assert_eq!(Config::from_map(Needs::STRIPE, &vars).unwrap_err(), ConfigError::Missing("STRIPE_SECRET_KEY"));
+        let none = Config::from_map(Needs::NOTHING, &[("TABLE_NAME".to_string(), "t".to_string())].into()).unwrap();
+        assert_eq!(none.table_name, "t");
     }
 }

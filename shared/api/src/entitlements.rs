@@ -30,7 +30,7 @@ pub async fn entitlements_of(state: &AppState, user: &UserId, now: Timestamp) ->
 /// [`entitlements_of`], keeping the subscription record that was read.
 pub async fn plan_of(state: &AppState, user: &UserId, now: Timestamp) -> Result<Plan, ApiError> {
     let sources = state.store.entitlement_sources(user).await?;
-    Ok(decide(sources, state.config.subscription_grace_days, now))
+    Ok(decide(sources, *state.config.subscription_grace_days.get()?, now))
 }
 
 /// The pure part: stored sources → the domain's answer.

@@ -1,12 +1,14 @@
-//! Runs one registry entry as a Lambda function: telemetry, configuration and clients once per
+//! Runs one [`Function`] as a Lambda function: telemetry, its configuration and clients once per
 //! cold start, then the handler per event. The local server calls the same `dispatch_*` functions.
 
 use crate::error::ApiError;
-use crate::registry::{self, Entry, HttpHandler, JobHandler, SqsHandler};
+use crate::http::HttpResult;
+use crate::needs::Needs;
 use crate::state::AppState;
 use crate::{http, telemetry};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::FutureExt;
+use futures::future::BoxFuture;
 use lambda_http::{Body, Request, Response};
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::panic::AssertUnwindSafe;
@@ -14,11 +16,31 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
+pub type HttpHandler = fn(Request, Arc<AppState>) -> BoxFuture<'static, HttpResult>;
+pub type SqsHandler = fn(SqsEvent, Arc<AppState>) -> BoxFuture<'static, SqsBatchResponse>;
+/// A scheduled job gets the schedule's input (`{}` when none).
+pub type JobHandler = fn(serde_json::Value, Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, ApiError>>;
+
+#[derive(Clone, Copy)]
+pub enum Entry {
+    Http(HttpHandler),
+    Sqs(SqsHandler),
+    Job(JobHandler),
+}
+
+/// One Lambda function: its entry point and what it builds at cold start. Each is a constant in
+/// [`crate::functions`] that its crate's `main.rs` names, so a binary links only its own handler.
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub entry: Entry,
+    pub needs: Needs,
+}
+
 /// The whole of every function's `main`.
-pub async fn run(binary: &str) -> Result<(), lambda_runtime::Error> {
+pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let function = registry::find(binary).ok_or_else(|| format!("no handler registered for binary {binary}"))?;
-    let state = AppState::from_env().await.inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let state =
+        AppState::from_env(function.needs).await.inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     match function.entry {
         Entry::Http(handler) => {
             lambda_http::run(service_fn(move |req: Request| {

@@ -2,8 +2,9 @@
 //! (configuration, authentication, errors, idempotency, audit, notifications, telemetry).
 //!
 //! Handlers are thin: parse → authorize → call the domain and store → map the result. Each Lambda
-//! crate under `functions/` wires one entry point from [`registry`] through [`lambda`]; the local
-//! server serves them all, routed by template.yaml.
+//! crate under `functions/` runs one constant of [`functions`] through [`lambda`], so it links
+//! only its own handler and builds only the clients its [`needs`] name; the local server serves
+//! them all, routed by template.yaml.
 
 pub mod audit;
 pub mod auth;
@@ -11,15 +12,16 @@ pub mod checkout;
 pub mod config;
 pub mod entitlements;
 pub mod error;
+pub mod functions;
 pub mod handlers;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
 pub mod lambda;
 pub mod licensing;
+pub mod needs;
 pub mod notify;
 pub mod payments;
-pub mod registry;
 pub mod rewards;
 pub mod state;
 pub mod subscriptions;

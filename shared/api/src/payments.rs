@@ -69,7 +69,7 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
         tracing::info!(payment_id, status = payment.status.as_str(), "success event ignored by the state machine");
         return Ok(());
     }
-    let hold_seconds = state.config.refund_window_days * 24 * 3600;
+    let hold_seconds = *state.config.refund_window_days.get()? * 24 * 3600;
     match state.store.fulfil_payment(&payment, now, hold_seconds).await? {
         Fulfilment::Done { receipt_number } => {
             tracing::info!(payment_id, receipt_number, "payment fulfilled");
@@ -87,7 +87,7 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
             to: email_of(&payment)?,
             kind: NotificationKind::PaymentReceipt { receipt },
         };
-        state.notifier.send(&notification).await?;
+        state.notifier()?.send(&notification).await?;
     }
     // Enterprise usage: the courses count as started for a buyer holding a seat (once per course).
     crate::licensing::usage::record_course_starts(state, &payment, payment.fulfilled_at.unwrap_or(now)).await?;
@@ -108,7 +108,7 @@ async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Resul
         metadata: std::collections::HashMap::from([("paymentId".to_string(), payment.id.clone())]),
         idempotency_key: &format!("refund-canceled-{}", payment.id),
     };
-    state.stripe.create_refund(&request).await.map_err(crate::handlers::payments::gateway_error)?;
+    state.stripe()?.create_refund(&request).await.map_err(crate::handlers::payments::gateway_error)?;
     Ok(())
 }
 
@@ -137,7 +137,7 @@ pub async fn settle_failure(
             reason: reason.to_string(),
         },
     };
-    state.notifier.send(&notification).await
+    state.notifier()?.send(&notification).await
 }
 
 /// Counts a refund Stripe reports as succeeded, whichever way we learn of it (its webhook, or the
@@ -233,7 +233,7 @@ pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), Ap
                 remaining: Money::new(payment.amount.amount - payment.refunded, payment.amount.currency),
             },
         };
-        state.notifier.send(&notification).await?;
+        state.notifier()?.send(&notification).await?;
         state.store.refund_effects_applied(payment_id, &refund.id, now).await?;
     }
     Ok(())
@@ -249,7 +249,7 @@ async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now
         ("courseId".to_string(), reversal.course_id.clone()),
     ]);
     let key = format!("reversal-{}", reversal.key);
-    match state.stripe.reverse_transfer(transfer, reversal.amount.amount, metadata, &key).await {
+    match state.stripe()?.reverse_transfer(transfer, reversal.amount.amount, metadata, &key).await {
         Ok(reversal_id) => {
             state.store.record_transfer_reversal(reversal, &reversal_id, now).await?;
             telemetry::count("TransferReversals", 1);

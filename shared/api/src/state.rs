@@ -1,7 +1,9 @@
 //! What every handler shares: configuration and clients, built once per cold start.
 
-use crate::auth::JwtVerifier;
+use crate::auth::{JwtVerifier, Principal};
 use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::needs::Needs;
 use crate::notify::{Notifier, QueueSender};
 use aws_sdk_dynamodb::config::SharedInterceptor;
 use azora_store::Store;
@@ -26,69 +28,124 @@ impl Clock {
     }
 }
 
+/// One function's configuration and clients, built once per cold start from its [`Needs`]: a part
+/// it did not declare is neither read from the environment nor built, and reaching for it is a 500
+/// naming the part (see [`crate::needs`]).
 pub struct AppState {
     pub config: Config,
-    pub clock: Clock,
+    /// Shared by every function the local server serves, so tests move all of their time at once.
+    pub clock: Arc<Clock>,
     pub store: Store,
-    pub auth: JwtVerifier,
-    pub notifier: Notifier,
-    pub stripe_events: QueueSender,
+    auth: Option<JwtVerifier>,
+    stripe: Option<StripeGateway>,
+    notifier: Option<Notifier>,
+    stripe_events: Option<QueueSender>,
     /// Course completions for the rewards worker.
-    pub rewards: QueueSender,
-    pub stripe: StripeGateway,
-    pub ses: aws_sdk_sesv2::Client,
+    rewards: Option<QueueSender>,
+    ses: Option<aws_sdk_sesv2::Client>,
+}
+
+/// The error for a client the function did not declare.
+fn undeclared(part: Needs) -> ApiError {
+    ApiError::internal(format!("this function does not declare {} in its Needs", part.names()))
 }
 
 impl AppState {
-    /// Builds the clients from one SDK configuration (endpoints from `AWS_ENDPOINT_URL_*` locally).
+    /// Builds the clients `config.needs` names from one SDK configuration (endpoints from
+    /// `AWS_ENDPOINT_URL_*` locally).
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
-        Self::with_interceptors(config, sdk, &[])
+        Self::with_interceptors(config, sdk, &[], Arc::default())
     }
 
-    /// Like [`AppState::new`], with extra SDK interceptors on every AWS client. Only the local
-    /// server passes any (it records each function's AWS calls for the IAM conformance test);
-    /// with none, the clients are exactly those of `new`.
+    /// Like [`AppState::new`], with extra SDK interceptors on every AWS client and a given clock.
+    /// Only the local server passes any interceptor (it records each function's AWS calls for the
+    /// IAM conformance test) or a shared clock; with none, the clients are exactly those of `new`.
     pub fn with_interceptors(
         config: Config,
         sdk: &aws_config::SdkConfig,
         interceptors: &[SharedInterceptor],
+        clock: Arc<Clock>,
     ) -> Result<Arc<Self>, ConfigError> {
-        let auth = JwtVerifier::new(&config.jwt)
-            .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?;
-        let stripe = StripeGateway::new(&config.stripe.secret_key, &config.stripe.api_base)
-            .map_err(|e| ConfigError::Invalid { name: "STRIPE_API_BASE", reason: e.to_string() })?;
+        let needs = config.needs;
+        let auth = match config.jwt.get() {
+            Ok(jwt) => Some(
+                JwtVerifier::new(jwt)
+                    .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?,
+            ),
+            Err(_) => None,
+        };
+        let stripe = match config.stripe.get() {
+            Ok(stripe) => Some(
+                StripeGateway::new(&stripe.secret_key, &stripe.api_base)
+                    .map_err(|e| ConfigError::Invalid { name: "STRIPE_API_BASE", reason: e.to_string() })?,
+            ),
+            Err(_) => None,
+        };
         let dynamodb = {
             let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_dynamodb::Client::from_conf(conf.build())
         };
-        let sqs = {
+        let queues = [config.email_queue_url.get(), config.webhook.get().map(|w| &w.events_queue_url), {
+            config.tokens.get().map(|t| &t.rewards_queue_url)
+        }];
+        let sqs = queues.iter().any(Result::is_ok).then(|| {
             let mut conf = aws_sdk_sqs::config::Builder::from(sdk);
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_sqs::Client::from_conf(conf.build())
+        });
+        let sender = |url: &Result<&String, ApiError>| match (&sqs, url) {
+            (Some(sqs), Ok(url)) => Some(QueueSender::new(sqs.clone(), url)),
+            _ => None,
         };
-        let ses = {
+        let ses = needs.has(Needs::SES).then(|| {
             let mut conf = aws_sdk_sesv2::config::Builder::from(sdk);
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_sesv2::Client::from_conf(conf.build())
-        };
+        });
         Ok(Arc::new(Self {
             store: Store::new(dynamodb, &config.table_name),
-            notifier: Notifier::new(QueueSender::new(sqs.clone(), &config.email_queue_url)),
-            stripe_events: QueueSender::new(sqs.clone(), &config.stripe_events_queue_url),
-            rewards: QueueSender::new(sqs, &config.tokens.rewards_queue_url),
+            notifier: sender(&queues[0]).map(Notifier::new),
+            stripe_events: sender(&queues[1]),
+            rewards: sender(&queues[2]),
             ses,
             stripe,
             auth,
             config,
-            clock: Clock::default(),
+            clock,
         }))
     }
 
-    /// Loads configuration from the environment and builds the clients; fails fast on bad config.
-    pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
-        let config = Config::from_env()?;
+    /// Loads the configuration `needs` names from the environment and builds its clients; fails
+    /// fast naming a missing or invalid variable.
+    pub async fn from_env(needs: Needs) -> Result<Arc<Self>, ConfigError> {
+        let config = Config::from_env(needs)?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         Self::new(config, &sdk)
+    }
+
+    /// Reads `Authorization: Bearer <token>` and verifies it ([`JwtVerifier::authenticate`]).
+    pub fn authenticate(&self, req: &lambda_http::Request) -> Result<Principal, ApiError> {
+        self.auth.as_ref().ok_or_else(|| undeclared(Needs::AUTH))?.authenticate(req)
+    }
+
+    pub fn stripe(&self) -> Result<&StripeGateway, ApiError> {
+        self.stripe.as_ref().ok_or_else(|| undeclared(Needs::STRIPE))
+    }
+
+    pub fn notifier(&self) -> Result<&Notifier, ApiError> {
+        self.notifier.as_ref().ok_or_else(|| undeclared(Needs::MAIL))
+    }
+
+    pub fn stripe_events(&self) -> Result<&QueueSender, ApiError> {
+        self.stripe_events.as_ref().ok_or_else(|| undeclared(Needs::STRIPE_WEBHOOK))
+    }
+
+    pub fn rewards(&self) -> Result<&QueueSender, ApiError> {
+        self.rewards.as_ref().ok_or_else(|| undeclared(Needs::TOKENS))
+    }
+
+    pub fn ses(&self) -> Result<&aws_sdk_sesv2::Client, ApiError> {
+        self.ses.as_ref().ok_or_else(|| undeclared(Needs::SES))
     }
 }

@@ -20,7 +20,7 @@ pub async fn pro_price_id(state: &AppState, interval: BillingInterval) -> Result
         currency: "usd",
         yearly: interval == BillingInterval::Year,
     };
-    state.stripe.ensure_price(&spec).await.map_err(gateway_error)
+    state.stripe()?.ensure_price(&spec).await.map_err(gateway_error)
 }
 
 pub fn status_from_stripe(raw: &str) -> SubscriptionStatus {
@@ -73,7 +73,7 @@ pub fn plan_name(record: &SubscriptionRecord) -> String {
 }
 
 pub async fn notify(state: &AppState, id: String, to: EmailAddress, kind: NotificationKind) -> Result<(), ApiError> {
-    state.notifier.send(&Notification { id, to, kind }).await
+    state.notifier()?.send(&Notification { id, to, kind }).await
 }
 
 /// After Stripe ended a subscription: resume on a pending downgrade (yearly → monthly), or drop
@@ -111,7 +111,8 @@ pub async fn after_subscription_ended(
                 ("interval".to_string(), interval.as_str().to_string()),
                 ("claimId".to_string(), claim_id.clone()),
             ]);
-            state.stripe.create_subscription(&customer, &price, true, metadata, &key).await.map_err(|e| {
+            let stripe = state.stripe().map_err(|e| (e, true))?;
+            stripe.create_subscription(&customer, &price, true, metadata, &key).await.map_err(|e| {
                 let nothing = certainly_nothing_created(&e);
                 (gateway_error(e), nothing)
             })
@@ -177,7 +178,7 @@ pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value,
         tracing::info!("subscription event without our metadata; ignored");
         return Ok(());
     };
-    let next = match state.stripe.retrieve_subscription(&from_event.stripe_subscription_id).await {
+    let next = match state.stripe()?.retrieve_subscription(&from_event.stripe_subscription_id).await {
         Ok(fresh) => state_of(&fresh, interval_from_metadata(&fresh).or(from_event.interval), created),
         Err(azora_stripe::GatewayError::Rejected { .. }) => from_event,
         Err(e) => return Err(gateway_error(e)),
@@ -202,7 +203,7 @@ pub async fn apply_invoice_event(
     failed: bool,
     created: i64,
 ) -> Result<(), ApiError> {
-    let fresh = state.stripe.retrieve_subscription(sub_id).await.map_err(gateway_error)?;
+    let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(gateway_error)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
     state
         .store
@@ -219,8 +220,8 @@ pub async fn apply_invoice_event(
             let to = email_for(&user, state.store.subscription_email(&user).await?.as_deref())?;
             let kind = NotificationKind::SubscriptionPaymentFailed {
                 plan: plan_name(&record),
-                update_card_url: format!("{}/billing/payment-method", state.config.app_base_url),
-                grace_days: state.config.subscription_grace_days,
+                update_card_url: format!("{}/billing/payment-method", state.config.app_base_url.get()?),
+                grace_days: *state.config.subscription_grace_days.get()?,
             };
             notify(state, format!("invoice-failed-{invoice_id}"), to, kind).await?;
         }
@@ -252,7 +253,7 @@ fn ended(status: &str) -> bool {
 /// create writes), on the user's Stripe customer.
 async fn created_under(state: &AppState, user: &UserId, claim_id: &str) -> Result<Vec<SubscriptionOutcome>, ApiError> {
     let Some(customer) = state.store.get_stripe_customer(user).await? else { return Ok(Vec::new()) };
-    let all = state.stripe.list_customer_subscriptions(&customer).await.map_err(gateway_error)?;
+    let all = state.stripe()?.list_customer_subscriptions(&customer).await.map_err(gateway_error)?;
     Ok(all
         .into_iter()
         .filter(|s| s.metadata.get("claimId").map(String::as_str) == Some(claim_id) && !ended(&s.status))
@@ -289,7 +290,7 @@ async fn adopt(
     let Some(first) = found.first() else { return Ok(None) };
     for extra in &found[1..] {
         tracing::error!(user_id = %user, subscription = %extra.id, "second live subscription under one claim; canceling");
-        state.stripe.cancel_subscription_now(&extra.id).await.map_err(gateway_error)?;
+        state.stripe()?.cancel_subscription_now(&extra.id).await.map_err(gateway_error)?;
     }
     let customer = state.store.get_stripe_customer(user).await?;
     match state.store.finish_subscription_claim(&record_of(user, customer, first), claim_id, state.clock.now()).await {
@@ -300,7 +301,7 @@ async fn adopt(
                 // Another live subscription is recorded: this one would bill the customer for
                 // nothing.
                 tracing::error!(user_id = %user, subscription = %first.id, "orphan under an old claim; canceling");
-                state.stripe.cancel_subscription_now(&first.id).await.map_err(gateway_error)?;
+                state.stripe()?.cancel_subscription_now(&first.id).await.map_err(gateway_error)?;
                 state.store.release_subscription_claim(user, claim_id).await?;
                 return Ok(None);
             }
@@ -395,7 +396,7 @@ pub async fn finish_created(
         Ok(()) => Ok(record),
         Err(azora_store::StoreError::ConditionFailed) => {
             tracing::error!(user_id = %user, subscription = %created.id, "slot lost after create; canceling the orphan");
-            if let Err(e) = state.stripe.cancel_subscription_now(&created.id).await {
+            if let Err(e) = state.stripe()?.cancel_subscription_now(&created.id).await {
                 telemetry::count("SubscriptionOrphans", 1);
                 tracing::error!(error = %e, subscription = %created.id, "could not cancel an orphaned subscription");
             }

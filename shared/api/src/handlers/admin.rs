@@ -24,7 +24,7 @@ struct EmailTestRequest {
 /// `POST /api/admin/email-test`: sends a test email through the notification pipeline.
 /// Idempotent by `Idempotency-Key`, audited.
 pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let body: EmailTestRequest = json_body(&req)?;
     let to = EmailAddress::parse(body.to)?;
@@ -34,7 +34,7 @@ pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
             to: to.clone(),
             kind: NotificationKind::TestEmail { requested_by: principal.user_id.to_string() },
         };
-        state.notifier.send(&notification).await?;
+        state.notifier()?.send(&notification).await?;
         audit::record(
             &state,
             &principal,
@@ -53,7 +53,7 @@ pub async fn email_test(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/admin/reconciliation?limit=&cursor=`: what the reconcile job found and could not
 /// fix, open until a later run no longer finds it (admin).
 pub async fn reconciliation_list(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let page = state.store.open_discrepancies(limit(&req, 50, 100)?, query(&req, "cursor").as_deref()).await?;
     let items: Vec<_> = page
@@ -73,7 +73,7 @@ pub async fn reconciliation_list(req: Request, state: Arc<AppState>) -> HttpResu
 }
 
 pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let month = match query(&req, "month") {
         Some(raw) => {

@@ -93,7 +93,7 @@ pub fn course_json(c: &Course, with_content_urls: bool) -> Value {
 /// `POST /api/courses/upload`: create or update the caller's own course; `publish: true`
 /// publishes it when it has a lesson and a description.
 pub async fn upload(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor])?;
     let body: UploadRequest = json_body(&req)?;
     let mut errors = Vec::new();
@@ -221,11 +221,7 @@ pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// Authenticates when a token is sent (public endpoints that show more to some callers).
 fn optional_principal(req: &Request, state: &AppState) -> Result<Option<Principal>, ApiError> {
-    if req.headers().contains_key(::http::header::AUTHORIZATION) {
-        state.auth.authenticate(req).map(Some)
-    } else {
-        Ok(None)
-    }
+    if req.headers().contains_key(::http::header::AUTHORIZATION) { state.authenticate(req).map(Some) } else { Ok(None) }
 }
 
 /// Whether the caller may open the lessons: enrolled, the course's instructor, or an admin.
@@ -254,7 +250,7 @@ pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/courses/{courseId}/access`: does the caller own the course?
 pub async fn access(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let course_id = path_param(&req, "courseId")?;
     let course = state.store.get_course(&course_id).await?.ok_or_else(|| ApiError::not_found("course"))?;
     let owned = state.store.is_enrolled(&principal.user_id, &course.id).await?;
@@ -278,7 +274,7 @@ struct PurchaseRequest {
 /// `POST /api/courses/purchase`: the single-course form of `/api/payments/process`; a free course
 /// enrolls at once without Stripe.
 pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: PurchaseRequest = json_body(&req)?;
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
@@ -323,7 +319,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/courses/{courseId}/certificate`: a certificate of enrollment for the caller — a
 /// feature of paid plans (`certificates`): Free users get 403 `feature_not_in_plan`.
 pub async fn certificate(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let entitlements = crate::entitlements::entitlements_of(&state, &principal.user_id, state.clock.now()).await?;
     entitlements.require(azora_domain::Feature::Certificates)?;
     let tier = entitlements.tier;

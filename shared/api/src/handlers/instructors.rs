@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// `GET /api/instructors/me/courses`: the caller's courses, any status, with sales and revenue.
 pub async fn courses(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor])?;
     let page = state
         .store
@@ -38,7 +38,7 @@ pub async fn courses(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/instructors/me/earnings?limit=&cursor=`: totals per currency, per course, and the
 /// ledger newest first.
 pub async fn earnings(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor])?;
     let balances: Vec<Value> = state
         .store
@@ -85,7 +85,7 @@ pub async fn earnings(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `POST /api/instructors/me/payout-account`: creates the instructor's Stripe Connect account
 /// once and returns a fresh onboarding link; `account.updated` later enables payouts.
 pub async fn payout_account(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor])?;
     let account = match state.store.payout_account(&principal.user_id).await? {
         Some(account) => account,
@@ -93,16 +93,16 @@ pub async fn payout_account(req: Request, state: Arc<AppState>) -> HttpResult {
             let email = principal.email.as_ref().map(|e| e.as_str());
             let key = format!("connect-account-{}", principal.user_id);
             let id = state
-                .stripe
+                .stripe()?
                 .create_connected_account(principal.user_id.as_str(), email, &key)
                 .await
                 .map_err(gateway_error)?;
             state.store.keep_payout_account(&principal.user_id, &id).await?
         }
     };
-    let base = &state.config.app_base_url;
+    let base = &state.config.app_base_url.get()?;
     let url = state
-        .stripe
+        .stripe()?
         .onboarding_link(
             &account.account_id,
             &format!("{base}/instructor/payouts?refresh=1"),

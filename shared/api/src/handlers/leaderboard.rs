@@ -46,7 +46,7 @@ fn hidden(user: &str, profiles: &HashMap<String, Profile>) -> bool {
 /// `GET /api/leaderboard/global?period=all|week&limit=`: the top N (default 10, at most 100) by
 /// tokens earned in the period, and the caller's own rank.
 pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let limit = http::limit(&req, 10, MAX_TOP as i32)? as usize;
     let now = Timestamp::now();
@@ -130,7 +130,7 @@ async fn private_board(state: &AppState, users: Vec<String>, period: Period, me:
 
 /// `GET /api/leaderboard/friends?period=`: the caller and the users they follow.
 pub async fn friends(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let mut users = state.store.following(&principal.user_id).await?;
     users.push(principal.user_id.to_string());
@@ -140,7 +140,7 @@ pub async fn friends(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/leaderboard/class/{classId}?period=`: the class members; only members and the owner
 /// may read it (anyone else gets the same 404 as for a missing class).
 pub async fn class(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let class_id = path_param(&req, "classId")?;
     let not_found = || ApiError::not_found("class");
@@ -170,7 +170,7 @@ struct FollowRequest {
 
 /// `POST /api/friends {"userId"}`: follow a user (at most 500).
 pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: FollowRequest = json_body(&req)?;
     let other = UserId::parse(body.user_id)?;
     if other == principal.user_id {
@@ -187,7 +187,7 @@ pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `DELETE /api/friends/{userId}`: stop following.
 pub async fn unfollow(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let other = UserId::parse(path_param(&req, "userId")?)?;
     if state.store.unfollow(&principal.user_id, &other).await? {
         ok(&json!({ "userId": other, "following": false }))
@@ -198,7 +198,7 @@ pub async fn unfollow(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/friends`: whom the caller follows.
 pub async fn list_friends(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let users = state.store.following(&principal.user_id).await?;
     let profiles = state.store.profiles(&users).await?;
     let items: Vec<Value> =
@@ -216,7 +216,7 @@ struct ClassRequest {
 /// `POST /api/classes`: an instructor or enterprise admin creates a class of members. With an
 /// `Idempotency-Key` a retry returns the same class.
 pub async fn create_class(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor, Role::Enterprise])?;
     let body: ClassRequest = json_body(&req)?;
     let name = validate_class_name(&body.name)?;
@@ -274,7 +274,7 @@ struct PrivacyRequest {
 /// `PUT /api/users/me/privacy`: hide from global leaderboards (shown as "Anonymous learner"), and
 /// optionally set the display name boards show.
 pub async fn privacy(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: PrivacyRequest = json_body(&req)?;
     let name = body.display_name.as_deref().map(validate_display_name).transpose()?;
     let profile = state

@@ -52,7 +52,7 @@ fn key_error(e: KeyError) -> ApiError {
 
 /// Checks a key's format and signature; no database access.
 fn verify_key(state: &AppState, key: &str) -> Result<KeyPayload, ApiError> {
-    state.config.licensing.signer.verifier().verify(key).map_err(key_error)
+    state.config.license_signer.get()?.verifier().verify(key).map_err(key_error)
 }
 
 // ------------------------------------------------------------------ create
@@ -74,7 +74,7 @@ struct CreateRequest {
 
 /// `POST /api/enterprise/licenses/create` (admin; idempotent; audited): issues a license and its key.
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let body: CreateRequest = json_body(&req)?;
     let key = idempotency::key(&req)?;
@@ -111,7 +111,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
             white_label: None,
             updated_at: now,
         };
-        license.key = state.config.licensing.signer.issue(&license.key_payload());
+        license.key = state.config.license_signer.get()?.issue(&license.key_payload());
         let license = match state.store.create_license(&license).await {
             Ok(()) => license,
             // A retry after a crash: the license was written by the first attempt.
@@ -139,7 +139,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/enterprise/licenses/public-key` (public): what a client needs to verify keys offline.
 pub async fn public_key(_req: Request, state: Arc<AppState>) -> HttpResult {
-    let verifier = state.config.licensing.signer.verifier();
+    let verifier = state.config.license_signer.get()?.verifier();
     let body = json!({
         "algorithm": "Ed25519",
         "keyFormat": "AZL1.<base64url(payload JSON)>.<base64url(signature over 'AZL1.<payload>')>",
@@ -153,7 +153,7 @@ pub async fn public_key(_req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/enterprise/licenses/{licenseId}`: the org's enterprise admin or an admin.
 pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let license = managed_license(&state, &principal, &path_param(&req, "licenseId")?).await?;
     ok(&license_json(&license, Timestamp::now()))
 }
@@ -194,7 +194,7 @@ fn authorize_activation(principal: &Principal, license: &License, target: &UserI
 
 /// `POST /api/enterprise/licenses/activate` (idempotent; audited): gives a member a seat.
 pub async fn activate(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: ActivateRequest = json_body(&req)?;
     let payload = verify_key(&state, &body.key)?;
     let target = match &body.user_id {
@@ -260,7 +260,7 @@ struct DeactivateRequest {
 /// `POST /api/enterprise/licenses/deactivate` (idempotent; audited): frees a seat. The org's
 /// enterprise admin (or an admin) frees anyone's; a member frees their own.
 pub async fn deactivate(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: DeactivateRequest = json_body(&req)?;
     let target = match &body.user_id {
         Some(raw) => UserId::parse(raw.as_str())?,
@@ -314,7 +314,7 @@ pub async fn validate(req: Request, state: Arc<AppState>) -> HttpResult {
             .with_details(json!({ "field": "key" }))
     })?;
     let payload = verify_key(&state, &raw)?;
-    let limit = state.config.licensing.validate_rate_limit;
+    let limit = *state.config.license_validate_rate_limit.get()?;
     let now = Timestamp::now();
     let remaining = match state
         .store
@@ -399,7 +399,7 @@ struct RenewRequest {
 /// `POST /api/enterprise/licenses/{licenseId}/{suspend|reinstate|revoke|renew}` (admin;
 /// idempotent; audited).
 pub async fn admin_action(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin])?;
     let license_id = path_param(&req, "licenseId")?;
     let action = req.uri().path().rsplit('/').next().unwrap_or_default().to_string();
@@ -494,7 +494,7 @@ async fn renew(req: &Request, state: &AppState, principal: &Principal, license_i
             updated_at: now,
             ..license.clone()
         };
-        renewed.key = state.config.licensing.signer.issue(&renewed.key_payload());
+        renewed.key = state.config.license_signer.get()?.issue(&renewed.key_payload());
         let outcome = state
             .store
             .renew_license(
@@ -558,7 +558,7 @@ struct WhiteLabelRequest {
 /// `PUT /api/enterprise/licenses/{licenseId}/white-label` (the org's enterprise admin or an admin;
 /// needs the license feature `white_label`; audited).
 pub async fn white_label_put(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: WhiteLabelRequest = json_body(&req)?;
     let license = managed_license(&state, &principal, &path_param(&req, "licenseId")?).await?;
     if !license.has_feature(Feature::WhiteLabel) {
@@ -615,7 +615,7 @@ pub async fn white_label_get(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/enterprise/usage?licenseId=&from=YYYY-MM&to=YYYY-MM` (the org's enterprise admin or an
 /// admin): the organisation's usage by month. Defaults: from the license's issue month to now.
 pub async fn usage(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let license_id = query(&req, "licenseId").ok_or_else(|| {
         ApiError::bad_request("validation_failed", "The licenseId query parameter is required.")
             .with_details(json!({ "field": "licenseId" }))

@@ -91,7 +91,7 @@ struct ProcessResponse<'a> {
 
 /// `POST /api/payments/process`: prices the order from the catalog and creates the PaymentIntent.
 pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: ProcessRequest = json_body(&req)?;
     if let Some(pm) = &body.payment_method_id {
         validate_payment_method(pm)?;
@@ -237,7 +237,7 @@ pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<Stri
     }
     let email = principal.email.as_ref().map(|e| e.as_str());
     let created = state
-        .stripe
+        .stripe()?
         .create_customer(principal.user_id.as_str(), email, &format!("customer-{}", principal.user_id))
         .await
         .map_err(gateway_error)?;
@@ -298,8 +298,8 @@ pub async fn charge(
     let created = match &payment.stripe_payment_intent_id {
         // One payment, one PaymentIntent, ever: a retry (even days later, when Stripe has
         // forgotten the idempotency key) looks at the intent we linked instead of making another.
-        Some(linked) => state.stripe.retrieve_payment_intent(linked).await,
-        None => state.stripe.create_payment_intent(&request).await,
+        Some(linked) => state.stripe()?.retrieve_payment_intent(linked).await,
+        None => state.stripe()?.create_payment_intent(&request).await,
     };
     let pi = match created {
         Ok(pi) => pi,
@@ -353,7 +353,8 @@ async fn release_declined_voucher(state: &AppState, payment: &Payment, pi: Optio
         return None;
     }
     let Some(pi) = pi else { return Some(false) };
-    if let Err(e) = state.stripe.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
+    let Ok(stripe) = state.stripe() else { return Some(false) };
+    if let Err(e) = stripe.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
         tracing::warn!(payment_id = %payment.id, error = %e, "could not cancel the declined PaymentIntent; the voucher stays bound");
         return Some(false);
     }
@@ -417,7 +418,7 @@ fn payment_json(p: &Payment, refunds: Option<&[Refund]>) -> serde_json::Value {
 
 /// `GET /api/payments/history?limit=&cursor=` (admins may add `userId`).
 pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let user = match query(&req, "userId") {
         Some(other) if other != principal.user_id.as_str() => {
             if !principal.is_admin() {
@@ -434,7 +435,7 @@ pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/payments/{paymentId}`: owner or admin.
 pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let payment = visible_payment(&state, &principal, &path_param(&req, "paymentId")?).await?;
     let refunds = state.store.list_refunds(&payment.id).await?;
     ok(&payment_json(&payment, Some(&refunds)))
@@ -442,7 +443,7 @@ pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/payments/{paymentId}/receipt`: the receipt as HTML, once the payment succeeded.
 pub async fn receipt(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let payment = visible_payment(&state, &principal, &path_param(&req, "paymentId")?).await?;
     let receipt = receipt_of(&state, &payment).await?.ok_or_else(|| {
         ApiError::conflict("receipt_not_ready", "The receipt is issued once the payment has succeeded.")
@@ -463,7 +464,7 @@ const REFUND_REASONS: &[&str] =
 
 /// `POST /api/payments/refund`: full or partial; buyers within the refund window, admins any time.
 pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: RefundBody = json_body(&req)?;
     if !REFUND_REASONS.contains(&body.reason.as_str()) {
         return Err(ApiError::bad_request("validation_failed", format!("reason must be one of {REFUND_REASONS:?}"))
@@ -479,7 +480,7 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
             None => {
                 let ctx = RefundContext {
                     by_admin: principal.is_admin(),
-                    window_days: state.config.refund_window_days,
+                    window_days: *state.config.refund_window_days.get()?,
                     now,
                 };
                 let amount = plan_refund(&payment, body.amount, &ctx).map_err(refund_refusal)?;
@@ -577,7 +578,7 @@ async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> 
         ]),
         idempotency_key: &format!("refund-{}", refund.id),
     };
-    match state.stripe.create_refund(&request).await {
+    match state.stripe()?.create_refund(&request).await {
         Ok(done) => {
             let now = jiff::Timestamp::now();
             state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;

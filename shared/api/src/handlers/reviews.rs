@@ -26,7 +26,7 @@ fn review_json(r: &Review) -> serde_json::Value {
 
 /// `POST /api/courses/{courseId}/reviews`
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let course_id = path_param(&req, "courseId")?;
     let body: ReviewRequest = json_body(&req)?;
     if !(1..=5).contains(&body.rating) {

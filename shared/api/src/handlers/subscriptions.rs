@@ -61,7 +61,7 @@ impl From<&Subscription> for SubscriptionView {
 /// the license's expiry); otherwise the billing fields are the subscription's, and a Pro credit in
 /// force adds `proCreditUntil` (`source: "pro_credit"` when it decides the tier).
 pub async fn current(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let plan = crate::entitlements::plan_of(&state, &principal.user_id, state.clock.now()).await?;
     ok(&current_view(&plan)?)
 }
@@ -161,7 +161,7 @@ fn parse_interval(raw: &str) -> Result<BillingInterval, ApiError> {
 /// Stripe is called, so only the claim holder touches Stripe; the others get 409 at once. See
 /// `crate::subscriptions::take_slot` for crashed claims.
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: CreateRequest = json_body(&req)?;
     pro_only(&body.tier)?;
     let interval = parse_interval(&body.interval)?;
@@ -215,7 +215,12 @@ async fn create_in_stripe(
     // Nothing before the create call can create a subscription.
     let customer = crate::handlers::payments::customer_of(state, principal).await.map_err(|e| (e, true))?;
     if let Some(pm) = &body.payment_method_id {
-        state.stripe.set_default_payment_method(&customer, pm).await.map_err(|e| (gateway_error(e), true))?;
+        state
+            .stripe()
+            .map_err(|e| (e, true))?
+            .set_default_payment_method(&customer, pm)
+            .await
+            .map_err(|e| (gateway_error(e), true))?;
     }
     let price = pro_price_id(state, interval).await.map_err(|e| (e, true))?;
     let metadata = HashMap::from([
@@ -225,7 +230,8 @@ async fn create_in_stripe(
         ("claimId".to_string(), claim_id.to_string()),
     ]);
     let created = state
-        .stripe
+        .stripe()
+        .map_err(|e| (e, true))?
         .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, key)
         .await
         .map_err(|e| {
@@ -258,7 +264,7 @@ struct UpdateRequest {
 /// proration invoiced at once; a downgrade (yearly → monthly, Pro → Free) is scheduled for the
 /// period end and shown as `pendingChange`; asking for the plan you will have resumes it.
 pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: UpdateRequest = json_body(&req)?;
     let record = state
         .store
@@ -293,22 +299,27 @@ pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
     match change {
         // Resume: the plan you have now, cancelling a scheduled downgrade.
         PlanChange::Same => {
-            state.stripe.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
+            state.stripe()?.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
             state.store.set_pending_change(&principal.user_id, None).await?;
         }
         PlanChange::Upgrade => {
             let Some(new_interval) = interval else { return Err(ApiError::internal("upgrade without interval")) };
             let price = pro_price_id(&state, new_interval).await?;
-            let item =
-                state.stripe.retrieve_subscription(&sub_id).await.map_err(gateway_error)?.item_id.unwrap_or_default();
+            let item = state
+                .stripe()?
+                .retrieve_subscription(&sub_id)
+                .await
+                .map_err(gateway_error)?
+                .item_id
+                .unwrap_or_default();
             let key = format!("upgrade-{sub_id}-{}", new_interval.as_str());
             let updated = state
-                .stripe
+                .stripe()?
                 .change_subscription_price(&sub_id, &item, &price, true, &key)
                 .await
                 .map_err(gateway_error)?;
             if pending_target.is_some() {
-                state.stripe.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
+                state.stripe()?.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
                 state.store.set_pending_change(&principal.user_id, None).await?;
             }
             state
@@ -326,7 +337,7 @@ pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
         }
         PlanChange::Downgrade => {
             let effective_at = record.subscription.current_period_end.unwrap_or(now);
-            state.stripe.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
+            state.stripe()?.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
             let pending = PendingChange { tier, interval, effective_at };
             state.store.set_pending_change(&principal.user_id, Some(&pending)).await?;
         }
@@ -356,7 +367,7 @@ fn yes() -> bool {
 /// `POST /api/subscriptions/cancel`: at period end by default (access until then); admins may
 /// cancel at once (also for another user with `userId`). Audited when an admin acts.
 pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: CancelRequest = if http::body_bytes(&req).is_empty() {
         CancelRequest { at_period_end: true, user_id: None }
     } else {
@@ -386,7 +397,7 @@ pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
     let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
     let now = state.clock.now();
     if body.at_period_end {
-        let updated = state.stripe.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
+        let updated = state.stripe()?.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
         let pending = PendingChange {
             tier: Tier::Free,
             interval: None,
@@ -398,7 +409,7 @@ pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
             .apply_stripe_state(&user, &state_of(&updated, record.subscription.interval, now.as_second()), now)
             .await?;
     } else {
-        let canceled = state.stripe.cancel_subscription_now(&sub_id).await.map_err(gateway_error)?;
+        let canceled = state.stripe()?.cancel_subscription_now(&sub_id).await.map_err(gateway_error)?;
         state.store.set_pending_change(&user, None).await?;
         state
             .store

@@ -52,7 +52,7 @@ fn org_of(principal: &Principal) -> Result<OrgId, ApiError> {
 
 /// `POST /api/enterprise/support/tickets` (role enterprise with an org; idempotent).
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let org = org_of(&principal)?;
     let body: TicketRequest = json_body(&req)?;
     let subject = parse_subject(&body.subject)?;
@@ -82,7 +82,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
         // Deterministic id: a retry queues the same email, which the email worker sends once.
         let notification = Notification {
             id: format!("ticket-{}", ticket.id),
-            to: state.config.licensing.support_email.clone(),
+            to: state.config.support_email.get()?.clone(),
             kind: NotificationKind::SupportTicketFiled {
                 ticket_id: ticket.id.clone(),
                 org_id: ticket.org_id.to_string(),
@@ -93,7 +93,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
                 reply_to: ticket.reply_to.clone(),
             },
         };
-        state.notifier.send(&notification).await?;
+        state.notifier()?.send(&notification).await?;
         http::json(StatusCode::CREATED, &ticket_json(&ticket))
     })
     .await
@@ -102,7 +102,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/enterprise/support/tickets?limit=&cursor=`: the caller's organisation's tickets,
 /// newest first. Admins pass `orgId`.
 pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let org = match (principal.is_admin(), query(&req, "orgId")) {
         (true, Some(raw)) => OrgId::parse(raw)?,
         _ => org_of(&principal)?,
@@ -114,7 +114,7 @@ pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/enterprise/support/tickets/{ticketId}`: the filing organisation or an admin.
 pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let ticket_id = path_param(&req, "ticketId")?;
     let ticket = state.store.get_ticket(&ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
     let visible = principal.is_admin()

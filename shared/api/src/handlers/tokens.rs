@@ -65,7 +65,7 @@ pub fn validate_course_id(id: &str) -> Result<(), ApiError> {
 /// completion for the rewards worker (202); any other reason is a manual award by an admin with
 /// an explicit amount (negative: an `adjust` debit), idempotent and audited (201).
 pub async fn award(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Admin, Role::Service])?;
     let body: AwardRequest = json_body(&req)?;
     let user = UserId::parse(body.user_id.clone())?;
@@ -120,7 +120,7 @@ async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -
         email: body.email,
     };
     let message = serde_json::to_string(&event).map_err(ApiError::internal)?;
-    state.rewards.send(message, &[("kind", "course_completion")]).await?;
+    state.rewards()?.send(message, &[("kind", "course_completion")]).await?;
     http::json(
         StatusCode::ACCEPTED,
         &json!({ "status": "queued", "userId": user, "courseId": course_id, "sourceKey": completion_source(&course_id) }),
@@ -184,7 +184,7 @@ fn voucher_json(v: &Voucher) -> Value {
 
 /// `GET /api/tokens/balance`: balance, lifetime totals, streaks, vouchers and the Pro credit.
 pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let user = &principal.user_id;
     let (account, vouchers, credit) = futures::try_join!(
         state.store.token_account(user),
@@ -211,7 +211,7 @@ pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/tokens/history?limit=&cursor=`: the caller's ledger, newest first.
 pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let page =
         state.store.token_history(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
     ok(&json!({ "items": page.items.iter().map(entry_json).collect::<Vec<_>>(), "nextCursor": page.next_cursor }))
@@ -219,8 +219,8 @@ pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/tokens/rewards`: the redemption catalog.
 pub async fn rewards(req: Request, state: Arc<AppState>) -> HttpResult {
-    state.auth.authenticate(&req)?;
-    ok(&json!({ "items": state.config.tokens.catalog }))
+    state.authenticate(&req)?;
+    ok(&json!({ "items": state.config.tokens.get()?.catalog }))
 }
 
 #[derive(Deserialize)]
@@ -233,9 +233,9 @@ struct RedeemRequest {
 /// or extends the Pro credit in the same transaction. Idempotent by `Idempotency-Key`, which is
 /// also the ledger source key `redeem#<key>`: a key redeems once, ever.
 pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
-    let principal = state.auth.authenticate(&req)?;
+    let principal = state.authenticate(&req)?;
     let body: RedeemRequest = json_body(&req)?;
-    let reward = state.config.tokens.reward(&body.reward_id).cloned().ok_or_else(|| {
+    let reward = state.config.tokens.get()?.reward(&body.reward_id).cloned().ok_or_else(|| {
         ApiError::not_found(&format!("reward {}", body.reward_id)).with_details(json!({ "field": "rewardId" }))
     })?;
     let key = idempotency::key(&req)?;

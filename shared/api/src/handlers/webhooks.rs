@@ -33,7 +33,7 @@ pub async fn stripe(req: Request, state: Arc<AppState>) -> HttpResult {
         std::str::from_utf8(raw).map_err(|_| ApiError::bad_request("invalid_event", "The body is not UTF-8."))?;
     let now = jiff::Timestamp::now().as_second();
     let event =
-        verify(payload, header(&req, "stripe-signature"), &state.config.stripe.webhook_secret, now).map_err(|r| {
+        verify(payload, header(&req, "stripe-signature"), &state.config.webhook.get()?.secret, now).map_err(|r| {
             tracing::warn!(reason = %r, "webhook rejected");
             match r {
                 WebhookRejection::MissingSignature | WebhookRejection::BadSignature => {
@@ -69,7 +69,7 @@ pub async fn stripe(req: Request, state: Arc<AppState>) -> HttpResult {
     if let Some(account) = &event.account {
         attributes.push(("account", account.as_str()));
     }
-    if let Err(e) = state.stripe_events.send(payload.to_string(), &attributes).await {
+    if let Err(e) = state.stripe_events()?.send(payload.to_string(), &attributes).await {
         // Forget the event so that Stripe's retry of this delivery is accepted.
         if let Err(forget) = state.store.forget_stripe_event(&event.id).await {
             tracing::error!(error = %forget, event_id = %event.id, "could not forget event after enqueue failure");

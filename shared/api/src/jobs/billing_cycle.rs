@@ -281,12 +281,12 @@ async fn remind(state: &AppState, record: &SubscriptionRecord, report: &mut Repo
 async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), ApiError> {
     let Some(since) = record.past_due_since else { return Ok(()) };
     if record.subscription.status != SubscriptionStatus::PastDue
-        || !grace_over(since, state.config.subscription_grace_days, state.clock.now())
+        || !grace_over(since, *state.config.subscription_grace_days.get()?, state.clock.now())
     {
         return Ok(());
     }
     let Some(sub_id) = &record.stripe_subscription_id else { return Ok(()) };
-    let canceled = state.stripe.cancel_subscription_now(sub_id).await.map_err(gateway_error)?;
+    let canceled = state.stripe()?.cancel_subscription_now(sub_id).await.map_err(gateway_error)?;
     state.store.set_pending_change(&record.user_id, None).await?;
     let now = state.clock.now().as_second();
     if state
@@ -306,7 +306,7 @@ async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut R
         return Ok(());
     }
     let Some(sub_id) = &record.stripe_subscription_id else { return Ok(()) };
-    let fresh = match state.stripe.retrieve_subscription(sub_id).await {
+    let fresh = match state.stripe()?.retrieve_subscription(sub_id).await {
         Ok(fresh) => fresh,
         Err(e) => {
             tracing::warn!(subscription = %sub_id, error = %e, "could not reconcile");

@@ -186,7 +186,8 @@ async fn complete(
 }
 
 async fn transfer(state: &AppState, payout: &Payout, retry: bool) -> Result<String, GatewayError> {
-    if retry && let Some(found) = state.stripe.find_transfer(&payout.id, &payout.account_id, payout.amount).await? {
+    let stripe = state.stripe().map_err(|e| GatewayError::Unavailable(e.message))?;
+    if retry && let Some(found) = stripe.find_transfer(&payout.id, &payout.account_id, payout.amount).await? {
         return Ok(found);
     }
     let metadata = HashMap::from([
@@ -194,5 +195,5 @@ async fn transfer(state: &AppState, payout: &Payout, retry: bool) -> Result<Stri
         ("run".to_string(), payout.run.clone()),
         ("payoutId".to_string(), payout.id.clone()),
     ]);
-    state.stripe.create_transfer(payout.amount, &payout.account_id, &payout.id, metadata, &payout.id).await
+    stripe.create_transfer(payout.amount, &payout.account_id, &payout.id, metadata, &payout.id).await
 }

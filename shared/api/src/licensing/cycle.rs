@@ -180,7 +180,7 @@ async fn send_notice_once(state: &AppState, license: &License, days: u32, now: T
             grace_days: license.grace_days,
         },
     };
-    if let Err(e) = state.notifier.send(&notification).await {
+    if let Err(e) = state.notifier()?.send(&notification).await {
         let _ = state.store.release_claim(NOTICE_SCOPE, &key, &attempt).await;
         return Err(e);
     }

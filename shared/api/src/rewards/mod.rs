@@ -62,7 +62,7 @@ pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Resu
     // The multiplier is the one `/api/subscriptions/current` reports (same service, same injected
     // clock); the ledger keeps real time like the rest of the token code.
     let tier = crate::entitlements::entitlements_of(state, &event.user_id, state.clock.now()).await?.tier;
-    let base = state.config.tokens.completion_base;
+    let base = state.config.tokens.get()?.completion_base;
     let source = completion_source(&event.course_id);
     let plan = |account: &TokenAccount| {
         // The event's zone, else the one stored with the user, else UTC.
@@ -120,7 +120,7 @@ pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiE
         return Ok(());
     }
     let now = Timestamp::now();
-    let (start, end) = digest_window(entry.created_at, state.config.tokens.digest_window_seconds);
+    let (start, end) = digest_window(entry.created_at, state.config.tokens.get()?.digest_window_seconds);
     if matches!(applied, Applied::Duplicate { .. }) && now > end + jiff::SignedDuration::from_hours(24) {
         return Ok(());
     }
@@ -140,7 +140,7 @@ pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiE
         },
     };
     let delay = (end.as_second() - now.as_second()).clamp(0, 900) as i32;
-    state.notifier.send_delayed(&notification, delay).await
+    state.notifier()?.send_delayed(&notification, delay).await
 }
 
 /// Where a user's token emails go: the address the platform sent with an award, else

@@ -88,7 +88,7 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
         }
     };
     tracing::info!(event_id = %event.id, event_type = %event.event_type, "applying stripe event");
-    let platform_event = event.account.is_none() && event.livemode == state.config.stripe.livemode();
+    let platform_event = event.account.is_none() && event.livemode == state.config.stripe.get()?.livemode();
     let object = &event.data.object;
     let now = jiff::Timestamp::now();
     match event.event_type.as_str() {

@@ -1,0 +1,126 @@
+//! Every Lambda function as a constant: its handler and what it builds at cold start. The crate
+//! `functions/<name>/` runs exactly one of them (`azora_api::lambda::run(azora_api::functions::X)`),
+//! so its binary links that handler and nothing else. template.yaml gives each function the
+//! variables of its [`Needs`] (checked by a contract test), and the local server serves them all
+//! from its own name table (`infra/local/src/functions.rs`), each from its own environment.
+//!
+//! A part is declared where the handler, or a service it calls, uses it: `AUTH` for bearer tokens,
+//! `STRIPE` for Stripe calls, `MAIL` for queued emails, and the settings their rules read.
+
+use crate::lambda::{Entry, Function};
+use crate::needs::Needs;
+use crate::{handlers, jobs, workers};
+
+macro_rules! http {
+    ($handler:path, $needs:expr) => {
+        Function { entry: Entry::Http(|req, state| Box::pin($handler(req, state))), needs: $needs }
+    };
+}
+
+macro_rules! sqs {
+    ($handler:path, $needs:expr) => {
+        Function { entry: Entry::Sqs(|event, state| Box::pin($handler(event, state))), needs: $needs }
+    };
+}
+
+macro_rules! job {
+    ($handler:path, $needs:expr) => {
+        Function { entry: Entry::Job(|input, state| Box::pin($handler(input, state))), needs: $needs }
+    };
+}
+
+const AUTH: Needs = Needs::AUTH;
+/// Charging for courses: the PaymentIntent, the receipt email, and the earnings hold of the
+/// refund window when the payment is fulfilled at once.
+const CHECKOUT: Needs = Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::REFUND_POLICY);
+/// Subscription changes: Stripe, the emails (with links into the app) and the grace period.
+const SUBSCRIPTION_WRITES: Needs =
+    Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::APP_URL).and(Needs::GRACE);
+/// Token writes: the award pipeline's emails and the tier multiplier (entitlements).
+const TOKEN_WRITES: Needs = Needs::AUTH.and(Needs::TOKENS).and(Needs::MAIL).and(Needs::GRACE);
+/// License changes: the signing key and the emails to the org's admins.
+const LICENSE_WRITES: Needs = Needs::AUTH.and(Needs::LICENSE_SIGNER).and(Needs::MAIL);
+/// Applying Stripe's news: fulfilment, refunds and subscription states.
+const STRIPE_EFFECTS: Needs =
+    Needs::STRIPE.and(Needs::MAIL).and(Needs::REFUND_POLICY).and(Needs::APP_URL).and(Needs::GRACE);
+
+// Platform
+pub const HEALTH: Function = http!(handlers::health::get, Needs::NOTHING);
+pub const DOCS: Function = http!(handlers::docs::get, Needs::NOTHING);
+pub const ADMIN_EMAIL_TEST: Function = http!(handlers::admin::email_test, AUTH.and(Needs::MAIL));
+pub const ADMIN_AUDIT_LIST: Function = http!(handlers::admin::audit_list, AUTH);
+pub const ADMIN_RECONCILIATION_LIST: Function = http!(handlers::admin::reconciliation_list, AUTH);
+
+// Subscriptions
+pub const SUBSCRIPTIONS_CURRENT: Function = http!(handlers::subscriptions::current, AUTH.and(Needs::GRACE));
+pub const SUBSCRIPTIONS_CREATE: Function = http!(handlers::subscriptions::create, SUBSCRIPTION_WRITES);
+pub const SUBSCRIPTIONS_UPDATE: Function = http!(handlers::subscriptions::update, SUBSCRIPTION_WRITES);
+pub const SUBSCRIPTIONS_CANCEL: Function = http!(handlers::subscriptions::cancel, SUBSCRIPTION_WRITES);
+
+// Payments
+pub const PAYMENTS_PROCESS: Function = http!(handlers::payments::process, CHECKOUT);
+pub const PAYMENTS_HISTORY: Function = http!(handlers::payments::history, AUTH);
+pub const PAYMENTS_GET: Function = http!(handlers::payments::get, AUTH);
+pub const PAYMENTS_RECEIPT: Function = http!(handlers::payments::receipt, AUTH);
+pub const PAYMENTS_REFUND: Function = http!(handlers::payments::refund, CHECKOUT);
+pub const STRIPE_WEBHOOK: Function = http!(handlers::webhooks::stripe, Needs::STRIPE_WEBHOOK);
+
+// Courses and reviews
+pub const COURSES_UPLOAD: Function = http!(handlers::courses::upload, AUTH);
+pub const COURSES_LIST: Function = http!(handlers::courses::list, AUTH);
+pub const COURSES_GET: Function = http!(handlers::courses::get, AUTH);
+pub const COURSES_ACCESS: Function = http!(handlers::courses::access, AUTH);
+pub const COURSES_PURCHASE: Function = http!(handlers::courses::purchase, CHECKOUT);
+pub const COURSES_CERTIFICATE: Function = http!(handlers::courses::certificate, AUTH.and(Needs::GRACE));
+pub const REVIEWS_CREATE: Function = http!(handlers::reviews::create, AUTH);
+pub const REVIEWS_LIST: Function = http!(handlers::reviews::list, AUTH);
+
+// Instructors
+pub const INSTRUCTORS_COURSES: Function = http!(handlers::instructors::courses, AUTH);
+pub const INSTRUCTORS_EARNINGS: Function = http!(handlers::instructors::earnings, AUTH);
+pub const INSTRUCTORS_PAYOUT_ACCOUNT: Function =
+    http!(handlers::instructors::payout_account, AUTH.and(Needs::STRIPE).and(Needs::APP_URL));
+pub const INSTRUCTOR_PAYOUTS: Function = job!(jobs::payouts::run, Needs::STRIPE.and(Needs::MAIL));
+
+// Enterprise
+pub const ENTERPRISE_LICENSE_CREATE: Function = http!(handlers::licenses::create, LICENSE_WRITES);
+pub const ENTERPRISE_LICENSE_PUBLIC_KEY: Function = http!(handlers::licenses::public_key, Needs::LICENSE_SIGNER);
+pub const ENTERPRISE_LICENSE_GET: Function = http!(handlers::licenses::get, AUTH.and(Needs::LICENSE_SIGNER));
+pub const ENTERPRISE_LICENSE_ACTIVATE: Function = http!(handlers::licenses::activate, LICENSE_WRITES);
+pub const ENTERPRISE_LICENSE_DEACTIVATE: Function = http!(handlers::licenses::deactivate, LICENSE_WRITES);
+pub const ENTERPRISE_LICENSE_VALIDATE: Function =
+    http!(handlers::licenses::validate, Needs::LICENSE_SIGNER.and(Needs::LICENSE_VALIDATE_LIMIT));
+pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_action, LICENSE_WRITES);
+pub const ENTERPRISE_WHITE_LABEL_PUT: Function = http!(handlers::licenses::white_label_put, AUTH);
+pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white_label_get, AUTH);
+pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);
+pub const ENTERPRISE_TICKETS_CREATE: Function =
+    http!(handlers::support::create, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));
+pub const ENTERPRISE_TICKETS_LIST: Function = http!(handlers::support::list, AUTH);
+pub const ENTERPRISE_TICKETS_GET: Function = http!(handlers::support::get, AUTH);
+
+// Tokens and leaderboards
+pub const TOKENS_AWARD: Function = http!(handlers::tokens::award, TOKEN_WRITES);
+pub const TOKENS_BALANCE: Function = http!(handlers::tokens::balance, AUTH);
+pub const TOKENS_HISTORY: Function = http!(handlers::tokens::history, AUTH);
+pub const TOKENS_REWARDS: Function = http!(handlers::tokens::rewards, AUTH.and(Needs::TOKENS));
+pub const TOKENS_REDEEM: Function = http!(handlers::tokens::redeem, TOKEN_WRITES);
+pub const LEADERBOARD_GLOBAL: Function = http!(handlers::leaderboard::global, AUTH);
+pub const LEADERBOARD_FRIENDS: Function = http!(handlers::leaderboard::friends, AUTH);
+pub const LEADERBOARD_CLASS: Function = http!(handlers::leaderboard::class, AUTH);
+pub const FRIENDS_FOLLOW: Function = http!(handlers::leaderboard::follow, AUTH);
+pub const FRIENDS_UNFOLLOW: Function = http!(handlers::leaderboard::unfollow, AUTH);
+pub const FRIENDS_LIST: Function = http!(handlers::leaderboard::list_friends, AUTH);
+pub const CLASSES_CREATE: Function = http!(handlers::leaderboard::create_class, AUTH);
+pub const USERS_PRIVACY: Function = http!(handlers::leaderboard::privacy, AUTH);
+
+// Consumers and scheduled jobs
+pub const STRIPE_EVENTS_WORKER: Function = sqs!(workers::stripe_events::handle, STRIPE_EFFECTS);
+pub const EMAIL_WORKER: Function = sqs!(workers::email::handle, Needs::SES);
+pub const REWARDS_WORKER: Function = sqs!(workers::rewards::handle, Needs::TOKENS.and(Needs::MAIL).and(Needs::GRACE));
+pub const BILLING_CYCLE: Function = job!(jobs::billing_cycle::run, STRIPE_EFFECTS);
+pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS);
+pub const LEADERBOARD_STATS: Function = Function {
+    entry: Entry::Job(|_input, state| Box::pin(jobs::leaderboard_stats::run(state))),
+    needs: Needs::NOTHING,
+};
