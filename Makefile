@@ -33,9 +33,12 @@ soak:
 token:
 	@infra/scripts/token.sh $(ROLE) $(if $(SUB),$(SUB),demo-$(ROLE)) $(ORG)
 
+# The functions only: not the sandbox, the local server or the bench (whose features must not
+# reach the functions' build either; `-p` keeps cargo's feature unification to these crates).
+FUNCTIONS := $(notdir $(wildcard functions/*))
 build:
 	@infra/scripts/install-lambda-tools.sh
-	.local/venv/bin/cargo-lambda lambda build --release --arm64 --workspace
+	.local/venv/bin/cargo-lambda lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 bench:
 	@infra/scripts/bench.sh

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: cold start of the subscriptions-current function binary (release, fresh process
-# per run against a mock Lambda Runtime API), latency of the slice through the local server, and
-# the token leaderboard with 1,000,000 users (top-100 latency and requests).
+# `make bench`: the release build of every function (timed; BENCH_COLD_BUILD=1 for a cold one),
+# each function's zipped size, init and peak memory beside a hello-world binary with the targets'
+# verdicts and the panic probe (target/bench/functions.{json,md}); the cold start of the
+# subscriptions-current function binary (fresh process per run against a mock Lambda Runtime
+# API), latency of the slice through the local server, and the token leaderboard with 1,000,000
+# users (top-100 latency and requests).
 # Starts DynamoDB Local and moto and stops them again. Report: target/bench/results.json.
 # Pass-through options for the bench binary: BENCH_ARGS="--runs 20 --requests 5000" make bench
 set -euo pipefail
@@ -14,12 +17,35 @@ target_dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 step "install local tools"
 infra/scripts/install.sh
 
-# The function alone, as in the brief for a deployed binary; the bench in release too, so the
-# server-latency numbers are those of optimised code (the same release profile as the functions).
-step "cargo build --release -p subscriptions-current"
-cargo build --release --quiet -p subscriptions-current
-step "cargo build --release -p azora-bench"
-cargo build --release --quiet -p azora-bench
+# Every function, as `make build` builds them (functions only), timed. BENCH_COLD_BUILD=1 builds
+# into a fresh target dir (dependencies included), then again after touching one handler.
+# The bench, the hello-world baseline and the panic probe come after, with the same profile.
+build_target="$target_dir"
+if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
+  build_target="$target_dir/cold-build"
+  rm -rf "$build_target"
+fi
+packages=()
+for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+step "cargo build --release: all ${#packages[@]} functions into $build_target"
+build_started=$(date +%s)
+CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
+build_seconds=$(( $(date +%s) - build_started ))
+rebuild_seconds=""
+if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
+  step "rebuild after changing one handler (shared/api/src/handlers/payments.rs)"
+  touch shared/api/src/handlers/payments.rs
+  rebuild_started=$(date +%s)
+  CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
+  rebuild_seconds=$(( $(date +%s) - rebuild_started ))
+fi
+mkdir -p "$target_dir/bench"
+printf '{"functions": %s, "cold": %s, "build_seconds": %s, "rebuild_after_one_handler_seconds": %s}\n' \
+  "$(( ${#packages[@]} / 2 ))" "${BENCH_COLD_BUILD:-0}" "$build_seconds" "${rebuild_seconds:-null}" \
+  > "$target_dir/bench/build.json"
+log "release build of the functions: ${build_seconds}s${rebuild_seconds:+, after one handler changed: ${rebuild_seconds}s}"
+step "cargo build --release -p azora-bench (bench, hello-world baseline, panic probe)"
+CARGO_TARGET_DIR="$build_target" cargo build --release --quiet -p azora-bench
 
 step "start DynamoDB Local and moto"
 # Like test.sh, stop the stack on exit; but a test stack someone else already runs (a concurrent
@@ -34,10 +60,14 @@ env_file=$(infra/scripts/start.sh test)
 # shellcheck disable=SC1090
 source "$env_file"
 
+# Size, init and peak memory of every function beside the hello-world binary, and the panic probe.
+step "functions: zipped size, init, peak RSS; panic probe"
+"$build_target/release/bench" functions --release-dir "$build_target/release" --out "$target_dir/bench/functions.json"
+
 step "bench"
 # shellcheck disable=SC2086
-"$target_dir/release/bench" \
-  --function-binary "$target_dir/release/subscriptions-current" \
+"$build_target/release/bench" \
+  --function-binary "$build_target/release/subscriptions-current" \
   --out "$target_dir/bench/results.json" ${BENCH_ARGS:-}
 
 # The token leaderboard at scale: LEADERBOARD_USERS users' scores (default 1,000,000) loaded with
@@ -45,7 +75,7 @@ step "bench"
 # queries), rank lookups and the stats job. Extra options: LEADERBOARD_ARGS="--writers 16".
 step "leaderboard bench (${LEADERBOARD_USERS:-1000000} users)"
 # shellcheck disable=SC2086
-"$target_dir/release/bench" leaderboard \
+"$build_target/release/bench" leaderboard \
   --users "${LEADERBOARD_USERS:-1000000}" \
   --out "$target_dir/bench/leaderboard.json" ${LEADERBOARD_ARGS:-}
 

@@ -27,6 +27,9 @@ pub struct ColdOptions {
     /// Builds the API Gateway event for one request id.
     pub event_for: Box<dyn Fn(&str) -> Value + Send>,
     pub logs_dir: PathBuf,
+    /// Count an invocation error or a response that is not an HTTP one as an answer (status 0):
+    /// the size/init/memory survey invokes consumers and jobs without their services.
+    pub any_answer: bool,
 }
 
 pub struct ColdRun {
@@ -34,6 +37,8 @@ pub struct ColdRun {
     pub cold_start: Duration,
     pub status: u16,
     pub tier: Option<String>,
+    /// The process's peak resident memory (VmHWM) once it has answered, where /proc has it.
+    pub peak_rss_kb: Option<u64>,
 }
 
 pub struct ColdReport {
@@ -191,6 +196,9 @@ async fn one_run(
                 Some(Observed::Response { request_id: id, .. }) => {
                     break Err(format!("response for unknown request id {id}"));
                 }
+                Some(Observed::InvocationError { at, request_id: id, .. }) if options.any_answer && id == request_id => {
+                    break Ok((at, Bytes::from_static(b"{}")));
+                }
                 Some(Observed::InvocationError { at, request_id: id, error_type, body }) => {
                     break Err(format!(
                         "the function reported an error for {id} after {:.1} ms ({error_type}): {}",
@@ -218,6 +226,7 @@ async fn one_run(
             }
         }
     };
+    let peak_rss_kb = child.id().and_then(peak_rss_kb);
     // One invocation per process: kill it (Lambda would freeze it) and reap it.
     let _ = child.start_kill();
     let _ = child.wait().await;
@@ -232,12 +241,16 @@ async fn one_run(
         )
     })?;
     let init_at = first_next.ok_or("the function responded without polling next")?;
-    let response: Value =
-        serde_json::from_slice(&body).map_err(|e| format!("the function's response is not JSON ({e})"))?;
-    let status = response["statusCode"]
-        .as_u64()
-        .and_then(|s| u16::try_from(s).ok())
-        .ok_or_else(|| format!("the function's response has no statusCode: {response}"))?;
+    let response: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) if options.any_answer => Value::Null,
+        Err(e) => return Err(format!("the function's response is not JSON ({e})")),
+    };
+    let status = match response["statusCode"].as_u64().and_then(|s| u16::try_from(s).ok()) {
+        Some(s) => s,
+        None if options.any_answer => 0,
+        None => return Err(format!("the function's response has no statusCode: {response}")),
+    };
     let tier = response["body"]
         .as_str()
         .and_then(|b| serde_json::from_str::<Value>(b).ok())
@@ -247,7 +260,15 @@ async fn one_run(
         cold_start: responded_at.saturating_duration_since(spawned_at),
         status,
         tier,
+        peak_rss_kb,
     })
+}
+
+/// VmHWM of a live process, in KiB (Linux only).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn tail(path: &Path, lines: usize) -> String {

@@ -18,6 +18,7 @@ mod latency;
 mod leaderboard;
 mod runtime_api;
 mod stats;
+mod survey;
 
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
 use azora_domain::{Tier, UserId};
@@ -149,6 +150,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("functions") {
+        return survey::run(&args[1..], target_dir().join("bench").join("functions.json")).await;
+    }
     if args.first().map(String::as_str) == Some("leaderboard") {
         require_stack()?;
         return leaderboard::run(&args[1..], target_dir().join("bench").join("leaderboard.json")).await;
@@ -283,11 +287,18 @@ async fn measure(
         binary: options.function_binary.clone(),
         function_name: FUNCTION.to_string(),
         runs: options.runs,
-        function_env: booted.env.clone(),
+        // The function's own environment, as template.yaml gives it.
+        function_env: booted
+            .env
+            .iter()
+            .filter(|(k, _)| function.env.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         memory_mb,
         timeout_seconds: function.timeout_seconds,
         event_for: Box::new(move |request_id| api_event(&event_token, request_id)),
         logs_dir,
+        any_answer: false,
     })
     .await?;
 
