@@ -15,6 +15,7 @@ mod money_integrity;
 mod notifications;
 mod payments;
 mod payouts;
+mod plans;
 mod platform;
 mod rewards;
 mod subscription_races;

@@ -58,6 +58,7 @@ pub const ALL: &[(&str, Function)] = &[
     f!(PAYMENTS_PROCESS),
     f!(PAYMENTS_RECEIPT),
     f!(PAYMENTS_REFUND),
+    f!(PLANS_LIST),
     f!(RECONCILE),
     f!(REVIEWS_CREATE),
     f!(REVIEWS_LIST),

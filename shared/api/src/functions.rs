@@ -51,7 +51,8 @@ pub const ADMIN_EMAIL_TEST: Function = http!(handlers::admin::email_test, AUTH.a
 pub const ADMIN_AUDIT_LIST: Function = http!(handlers::admin::audit_list, AUTH);
 pub const ADMIN_RECONCILIATION_LIST: Function = http!(handlers::admin::reconciliation_list, AUTH);
 
-// Subscriptions
+// Plans and subscriptions
+pub const PLANS_LIST: Function = http!(handlers::plans::list, Needs::STRIPE);
 pub const SUBSCRIPTIONS_CURRENT: Function = http!(handlers::subscriptions::current, AUTH.and(Needs::GRACE));
 pub const SUBSCRIPTIONS_CREATE: Function = http!(handlers::subscriptions::create, SUBSCRIPTION_WRITES);
 pub const SUBSCRIPTIONS_UPDATE: Function = http!(handlers::subscriptions::update, SUBSCRIPTION_WRITES);

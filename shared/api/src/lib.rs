@@ -22,6 +22,7 @@ pub mod licensing;
 pub mod needs;
 pub mod notify;
 pub mod payments;
+pub mod plans;
 pub mod rewards;
 pub mod state;
 pub mod subscriptions;

@@ -26,6 +26,15 @@ pub struct PriceSpec<'a> {
     pub yearly: bool,
 }
 
+/// A live price as Stripe has it (what a subscription created now would charge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePrice {
+    pub lookup_key: String,
+    pub unit_amount: i64,
+    /// Lowercase ISO code, as Stripe writes it.
+    pub currency: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionOutcome {
     pub id: String,
@@ -96,6 +105,27 @@ impl StripeGateway {
             .await
             .map_err(GatewayError::from_stripe)?;
         Ok(price.id.as_str().to_string())
+    }
+
+    /// The active prices with these lookup keys (those Stripe has; creating is `ensure_price`'s).
+    pub async fn prices_by_lookup_key(&self, keys: &[&str]) -> Result<Vec<LivePrice>, GatewayError> {
+        let found = ListPrice::new()
+            .lookup_keys(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+            .active(true)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(found
+            .data
+            .into_iter()
+            .filter_map(|p| {
+                Some(LivePrice {
+                    lookup_key: p.lookup_key?,
+                    unit_amount: p.unit_amount?,
+                    currency: p.currency.to_string(),
+                })
+            })
+            .collect())
     }
 
     /// Attaches a payment method to the customer and makes it the default for invoices.

@@ -8,6 +8,7 @@ pub mod instructors;
 pub mod leaderboard;
 pub mod licenses;
 pub mod payments;
+pub mod plans;
 pub mod reviews;
 pub mod subscriptions;
 pub mod support;
