@@ -29,7 +29,7 @@ pub async fn claim_courses(
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let now = Timestamp::now();
+            let now = state.clock.now();
             match state.store.claim_order(user, course_id, payment_id, replacing.as_deref(), now).await? {
                 OrderClaim::Held => break,
                 OrderClaim::HeldBy { payment_id: other, since } if attempts < 4 => {
@@ -63,7 +63,7 @@ async fn release_earlier_order(
 ) -> Result<(), ApiError> {
     let Some(holder) = state.store.get_payment(holder_id).await? else {
         // Its payment is being written right now, or a crash left the claim without one.
-        return if Timestamp::now() < claimed_at + CHARGE_IN_FLIGHT { Err(in_progress(holder_id)) } else { Ok(()) };
+        return if state.clock.now() < claimed_at + CHARGE_IN_FLIGHT { Err(in_progress(holder_id)) } else { Ok(()) };
     };
     match holder.status {
         PaymentStatus::Canceled => Ok(()),
@@ -94,7 +94,7 @@ fn item_refunded(payment: &Payment, course_id: &str) -> bool {
 /// Cancels an unpaid payment for good: its PaymentIntent first (Stripe refuses once it
 /// succeeded or is processing), then our record, then its voucher is free again.
 async fn cancel_unpaid(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
-    let now = Timestamp::now();
+    let now = state.clock.now();
     match &payment.stripe_payment_intent_id {
         None if now < payment.updated_at + CHARGE_IN_FLIGHT => return Err(in_progress(&payment.id)),
         None => {}

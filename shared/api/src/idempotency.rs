@@ -71,7 +71,7 @@ where
         key: &key,
         fingerprint: &fingerprint,
         attempt: &attempt,
-        now: jiff::Timestamp::now().as_second(),
+        now: state.clock.now().as_second(),
         lease_seconds: LEASE_SECONDS,
         ttl_seconds: TTL_SECONDS,
     };

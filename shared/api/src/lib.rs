@@ -31,3 +31,5 @@ pub use state::AppState;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod source_rules;

@@ -150,7 +150,7 @@ pub async fn count_stripe_refund(
     amount: i64,
     our_refund_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     match our_refund_id {
         Some(ours) => {
             state.store.complete_refund(&payment.id, ours, stripe_refund_id, amount, now).await?;
@@ -173,7 +173,7 @@ pub async fn count_lost_dispute(
     amount: i64,
 ) -> Result<bool, ApiError> {
     let lost = Money::new(amount.min(payment.amount.amount - payment.refunded), payment.amount.currency);
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let counted =
         lost.amount > 0 && state.store.record_external_refund(&payment.id, dispute_id, lost, "dispute", now).await?;
     if counted {
@@ -196,7 +196,7 @@ pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), Ap
         // The fulfilment calls this again once it has granted what the refunds then take back.
         return Ok(());
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     // Read before syncing: every refund in this list was counted before the syncs below read the
     // payment, so marking these (and only these) done never skips one counted meanwhile.
     let refunds = state.store.list_refunds(payment_id).await?;

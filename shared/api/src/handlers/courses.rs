@@ -120,7 +120,7 @@ pub async fn upload(req: Request, state: Arc<AppState>) -> HttpResult {
     if body.publish {
         can_publish(&content).map_err(|e| validation_errors(vec![e]))?;
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     match body.course_id {
         None => {
             let course = Course {
@@ -292,7 +292,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
             if course.instructor_id == principal.user_id {
                 return Err(ApiError::unprocessable("own_course", "You cannot enroll in your own course."));
             }
-            let now = jiff::Timestamp::now();
+            let now = state.clock.now();
             state.store.enroll_free(&principal.user_id, &course.id, now).await.map_err(|e| match e {
                 e if e.is_condition() => {
                     ApiError::conflict("already_owned", "You are already enrolled in this course.")

@@ -188,7 +188,7 @@ pub async fn create_payment_with(
         None => list_total,
     };
     crate::checkout::claim_courses(state, &principal.user_id, payment_id, course_ids).await?;
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let payment = Payment {
         id: payment_id.to_string(),
         user_id: principal.user_id.clone(),
@@ -294,7 +294,7 @@ pub async fn charge(
         transfer_group: Some(&payment.id),
         idempotency_key: &format!("pi-create-{}", payment.id),
     };
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let created = match &payment.stripe_payment_intent_id {
         // One payment, one PaymentIntent, ever: a retry (even days later, when Stripe has
         // forgotten the idempotency key) looks at the intent we linked instead of making another.
@@ -357,7 +357,7 @@ async fn release_declined_voucher(state: &AppState, payment: &Payment, pi: Optio
         tracing::warn!(payment_id = %payment.id, error = %e, "could not cancel the declined PaymentIntent; the voucher stays bound");
         return Some(false);
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     if let Err(e) = state.store.transition_payment(&payment.id, PaymentStatus::Canceled, now).await {
         tracing::warn!(payment_id = %payment.id, error = %e, "could not mark the payment canceled");
         return Some(false);
@@ -473,7 +473,7 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
     idempotency::once(&state, &req, &principal, || async {
         let payment = visible_payment(&state, &principal, &body.payment_id).await?;
         let refund_id = derived_id("ref", &principal, &key);
-        let now = jiff::Timestamp::now();
+        let now = state.clock.now();
         let refund = match state.store.get_refund(&payment.id, &refund_id).await? {
             Some(existing) => existing,
             None => {
@@ -579,7 +579,7 @@ async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> 
     };
     match state.stripe.create_refund(&request).await {
         Ok(done) => {
-            let now = jiff::Timestamp::now();
+            let now = state.clock.now();
             state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;
             finish_refunds(state, &payment.id).await?;
             Ok(Refund { status: RefundStatus::Succeeded, stripe_refund_id: Some(done.id), ..refund })

@@ -70,7 +70,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
             status: "open".into(),
             created_by: principal.user_id.clone(),
             reply_to: principal.email.as_ref().map(|e| e.to_string()),
-            created_at: jiff::Timestamp::now(),
+            created_at: state.clock.now(),
         };
         let ticket = match state.store.create_ticket(&ticket).await {
             Ok(()) => ticket,
