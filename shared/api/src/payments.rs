@@ -1,6 +1,7 @@
 //! Payment effects shared by the HTTP handlers and the stripe-events worker, so that whichever
 //! path sees an outcome first applies it and the other finds nothing left to do.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::telemetry;
@@ -11,7 +12,38 @@ use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
 use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
 use azora_stripe::GatewayError;
+use http::StatusCode;
 use jiff::Timestamp;
+use serde_json::json;
+
+/// Maps what Stripe said to our error envelope.
+pub fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::CardDeclined { code, decline_code, message, .. } => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
+                .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
+        }
+        GatewayError::Rejected { code, message, .. } => {
+            ApiError::unprocessable("payment_rejected", format!("The payment provider refused: {message}"))
+                .with_details(json!({ "stripeCode": code }))
+        }
+        GatewayError::Unavailable(cause) => ApiError::unavailable(cause),
+    }
+}
+
+/// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
+pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+    if let Some(id) = state.store.get_stripe_customer(&principal.user_id).await? {
+        return Ok(id);
+    }
+    let email = principal.email.as_ref().map(|e| e.as_str());
+    let created = state
+        .stripe
+        .create_customer(principal.user_id.as_str(), email, &format!("customer-{}", principal.user_id))
+        .await
+        .map_err(gateway_error)?;
+    Ok(state.store.keep_stripe_customer(&principal.user_id, &created).await?)
+}
 
 /// Where a payment's emails go: the buyer's `email` claim recorded at purchase; without one,
 /// `<userId>@users.azora.local` (documented: connect a profile service to do better).
@@ -108,7 +140,7 @@ async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Resul
         metadata: std::collections::HashMap::from([("paymentId".to_string(), payment.id.clone())]),
         idempotency_key: &format!("refund-canceled-{}", payment.id),
     };
-    state.stripe.create_refund(&request).await.map_err(crate::handlers::payments::gateway_error)?;
+    state.stripe.create_refund(&request).await.map_err(gateway_error)?;
     Ok(())
 }
 
@@ -260,6 +292,6 @@ async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now
             telemetry::count("NegativeBalancesCarried", 1);
             Ok(())
         }
-        Err(e) => Err(crate::handlers::payments::gateway_error(e)),
+        Err(e) => Err(gateway_error(e)),
     }
 }

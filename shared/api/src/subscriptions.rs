@@ -2,7 +2,7 @@
 //! job: mapping Stripe's subscription to our record and the emails that go with changes.
 
 use crate::error::ApiError;
-use crate::handlers::payments::gateway_error;
+use crate::payments::gateway_error;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};

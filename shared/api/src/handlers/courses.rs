@@ -1,8 +1,8 @@
 //! Course endpoints: upload (instructors), the public catalog, one course, access, purchase.
 
 use crate::auth::Principal;
+use crate::checkout::{charge, create_payment, validate_payment_method};
 use crate::error::ApiError;
-use crate::handlers::payments::{charge, create_payment};
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::state::AppState;
@@ -304,7 +304,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
                 &json!({ "courseId": course.id, "enrolled": true, "paymentId": null }),
             );
         }
-        let payment_id = crate::handlers::payments::derived_id("pay", &principal, &key);
+        let payment_id = idempotency::derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
                 crate::checkout::ensure_same_order(&existing, std::slice::from_ref(&course.id))?;
@@ -313,7 +313,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
             None => create_payment(&state, &principal, &payment_id, std::slice::from_ref(&course.id)).await?,
         };
         if let Some(pm) = &body.payment_method_id {
-            crate::handlers::payments::validate_payment_method(pm)?;
+            validate_payment_method(pm)?;
         }
         charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
     })

@@ -7,9 +7,9 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::payments::derived_id;
 use crate::http::{self, HttpResult, header, json_body, ok, path_param, query};
 use crate::idempotency;
+use crate::idempotency::derived_id;
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::ids::new_id;

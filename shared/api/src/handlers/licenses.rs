@@ -5,7 +5,7 @@ use crate::audit;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, ok, path_param, query};
-use crate::idempotency;
+use crate::idempotency::{self, derived_id};
 use crate::licensing::{inactive, license_json, managed_license, may_manage};
 use crate::state::{AppState, Clock};
 use ::http::StatusCode;
@@ -27,19 +27,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Longest span `GET /usage` reports at once.
 const MAX_USAGE_MONTHS: usize = 36;
 const VALIDATE_WINDOW_SECONDS: i64 = 60;
-
-/// An id derived from the caller and their idempotency key, so a retry after a crash finds the
-/// same object.
-fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
-    let digest = Sha256::digest(format!("{prefix}:{}:{key}", principal.user_id).as_bytes());
-    format!("{prefix}_{}", &hex::encode(digest)[..26])
-}
 
 /// The app's time in whole seconds, as stored and as keys carry them.
 fn now_secs(clock: &Clock) -> Timestamp {

@@ -4,9 +4,9 @@
 use crate::audit;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::payments::derived_id;
 use crate::http::{self, HttpResult, json_body, limit, ok, query};
 use crate::idempotency;
+use crate::idempotency::derived_id;
 use crate::rewards::{CompletionEvent, after_award, entry_json, ledger_error};
 use crate::state::AppState;
 use ::http::StatusCode;

@@ -180,7 +180,7 @@ async fn complete(
                 }));
                 return Ok(false);
             }
-            Err(crate::handlers::payments::gateway_error(e))
+            Err(crate::payments::gateway_error(e))
         }
     }
 }
