@@ -364,6 +364,42 @@ async fn orders_are_validated_against_the_catalog() {
 }
 
 #[tokio::test]
+async fn the_buyer_refund_window_follows_the_moved_clock() {
+    const WINDOW_DAYS: i64 = 14;
+    const DAY: i64 = 86_400;
+    let settings = [("REFUND_WINDOW_DAYS".to_string(), WINDOW_DAYS.to_string())].into_iter().collect();
+    let app = spawn_app_with(AppOptions { settings, ..Default::default() }).await;
+    let b = buyer(&app);
+    let mut payments = Vec::new();
+    for (i, amount) in [1500, 2500].into_iter().enumerate() {
+        let course = app.seed_course("instructor-1", amount, "USD").await;
+        let (status, body) = pay(&app, &b, &course, Some("pm_card_visa"), &format!("moved-{i}")).await;
+        assert_eq!(status, 201, "{body}");
+        let payment_id = body["paymentId"].as_str().unwrap().to_string();
+        app.wait_for_payment(&payment_id, &b.token, |p| p["fulfilled"] == true).await;
+        payments.push(payment_id);
+    }
+    let refund = |payment_id: &str| json!({ "paymentId": payment_id, "reason": "requested_by_customer" });
+
+    // A day before the window closes (by the app's clock, not the wall clock) the buyer may.
+    app.booted.state.clock.advance((WINDOW_DAYS - 1) * DAY);
+    let (status, body) =
+        json_of(app.post("/api/payments/refund", Some(&b.token), Some("moved-r0"), &refund(&payments[0])).await).await;
+    assert_eq!(status, 201, "{body}");
+
+    // A day after it, the buyer may not; an admin still may.
+    app.booted.state.clock.advance(2 * DAY);
+    let (status, body) =
+        json_of(app.post("/api/payments/refund", Some(&b.token), Some("moved-r1"), &refund(&payments[1])).await).await;
+    assert_eq!((status, error_code(&body)), (422, "refund_window_closed"), "{body}");
+    let admin = app.token("admin-1", &["admin"]);
+    let (status, body) =
+        json_of(app.post("/api/payments/refund", Some(&admin), Some("moved-r2"), &refund(&payments[1])).await).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["paymentStatus"], "refunded");
+}
+
+#[tokio::test]
 async fn buyers_refund_within_the_window_and_admins_any_time() {
     let settings = [("REFUND_WINDOW_DAYS".to_string(), "0".to_string())].into_iter().collect();
     let app = spawn_app_with(AppOptions { settings, ..Default::default() }).await;

@@ -16,7 +16,7 @@ pub async fn record(
 ) -> Result<AuditEntry, ApiError> {
     let entry = AuditEntry {
         id: new_id("aud"),
-        at: jiff::Timestamp::now(),
+        at: state.clock.now(),
         actor: actor.user_id.to_string(),
         action: action.to_string(),
         target: target.to_string(),

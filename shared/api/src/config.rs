@@ -7,15 +7,10 @@ use azora_domain::license_key::LicenseSigner;
 use azora_domain::notification::EmailAddress;
 use jsonwebtoken::Algorithm;
 use std::collections::BTreeMap;
-use thiserror::Error;
 
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required but not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
+/// Defined beside `ApiError` so that the config parts of other modules (`rewards::config`) need
+/// not import this module, which imports them.
+pub use crate::error::ConfigError;
 
 /// How incoming JWTs are verified. Exactly one algorithm is accepted.
 #[derive(Clone)]

@@ -1,5 +1,6 @@
-//! The HTTP boundary's error: every failure reaches the client as
+//! The crate's errors. [`ApiError`] is the HTTP boundary's: every failure reaches the client as
 //! `{"error":{"code":"snake_case","message":"human sentence"}}` with the right status.
+//! [`ConfigError`] fails a cold start on a missing or invalid environment variable.
 
 use azora_domain::ValidationError;
 use azora_domain::tiers::FeatureNotInPlan;
@@ -7,6 +8,14 @@ use azora_store::StoreError;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]

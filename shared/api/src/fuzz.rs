@@ -73,7 +73,8 @@ proptest! {
         exp_offset in -100_000i64..100_000,
         extra in any::<String>(),
     ) {
-        let now = jiff::Timestamp::now().as_second();
+        // jsonwebtoken checks `exp` against the system clock, so the claims are set by it too.
+        let now = crate::state::Clock::wall_time().as_second();
         let claims = json!({ "sub": sub, "roles": roles, "org": org, "email": email, "iss": ISSUER, "aud": AUDIENCE,
                              "exp": now + exp_offset, "x": extra });
         let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))

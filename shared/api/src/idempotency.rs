@@ -56,6 +56,13 @@ pub fn fingerprint(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// An id derived from the caller and their idempotency key, so a retry after a crash finds the
+/// same object (a payment, and Stripe, keyed by it, the same PaymentIntent; a license; a voucher).
+pub fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
+    let digest = Sha256::digest(format!("{prefix}:{}:{key}", principal.user_id).as_bytes());
+    format!("{prefix}_{}", &hex::encode(digest)[..26])
+}
+
 /// Runs `work` at most once per (caller, route, key) and replays its response afterwards.
 pub async fn once<F, Fut>(state: &AppState, req: &Request, principal: &Principal, work: F) -> HttpResult
 where
@@ -71,7 +78,7 @@ where
         key: &key,
         fingerprint: &fingerprint,
         attempt: &attempt,
-        now: jiff::Timestamp::now().as_second(),
+        now: state.clock.now().as_second(),
         lease_seconds: LEASE_SECONDS,
         ttl_seconds: TTL_SECONDS,
     };

@@ -34,3 +34,5 @@ pub use state::AppState;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod source_rules;

@@ -1,6 +1,7 @@
 //! Payment effects shared by the HTTP handlers and the stripe-events worker, so that whichever
 //! path sees an outcome first applies it and the other finds nothing left to do.
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::telemetry;
@@ -11,7 +12,38 @@ use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
 use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
 use azora_stripe::GatewayError;
+use http::StatusCode;
 use jiff::Timestamp;
+use serde_json::json;
+
+/// Maps what Stripe said to our error envelope.
+pub fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::CardDeclined { code, decline_code, message, .. } => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
+                .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
+        }
+        GatewayError::Rejected { code, message, .. } => {
+            ApiError::unprocessable("payment_rejected", format!("The payment provider refused: {message}"))
+                .with_details(json!({ "stripeCode": code }))
+        }
+        GatewayError::Unavailable(cause) => ApiError::unavailable(cause),
+    }
+}
+
+/// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
+pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+    if let Some(id) = state.store.get_stripe_customer(&principal.user_id).await? {
+        return Ok(id);
+    }
+    let email = principal.email.as_ref().map(|e| e.as_str());
+    let created = state
+        .stripe()?
+        .create_customer(principal.user_id.as_str(), email, &format!("customer-{}", principal.user_id))
+        .await
+        .map_err(gateway_error)?;
+    Ok(state.store.keep_stripe_customer(&principal.user_id, &created).await?)
+}
 
 /// Where a payment's emails go: the buyer's `email` claim recorded at purchase; without one,
 /// `<userId>@users.azora.local` (documented: connect a profile service to do better).
@@ -108,7 +140,7 @@ async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Resul
         metadata: std::collections::HashMap::from([("paymentId".to_string(), payment.id.clone())]),
         idempotency_key: &format!("refund-canceled-{}", payment.id),
     };
-    state.stripe()?.create_refund(&request).await.map_err(crate::handlers::payments::gateway_error)?;
+    state.stripe()?.create_refund(&request).await.map_err(gateway_error)?;
     Ok(())
 }
 
@@ -150,7 +182,7 @@ pub async fn count_stripe_refund(
     amount: i64,
     our_refund_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     match our_refund_id {
         Some(ours) => {
             state.store.complete_refund(&payment.id, ours, stripe_refund_id, amount, now).await?;
@@ -173,7 +205,7 @@ pub async fn count_lost_dispute(
     amount: i64,
 ) -> Result<bool, ApiError> {
     let lost = Money::new(amount.min(payment.amount.amount - payment.refunded), payment.amount.currency);
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let counted =
         lost.amount > 0 && state.store.record_external_refund(&payment.id, dispute_id, lost, "dispute", now).await?;
     if counted {
@@ -196,7 +228,7 @@ pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), Ap
         // The fulfilment calls this again once it has granted what the refunds then take back.
         return Ok(());
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     // Read before syncing: every refund in this list was counted before the syncs below read the
     // payment, so marking these (and only these) done never skips one counted meanwhile.
     let refunds = state.store.list_refunds(payment_id).await?;
@@ -260,6 +292,6 @@ async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now
             telemetry::count("NegativeBalancesCarried", 1);
             Ok(())
         }
-        Err(e) => Err(crate::handlers::payments::gateway_error(e)),
+        Err(e) => Err(gateway_error(e)),
     }
 }

@@ -2,7 +2,7 @@
 //! job: mapping Stripe's subscription to our record and the emails that go with changes.
 
 use crate::error::ApiError;
-use crate::handlers::payments::gateway_error;
+use crate::payments::gateway_error;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
@@ -321,7 +321,7 @@ async fn adopt(
 /// the user then has a subscription). A retry of the same claim first looks for what its earlier
 /// attempt created, so that it never creates twice, even after Stripe's idempotency window.
 pub async fn take_slot(state: &AppState, user: &UserId, claim_id: &str, stripe_key: &str) -> Result<Slot, ApiError> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.clock.now().as_second();
     let claim = azora_store::subscriptions::SlotClaim {
         claim_id: claim_id.to_string(),
         stripe_key: stripe_key.to_string(),
@@ -426,7 +426,7 @@ pub async fn settle_claim(
     user: &UserId,
     claim: &azora_store::subscriptions::SlotClaim,
 ) -> Result<ClaimSettled, ApiError> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.clock.now().as_second();
     if claim.lease_until >= now {
         return Ok(ClaimSettled::Running);
     }

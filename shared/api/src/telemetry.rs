@@ -47,7 +47,9 @@ fn function_name() -> String {
 
 /// Emits a count metric (e.g. `PaymentsSucceeded`).
 pub fn count(name: &str, value: u64) {
-    println!("{}", emf_line(&function_name(), name, value as f64, "Count", jiff::Timestamp::now().as_millisecond()));
+    // Real time, not the app's clock: CloudWatch drops metric points stamped far from its own time.
+    let at = crate::state::Clock::wall_time().as_millisecond();
+    println!("{}", emf_line(&function_name(), name, value as f64, "Count", at));
 }
 
 #[cfg(test)]

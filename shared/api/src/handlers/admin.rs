@@ -79,7 +79,7 @@ pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
         Some(raw) => {
             parse_month(&raw).ok_or_else(|| ApiError::bad_request("invalid_month", "month must look like 2026-11."))?
         }
-        None => month_of(jiff::Timestamp::now()),
+        None => month_of(state.clock.now()),
     };
     let limit = limit(&req, 50, 100)?;
     let page = state.store.list_audit(&month, limit, query(&req, "cursor").as_deref()).await?;

@@ -1,8 +1,8 @@
 //! Course endpoints: upload (instructors), the public catalog, one course, access, purchase.
 
 use crate::auth::Principal;
+use crate::checkout::{charge, create_payment, validate_payment_method};
 use crate::error::ApiError;
-use crate::handlers::payments::{charge, create_payment};
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::state::AppState;
@@ -120,7 +120,7 @@ pub async fn upload(req: Request, state: Arc<AppState>) -> HttpResult {
     if body.publish {
         can_publish(&content).map_err(|e| validation_errors(vec![e]))?;
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     match body.course_id {
         None => {
             let course = Course {
@@ -288,7 +288,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
             if course.instructor_id == principal.user_id {
                 return Err(ApiError::unprocessable("own_course", "You cannot enroll in your own course."));
             }
-            let now = jiff::Timestamp::now();
+            let now = state.clock.now();
             state.store.enroll_free(&principal.user_id, &course.id, now).await.map_err(|e| match e {
                 e if e.is_condition() => {
                     ApiError::conflict("already_owned", "You are already enrolled in this course.")
@@ -300,7 +300,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
                 &json!({ "courseId": course.id, "enrolled": true, "paymentId": null }),
             );
         }
-        let payment_id = crate::handlers::payments::derived_id("pay", &principal, &key);
+        let payment_id = idempotency::derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
                 crate::checkout::ensure_same_order(&existing, std::slice::from_ref(&course.id))?;
@@ -309,7 +309,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
             None => create_payment(&state, &principal, &payment_id, std::slice::from_ref(&course.id)).await?,
         };
         if let Some(pm) = &body.payment_method_id {
-            crate::handlers::payments::validate_payment_method(pm)?;
+            validate_payment_method(pm)?;
         }
         charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
     })

@@ -7,9 +7,9 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::payments::derived_id;
 use crate::http::{self, HttpResult, header, json_body, ok, path_param, query};
 use crate::idempotency;
+use crate::idempotency::derived_id;
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::ids::new_id;
@@ -19,7 +19,6 @@ use azora_domain::leaderboard::{
 };
 use azora_domain::{Role, UserId};
 use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, Profile};
-use jiff::Timestamp;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,7 +48,7 @@ pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let limit = http::limit(&req, 10, MAX_TOP as i32)? as usize;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let period_id = period.id_at(now);
     let me = principal.user_id.to_string();
     let (top, my_key) = futures::try_join!(
@@ -106,7 +105,7 @@ async fn my_rank(state: &AppState, period_id: &str, ranked: &[Ranked], me: &str,
 
 /// Ranks `users` by their score in the period (users without one score 0).
 async fn private_board(state: &AppState, users: Vec<String>, period: Period, me: &str) -> Result<Value, ApiError> {
-    let period_id = period.id_at(Timestamp::now());
+    let period_id = period.id_at(state.clock.now());
     let (keys, profiles) =
         futures::try_join!(state.store.leaderboard_keys_of(&users, &period_id), state.store.profiles(&users))?;
     let ranked = rank(
@@ -176,7 +175,7 @@ pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
     if other == principal.user_id {
         return Err(ApiError::bad_request("cannot_follow_self", "You are always on your own friends board."));
     }
-    match state.store.follow(&principal.user_id, &other, MAX_FOLLOWS, Timestamp::now()).await? {
+    match state.store.follow(&principal.user_id, &other, MAX_FOLLOWS, state.clock.now()).await? {
         FollowOutcome::Followed => http::json(StatusCode::CREATED, &json!({ "userId": other, "following": true })),
         FollowOutcome::AlreadyFollowing => ok(&json!({ "userId": other, "following": true })),
         FollowOutcome::LimitReached => {
@@ -251,7 +250,7 @@ async fn write_class(
         owner_id: principal.user_id.clone(),
         name,
         member_count: members.len() as u32,
-        created_at: Timestamp::now(),
+        created_at: state.clock.now(),
     };
     match state.store.create_class(&class, &members).await {
         Ok(()) => http::json(StatusCode::CREATED, &class_json(&class)),
@@ -279,7 +278,7 @@ pub async fn privacy(req: Request, state: Arc<AppState>) -> HttpResult {
     let name = body.display_name.as_deref().map(validate_display_name).transpose()?;
     let profile = state
         .store
-        .put_privacy(&principal.user_id, body.hide_from_leaderboards, name.as_deref(), Timestamp::now())
+        .put_privacy(&principal.user_id, body.hide_from_leaderboards, name.as_deref(), state.clock.now())
         .await?;
     ok(&json!({
         "userId": principal.user_id,

@@ -5,9 +5,9 @@ use crate::audit;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, ok, path_param, query};
-use crate::idempotency;
+use crate::idempotency::{self, derived_id};
 use crate::licensing::{inactive, license_json, managed_license, may_manage};
-use crate::state::AppState;
+use crate::state::{AppState, Clock};
 use ::http::StatusCode;
 use azora_domain::audit::{month_of, parse_month};
 use azora_domain::license::{
@@ -27,23 +27,16 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Longest span `GET /usage` reports at once.
 const MAX_USAGE_MONTHS: usize = 36;
 const VALIDATE_WINDOW_SECONDS: i64 = 60;
 
-/// An id derived from the caller and their idempotency key, so a retry after a crash finds the
-/// same object.
-fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
-    let digest = Sha256::digest(format!("{prefix}:{}:{key}", principal.user_id).as_bytes());
-    format!("{prefix}_{}", &hex::encode(digest)[..26])
-}
-
-/// Whole seconds, as stored and as keys carry them.
-fn now_secs() -> Timestamp {
-    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now())
+/// The app's time in whole seconds, as stored and as keys carry them.
+fn now_secs(clock: &Clock) -> Timestamp {
+    let now = clock.now();
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 fn key_error(e: KeyError) -> ApiError {
@@ -78,7 +71,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     principal.require_any(&[Role::Admin])?;
     let body: CreateRequest = json_body(&req)?;
     let key = idempotency::key(&req)?;
-    let now = now_secs();
+    let now = now_secs(&state.clock);
     let org_name = parse_text("orgName", &body.org_name, 200)?;
     let contact_email = EmailAddress::parse(&body.contact_email)
         .map_err(|e| azora_domain::ValidationError::new("contactEmail", e.message))?;
@@ -155,7 +148,7 @@ pub async fn public_key(_req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let license = managed_license(&state, &principal, &path_param(&req, "licenseId")?).await?;
-    ok(&license_json(&license, Timestamp::now()))
+    ok(&license_json(&license, state.clock.now()))
 }
 
 // ------------------------------------------------------------------ seats
@@ -202,7 +195,7 @@ pub async fn activate(req: Request, state: Arc<AppState>) -> HttpResult {
         None => principal.user_id.clone(),
     };
     idempotency::once(&state, &req, &principal, || async {
-        let now = Timestamp::now();
+        let now = state.clock.now();
         let license =
             state.store.get_license(&payload.license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
         authorize_activation(&principal, &license, &target)?;
@@ -272,7 +265,7 @@ pub async fn deactivate(req: Request, state: Arc<AppState>) -> HttpResult {
         if !may_manage(&principal, &license) && !own_seat {
             return Err(ApiError::not_found("license"));
         }
-        let now = Timestamp::now();
+        let now = state.clock.now();
         if !state.store.deactivate_seat(&license, &target, now).await? {
             return Err(ApiError::not_found("seat"));
         }
@@ -315,7 +308,7 @@ pub async fn validate(req: Request, state: Arc<AppState>) -> HttpResult {
     })?;
     let payload = verify_key(&state, &raw)?;
     let limit = *state.config.license_validate_rate_limit.get()?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let remaining = match state
         .store
         .hit_rate_limit("license-validate", &source_ip(&req), limit, VALIDATE_WINDOW_SECONDS, now.as_second())
@@ -430,7 +423,7 @@ async fn change_status(
     };
     idempotency::once(state, req, principal, || async {
         let license = state.store.get_license(license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
-        let now = Timestamp::now();
+        let now = state.clock.now();
         if !state.store.set_license_status(&license.id, from, to, now).await? {
             let current = state.store.get_license(license_id).await?.map(|l| l.status).unwrap_or(license.status);
             let done = match action {
@@ -465,7 +458,7 @@ async fn renew(req: &Request, state: &AppState, principal: &Principal, license_i
     let body: RenewRequest = json_body(req)?;
     let seats = body.seats.map(parse_seats).transpose()?;
     idempotency::once(state, req, principal, || async {
-        let now = now_secs();
+        let now = now_secs(&state.clock);
         let license = state.store.get_license(license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
         if license.status == LicenseStatus::Revoked {
             return Err(ApiError::conflict("license_revoked", "A revoked license cannot be renewed."));
@@ -565,7 +558,7 @@ pub async fn white_label_put(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(ApiError::forbidden("feature_not_licensed", "This license does not include white_label.")
             .with_details(json!({ "feature": Feature::WhiteLabel })));
     }
-    let now = Timestamp::now();
+    let now = state.clock.now();
     if !license.grants_access(now) {
         return Err(inactive(&license, now));
     }
@@ -601,7 +594,7 @@ pub async fn white_label_get(req: Request, state: Arc<AppState>) -> HttpResult {
     let license = state.store.get_license(&license_id).await?;
     let theme = license
         .as_ref()
-        .filter(|l| l.grants_access(Timestamp::now()) && l.has_feature(Feature::WhiteLabel))
+        .filter(|l| l.grants_access(state.clock.now()) && l.has_feature(Feature::WhiteLabel))
         .and_then(|l| l.white_label.clone())
         .filter(|wl| wl.custom_domain == domain)
         .ok_or_else(|| ApiError::not_found("white-label theme"))?;
@@ -630,7 +623,7 @@ pub async fn usage(req: Request, state: Arc<AppState>) -> HttpResult {
         }
     };
     let license = managed_license(&state, &principal, &license_id).await?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let from = month_param("from", month_of(license.issued_at))?;
     let to = month_param("to", month_of(now))?;
     let span = months(&from, &to).len();

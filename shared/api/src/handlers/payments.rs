@@ -2,24 +2,21 @@
 
 use crate::audit;
 use crate::auth::Principal;
+use crate::checkout::{charge, create_payment_with, validate_payment_method};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
-use crate::payments::{finish_refunds, receipt_of};
+use crate::idempotency::derived_id;
+use crate::payments::{finish_refunds, gateway_error, receipt_of};
 use crate::state::AppState;
 use ::http::StatusCode;
-use azora_domain::payment::{
-    OrderItem, OrderRefusal, Payment, PaymentStatus, Refund, RefundContext, RefundRefusal, RefundStatus, plan_refund,
-    price_order,
-};
-use azora_domain::tokens::{VoucherRefusal, VoucherStatus, apply_voucher};
-use azora_domain::{Money, UserId};
+use azora_domain::UserId;
+use azora_domain::payment::{OrderItem, Payment, Refund, RefundContext, RefundRefusal, RefundStatus, plan_refund};
 use azora_store::refunds::Reservation;
-use azora_stripe::{GatewayError, PaymentIntentRequest, PaymentIntentState, RefundRequest};
+use azora_stripe::{GatewayError, RefundRequest};
 use lambda_http::Request;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,54 +36,6 @@ enum ItemRequest {
         #[serde(rename = "courseId")]
         course_id: String,
     },
-}
-
-/// An id derived from the caller and their idempotency key, so a retry after a crash finds the
-/// same payment (and Stripe, keyed by it, the same PaymentIntent).
-pub fn derived_id(prefix: &str, principal: &Principal, key: &str) -> String {
-    let digest = Sha256::digest(format!("{prefix}:{}:{key}", principal.user_id).as_bytes());
-    format!("{prefix}_{}", &hex::encode(digest)[..26])
-}
-
-pub fn validate_payment_method(pm: &str) -> Result<(), ApiError> {
-    let valid = pm.starts_with("pm_") && pm.len() <= 255 && pm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("validation_failed", "paymentMethodId must look like pm_...")
-            .with_details(json!({ "field": "paymentMethodId" })))
-    }
-}
-
-fn refusal_error(r: OrderRefusal) -> ApiError {
-    let message = r.to_string();
-    match r {
-        OrderRefusal::Empty | OrderRefusal::TooManyItems(_) | OrderRefusal::Duplicate(_) => {
-            ApiError::bad_request("validation_failed", message).with_details(json!({ "field": "items" }))
-        }
-        OrderRefusal::NotPurchasable(_) => ApiError::unprocessable("not_purchasable", message),
-        OrderRefusal::Free(_) => ApiError::unprocessable("free_course", message),
-        OrderRefusal::OwnCourse(_) => ApiError::unprocessable("own_course", message),
-        OrderRefusal::AlreadyOwned(_) => ApiError::conflict("already_owned", message),
-        OrderRefusal::MixedCurrencies => ApiError::unprocessable("mixed_currencies", message),
-        OrderRefusal::Overflow => ApiError::unprocessable("amount_out_of_range", message),
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProcessResponse<'a> {
-    payment_id: &'a str,
-    status: &'a str,
-    amount: i64,
-    currency: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_secret: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_action: Option<String>,
-    /// With a voucher: the voucher, the discount and the list total before it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    voucher: Option<serde_json::Value>,
 }
 
 /// `POST /api/payments/process`: prices the order from the catalog and creates the PaymentIntent.
@@ -130,246 +79,6 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
         charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
     })
     .await
-}
-
-/// Prices and stores a new payment (status `requires_payment_method`).
-pub async fn create_payment(
-    state: &AppState,
-    principal: &Principal,
-    payment_id: &str,
-    course_ids: &[String],
-) -> Result<Payment, ApiError> {
-    create_payment_with(state, principal, payment_id, course_ids, None).await
-}
-
-/// Like [`create_payment`], optionally using one of the buyer's course vouchers: the discount is
-/// `min(voucher value, total − Stripe minimum)` (see `azora_domain::tokens::apply_voucher`); the
-/// voucher turns `used` in the same transaction that creates the payment, so it pays for one
-/// payment only. The items keep their list prices: the instructors' 70 % is of the list price and
-/// the platform absorbs the discount.
-pub async fn create_payment_with(
-    state: &AppState,
-    principal: &Principal,
-    payment_id: &str,
-    course_ids: &[String],
-    voucher_id: Option<&str>,
-) -> Result<Payment, ApiError> {
-    if course_ids.len() > azora_domain::payment::MAX_ORDER_ITEMS {
-        return Err(refusal_error(OrderRefusal::TooManyItems(azora_domain::payment::MAX_ORDER_ITEMS)));
-    }
-    let offers = state.store.get_course_offers(course_ids).await?;
-    let mut found = Vec::with_capacity(offers.len());
-    for (id, offer) in course_ids.iter().zip(offers) {
-        found.push(offer.ok_or_else(|| ApiError::not_found(&format!("course {id}")))?);
-    }
-    let owned = state.store.enrolled_in(&principal.user_id, course_ids).await?;
-    let (items, list_total) =
-        price_order(&principal.user_id, &found, |id| owned.contains(id)).map_err(refusal_error)?;
-    let voucher = match voucher_id {
-        None => None,
-        Some(id) => {
-            let voucher = state.store.get_voucher(&principal.user_id, id).await?.ok_or_else(|| {
-                ApiError::not_found(&format!("voucher {id}")).with_details(json!({ "field": "voucherId" }))
-            })?;
-            if voucher.status != VoucherStatus::Available {
-                return Err(voucher_used());
-            }
-            let (discount, _) = apply_voucher(list_total, voucher.discount).map_err(|e| match e {
-                VoucherRefusal::CurrencyMismatch { .. } => {
-                    ApiError::unprocessable("voucher_currency_mismatch", e.to_string())
-                }
-                VoucherRefusal::NothingToDiscount => ApiError::unprocessable("voucher_not_applicable", e.to_string()),
-            })?;
-            Some((voucher, discount))
-        }
-    };
-    let amount = match &voucher {
-        Some((_, discount)) => Money::new(list_total.amount - discount.amount, list_total.currency),
-        None => list_total,
-    };
-    crate::checkout::claim_courses(state, &principal.user_id, payment_id, course_ids).await?;
-    let now = jiff::Timestamp::now();
-    let payment = Payment {
-        id: payment_id.to_string(),
-        user_id: principal.user_id.clone(),
-        buyer_email: principal.email.as_ref().map(|e| e.to_string()),
-        items,
-        amount,
-        status: PaymentStatus::RequiresPaymentMethod,
-        stripe_payment_intent_id: None,
-        refunded: 0,
-        refundable: amount.amount,
-        receipt_number: None,
-        created_at: now,
-        updated_at: now,
-        paid_at: None,
-        fulfilled_at: None,
-    };
-    let created = match &voucher {
-        None => state.store.create_payment(&payment).await,
-        Some((v, discount)) => state.store.create_payment_with_voucher(&payment, v, *discount, list_total.amount).await,
-    };
-    // Not written (by this call or a concurrent one with the same key): the claims must not
-    // block the buyer's next order.
-    if created.is_err() && state.store.get_payment(payment_id).await?.is_none() {
-        state.store.release_order_claims(&principal.user_id, course_ids, payment_id).await?;
-    }
-    match created {
-        Err(e) if voucher.is_some() && e.failed_condition_at(1) => Err(voucher_used()),
-        Ok(()) => Ok(payment),
-        // A concurrent attempt with the same key created it first.
-        Err(azora_store::StoreError::ConditionFailed) => {
-            state.store.get_payment(payment_id).await?.ok_or_else(|| ApiError::internal("payment vanished"))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn voucher_used() -> ApiError {
-    ApiError::conflict("voucher_used", "This voucher was already used for another payment.")
-        .with_details(json!({ "field": "voucherId" }))
-}
-
-/// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
-pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
-    if let Some(id) = state.store.get_stripe_customer(&principal.user_id).await? {
-        return Ok(id);
-    }
-    let email = principal.email.as_ref().map(|e| e.as_str());
-    let created = state
-        .stripe()?
-        .create_customer(principal.user_id.as_str(), email, &format!("customer-{}", principal.user_id))
-        .await
-        .map_err(gateway_error)?;
-    Ok(state.store.keep_stripe_customer(&principal.user_id, &created).await?)
-}
-
-/// Maps what Stripe said to our error envelope.
-pub fn gateway_error(e: GatewayError) -> ApiError {
-    match e {
-        GatewayError::CardDeclined { code, decline_code, message, .. } => {
-            ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
-                .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
-        }
-        GatewayError::Rejected { code, message, .. } => {
-            ApiError::unprocessable("payment_rejected", format!("The payment provider refused: {message}"))
-                .with_details(json!({ "stripeCode": code }))
-        }
-        GatewayError::Unavailable(cause) => ApiError::unavailable(cause),
-    }
-}
-
-fn status_of(state: PaymentIntentState) -> PaymentStatus {
-    match state {
-        PaymentIntentState::RequiresPaymentMethod | PaymentIntentState::RequiresConfirmation => {
-            PaymentStatus::RequiresPaymentMethod
-        }
-        PaymentIntentState::RequiresAction => PaymentStatus::RequiresAction,
-        PaymentIntentState::Processing => PaymentStatus::Processing,
-        PaymentIntentState::Succeeded => PaymentStatus::Succeeded,
-        PaymentIntentState::Canceled => PaymentStatus::Canceled,
-    }
-}
-
-/// Creates (or, on a retry, finds) the PaymentIntent and records what Stripe said.
-/// Fulfilment waits for the `payment_intent.succeeded` webhook.
-pub async fn charge(
-    state: &AppState,
-    principal: &Principal,
-    payment: Payment,
-    payment_method: Option<&str>,
-) -> HttpResult {
-    let customer = customer_of(state, principal).await?;
-    let metadata = HashMap::from([
-        ("paymentId".to_string(), payment.id.clone()),
-        ("userId".to_string(), payment.user_id.to_string()),
-    ]);
-    let description = payment.items.iter().map(OrderItem::title).collect::<Vec<_>>().join(", ");
-    let request = PaymentIntentRequest {
-        amount: payment.amount,
-        customer_id: &customer,
-        payment_method,
-        description: &description,
-        metadata,
-        transfer_group: Some(&payment.id),
-        idempotency_key: &format!("pi-create-{}", payment.id),
-    };
-    let now = jiff::Timestamp::now();
-    let created = match &payment.stripe_payment_intent_id {
-        // One payment, one PaymentIntent, ever: a retry (even days later, when Stripe has
-        // forgotten the idempotency key) looks at the intent we linked instead of making another.
-        Some(linked) => state.stripe()?.retrieve_payment_intent(linked).await,
-        None => state.stripe()?.create_payment_intent(&request).await,
-    };
-    let pi = match created {
-        Ok(pi) => pi,
-        Err(GatewayError::CardDeclined { code, decline_code, message, payment_intent }) => {
-            if let Some(pi) = &payment_intent {
-                state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
-            }
-            state.store.transition_payment(&payment.id, PaymentStatus::Failed, now).await?;
-            let released =
-                release_declined_voucher(state, &payment, payment_intent.as_ref().map(|p| p.id.as_str())).await;
-            let mut details =
-                json!({ "paymentId": payment.id, "status": "failed", "stripeCode": code, "declineCode": decline_code });
-            if let Some(released) = released {
-                details["status"] = json!(if released { "canceled" } else { "failed" });
-                details["voucherReleased"] = json!(released);
-            }
-            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message).with_details(details));
-        }
-        Err(other) => return Err(gateway_error(other)),
-    };
-    state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
-    let reported = pi.state.map(status_of).unwrap_or(PaymentStatus::RequiresPaymentMethod);
-    state.store.transition_payment(&payment.id, reported, now).await?;
-    let current = state.store.get_payment(&payment.id).await?.map(|p| p.status).unwrap_or(reported);
-    let voucher = state
-        .store
-        .payment_voucher(&payment.id)
-        .await?
-        .map(|v| json!({ "voucherId": v.voucher_id, "discount": v.discount.amount, "listAmount": v.list_amount }));
-    http::json(
-        StatusCode::CREATED,
-        &ProcessResponse {
-            payment_id: &payment.id,
-            status: current.as_str(),
-            amount: payment.amount.amount,
-            currency: payment.amount.currency.code(),
-            client_secret: if current.is_paid() { None } else { pi.client_secret },
-            next_action: pi.next_action,
-            voucher,
-        },
-    )
-}
-
-/// A declined payment that used a voucher is canceled (its PaymentIntent too, so it can never be
-/// charged later) and the voucher is released, so the buyer can use it on a new attempt. `None`
-/// when the payment used no voucher; `Some(false)` when it could not be canceled (the voucher stays
-/// with the payment, which the buyer may still complete).
-async fn release_declined_voucher(state: &AppState, payment: &Payment, pi: Option<&str>) -> Option<bool> {
-    let has_voucher = state.store.payment_voucher(&payment.id).await.ok().flatten().is_some();
-    if !has_voucher {
-        return None;
-    }
-    let Some(pi) = pi else { return Some(false) };
-    let Ok(stripe) = state.stripe() else { return Some(false) };
-    if let Err(e) = stripe.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
-        tracing::warn!(payment_id = %payment.id, error = %e, "could not cancel the declined PaymentIntent; the voucher stays bound");
-        return Some(false);
-    }
-    let now = jiff::Timestamp::now();
-    if let Err(e) = state.store.transition_payment(&payment.id, PaymentStatus::Canceled, now).await {
-        tracing::warn!(payment_id = %payment.id, error = %e, "could not mark the payment canceled");
-        return Some(false);
-    }
-    match crate::rewards::release_voucher_of(state, &payment.id).await {
-        Ok(released) => Some(released),
-        Err(e) => {
-            tracing::warn!(payment_id = %payment.id, error = %e.message, "could not release the voucher");
-            Some(false)
-        }
-    }
 }
 
 /// Loads a payment the caller may see; anyone else gets the same 404 as for a missing one.
@@ -474,7 +183,7 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
     idempotency::once(&state, &req, &principal, || async {
         let payment = visible_payment(&state, &principal, &body.payment_id).await?;
         let refund_id = derived_id("ref", &principal, &key);
-        let now = jiff::Timestamp::now();
+        let now = state.clock.now();
         let refund = match state.store.get_refund(&payment.id, &refund_id).await? {
             Some(existing) => existing,
             None => {
@@ -580,7 +289,7 @@ async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> 
     };
     match state.stripe()?.create_refund(&request).await {
         Ok(done) => {
-            let now = jiff::Timestamp::now();
+            let now = state.clock.now();
             state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;
             finish_refunds(state, &payment.id).await?;
             Ok(Refund { status: RefundStatus::Succeeded, stripe_refund_id: Some(done.id), ..refund })

@@ -48,7 +48,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
         }
         return Err(ApiError::forbidden("not_enrolled", "Only students enrolled in this course can review it."));
     }
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let review = Review {
         course_id: course.id.clone(),
         user_id: principal.user_id.clone(),

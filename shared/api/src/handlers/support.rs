@@ -15,7 +15,6 @@ use azora_store::StoreError;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 #[derive(Deserialize)]
@@ -60,9 +59,8 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     let priority = TicketPriority::parse(&body.priority)?;
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
-        let digest = Sha256::digest(format!("tkt:{}:{key}", principal.user_id).as_bytes());
         let ticket = SupportTicket {
-            id: format!("tkt_{}", &hex::encode(digest)[..26]),
+            id: idempotency::derived_id("tkt", &principal, &key),
             org_id: org.clone(),
             subject: subject.clone(),
             body: text.clone(),
@@ -70,7 +68,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
             status: "open".into(),
             created_by: principal.user_id.clone(),
             reply_to: principal.email.as_ref().map(|e| e.to_string()),
-            created_at: jiff::Timestamp::now(),
+            created_at: state.clock.now(),
         };
         let ticket = match state.store.create_ticket(&ticket).await {
             Ok(()) => ticket,

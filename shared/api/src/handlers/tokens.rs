@@ -4,9 +4,9 @@
 use crate::audit;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::payments::derived_id;
 use crate::http::{self, HttpResult, json_body, limit, ok, query};
 use crate::idempotency;
+use crate::idempotency::derived_id;
 use crate::rewards::{CompletionEvent, after_award, entry_json, ledger_error};
 use crate::state::AppState;
 use ::http::StatusCode;
@@ -107,7 +107,7 @@ async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -
     if let Some(zone) = &body.time_zone {
         parse_time_zone(zone)?;
     }
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let completed_at = body.completed_at.unwrap_or(now);
     if completed_at > now + jiff::SignedDuration::from_mins(5) {
         return Err(invalid("completedAt", "completedAt is in the future"));
@@ -138,7 +138,7 @@ async fn manual_award(
 ) -> HttpResult {
     let source = body.source_key.clone().unwrap_or_else(|| format!("manual#{key}"));
     let kind = if amount > 0 { LedgerKind::Award } else { LedgerKind::Adjust };
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let applied = state
         .store
         .apply_entry(user, &source, now, |account| {
@@ -191,7 +191,7 @@ pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
         state.store.list_vouchers(user),
         state.store.pro_credit(user),
     )?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let zone = account.time_zone.as_deref().and_then(|z| parse_time_zone(z).ok()).unwrap_or(TimeZone::UTC);
     let today = local_day(now, &zone);
     ok(&json!({
@@ -241,7 +241,7 @@ pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
         let user = &principal.user_id;
-        let now = Timestamp::now();
+        let now = state.clock.now();
         let voucher_id = derived_id("vch", &principal, &key);
         let applied = state
             .store

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 pub async fn run(state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let mut boards = Vec::new();
     for period in [Period::All, Period::Week] {
         let period_id = period.id_at(now);

@@ -11,7 +11,7 @@ pub mod payouts;
 pub mod reconcile;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Clock};
 use azora_store::job_runs::{JobRun, StepProgress};
 use serde_json::Value;
 use std::future::Future;
@@ -24,7 +24,8 @@ tokio::task_local! {
 
 /// Runs `job` with the Lambda context's deadline (wall-clock) available to [`Budget::from_input`].
 pub async fn with_lambda_deadline<F: Future>(deadline: SystemTime, job: F) -> F::Output {
-    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+    // The runtime's deadline is real time, so it is measured against the wall clock, not the app's.
+    let remaining = deadline.duration_since(Clock::wall_time().into()).unwrap_or_default();
     LAMBDA_DEADLINE.scope(Instant::now() + remaining, job).await
 }
 
@@ -125,7 +126,7 @@ impl<'a> Checkpoint<'a> {
         budget: &Budget,
     ) -> Result<Option<Checkpoint<'a>>, ApiError> {
         let owner = azora_domain::ids::new_id("inv");
-        let now = jiff::Timestamp::now().as_second();
+        let now = state.clock.now().as_second();
         let lease = now + (budget.remaining() + LAMBDA_MARGIN).as_secs() as i64 + 1;
         let Some(progress) = state.store.begin_job_run(job, &run, &owner, now, lease).await? else { return Ok(None) };
         Ok(Some(Checkpoint { state, job, run, owner, progress }))
@@ -173,7 +174,7 @@ impl<'a> Checkpoint<'a> {
 
     /// Lets the next invocation in at once; `completed` marks the whole run done.
     pub async fn end(self, completed: bool) -> Result<JobRun, ApiError> {
-        let at = completed.then(|| jiff::Timestamp::now().as_second());
+        let at = completed.then(|| self.state.clock.now().as_second());
         self.state.store.end_job_run(self.job, &self.run, &self.owner, at).await?;
         Ok(self.progress)
     }
@@ -210,11 +211,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_lambda_deadline_bounds_the_budget() {
-        let deadline = SystemTime::now() + Duration::from_secs(25);
+        let now = SystemTime::from(Clock::wall_time());
+        let deadline = now + Duration::from_secs(25);
         let b = with_lambda_deadline(deadline, async { Budget::from_input(&json!({ "budgetMs": 600_000 })).unwrap() })
             .await;
         assert!(b.remaining() <= Duration::from_secs(5), "{:?}", b.remaining());
-        let b = with_lambda_deadline(SystemTime::now(), async { Budget::from_input(&json!({})).unwrap() }).await;
+        let b = with_lambda_deadline(now, async { Budget::from_input(&json!({})).unwrap() }).await;
         assert!(b.expired());
     }
 }

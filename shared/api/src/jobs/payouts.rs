@@ -36,7 +36,7 @@ struct Report {
 
 /// `input.run` names the run (default: today's UTC date), so an operator can run an extra payout.
 pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> {
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let run_id = match input.get("run").and_then(Value::as_str) {
         Some(run)
             if !run.is_empty() && run.len() <= 40 && run.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
@@ -180,7 +180,7 @@ async fn complete(
                 }));
                 return Ok(false);
             }
-            Err(crate::handlers::payments::gateway_error(e))
+            Err(crate::payments::gateway_error(e))
         }
     }
 }

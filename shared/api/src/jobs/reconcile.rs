@@ -113,7 +113,7 @@ async fn settle_reservation(
     }
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
-    let at_stripe = state.stripe()?.refunds_of(pi).await.map_err(crate::handlers::payments::gateway_error)?;
+    let at_stripe = state.stripe()?.refunds_of(pi).await.map_err(crate::payments::gateway_error)?;
     let now = state.clock.now();
     match at_stripe.iter().find(|r| r.our_refund_id.as_deref() == Some(refund_id)) {
         Some(done) if done.status == "succeeded" => {
@@ -141,11 +141,8 @@ async fn compare_payment_intents(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let intents = state
-        .stripe()?
-        .payment_intents_since(since, MAX_INTENTS)
-        .await
-        .map_err(crate::handlers::payments::gateway_error)?;
+    let intents =
+        state.stripe()?.payment_intents_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
     for pi in intents.iter().filter(|pi| pi.state == Some(PaymentIntentState::Succeeded)) {
         let payment_id = match state.store.payment_for_intent(&pi.id).await? {
             Some(id) => Some(id),
@@ -196,8 +193,7 @@ async fn compare_payment_intents(
 /// transfer by group: not drift).
 async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let transfers =
-        state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    let transfers = state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
     for t in &transfers {
         let instructor = t.metadata.get("instructorId").and_then(|i| UserId::parse(i).ok());
         let currency = Currency::parse(&t.currency.to_ascii_uppercase()).ok();
@@ -223,7 +219,7 @@ async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: 
 /// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
 /// canceled at once. One without our `userId` is not ours to touch: reported.
 async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
-    let gateway = crate::handlers::payments::gateway_error;
+    let gateway = crate::payments::gateway_error;
     for sub in state.stripe()?.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
         let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
             report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
@@ -254,8 +250,7 @@ async fn count_missed_refunds(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let refunds =
-        state.stripe()?.refunds_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    let refunds = state.stripe()?.refunds_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
     for r in refunds.iter().filter(|r| r.status == "succeeded") {
         let Some(pi) = r.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };
@@ -306,8 +301,7 @@ async fn count_missed_disputes(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let disputes =
-        state.stripe()?.disputes_since(since, MAX_INTENTS).await.map_err(crate::handlers::payments::gateway_error)?;
+    let disputes = state.stripe()?.disputes_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
     for d in disputes.iter().filter(|d| d.status == "lost") {
         let Some(pi) = d.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };

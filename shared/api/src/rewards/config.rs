@@ -1,4 +1,4 @@
-//! Token rewards configuration (part of [`crate::config::Config`]).
+//! Token rewards configuration (the `tokens` part of the app's `Config`).
 //!
 //! - `REWARDS_QUEUE_URL` (required): the queue the rewards worker consumes.
 //! - `TOKEN_COMPLETION_BASE` (default 100): tokens for a course completion before the tier
@@ -9,7 +9,7 @@
 //! - `TOKEN_REWARDS_CATALOG` (optional): the redemption catalog as a JSON array (see
 //!   `azora_domain::tokens::Reward`); the built-in catalog when unset.
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use azora_domain::tokens::{Reward, default_catalog, parse_catalog};
 
 pub const DEFAULT_COMPLETION_BASE: i64 = 100;

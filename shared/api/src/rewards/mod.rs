@@ -58,10 +58,9 @@ pub fn ledger_error(e: LedgerError) -> ApiError {
 
 /// Applies a completion: once per (user, course), with the tier multiplier and the streak bonus.
 pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Result<Applied, ApiError> {
-    let now = Timestamp::now();
-    // The multiplier is the one `/api/subscriptions/current` reports (same service, same injected
-    // clock); the ledger keeps real time like the rest of the token code.
-    let tier = crate::entitlements::entitlements_of(state, &event.user_id, state.clock.now()).await?.tier;
+    let now = state.clock.now();
+    // The multiplier is the one `/api/subscriptions/current` reports (same service, same clock).
+    let tier = crate::entitlements::entitlements_of(state, &event.user_id, now).await?.tier;
     let base = state.config.tokens.get()?.completion_base;
     let source = completion_source(&event.course_id);
     let plan = |account: &TokenAccount| {
@@ -119,7 +118,7 @@ pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiE
     if entry.kind != LedgerKind::Award {
         return Ok(());
     }
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let (start, end) = digest_window(entry.created_at, state.config.tokens.get()?.digest_window_seconds);
     if matches!(applied, Applied::Duplicate { .. }) && now > end + jiff::SignedDuration::from_hours(24) {
         return Ok(());
@@ -160,7 +159,7 @@ pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Resul
     let Some(voucher) = state.store.get_voucher(&payment.user_id, &used.voucher_id).await? else {
         return Err(ApiError::internal(format!("voucher {} of payment {} vanished", used.voucher_id, payment.id)));
     };
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let applied = state
         .store
         .apply_entry(&payment.user_id, &voucher_refund_source(&payment.id), now, |account| {

@@ -36,7 +36,7 @@ async fn process(record: &SqsMessage, state: &AppState) -> Result<(), String> {
         serde_json::from_str(body).map_err(|e| format!("unreadable notification: {e}"))?;
     let digest = matches!(notification.kind, NotificationKind::TokenDigest { .. });
     let attempt = new_id("att");
-    let now = jiff::Timestamp::now().as_second();
+    let now = state.clock.now().as_second();
     let fp = fingerprint(body.as_bytes());
     let claim = ClaimRequest {
         scope: SCOPE,

@@ -90,7 +90,7 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
     tracing::info!(event_id = %event.id, event_type = %event.event_type, "applying stripe event");
     let platform_event = event.account.is_none() && event.livemode == state.config.stripe.get()?.livemode();
     let object = &event.data.object;
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     match event.event_type.as_str() {
         "account.updated" => {
             // Connected accounts' own events: the one type we take from them.
@@ -210,7 +210,7 @@ async fn trusted_payment(
     }
     if payment.stripe_payment_intent_id.is_none() {
         // Checked and ours: link it, so no other intent can claim this payment from now on.
-        state.store.link_payment_intent(&payment.id, pi_id, jiff::Timestamp::now()).await?;
+        state.store.link_payment_intent(&payment.id, pi_id, state.clock.now()).await?;
     }
     Ok(Some(payment))
 }
@@ -248,7 +248,7 @@ async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Res
         return Ok(());
     };
     let Some(payment) = payment_of_charge_object(state, event, refund).await? else { return Ok(()) };
-    let now = jiff::Timestamp::now();
+    let now = state.clock.now();
     let ours = str_at(refund, "/metadata/refundId");
     match str_at(refund, "/status") {
         Some("succeeded") => return count_stripe_refund(state, &payment, stripe_id, amount, ours).await,
