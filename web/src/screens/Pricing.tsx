@@ -1,0 +1,13 @@
+// Placeholder: the plans API (one source for tiers, prices and features) is being built
+// separately; this screen is filled in when it lands.
+export function Pricing() {
+  return (
+    <section>
+      <h1>Plans</h1>
+      <div className="notice" role="status" data-testid="pricing-placeholder">
+        Plans and pricing are coming soon. Subscribing, upgrading and cancelling will be available here once the plans
+        API is live.
+      </div>
+    </section>
+  );
+}
