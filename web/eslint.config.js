@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['browser-tests/**/*.js', 'eslint.config.js'],
+    files: ['browser-tests/**/*.js', 'scripts/**/*.js', 'eslint.config.js'],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
   },

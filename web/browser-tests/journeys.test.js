@@ -153,3 +153,72 @@ test('an admin refunds a payment and finds it in the audit log', async () => {
   await screenshot(page, '14-audit-log');
   assert.deepEqual(problems, []);
 });
+
+test('a learner redeems tokens for a voucher and uses it at checkout', async () => {
+  const learner = unique('learner');
+  const admin = await token('admin', unique('admin'));
+  const award = await api('POST', '/api/tokens/award', admin, { userId: learner, reason: 'contest_winner', amount: 600 }, unique('award'));
+  assert.equal(award.status, 201, JSON.stringify(award.body));
+
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'student', learner);
+  await page.goto('/tokens');
+  await page.getByTestId('balance').filter({ hasText: '600' }).waitFor();
+  await page.locator('.rewards li', { hasText: '500 tokens' }).getByRole('button', { name: 'Redeem' }).click();
+  await page.getByText(/^Redeemed .* Balance: 100 tokens\.$/).waitFor();
+  await page.getByTestId('balance').filter({ hasText: /^100$/ }).waitFor();
+  await screenshot(page, '15-tokens-redeemed');
+
+  await page.goto(`/courses/${COURSE}`);
+  await page.getByRole('button', { name: 'Buy now' }).click();
+  await page.getByLabel('Voucher').selectOption({ index: 1 });
+  await page.getByLabel(/— Succeeds$/).first().check();
+  await screenshot(page, '16-checkout-voucher');
+  await page.getByRole('button', { name: /^Pay/ }).click();
+  await page.waitForURL(/\/payments\/[^/?]+/);
+  await page.getByText('Unlocked').waitFor();
+  // USD 19.99 less the USD 5.00 voucher.
+  assert.equal(await page.getByTestId('amount').innerText(), '$14.99');
+  await screenshot(page, '17-paid-with-voucher');
+  assert.deepEqual(problems, []);
+});
+
+test('an enterprise admin assigns the last seat and sees the next assignment refused', async () => {
+  const org = unique('org');
+  const admin = await token('admin', unique('admin'));
+  const issued = await api(
+    'POST',
+    '/api/enterprise/licenses/create',
+    admin,
+    { orgId: org, orgName: 'Browser Org', contactEmail: 'it@browser-org.example', seats: 2, termMonths: 12 },
+    unique('license'),
+  );
+  assert.equal(issued.status, 201, JSON.stringify(issued.body));
+  const licenseId = issued.body.licenseId;
+
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'enterprise', unique('it-admin'), org);
+  await page.goto('/enterprise');
+  await page.getByLabel('License id').fill(licenseId);
+  await page.getByRole('button', { name: 'Open' }).click();
+  await page.getByTestId('seats').filter({ hasText: '0 of 2 seats used' }).waitFor();
+  for (const [member, used] of [
+    ['member-a', 1],
+    ['member-b', 2],
+  ]) {
+    await page.getByLabel("Member's user id").fill(member);
+    await page.getByRole('button', { name: 'Assign seat' }).click();
+    await page.getByText(`Seat assigned to ${member}.`).waitFor();
+    await page.getByTestId('seats').filter({ hasText: `${used} of 2 seats used` }).waitFor();
+  }
+  await page.getByLabel("Member's user id").fill('member-c');
+  await page.getByRole('button', { name: 'Assign seat' }).click();
+  await page.locator('[role="alert"][data-code="no_seats_left"]').waitFor();
+  await screenshot(page, '18-seats-full');
+
+  // Releasing a seat makes room again.
+  await page.getByLabel("Member's user id").fill('member-a');
+  await page.getByRole('button', { name: 'Release seat' }).click();
+  await page.getByTestId('seats').filter({ hasText: '1 of 2 seats used' }).waitFor();
+  assert.deepEqual(problems, ['409 /api/enterprise/licenses/activate']);
+});
