@@ -222,3 +222,31 @@ test('an enterprise admin assigns the last seat and sees the next assignment ref
   await page.getByTestId('seats').filter({ hasText: '1 of 2 seats used' }).waitFor();
   assert.deepEqual(problems, ['409 /api/enterprise/licenses/activate']);
 });
+
+test('an admin suspends a license and reinstates it, and both are audited', async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'admin', unique('admin'));
+  await page.goto('/admin/licenses');
+  const org = unique('org');
+  await page.getByLabel('Organisation id').fill(org);
+  await page.getByLabel('Organisation name').fill('Suspended Org');
+  await page.getByLabel('Contact email').fill('it@suspended.example');
+  await page.getByRole('button', { name: 'Issue license' }).click();
+  await page.getByRole('heading', { name: 'Suspended Org' }).waitFor();
+  const licenseId = decodeURIComponent(page.url().split('/').pop());
+
+  await page.getByLabel('Reason').fill('unpaid invoice');
+  await page.getByRole('button', { name: 'Suspend' }).click();
+  await page.getByText('License suspended.').waitFor();
+  await page.locator('.badge.status-suspended').waitFor();
+  await screenshot(page, '19-license-suspended');
+  await page.getByRole('button', { name: 'Reinstate' }).click();
+  await page.getByText('License reinstated.').waitFor();
+  await page.locator('.badge.status-active').waitFor();
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+  for (const action of ['license.suspend', 'license.reinstate']) {
+    await page.locator(`tr[data-action="${action}"]`, { hasText: licenseId }).waitFor();
+  }
+  assert.deepEqual(problems, []);
+});

@@ -18,12 +18,14 @@ const ROLES = [
     ['/checkout', 'Your cart is empty'],
     ['/payments', 'No payments yet'],
     ['/tokens', 'Rewards'],
-    ['/leaderboards', 'Friends'],
+    ['/leaderboards', 'You follow nobody yet'],
+    ['/billing/payment-method', 'Updating your card'],
   ]],
   ['instructor', 'demo-instructor', '', [
     ['/instructor', 'My courses'],
     ['/instructor/courses/new', 'Lessons'],
     ['/instructor/earnings', 'Earnings'],
+    ['/instructor/payouts', 'Set up payouts with Stripe'],
   ]],
   ['enterprise', unique('it-admin'), 'demo-org', [
     ['/enterprise', 'Recently opened'],
@@ -34,6 +36,7 @@ const ROLES = [
     ['/admin/payments', "Enter a buyer's user id"],
     ['/admin/licenses', 'Issue license'],
     ['/admin/tokens', 'Award'],
+    ['/enterprise/licenses/lic_demo', 'Manage (admin)'],
   ]],
 ];
 

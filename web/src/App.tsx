@@ -12,7 +12,8 @@ import { Leaderboards } from './screens/Leaderboards';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
-import { Pricing } from './screens/Pricing';
+import { Billing, Pricing } from './screens/Pricing';
+import { InstructorPayouts } from './screens/Payouts';
 
 interface Screen {
   pattern: string;
@@ -28,6 +29,7 @@ const SCREENS: Screen[] = [
   { pattern: '/courses', render: (_, q) => <Catalog query={q} /> },
   { pattern: '/courses/:courseId', render: (p) => <CourseDetail courseId={p.courseId!} /> },
   { pattern: '/pricing', render: () => <Pricing /> },
+  { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing /> },
   { pattern: '/checkout', roles: ALL, render: () => <Checkout /> },
   { pattern: '/payments', roles: ALL, render: () => <PaymentHistory /> },
   { pattern: '/payments/:paymentId', roles: ALL, render: (p) => <PaymentDetail paymentId={p.paymentId!} /> },
@@ -35,6 +37,7 @@ const SCREENS: Screen[] = [
   { pattern: '/leaderboards', roles: ALL, render: () => <Leaderboards /> },
   { pattern: '/instructor', roles: ['instructor'], render: () => <InstructorCourses /> },
   { pattern: '/instructor/earnings', roles: ['instructor'], render: () => <InstructorEarnings /> },
+  { pattern: '/instructor/payouts', roles: ['instructor'], render: (_, q) => <InstructorPayouts query={q} /> },
   { pattern: '/instructor/courses/new', roles: ['instructor'], render: () => <CourseEditor /> },
   { pattern: '/instructor/courses/:courseId', roles: ['instructor'], render: (p) => <CourseEditor courseId={p.courseId} /> },
   { pattern: '/enterprise', roles: ['enterprise', 'admin'], render: () => <Licenses /> },

@@ -3,6 +3,7 @@ import { api, ApiError, newIdempotencyKey, type components } from '../api/client
 import { AsyncView, Empty, ErrorMessage, Field, Notice, useAsync } from '../components/ui';
 import { formatDate } from '../format';
 import { Link, navigate } from '../router';
+import { hasRole, useSession } from '../session';
 
 type License = components['schemas']['License'];
 
@@ -53,6 +54,7 @@ export function Licenses() {
 }
 
 export function LicensePage({ licenseId }: { licenseId: string }) {
+  const isAdmin = hasRole(useSession(), 'admin');
   const [license, reload] = useAsync(async (signal) => {
     const l = await api.get('/api/enterprise/licenses/{licenseId}', { signal, params: { licenseId } });
     rememberLicense(licenseId);
@@ -88,6 +90,7 @@ export function LicensePage({ licenseId }: { licenseId: string }) {
               </dd>
             </dl>
             <Seats license={l} onChanged={reload} />
+            {isAdmin && <LicenseAdmin license={l} onChanged={reload} />}
             <Usage licenseId={l.licenseId} />
           </>
         )}
@@ -197,5 +200,105 @@ function Usage({ licenseId }: { licenseId: string }) {
         }
       </AsyncView>
     </>
+  );
+}
+
+/** An admin's changes to a license: each audited by the API, each its own Idempotency-Key. */
+function LicenseAdmin({ license, onChanged }: { license: License; onChanged: () => void }) {
+  const [reason, setReason] = useState('');
+  const [seats, setSeats] = useState(String(license.seats));
+  const [termMonths, setTermMonths] = useState('12');
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const params = { licenseId: license.licenseId };
+  const run = async (what: string, change: (idempotencyKey: string) => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      await change(newIdempotencyKey('license-change'));
+      setDone(what);
+      onChanged();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const body = { reason: reason.trim() || undefined };
+  return (
+    <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Manage license">
+      <h2>Manage (admin)</h2>
+      <div className="row">
+        <Field label="Seats">
+          <input name="seats" inputMode="numeric" value={seats} onChange={(e) => setSeats(e.target.value)} />
+        </Field>
+        <Field label="Extend by (months)">
+          <input name="termMonths" inputMode="numeric" value={termMonths} onChange={(e) => setTermMonths(e.target.value)} />
+        </Field>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() =>
+            run('License renewed; it has a new key.', (idempotencyKey) =>
+              api.post('/api/enterprise/licenses/{licenseId}/renew', {
+                params,
+                idempotencyKey,
+                body: { seats: Number(seats), termMonths: Number(termMonths) },
+              }),
+            )
+          }
+        >
+          Renew
+        </button>
+      </div>
+      <div className="row">
+        <Field label="Reason" hint="Needed to suspend or revoke">
+          <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} />
+        </Field>
+        {license.status === 'suspended' ? (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() =>
+              run('License reinstated.', (idempotencyKey) =>
+                api.post('/api/enterprise/licenses/{licenseId}/reinstate', { params, idempotencyKey, body }),
+              )
+            }
+          >
+            Reinstate
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy || license.status !== 'active'}
+            onClick={() =>
+              run('License suspended.', (idempotencyKey) =>
+                api.post('/api/enterprise/licenses/{licenseId}/suspend', { params, idempotencyKey, body }),
+              )
+            }
+          >
+            Suspend
+          </button>
+        )}
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy || license.status === 'revoked'}
+          onClick={() =>
+            window.confirm('Revoke this license for good? Its seats stop working.') &&
+            run('License revoked.', (idempotencyKey) =>
+              api.post('/api/enterprise/licenses/{licenseId}/revoke', { params, idempotencyKey, body }),
+            )
+          }
+        >
+          Revoke
+        </button>
+      </div>
+      <ErrorMessage error={error} />
+      {done && <Notice>{done}</Notice>}
+    </form>
   );
 }

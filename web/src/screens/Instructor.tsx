@@ -14,12 +14,13 @@ type Currency = CourseInput['price']['currency'];
 const CATEGORIES: Category[] = ['development', 'business', 'design', 'marketing', 'data-science', 'languages', 'music', 'personal-development'];
 const LEVELS: Level[] = ['beginner', 'intermediate', 'advanced', 'all_levels'];
 
-function InstructorNav() {
+export function InstructorNav() {
   return (
     <nav className="subnav" aria-label="Teaching">
       <Link to="/instructor">My courses</Link>
       <Link to="/instructor/courses/new">New course</Link>
       <Link to="/instructor/earnings">Earnings</Link>
+      <Link to="/instructor/payouts">Payouts</Link>
     </nav>
   );
 }

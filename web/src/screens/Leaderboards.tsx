@@ -1,6 +1,6 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, type components } from '../api/client';
-import { AsyncView, Empty, useAsync } from '../components/ui';
+import { AsyncView, Empty, ErrorMessage, Field, useAsync } from '../components/ui';
 import { PrivacySettings } from './Tokens';
 
 type BoardEntry = components['schemas']['BoardEntry'];
@@ -47,6 +47,7 @@ export function Leaderboards() {
           <AsyncView value={friends} what="your friends' board" retry={reloadFriends}>
             {(b) => <Board entries={b.entries ?? []} />}
           </AsyncView>
+          <Following onChanged={reloadFriends} />
         </div>
       </div>
       <PrivacySettings onSaved={reload} />
@@ -64,5 +65,67 @@ function Board({ entries }: { entries: BoardEntry[] }) {
         </li>
       ))}
     </ol>
+  );
+}
+
+/** Who the caller follows: their friends board is them and these users. */
+function Following({ onChanged }: { onChanged: () => void }) {
+  const [friends, reload] = useAsync((signal) => api.get('/api/friends', { signal }), []);
+  const [userId, setUserId] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const changed = () => {
+    reload();
+    onChanged();
+  };
+  const follow = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.post('/api/friends', { body: { userId: userId.trim() } });
+      setUserId('');
+      changed();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const unfollow = async (id: string) => {
+    setError(null);
+    try {
+      await api.delete('/api/friends/{userId}', { params: { userId: id } });
+      changed();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <>
+      <form className="inline" onSubmit={follow} aria-label="Follow someone">
+        <Field label="Follow a learner by user id">
+          <input name="follow" value={userId} onChange={(e) => setUserId(e.target.value)} />
+        </Field>
+        <button type="submit" disabled={!userId.trim()}>
+          Follow
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+      <AsyncView value={friends} what="who you follow" retry={reload}>
+        {(f) =>
+          !f.items?.length ? (
+            <Empty>You follow nobody yet.</Empty>
+          ) : (
+            <ul aria-label="Following">
+              {f.items.map((u) => (
+                <li key={u.userId}>
+                  {u.displayName ?? u.userId}{' '}
+                  <button type="button" className="link" onClick={() => u.userId && unfollow(u.userId)}>
+                    Unfollow
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </AsyncView>
+    </>
   );
 }

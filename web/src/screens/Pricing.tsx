@@ -11,3 +11,17 @@ export function Pricing() {
     </section>
   );
 }
+
+/** The page the dunning email links to (`/billing/payment-method`); it needs the subscriptions
+ * screens, which come with the plans API. */
+export function Billing() {
+  return (
+    <section>
+      <h1>Billing</h1>
+      <div className="notice" role="status" data-testid="billing-placeholder">
+        Updating your card and viewing invoices will be available here soon. Until then, contact support to update the
+        card for your subscription.
+      </div>
+    </section>
+  );
+}
