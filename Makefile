@@ -1,6 +1,6 @@
 # Azora monetization backend. `make dev` to run it, `make test` to check it.
 .DEFAULT_GOAL := help
-.PHONY: help dev test fuzz soak build bench token fmt lint stop clean
+.PHONY: help dev web test fuzz soak build bench token fmt lint stop clean
 
 ROLE ?= student
 SUB ?=
@@ -8,6 +8,7 @@ ORG ?=
 
 help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
+	@echo "make web     rebuild the web console (web/) on every change, for make dev to serve"
 	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests, IAM conformance (starts and stops its services)"
 	@echo "make fuzz    the parser property tests (fuzz_*) with many cases (AZORA_FUZZ_CASES=20000)"
 	@echo "make soak    the randomized invariant test with more steps and seeds (SOAK_SEEDS=\"1 2 3\" SOAK_STEPS=600)"
@@ -18,6 +19,10 @@ help:
 
 dev:
 	@infra/scripts/dev.sh
+
+web:
+	@infra/scripts/install-web.sh
+	cd web && npm run watch
 
 test:
 	@infra/scripts/test.sh

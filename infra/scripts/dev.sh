@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 source infra/scripts/common.sh
 infra/scripts/install.sh
 cargo build --quiet -p azora-local --bins -p azora-stripe-sandbox --bin stripe-sandbox
+# The console the server serves at / (`make web` rebuilds it on change while this runs).
+(cd web && npm run --silent build) >&2
 
 sandbox_pid=""
 cleanup() {

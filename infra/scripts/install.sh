@@ -26,3 +26,6 @@ if [ "$(cat "$VENV/.versions" 2>/dev/null)" != "$want_py" ]; then
     "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
   echo "$want_py" > "$VENV/.versions"
 fi
+
+# The web console's npm dependencies (web/node_modules), when its lockfile changed.
+"$(dirname "$0")/install-web.sh"

@@ -18,6 +18,9 @@ step "cfn-lint template.yaml"
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "web console: type-check (types from openapi.yaml), lint, build"
+(cd web && npm run --silent build && npm run --silent lint)
+
 step "build tests"
 cargo test --workspace --no-run --quiet
 
@@ -32,6 +35,10 @@ step "cargo test (unit, store, end-to-end)"
 export AZORA_IAM_CALLS_DIR="${CARGO_TARGET_DIR:-$PWD/target}/iam-calls"
 rm -rf "$AZORA_IAM_CALLS_DIR"
 RUST_LOG="${RUST_LOG:-error}" cargo test --workspace --quiet
+
+step "web console journeys in headless Chromium (screenshots in target/web-screens)"
+# Before the IAM check, so the calls the console's journeys make are checked too.
+infra/scripts/browser-test.sh
 
 step "IAM conformance: recorded AWS calls vs template.yaml Policies"
 # ... and, once the suite is done, each must be allowed by that function's policy.

@@ -7,6 +7,7 @@
 //! `GET /_local/iam` lists them with the verdict; set `AZORA_IAM_CALLS_DIR` to have them written
 //! to `calls-<pid>.tsv` there.
 
+pub mod console;
 pub mod consumers;
 pub mod dev;
 pub mod functions;

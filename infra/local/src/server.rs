@@ -1,5 +1,6 @@
 //! One hyper server for every HTTP function, plus the consumers and the job trigger.
 
+use crate::console::{self, ConsoleOptions};
 use crate::consumers;
 use crate::gateway::{IncomingRequest, v2_event};
 use crate::iam;
@@ -14,7 +15,7 @@ use lambda_http::Body;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -34,6 +35,8 @@ pub struct ServerOptions {
 pub struct LocalServer {
     pub addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    /// Set by [`LocalServer::serve_console`]; until then the server serves the API only.
+    console: Arc<OnceLock<ConsoleOptions>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -58,6 +61,8 @@ impl LocalServer {
             }
         }
         let force_base64 = options.force_base64_bodies;
+        let console: Arc<OnceLock<ConsoleOptions>> = Arc::default();
+        let console_of_server = console.clone();
         let mut stop_accept = stop.clone();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -69,15 +74,22 @@ impl LocalServer {
                     continue;
                 };
                 let routes = routes.clone();
+                let console = console.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, peer, routes.clone(), force_base64));
+                    let service =
+                        service_fn(move |req| handle(req, peer, routes.clone(), console.clone(), force_base64));
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         }));
-        Ok(LocalServer { addr, shutdown, tasks })
+        Ok(LocalServer { addr, shutdown, console: console_of_server, tasks })
+    }
+
+    /// Also serve the web console and its local-only helpers ([`console`]); the first call wins.
+    pub fn serve_console(&self, options: ConsoleOptions) {
+        let _ = self.console.set(options);
     }
 
     pub fn base_url(&self) -> String {
@@ -116,6 +128,7 @@ async fn handle(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
     routes: Arc<Routes>,
+    console: Arc<OnceLock<ConsoleOptions>>,
     force_base64: bool,
 ) -> Result<HyperResponse, std::convert::Infallible> {
     let (parts, body) = req.into_parts();
@@ -136,6 +149,11 @@ async fn handle(
     }
     if method == "GET" && path == "/_local/iam" {
         return Ok(json_response(200, iam::report_json()));
+    }
+    if let Some(options) = console.get()
+        && let Some(response) = console::handle(options, &method, &path, parts.uri.query(), &body).await
+    {
+        return Ok(response);
     }
     let Some((route, params)) = routes.find(&method, &path) else {
         return Ok(error_response(404, "route_not_found", &format!("No route for {method} {path}.")));

@@ -1,6 +1,7 @@
 //! `make dev`: every function on one port (default 3000), against DynamoDB Local and moto.
 //! `--seed` writes the demo data.
 
+use azora_local::console::ConsoleOptions;
 use azora_local::dev::{BootOptions, boot, dev_settings};
 use std::net::SocketAddr;
 
@@ -22,8 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("seeded {line}");
         }
     }
+    let web_root = std::env::var_os("AZORA_WEB_DIST").map(Into::into).unwrap_or_else(ConsoleOptions::default_web_root);
+    booted.server.serve_console(ConsoleOptions::from_env(&booted.env, Some(web_root)));
     let base = booted.server.base_url();
-    eprintln!("\nAzora API on {base}  (table {}, docs {base}/api/docs)", booted.provisioned.table_name);
+    eprintln!("\nAzora console on {base}/  (dev sign-in; `make web` rebuilds it on change)");
+    eprintln!("Azora API on {base}  (table {}, docs {base}/api/docs)", booted.provisioned.table_name);
     for r in &booted.routes.http {
         eprintln!("  {:6} {base}{}  → {}", r.method, r.path, r.binary);
     }

@@ -193,7 +193,8 @@ async fn compare_payment_intents(
 /// transfer by group: not drift).
 async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let transfers = state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
+    let transfers =
+        state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
     for t in &transfers {
         let instructor = t.metadata.get("instructorId").and_then(|i| UserId::parse(i).ok());
         let currency = Currency::parse(&t.currency.to_ascii_uppercase()).ok();

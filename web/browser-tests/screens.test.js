@@ -1,0 +1,82 @@
+// Every screen, as the role it is for: it renders without a failed request or a script error, and
+// an axe-core scan finds no serious or critical accessibility violation. Screenshots of each.
+/* global axe, document -- in page.evaluate, which runs in the page */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { launch, newPage, screenshot, signIn, unique } from './harness.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** role, user, org, then [path, a text the loaded screen shows]. */
+const ROLES = [
+  ['student', unique('visitor'), '', [
+    ['/courses', 'Page 1'],
+    ['/courses/demo-course-03', 'Lessons'],
+    ['/pricing', 'Plans and pricing are coming soon'],
+    ['/checkout', 'Your cart is empty'],
+    ['/payments', 'No payments yet'],
+    ['/tokens', 'Rewards'],
+    ['/leaderboards', 'You follow nobody yet'],
+    ['/billing/payment-method', 'Updating your card'],
+  ]],
+  ['instructor', 'demo-instructor', '', [
+    ['/instructor', 'My courses'],
+    ['/instructor/courses/new', 'Lessons'],
+    ['/instructor/earnings', 'Earnings'],
+    ['/instructor/payouts', 'Set up payouts with Stripe'],
+  ]],
+  ['enterprise', unique('it-admin'), 'demo-org', [
+    ['/enterprise', 'Recently opened'],
+    ['/enterprise/licenses/lic_demo', 'seats used'],
+  ]],
+  ['admin', unique('admin'), '', [
+    ['/admin', 'Audit log'],
+    ['/admin/payments', "Enter a buyer's user id"],
+    ['/admin/licenses', 'Issue license'],
+    ['/admin/tokens', 'Award'],
+    ['/enterprise/licenses/lic_demo', 'Manage (admin)'],
+  ]],
+];
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+for (const [role, user, org, screens] of ROLES) {
+  test(`every ${role} screen renders, error-free and accessible`, async () => {
+    const { page, problems } = await newPage(browser);
+    await signIn(page, role, user, org);
+    for (const [path, marker] of screens) {
+      await page.goto(path);
+      await page.getByText(marker).first().waitFor();
+      await page.waitForFunction(() => !document.querySelector('.loading'));
+      await page.addScriptTag({ content: axeSource });
+      const violations = await page.evaluate(async () => {
+        const result = await axe.run(document, { resultTypes: ['violations'] });
+        return result.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      });
+      assert.deepEqual(violations, [], `${path} as ${role}`);
+      await screenshot(page, `screen-${role}${path.replace(/\//g, '-')}`);
+    }
+    assert.deepEqual(problems, []);
+  });
+}
+
+test('a student sees no instructor, enterprise or admin screens', async () => {
+  const { page } = await newPage(browser);
+  await signIn(page, 'student', unique('student'));
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const hidden of ['Teach', 'Licenses', 'Admin']) {
+    assert.equal(await nav.getByRole('link', { name: hidden }).count(), 0, hidden);
+  }
+  await page.goto('/admin');
+  await page.getByRole('heading', { name: 'Not available to your account' }).waitFor();
+});

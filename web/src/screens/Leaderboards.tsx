@@ -1,0 +1,131 @@
+import { useState, type FormEvent } from 'react';
+import { api, type components } from '../api/client';
+import { AsyncView, Empty, ErrorMessage, Field, useAsync } from '../components/ui';
+import { PrivacySettings } from './Tokens';
+
+type BoardEntry = components['schemas']['BoardEntry'];
+type Period = 'all' | 'week';
+
+export function Leaderboards() {
+  const [period, setPeriod] = useState<Period>('week');
+  const [global, reloadGlobal] = useAsync((signal) => api.get('/api/leaderboard/global', { signal, query: { period, limit: 20 } }), [period]);
+  const [friends, reloadFriends] = useAsync((signal) => api.get('/api/leaderboard/friends', { signal, query: { period } }), [period]);
+  const reload = () => {
+    reloadGlobal();
+    reloadFriends();
+  };
+  return (
+    <section>
+      <h1>Leaderboards</h1>
+      <div role="tablist" aria-label="Period" className="tabs">
+        {(['week', 'all'] as const).map((p) => (
+          <button key={p} type="button" role="tab" aria-selected={period === p} className={period === p ? 'active' : 'secondary'} onClick={() => setPeriod(p)}>
+            {p === 'week' ? 'This week' : 'All time'}
+          </button>
+        ))}
+      </div>
+      <div className="columns">
+        <div>
+          <h2>Everyone</h2>
+          <AsyncView value={global} what="the board" retry={reloadGlobal}>
+            {(b) => (
+              <>
+                <p className="notice" data-testid="my-rank">
+                  {b.me.rank
+                    ? `You are #${b.me.rank}${b.me.rankExact === false ? ' (approx.)' : ''} with ${b.me.score ?? 0} tokens.`
+                    : b.me.percentileBand
+                      ? `You are in the ${b.me.percentileBand}.`
+                      : 'You have no score in this period yet.'}
+                </p>
+                <Board entries={b.entries} />
+              </>
+            )}
+          </AsyncView>
+        </div>
+        <div>
+          <h2>Friends</h2>
+          <AsyncView value={friends} what="your friends' board" retry={reloadFriends}>
+            {(b) => <Board entries={b.entries ?? []} />}
+          </AsyncView>
+          <Following onChanged={reloadFriends} />
+        </div>
+      </div>
+      <PrivacySettings onSaved={reload} />
+    </section>
+  );
+}
+
+function Board({ entries }: { entries: BoardEntry[] }) {
+  if (entries.length === 0) return <Empty>Nobody has earned tokens in this period yet.</Empty>;
+  return (
+    <ol className="board">
+      {entries.map((e, i) => (
+        <li key={`${e.userId ?? 'anon'}-${i}`} className={e.isMe ? 'me' : undefined}>
+          <span className="rank">#{e.rank}</span> <span>{e.displayName}</span> <strong className="num">{e.score}</strong>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Who the caller follows: their friends board is them and these users. */
+function Following({ onChanged }: { onChanged: () => void }) {
+  const [friends, reload] = useAsync((signal) => api.get('/api/friends', { signal }), []);
+  const [userId, setUserId] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const changed = () => {
+    reload();
+    onChanged();
+  };
+  const follow = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api.post('/api/friends', { body: { userId: userId.trim() } });
+      setUserId('');
+      changed();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const unfollow = async (id: string) => {
+    setError(null);
+    try {
+      await api.delete('/api/friends/{userId}', { params: { userId: id } });
+      changed();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <>
+      <form className="inline" onSubmit={follow} aria-label="Follow someone">
+        <Field label="Follow a learner by user id">
+          <input name="follow" value={userId} onChange={(e) => setUserId(e.target.value)} />
+        </Field>
+        <button type="submit" disabled={!userId.trim()}>
+          Follow
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+      <AsyncView value={friends} what="who you follow" retry={reload}>
+        {(f) =>
+          !f.items?.length ? (
+            <Empty>You follow nobody yet.</Empty>
+          ) : (
+            <ul aria-label="Following">
+              {f.items.map((u) => (
+                <li key={u.userId}>
+                  {u.displayName ?? u.userId}{' '}
+                  <button type="button" className="link" onClick={() => u.userId && unfollow(u.userId)}>
+                    Unfollow
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </AsyncView>
+    </>
+  );
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// The local server (infra/local) serves dist/ at / beside /api, so the console and the API share
+// one origin and need no CORS.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    reportCompressedSize: true,
+    chunkSizeWarningLimit: 600,
+  },
+});
