@@ -59,14 +59,22 @@ pub async fn run(args: &[String], default_out: PathBuf) -> Result<(), String> {
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
 
     let probe = panic_probe(&release_dir.join(PANIC_PROBE), &work).await?;
-    let hello = measure(&release_dir.join(HELLO), HELLO, false, BTreeMap::new(), 10, &work, hello_event).await?;
+    let hello_def = FunctionDef {
+        logical_id: HELLO.into(),
+        binary: HELLO.into(),
+        timeout_seconds: 10,
+        http_routes: vec![],
+        sqs_queues: vec![],
+        schedules: vec![],
+        env: BTreeMap::new(),
+    };
+    let hello = measure(&release_dir.join(HELLO), &hello_def, false, BTreeMap::new(), 10, &work, hello_event).await?;
     let mut rows = Vec::new();
     for f in &template.functions {
         let needs = azora_local::functions::find(&f.binary).map(|f| f.needs).unwrap_or_default();
         let event = event_for(f);
         let row =
-            measure(&release_dir.join(&f.binary), &f.binary, needs.has(Needs::STRIPE), env_of(f), runs, &work, event)
-                .await?;
+            measure(&release_dir.join(&f.binary), f, needs.has(Needs::STRIPE), env_of(f), runs, &work, event).await?;
         rows.push(row);
     }
     let report = report(&hello, &rows, &probe, runs);
@@ -130,7 +138,7 @@ fn http_event(path: &str, request_id: &str) -> Value {
 
 async fn measure(
     binary: &Path,
-    name: &str,
+    def: &FunctionDef,
     stripe: bool,
     env: BTreeMap<String, String>,
     runs: usize,
@@ -139,16 +147,8 @@ async fn measure(
 ) -> Result<Row, String> {
     let size = std::fs::metadata(binary).map_err(|e| format!("{}: {e}", binary.display()))?.len();
     let zipped = zipped_size(binary, work)?;
-    let def = FunctionDef {
-        logical_id: name.into(),
-        binary: name.into(),
-        timeout_seconds: 10,
-        http_routes: vec![],
-        sqs_queues: vec![],
-        schedules: vec![],
-        env: BTreeMap::new(),
-    };
-    let template_def = Template::load_default().ok().and_then(|t| t.function_by_binary(name).cloned()).unwrap_or(def);
+    let name = def.binary.as_str();
+    let template_def = def.clone();
     let report = cold::run(ColdOptions {
         binary: binary.to_path_buf(),
         function_name: name.into(),

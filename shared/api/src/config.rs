@@ -89,9 +89,7 @@ impl<T> Part<T> {
     }
 
     pub fn get(&self) -> Result<&T, ApiError> {
-        self.value.as_ref().ok_or_else(|| {
-            ApiError::internal(format!("this function does not declare {} in its Needs", self.part.names()))
-        })
+        self.value.as_ref().ok_or_else(|| self.part.undeclared())
     }
 
     pub fn is_loaded(&self) -> bool {

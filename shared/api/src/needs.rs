@@ -103,6 +103,11 @@ impl Needs {
         names
     }
 
+    /// The error for reaching a part the function did not declare: a bug in its `Needs`.
+    pub fn undeclared(self) -> crate::error::ApiError {
+        crate::error::ApiError::internal(format!("this function does not declare {} in its Needs", self.names()))
+    }
+
     /// The parts' names, for messages (`AUTH | STRIPE`).
     pub fn names(self) -> String {
         let names: Vec<&str> = PARTS.iter().filter(|p| self.has(p.needs)).map(|p| p.name).collect();

@@ -53,11 +53,6 @@ pub struct AppState {
     ses: Option<aws_sdk_sesv2::Client>,
 }
 
-/// The error for a client the function did not declare.
-fn undeclared(part: Needs) -> ApiError {
-    ApiError::internal(format!("this function does not declare {} in its Needs", part.names()))
-}
-
 impl AppState {
     /// Builds the clients `config.needs` names from one SDK configuration (endpoints from
     /// `AWS_ENDPOINT_URL_*` locally).
@@ -134,26 +129,26 @@ impl AppState {
 
     /// Reads `Authorization: Bearer <token>` and verifies it ([`JwtVerifier::authenticate`]).
     pub fn authenticate(&self, req: &lambda_http::Request) -> Result<Principal, ApiError> {
-        self.auth.as_ref().ok_or_else(|| undeclared(Needs::AUTH))?.authenticate(req)
+        self.auth.as_ref().ok_or_else(|| Needs::AUTH.undeclared())?.authenticate(req)
     }
 
     pub fn stripe(&self) -> Result<&StripeGateway, ApiError> {
-        self.stripe.as_ref().ok_or_else(|| undeclared(Needs::STRIPE))
+        self.stripe.as_ref().ok_or_else(|| Needs::STRIPE.undeclared())
     }
 
     pub fn notifier(&self) -> Result<&Notifier, ApiError> {
-        self.notifier.as_ref().ok_or_else(|| undeclared(Needs::MAIL))
+        self.notifier.as_ref().ok_or_else(|| Needs::MAIL.undeclared())
     }
 
     pub fn stripe_events(&self) -> Result<&QueueSender, ApiError> {
-        self.stripe_events.as_ref().ok_or_else(|| undeclared(Needs::STRIPE_WEBHOOK))
+        self.stripe_events.as_ref().ok_or_else(|| Needs::STRIPE_WEBHOOK.undeclared())
     }
 
     pub fn rewards(&self) -> Result<&QueueSender, ApiError> {
-        self.rewards.as_ref().ok_or_else(|| undeclared(Needs::TOKENS))
+        self.rewards.as_ref().ok_or_else(|| Needs::TOKENS.undeclared())
     }
 
     pub fn ses(&self) -> Result<&aws_sdk_sesv2::Client, ApiError> {
-        self.ses.as_ref().ok_or_else(|| undeclared(Needs::SES))
+        self.ses.as_ref().ok_or_else(|| Needs::SES.undeclared())
     }
 }
