@@ -5,8 +5,9 @@
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
 use crate::refunds::RefundError;
+use crate::rewards::RewardsError;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
-use azora_domain::tokens::VoucherRefusal;
+use azora_domain::tokens::{LedgerRefusal, VoucherRefusal};
 use http::StatusCode;
 use serde_json::json;
 
@@ -114,6 +115,24 @@ impl From<RefundError> for ApiError {
             ),
             RefundError::Rejected(e) => gateway_error(e),
             RefundError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<RewardsError> for ApiError {
+    fn from(e: RewardsError) -> Self {
+        match e {
+            RewardsError::Refused(LedgerRefusal::InsufficientBalance { balance, needed }) => ApiError::unprocessable(
+                "insufficient_balance",
+                format!("The balance of {balance} tokens does not cover {needed}."),
+            )
+            .with_details(json!({ "balance": balance, "needed": needed })),
+            RewardsError::Refused(r) => ApiError::unprocessable("ledger_refused", r.to_string()),
+            RewardsError::KeyReused => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key already redeemed another reward.",
+            ),
+            RewardsError::Fault(f) => f.into(),
         }
     }
 }

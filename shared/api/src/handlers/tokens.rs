@@ -7,17 +7,16 @@ use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
-use crate::rewards::{CompletionEvent, after_award, entry_json, ledger_error};
+use crate::rewards::{CompletionEvent, ManualAward, entry_json};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::notification::EmailAddress;
 use azora_domain::streak::{local_day, parse_time_zone};
 use azora_domain::tokens::{
-    LedgerEntry, LedgerKind, MAX_MANUAL_AMOUNT, RewardKind, Voucher, VoucherStatus, completion_source, redeem_source,
-    validate_source_key,
+    LedgerEntry, MAX_MANUAL_AMOUNT, Voucher, VoucherStatus, completion_source, validate_source_key,
 };
 use azora_domain::{Role, UserId};
-use azora_store::tokens::{Applied, Effect, EntryPlan};
+use azora_store::tokens::Applied;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use lambda_http::Request;
@@ -137,20 +136,18 @@ async fn manual_award(
     key: &str,
 ) -> HttpResult {
     let source = body.source_key.clone().unwrap_or_else(|| format!("manual#{key}"));
-    let kind = if amount > 0 { LedgerKind::Award } else { LedgerKind::Adjust };
-    let now = state.clock.now();
-    let applied = state
-        .store
-        .apply_entry(user, &source, now, |account| {
-            let mut plan = EntryPlan::simple(account, kind, amount, &body.reason, now)?;
-            plan.details = json!({ "awardedBy": principal.user_id, "courseId": body.course_id });
-            if let Some(email) = &body.email {
-                plan.after.email = Some(email.clone());
-            }
-            Ok(plan)
-        })
-        .await
-        .map_err(ledger_error)?;
+    let applied = crate::rewards::award(
+        state,
+        ManualAward {
+            user,
+            source_key: &source,
+            amount,
+            reason: &body.reason,
+            details: json!({ "awardedBy": principal.user_id, "courseId": body.course_id }),
+            email: body.email.as_deref(),
+        },
+    )
+    .await?;
     match &applied {
         Applied::Written { entry, .. } => {
             audit::record(
@@ -159,10 +156,9 @@ async fn manual_award(
                 &http::request_id(req),
                 "tokens.award",
                 &format!("user:{user}"),
-                json!({ "amount": amount, "kind": kind.as_str(), "reason": body.reason, "sourceKey": source, "entryId": entry.id }),
+                json!({ "amount": amount, "kind": entry.kind.as_str(), "reason": body.reason, "sourceKey": source, "entryId": entry.id }),
             )
             .await?;
-            after_award(state, &applied).await?;
             http::json(StatusCode::CREATED, &json!({ "duplicate": false, "entry": entry_json(entry) }))
         }
         Applied::Duplicate { entry } => {
@@ -241,50 +237,9 @@ pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
         let user = &principal.user_id;
-        let now = state.clock.now();
         let voucher_id = derived_id("vch", &principal, &key);
-        let applied = state
-            .store
-            .apply_entry(user, &redeem_source(&key), now, |account| {
-                let mut plan = EntryPlan::simple(
-                    account,
-                    LedgerKind::Redeem,
-                    -reward.cost,
-                    &format!("redeem:{}", reward.id),
-                    now,
-                )?;
-                plan.details = json!({ "rewardId": reward.id, "title": reward.title });
-                plan.effect = match &reward.kind {
-                    RewardKind::CourseVoucher { discount } => {
-                        plan.details["voucherId"] = json!(voucher_id);
-                        Effect::Voucher(Voucher {
-                            id: voucher_id.clone(),
-                            user_id: user.clone(),
-                            reward_id: reward.id.clone(),
-                            discount: *discount,
-                            cost: reward.cost,
-                            status: VoucherStatus::Available,
-                            payment_id: None,
-                            created_at: now,
-                        })
-                    }
-                    RewardKind::ProCredit { days } => Effect::ProCredit { days: *days },
-                };
-                Ok(plan)
-            })
-            .await
-            .map_err(ledger_error)?;
-        let (entry, status) = match &applied {
-            Applied::Written { entry, .. } => (entry.clone(), StatusCode::CREATED),
-            Applied::Duplicate { entry: Some(entry) } => (entry.clone(), StatusCode::OK),
-            Applied::Duplicate { entry: None } => return Err(ApiError::internal("redemption source without entry")),
-        };
-        if entry.details["rewardId"] != json!(reward.id) {
-            return Err(ApiError::unprocessable(
-                "idempotency_key_reused",
-                "This Idempotency-Key already redeemed another reward.",
-            ));
-        }
+        let (entry, applied) = crate::rewards::redeem(&state, user, &reward, &key, &voucher_id).await?;
+        let status = if matches!(applied, Applied::Written { .. }) { StatusCode::CREATED } else { StatusCode::OK };
         http::json(status, &redemption_json(&state, user, &entry, &applied).await?)
     })
     .await

@@ -1,6 +1,8 @@
-//! Token rewards glue shared by the HTTP handlers, the rewards worker, the email worker and the
-//! payments code: completion awards (multiplied as `crate::entitlements` says), award digests,
-//! voucher refunds.
+//! The rewards service, shared by the HTTP handlers, the rewards worker, the email worker and the
+//! payments code: completion awards (multiplied as `crate::entitlements` says), manual awards,
+//! redemptions, award digests, voucher refunds. Every ledger write goes through
+//! `Store::apply_entry` (one transaction per source key, never below zero); refusals are
+//! [`RewardsError`]s, mapped for HTTP in `catalogue.rs`.
 //!
 //! **Award digests**: every award queues the notification `token-digest-<userId>-<windowStart>`
 //! for the digest window containing it (`TOKEN_DIGEST_WINDOW_SECONDS`, default 15 minutes,
@@ -12,17 +14,19 @@
 
 pub mod config;
 
-use crate::error::ApiError;
 use crate::fault::Fault;
+use crate::needs::UndeclaredPart;
 use crate::state::AppState;
 use azora_domain::UserId;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind, digest_window, token_digest_id};
 use azora_domain::payment::Payment;
 use azora_domain::streak::{local_day, parse_time_zone};
 use azora_domain::tokens::{
-    LedgerEntry, LedgerKind, LedgerRefusal, TokenAccount, completion_award, completion_source, voucher_refund_source,
+    LedgerEntry, LedgerKind, LedgerRefusal, Reward, RewardKind, TokenAccount, Voucher, VoucherStatus, completion_award,
+    completion_source, redeem_source, voucher_refund_source,
 };
-use azora_store::tokens::{Applied, EntryPlan, LedgerError};
+use azora_store::StoreError;
+use azora_store::tokens::{Applied, Effect, EntryPlan, LedgerError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -44,21 +48,122 @@ pub struct CompletionEvent {
     pub email: Option<String>,
 }
 
-/// Maps a ledger failure: refusals are 422s, store failures the usual mapping.
-pub fn ledger_error(e: LedgerError) -> ApiError {
-    match e {
-        LedgerError::Refused(LedgerRefusal::InsufficientBalance { balance, needed }) => ApiError::unprocessable(
-            "insufficient_balance",
-            format!("The balance of {balance} tokens does not cover {needed}."),
-        )
-        .with_details(json!({ "balance": balance, "needed": needed })),
-        LedgerError::Refused(r) => ApiError::unprocessable("ledger_refused", r.to_string()),
-        LedgerError::Store(e) => e.into(),
+/// Why a ledger write is not made.
+#[derive(Debug, thiserror::Error)]
+pub enum RewardsError {
+    /// The ledger's rules refused it (a balance would go below zero, ...).
+    #[error(transparent)]
+    Refused(#[from] LedgerRefusal),
+    /// The redemption key was used for another reward.
+    #[error("this Idempotency-Key already redeemed another reward")]
+    KeyReused,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<LedgerError> for RewardsError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Refused(r) => RewardsError::Refused(r),
+            LedgerError::Store(e) => RewardsError::Fault(e.into()),
+        }
     }
 }
 
+impl From<StoreError> for RewardsError {
+    fn from(e: StoreError) -> Self {
+        RewardsError::Fault(e.into())
+    }
+}
+
+impl From<UndeclaredPart> for RewardsError {
+    fn from(e: UndeclaredPart) -> Self {
+        RewardsError::Fault(e.into())
+    }
+}
+
+/// A manual award (positive) or adjustment (negative) by an admin or the learning platform.
+pub struct ManualAward<'a> {
+    pub user: &'a UserId,
+    pub source_key: &'a str,
+    pub amount: i64,
+    pub reason: &'a str,
+    pub details: Value,
+    /// Where award digests go, when the caller knows it.
+    pub email: Option<&'a str>,
+}
+
+/// Writes a manual award once per source key (a repeat answers the first entry as a duplicate)
+/// and queues the award digest.
+pub async fn award(state: &AppState, award: ManualAward<'_>) -> Result<Applied, RewardsError> {
+    let kind = if award.amount > 0 { LedgerKind::Award } else { LedgerKind::Adjust };
+    let now = state.clock.now();
+    let applied = state
+        .store
+        .apply_entry(award.user, award.source_key, now, |account| {
+            let mut plan = EntryPlan::simple(account, kind, award.amount, award.reason, now)?;
+            plan.details = award.details.clone();
+            if let Some(email) = award.email {
+                plan.after.email = Some(email.to_string());
+            }
+            Ok(plan)
+        })
+        .await?;
+    if matches!(applied, Applied::Written { .. }) {
+        after_award(state, &applied).await?;
+    }
+    Ok(applied)
+}
+
+/// Debits `reward`'s cost (never below zero) and, in the same transaction, creates the course
+/// voucher `voucher_id` or extends the Pro credit. `key` redeems once, ever (ledger source
+/// `redeem#<key>`): a repeat answers the first redemption, or [`RewardsError::KeyReused`] when it
+/// was for another reward. Returns the ledger entry and what was applied.
+pub async fn redeem(
+    state: &AppState,
+    user: &UserId,
+    reward: &Reward,
+    key: &str,
+    voucher_id: &str,
+) -> Result<(LedgerEntry, Applied), RewardsError> {
+    let now = state.clock.now();
+    let applied = state
+        .store
+        .apply_entry(user, &redeem_source(key), now, |account| {
+            let mut plan =
+                EntryPlan::simple(account, LedgerKind::Redeem, -reward.cost, &format!("redeem:{}", reward.id), now)?;
+            plan.details = json!({ "rewardId": reward.id, "title": reward.title });
+            plan.effect = match &reward.kind {
+                RewardKind::CourseVoucher { discount } => {
+                    plan.details["voucherId"] = json!(voucher_id);
+                    Effect::Voucher(Voucher {
+                        id: voucher_id.to_string(),
+                        user_id: user.clone(),
+                        reward_id: reward.id.clone(),
+                        discount: *discount,
+                        cost: reward.cost,
+                        status: VoucherStatus::Available,
+                        payment_id: None,
+                        created_at: now,
+                    })
+                }
+                RewardKind::ProCredit { days } => Effect::ProCredit { days: *days },
+            };
+            Ok(plan)
+        })
+        .await?;
+    let entry = match &applied {
+        Applied::Written { entry, .. } | Applied::Duplicate { entry: Some(entry) } => entry.clone(),
+        Applied::Duplicate { entry: None } => return Err(Fault::broken("redemption source without entry").into()),
+    };
+    if entry.details["rewardId"] != json!(reward.id) {
+        return Err(RewardsError::KeyReused);
+    }
+    Ok((entry, applied))
+}
+
 /// Applies a completion: once per (user, course), with the tier multiplier and the streak bonus.
-pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Result<Applied, ApiError> {
+pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Result<Applied, RewardsError> {
     let now = state.clock.now();
     // The multiplier is the one `/api/subscriptions/current` reports (same service, same clock).
     let tier = crate::entitlements::entitlements_of(state, &event.user_id, now).await?.tier;
@@ -102,7 +207,7 @@ pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Resu
             effect: azora_store::tokens::Effect::None,
         })
     };
-    let applied = state.store.apply_entry(&event.user_id, &source, now, plan).await.map_err(ledger_error)?;
+    let applied = state.store.apply_entry(&event.user_id, &source, now, plan).await?;
     after_award(state, &applied).await?;
     Ok(applied)
 }
@@ -110,7 +215,7 @@ pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Resu
 /// Queues the award digest for an award just written, or again for a duplicate whose window
 /// ended less than a day ago (a crash between the award and the queueing loses nothing; the
 /// email worker sends each digest id once).
-pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiError> {
+pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), Fault> {
     let (entry, email) = match applied {
         Applied::Written { entry, account, .. } => (entry, account.email.clone()),
         Applied::Duplicate { entry: Some(entry) } => (entry, None),
@@ -140,7 +245,7 @@ pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiE
         },
     };
     let delay = (end.as_second() - now.as_second()).clamp(0, 900) as i32;
-    Ok(state.notifier()?.send_delayed(&notification, delay).await?)
+    state.notifier()?.send_delayed(&notification, delay).await
 }
 
 /// Where a user's token emails go: the address the platform sent with an award, else

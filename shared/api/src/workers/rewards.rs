@@ -15,7 +15,7 @@ pub async fn handle(event: SqsEvent, state: Arc<AppState>) -> SqsBatchResponse {
         let id = record.message_id.clone().unwrap_or_default();
         let body = record.body.as_deref().unwrap_or_default();
         let outcome = match serde_json::from_str::<CompletionEvent>(body) {
-            Ok(completion) => apply_completion(&state, &completion).await.map_err(|e| e.message),
+            Ok(completion) => apply_completion(&state, &completion).await.map_err(|e| e.to_string()),
             Err(e) => Err(format!("unreadable completion event: {e}")),
         };
         match outcome {
