@@ -3,6 +3,7 @@
 
 mod auth;
 mod authz_matrix;
+mod billing_screens;
 mod billing_cycle_resume;
 mod console;
 mod contract;
