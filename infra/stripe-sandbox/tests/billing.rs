@@ -133,6 +133,31 @@ async fn advance(client: &stripe::Client, clock: &str, to: i64) {
     assert_eq!(ready.frozen_time, to);
 }
 
+/// A sandbox with the catalog, and a customer on a test clock at Jan 15 with a Visa card and a
+/// monthly Pro subscription.
+async fn monthly_on_a_clock() -> (TestSandbox, Catalog, String, String, Subscription) {
+    let t = start().await;
+    let c = catalog(&t.client).await;
+    let clock = clock(&t.client, JAN_15).await;
+    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
+    let sub = CreateSubscription::new()
+        .customer(customer.as_str())
+        .items(vec![item(&c.monthly)])
+        .send(&t.client)
+        .await
+        .expect("subscription");
+    (t, c, clock, customer, sub)
+}
+
+/// Switches the subscription's one item to `price`.
+fn price_change(sub: &Subscription, item_id: &str, price: &str) -> UpdateSubscription {
+    UpdateSubscription::new(sub.id.clone()).items(vec![UpdateSubscriptionItems {
+        id: Some(item_id.to_string()),
+        price: Some(price.to_string()),
+        ..UpdateSubscriptionItems::new()
+    }])
+}
+
 fn events(t: &TestSandbox, kind: &str) -> Vec<Value> {
     t.sandbox.events_of_type(kind)
 }
@@ -420,16 +445,7 @@ async fn test_clock_renewals_then_a_failing_card_makes_it_past_due() {
 
 #[tokio::test]
 async fn upgrades_with_always_invoice_are_prorated_to_the_second() {
-    let t = start().await;
-    let c = catalog(&t.client).await;
-    let clock = clock(&t.client, JAN_15).await;
-    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
-    let monthly = CreateSubscription::new()
-        .customer(customer.as_str())
-        .items(vec![item(&c.monthly)])
-        .send(&t.client)
-        .await
-        .expect("subscription");
+    let (t, c, clock, _customer, monthly) = monthly_on_a_clock().await;
     // 2026-01-29T12:00:00Z: 1 425 600 s of the 2 678 400 s period left.
     let at = JAN_15 + 14 * DAY + DAY / 2;
     advance(&t.client, &clock, at).await;
@@ -901,24 +917,9 @@ async fn too_long_a_jump_is_refused_before_anything_happens() {
 /// what the first one charged.
 #[tokio::test]
 async fn pending_prorations_land_on_the_renewal_invoice() {
-    let t = start().await;
-    let c = catalog(&t.client).await;
-    let clock = clock(&t.client, JAN_15).await;
-    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
-    let sub = CreateSubscription::new()
-        .customer(customer.as_str())
-        .items(vec![item(&c.monthly)])
-        .send(&t.client)
-        .await
-        .expect("subscription");
+    let (t, c, clock, _customer, sub) = monthly_on_a_clock().await;
     let item_id = sub.items.data[0].id.as_str().to_string();
-    let change = |price: &str| {
-        UpdateSubscription::new(sub.id.clone()).items(vec![UpdateSubscriptionItems {
-            id: Some(item_id.clone()),
-            price: Some(price.to_string()),
-            ..UpdateSubscriptionItems::new()
-        }])
-    };
+    let change = |price: &str| price_change(&sub, &item_id, price);
     let jan_29_noon = JAN_15 + 14 * DAY + DAY / 2;
     let feb_1 = 1_769_904_000;
     advance(&t.client, &clock, jan_29_noon).await;
@@ -948,16 +949,7 @@ async fn an_invoice_preview_is_what_the_update_then_invoices() {
         CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails, CreatePreviewInvoiceSubscriptionDetailsItems,
         CreatePreviewInvoiceSubscriptionDetailsProrationBehavior as PreviewProration,
     };
-    let t = start().await;
-    let c = catalog(&t.client).await;
-    let clock = clock(&t.client, JAN_15).await;
-    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
-    let sub = CreateSubscription::new()
-        .customer(customer.as_str())
-        .items(vec![item(&c.monthly)])
-        .send(&t.client)
-        .await
-        .expect("subscription");
+    let (t, c, clock, customer, sub) = monthly_on_a_clock().await;
     let item_id = sub.items.data[0].id.as_str().to_string();
     // Quoted at 2026-01-29T12:00Z, confirmed an hour later with the quote's proration date.
     let at = JAN_15 + 14 * DAY + DAY / 2;
@@ -991,12 +983,7 @@ async fn an_invoice_preview_is_what_the_update_then_invoices() {
     assert_eq!(unchanged.items.data[0].price.id.as_str(), c.monthly, "and changes nothing");
 
     let quoted = preview(&c.yearly).send(&t.client).await.expect("preview yearly");
-    let updated = UpdateSubscription::new(sub.id.clone())
-        .items(vec![UpdateSubscriptionItems {
-            id: Some(item_id.clone()),
-            price: Some(c.yearly.clone()),
-            ..UpdateSubscriptionItems::new()
-        }])
+    let updated = price_change(&sub, &item_id, &c.yearly)
         .proration_behavior(UpdateSubscriptionProrationBehavior::AlwaysInvoice)
         .proration_date(at)
         .expand(vec!["latest_invoice".to_string()])
