@@ -75,7 +75,8 @@ async fn a_preview_quotes_exactly_what_the_upgrade_then_charges() {
 
     // A quote is good for an hour.
     advance(&app, 2 * 3600).await;
-    let (status, body) = update(&app, &token, json!({ "interval": "year", "prorationDate": quote["prorationDate"] })).await;
+    let (status, body) =
+        update(&app, &token, json!({ "interval": "year", "prorationDate": quote["prorationDate"] })).await;
     assert_eq!((status, error_code(&body)), (422, "quote_expired"), "{body}");
     let (status, body) = update(&app, &token, json!({ "interval": "year", "prorationDate": "yesterday" })).await;
     assert_eq!((status, error_code(&body)), (400, "validation_failed"), "{body}");
@@ -83,7 +84,8 @@ async fn a_preview_quotes_exactly_what_the_upgrade_then_charges() {
     // Confirmed ten minutes after a new quote: charged exactly the quote.
     let (_, quote) = get(&app, "/api/subscriptions/preview?tier=pro&interval=year", &token).await;
     advance(&app, 600).await;
-    let (status, body) = update(&app, &token, json!({ "interval": "year", "prorationDate": quote["prorationDate"] })).await;
+    let (status, body) =
+        update(&app, &token, json!({ "interval": "year", "prorationDate": quote["prorationDate"] })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["prorationAmount"], quote["amountDue"], "{body} vs {quote}");
 
@@ -91,7 +93,10 @@ async fn a_preview_quotes_exactly_what_the_upgrade_then_charges() {
     assert_eq!(status, 200, "{list}");
     let invoices = list["invoices"].as_array().expect("invoices");
     assert_eq!(invoices.len(), 2, "{list}");
-    assert_eq!((invoices[0]["amount"].clone(), invoices[0]["status"].clone()), (quote["amountDue"].clone(), json!("paid")));
+    assert_eq!(
+        (invoices[0]["amount"].clone(), invoices[0]["status"].clone()),
+        (quote["amountDue"].clone(), json!("paid"))
+    );
     assert_eq!(invoices[0]["billingReason"], "subscription_update");
     assert_eq!((invoices[1]["amount"].clone(), invoices[1]["currency"].clone()), (json!(1200), json!("USD")));
 
@@ -117,7 +122,10 @@ async fn a_preview_follows_the_update_rules() {
     let (status, body) = get(&app, "/api/subscriptions/preview?tier=enterprise", &token).await;
     assert_eq!((status, error_code(&body)), (422, "enterprise_via_license"));
     let (status, body) = get(&app, "/api/subscriptions/preview?interval=week", &token).await;
-    assert_eq!((status, error_code(&body), body["error"]["field"].clone()), (400, "validation_failed", json!("interval")));
+    assert_eq!(
+        (status, error_code(&body), body["error"]["field"].clone()),
+        (400, "validation_failed", json!("interval"))
+    );
     let (status, body) = get(&app, "/api/subscriptions/preview?tier=gold", &token).await;
     assert_eq!((status, error_code(&body)), (400, "validation_failed"));
 
@@ -131,10 +139,8 @@ async fn a_preview_follows_the_update_rules() {
     assert_eq!(quote["prorationDate"], Value::Null);
 
     // Canceled at the period end: asking for the current plan is a resume, free of charge.
-    let (status, body) = json_of(
-        app.post("/api/subscriptions/cancel", Some(&token), None, &json!({ "atPeriodEnd": true })).await,
-    )
-    .await;
+    let (status, body) =
+        json_of(app.post("/api/subscriptions/cancel", Some(&token), None, &json!({ "atPeriodEnd": true })).await).await;
     assert_eq!(status, 200, "{body}");
     let (status, quote) = get(&app, "/api/subscriptions/preview", &token).await;
     assert_eq!(status, 200, "{quote}");
@@ -174,7 +180,9 @@ async fn another_user_never_sees_my_invoices() {
     assert_eq!((status, error_code(&body)), (400, "validation_failed"), "{body}");
     assert!(!body.to_string().contains("12000"), "{body}");
 
-    for (query, code) in [("limit=0", "invalid_limit"), ("limit=101", "invalid_limit"), ("startingAfter=cus_1", "validation_failed")] {
+    for (query, code) in
+        [("limit=0", "invalid_limit"), ("limit=101", "invalid_limit"), ("startingAfter=cus_1", "validation_failed")]
+    {
         let (status, body) = get(&app, &format!("/api/subscriptions/invoices?{query}"), &a).await;
         assert_eq!((status, error_code(&body)), (400, code), "{query}: {body}");
     }

@@ -3,8 +3,8 @@
 
 mod auth;
 mod authz_matrix;
-mod billing_screens;
 mod billing_cycle_resume;
+mod billing_screens;
 mod console;
 mod contract;
 mod entitlements;

@@ -490,7 +490,17 @@ pub fn issue_invoice(
         line_ids.push(line_id);
     }
     set_internal(store, sub_id, "billed", Value::Object(billed));
-    let draft = Draft { id: &id, sub: &sub, customer: &customer, lines: &lines, line_ids: &line_ids, billing_reason, period, now, clock: clock.as_deref() };
+    let draft = Draft {
+        id: &id,
+        sub: &sub,
+        customer: &customer,
+        lines: &lines,
+        line_ids: &line_ids,
+        billing_reason,
+        period,
+        now,
+        clock: clock.as_deref(),
+    };
     let mut invoice = draft_invoice(&draft)?;
     let subtotal = int(&invoice, "subtotal");
     save(store, &invoice, account)?;

@@ -24,7 +24,10 @@ pub enum BillingError {
     /// No live subscription (404, as for another user's).
     NoSubscription,
     /// A parameter is not valid (400 `validation_failed` naming the field).
-    Invalid { field: &'static str, message: &'static str },
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
     /// Enterprise is sold through licenses (422).
     EnterpriseViaLicense,
     /// The requested plan is the current one and nothing is pending (422 `no_change`).
@@ -220,7 +223,9 @@ pub struct InvoicePage {
 /// Stripe's invoice ids: `in_` and letters or digits.
 pub fn valid_invoice_id(raw: &str) -> bool {
     raw.len() <= 64
-        && raw.strip_prefix("in_").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+        && raw
+            .strip_prefix("in_")
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// The invoices of the caller's own Stripe customer (none without one), `limit` per page, after
@@ -309,7 +314,10 @@ mod tests {
         assert!(matches!(requested_change(&monthly, None, None), Err(BillingError::NoChange)));
         let pending = record(BillingInterval::Month, true);
         assert_eq!(requested_change(&pending, None, None).unwrap().kind, PlanChange::Same, "a resume");
-        assert!(matches!(requested_change(&monthly, Some("enterprise"), None), Err(BillingError::EnterpriseViaLicense)));
+        assert!(matches!(
+            requested_change(&monthly, Some("enterprise"), None),
+            Err(BillingError::EnterpriseViaLicense)
+        ));
         assert!(matches!(
             requested_change(&monthly, Some("gold"), None),
             Err(BillingError::Invalid { field: "tier", .. })

@@ -809,10 +809,10 @@ pub(crate) struct ItemsChange {
 /// (clamped to the period).
 fn proration_time(p: &Params, period: (i64, i64), now: i64, param: &str) -> ApiResult<i64> {
     match p.i64("proration_date")? {
-        Some(t) if t < period.0 || t > period.1 => Err(ApiError::invalid_nocode(
-            "The proration_date must be within the subscription's current period.",
-        )
-        .param(param)),
+        Some(t) if t < period.0 || t > period.1 => {
+            Err(ApiError::invalid_nocode("The proration_date must be within the subscription's current period.")
+                .param(param))
+        }
         Some(t) => Ok(t),
         None => Ok(now.clamp(period.0, period.1.max(period.0))),
     }
