@@ -213,3 +213,29 @@ async fn invoices_page_with_a_cursor() {
     seen.dedup();
     assert_eq!(seen.len(), 3, "no invoice twice");
 }
+
+/// Right after subscribing (Stripe's events of the create still arriving, some dated after the
+/// upgrade's answer), an upgrade ends up recorded as yearly: the interval is the price's, as
+/// Stripe bills it, not the create's metadata.
+#[tokio::test]
+async fn an_upgrade_right_after_subscribing_is_recorded_as_yearly() {
+    let app = spawn_app().await;
+    let token = app.token(&unique("fast"), &["student"]);
+    subscribe(&app, &token, "month").await;
+    let (status, body) = update(&app, &token, json!({ "interval": "year" })).await;
+    assert_eq!(status, 200, "{body}");
+    let in_a_year = jiff::Timestamp::from_second(app.booted.state.clock.now().as_second() + 300 * DAY).unwrap();
+    for _ in 0..150 {
+        let (_, c) = get(&app, "/api/subscriptions/current", &token).await;
+        let end: Option<jiff::Timestamp> = c["currentPeriodEnd"].as_str().and_then(|t| t.parse().ok());
+        if end.is_some_and(|e| e > in_a_year) {
+            // Let the update's own events arrive too.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let (_, c) = get(&app, "/api/subscriptions/current", &token).await;
+            assert_eq!(c["interval"], "year", "{c}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the yearly period was never recorded");
+}

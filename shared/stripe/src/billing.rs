@@ -44,6 +44,8 @@ pub struct SubscriptionOutcome {
     pub id: String,
     pub status: String,
     pub price_id: Option<String>,
+    /// The billing interval of the item's price (`month`, `year`): what Stripe bills now.
+    pub price_interval: Option<String>,
     pub item_id: Option<String>,
     pub current_period_start: Option<i64>,
     pub current_period_end: Option<i64>,
@@ -69,6 +71,7 @@ impl From<&Subscription> for SubscriptionOutcome {
             id: s.id.as_str().to_string(),
             status,
             price_id: item.map(|i| i.price.id.as_str().to_string()),
+            price_interval: item.and_then(|i| i.price.recurring.as_ref()).map(|r| r.interval.as_str().to_string()),
             item_id: item.map(|i| i.id.as_str().to_string()),
             current_period_start: item.map(|i| i.current_period_start),
             current_period_end: item.map(|i| i.current_period_end),

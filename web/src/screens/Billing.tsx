@@ -7,7 +7,7 @@ import { api, ApiError, type Ok } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, MoreButton, Notice, useAsync } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
 import { Link } from '../router';
-import { intervalLabel, planName, tierLabel, type Current, type Interval } from '../billing';
+import { intervalLabel, planName, tierLabel, waitForPlan, type Current, type Interval } from '../billing';
 
 type Invoice = Ok<'/api/subscriptions/invoices', 'get'>['invoices'][number];
 type Plans = Ok<'/api/plans', 'get'>;
@@ -185,6 +185,9 @@ function ChangeConfirm({
           body: { tier: 'pro', interval: target.interval, prorationDate: q.prorationDate ?? undefined },
         });
         const paid = done.prorationAmount ?? q.amountDue;
+        // The new plan is recorded as Stripe reports it (through the webhook, when the answer
+        // was older than what was already applied).
+        await waitForPlan((p) => p.interval === target.interval);
         onDone(`You are now on ${planName('pro', target.interval)}. ${formatMoney(paid, q.currency)} was charged to your card.`);
       } else {
         await api.put('/api/subscriptions/update', { body: { tier: 'pro', interval: target.interval } });
