@@ -69,6 +69,8 @@ const MATRIX: &[Row] = &[
         r#"{"tier":"pro","interval":"month","paymentMethodId":"pm_card_visa"}"#,
         "U222222",
     ),
+    row("GET", "/api/subscriptions/preview", "interval=year", "", "U222222"),
+    row("GET", "/api/subscriptions/invoices", "", "", "U222222"),
     row("PUT", "/api/subscriptions/update", "", r#"{"interval":"year"}"#, "U222222"),
     row("POST", "/api/subscriptions/cancel", "", r#"{"atPeriodEnd":true,"userId":"{student}"}"#, "U2DDD2D"),
     row("GET", "/api/courses/{courseId}/certificate", "", "", "U2DDDDD"),

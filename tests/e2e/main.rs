@@ -4,6 +4,7 @@
 mod auth;
 mod authz_matrix;
 mod billing_cycle_resume;
+mod billing_screens;
 mod console;
 mod contract;
 mod entitlements;

@@ -14,12 +14,13 @@ const ROLES = [
   ['student', unique('visitor'), '', [
     ['/courses', 'Page 1'],
     ['/courses/demo-course-03', 'Lessons'],
-    ['/pricing', 'Plans and pricing are coming soon'],
+    ['/pricing', 'Compare plans'],
     ['/checkout', 'Your cart is empty'],
     ['/payments', 'No payments yet'],
     ['/tokens', 'Rewards'],
     ['/leaderboards', 'You follow nobody yet'],
-    ['/billing/payment-method', 'Updating your card'],
+    ['/billing', 'No invoices yet'],
+    ['/billing/payment-method', 'Update your payment method'],
   ]],
   ['instructor', 'demo-instructor', '', [
     ['/instructor', 'My courses'],

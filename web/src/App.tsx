@@ -12,7 +12,8 @@ import { Leaderboards } from './screens/Leaderboards';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
-import { Billing, Pricing } from './screens/Pricing';
+import { Pricing } from './screens/Pricing';
+import { Billing } from './screens/Billing';
 import { InstructorPayouts } from './screens/Payouts';
 
 interface Screen {
@@ -29,7 +30,8 @@ const SCREENS: Screen[] = [
   { pattern: '/courses', render: (_, q) => <Catalog query={q} /> },
   { pattern: '/courses/:courseId', render: (p) => <CourseDetail courseId={p.courseId!} /> },
   { pattern: '/pricing', render: () => <Pricing /> },
-  { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing /> },
+  { pattern: '/billing', roles: ALL, render: (_, q) => <Billing query={q} /> },
+  { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing focus="payment-method" /> },
   { pattern: '/checkout', roles: ALL, render: () => <Checkout /> },
   { pattern: '/payments', roles: ALL, render: () => <PaymentHistory /> },
   { pattern: '/payments/:paymentId', roles: ALL, render: (p) => <PaymentDetail paymentId={p.paymentId!} /> },
@@ -51,6 +53,7 @@ const SCREENS: Screen[] = [
 const NAV: { to: string; label: string; roles?: Role[] }[] = [
   { to: '/courses', label: 'Catalog' },
   { to: '/pricing', label: 'Plans' },
+  { to: '/billing', label: 'Billing', roles: ALL },
   { to: '/payments', label: 'Payments', roles: ALL },
   { to: '/tokens', label: 'Tokens', roles: ALL },
   { to: '/leaderboards', label: 'Leaderboards', roles: ALL },

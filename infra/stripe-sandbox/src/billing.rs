@@ -477,9 +477,8 @@ pub fn issue_invoice(
     pending.append(&mut lines);
     let lines = pending;
     let id = ids::new_id("in");
-    let currency = s(&sub, "currency").to_string();
-    let mut line_values = Vec::new();
     let mut billed = internal(store, sub_id, "billed").and_then(|b| b.as_object().cloned()).unwrap_or_default();
+    let mut line_ids = Vec::new();
     for spec in &lines {
         let line_id = ids::new_id("il");
         if spec.bills {
@@ -488,9 +487,92 @@ pub fn issue_invoice(
                 json!({"amount": spec.amount, "start": spec.period.0, "end": spec.period.1, "invoice": id, "line": line_id}),
             );
         }
-        line_values.push(line_json(&line_id, &id, spec, sub_id, &currency)?);
+        line_ids.push(line_id);
     }
     set_internal(store, sub_id, "billed", Value::Object(billed));
+    let draft = Draft {
+        id: &id,
+        sub: &sub,
+        customer: &customer,
+        lines: &lines,
+        line_ids: &line_ids,
+        billing_reason,
+        period,
+        now,
+        clock: clock.as_deref(),
+    };
+    let mut invoice = draft_invoice(&draft)?;
+    let subtotal = int(&invoice, "subtotal");
+    save(store, &invoice, account)?;
+    set_internal(store, &id, "subscription", json!(sub_id));
+    if let Some(c) = &clock {
+        set_internal(store, &id, "test_clock", json!(c));
+    }
+    store.emit(source, "invoice.created", &invoice, None);
+
+    // Finalize: number, customer balance, hosted page.
+    let starting_balance = int(&customer, "balance");
+    let net = subtotal.saturating_add(starting_balance);
+    let sequence = int(&customer, "next_invoice_sequence").max(1);
+    let prefix = match s(&customer, "invoice_prefix") {
+        "" => "SANDBOX".to_string(),
+        p => p.to_string(),
+    };
+    let hosted = format!("{base_url}_sandbox/invoices/{id}");
+    overlay(
+        &mut invoice,
+        json!({
+            "status": "open",
+            "number": format!("{prefix}-{sequence:04}"),
+            "effective_at": now,
+            "starting_balance": starting_balance,
+            "ending_balance": net.min(0),
+            "amount_due": net.max(0),
+            "amount_remaining": net.max(0),
+            "hosted_invoice_url": hosted,
+            "invoice_pdf": format!("{hosted}?format=pdf"),
+            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": null, "paid_at": null, "voided_at": null},
+        }),
+    );
+    save(store, &invoice, account)?;
+    if let Some(mut c) = store.find("customer", &customer_id, account).cloned() {
+        set(&mut c, "next_invoice_sequence", json!(sequence.saturating_add(1)));
+        set(&mut c, "balance", json!(net.min(0)));
+        save(store, &c, account)?;
+    }
+    store.emit(source, "invoice.finalized", &invoice, None);
+    if let Some(mut sub) = object(store, sub_id) {
+        set(&mut sub, "latest_invoice", json!(id));
+        save(store, &sub, account)?;
+    }
+    Ok(id)
+}
+
+/// An invoice being built: what [`draft_invoice`] renders.
+pub struct Draft<'a> {
+    pub id: &'a str,
+    pub sub: &'a Value,
+    pub customer: &'a Value,
+    pub lines: &'a [LineSpec],
+    pub line_ids: &'a [String],
+    pub billing_reason: &'a str,
+    pub period: (i64, i64),
+    pub now: i64,
+    pub clock: Option<&'a str>,
+}
+
+/// A draft subscription invoice as Stripe renders it (nothing stored): the one rendering of
+/// issued invoices and of previews (`POST /v1/invoices/create_preview`).
+pub fn draft_invoice(d: &Draft<'_>) -> ApiResult<Value> {
+    let (id, sub, customer, lines, billing_reason, period, now, clock) =
+        (d.id, d.sub, d.customer, d.lines, d.billing_reason, d.period, d.now, d.clock);
+    let sub_id = s(sub, "id");
+    let customer_id = s(sub, "customer");
+    let currency = s(sub, "currency").to_string();
+    let mut line_values = Vec::new();
+    for (spec, line_id) in lines.iter().zip(d.line_ids) {
+        line_values.push(line_json(line_id, id, spec, sub_id, &currency)?);
+    }
     let subtotal: i64 = lines.iter().fold(0i64, |acc, l| acc.saturating_add(l.amount));
     let mut invoice = Value::Object(fixture("invoice")?);
     overlay(
@@ -585,49 +667,7 @@ pub fn issue_invoice(
             "webhooks_delivered_at": now,
         }),
     );
-    save(store, &invoice, account)?;
-    set_internal(store, &id, "subscription", json!(sub_id));
-    if let Some(c) = &clock {
-        set_internal(store, &id, "test_clock", json!(c));
-    }
-    store.emit(source, "invoice.created", &invoice, None);
-
-    // Finalize: number, customer balance, hosted page.
-    let starting_balance = int(&customer, "balance");
-    let net = subtotal.saturating_add(starting_balance);
-    let sequence = int(&customer, "next_invoice_sequence").max(1);
-    let prefix = match s(&customer, "invoice_prefix") {
-        "" => "SANDBOX".to_string(),
-        p => p.to_string(),
-    };
-    let hosted = format!("{base_url}_sandbox/invoices/{id}");
-    overlay(
-        &mut invoice,
-        json!({
-            "status": "open",
-            "number": format!("{prefix}-{sequence:04}"),
-            "effective_at": now,
-            "starting_balance": starting_balance,
-            "ending_balance": net.min(0),
-            "amount_due": net.max(0),
-            "amount_remaining": net.max(0),
-            "hosted_invoice_url": hosted,
-            "invoice_pdf": format!("{hosted}?format=pdf"),
-            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": null, "paid_at": null, "voided_at": null},
-        }),
-    );
-    save(store, &invoice, account)?;
-    if let Some(mut c) = store.find("customer", &customer_id, account).cloned() {
-        set(&mut c, "next_invoice_sequence", json!(sequence.saturating_add(1)));
-        set(&mut c, "balance", json!(net.min(0)));
-        save(store, &c, account)?;
-    }
-    store.emit(source, "invoice.finalized", &invoice, None);
-    if let Some(mut sub) = object(store, sub_id) {
-        set(&mut sub, "latest_invoice", json!(id));
-        save(store, &sub, account)?;
-    }
-    Ok(id)
+    Ok(invoice)
 }
 
 fn line_json(line_id: &str, invoice_id: &str, spec: &LineSpec, sub_id: &str, currency: &str) -> ApiResult<Value> {

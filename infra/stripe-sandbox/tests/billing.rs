@@ -133,6 +133,31 @@ async fn advance(client: &stripe::Client, clock: &str, to: i64) {
     assert_eq!(ready.frozen_time, to);
 }
 
+/// A sandbox with the catalog, and a customer on a test clock at Jan 15 with a Visa card and a
+/// monthly Pro subscription.
+async fn monthly_on_a_clock() -> (TestSandbox, Catalog, String, String, Subscription) {
+    let t = start().await;
+    let c = catalog(&t.client).await;
+    let clock = clock(&t.client, JAN_15).await;
+    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
+    let sub = CreateSubscription::new()
+        .customer(customer.as_str())
+        .items(vec![item(&c.monthly)])
+        .send(&t.client)
+        .await
+        .expect("subscription");
+    (t, c, clock, customer, sub)
+}
+
+/// Switches the subscription's one item to `price`.
+fn price_change(sub: &Subscription, item_id: &str, price: &str) -> UpdateSubscription {
+    UpdateSubscription::new(sub.id.clone()).items(vec![UpdateSubscriptionItems {
+        id: Some(item_id.to_string()),
+        price: Some(price.to_string()),
+        ..UpdateSubscriptionItems::new()
+    }])
+}
+
 fn events(t: &TestSandbox, kind: &str) -> Vec<Value> {
     t.sandbox.events_of_type(kind)
 }
@@ -420,16 +445,7 @@ async fn test_clock_renewals_then_a_failing_card_makes_it_past_due() {
 
 #[tokio::test]
 async fn upgrades_with_always_invoice_are_prorated_to_the_second() {
-    let t = start().await;
-    let c = catalog(&t.client).await;
-    let clock = clock(&t.client, JAN_15).await;
-    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
-    let monthly = CreateSubscription::new()
-        .customer(customer.as_str())
-        .items(vec![item(&c.monthly)])
-        .send(&t.client)
-        .await
-        .expect("subscription");
+    let (t, c, clock, _customer, monthly) = monthly_on_a_clock().await;
     // 2026-01-29T12:00:00Z: 1 425 600 s of the 2 678 400 s period left.
     let at = JAN_15 + 14 * DAY + DAY / 2;
     advance(&t.client, &clock, at).await;
@@ -901,24 +917,9 @@ async fn too_long_a_jump_is_refused_before_anything_happens() {
 /// what the first one charged.
 #[tokio::test]
 async fn pending_prorations_land_on_the_renewal_invoice() {
-    let t = start().await;
-    let c = catalog(&t.client).await;
-    let clock = clock(&t.client, JAN_15).await;
-    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
-    let sub = CreateSubscription::new()
-        .customer(customer.as_str())
-        .items(vec![item(&c.monthly)])
-        .send(&t.client)
-        .await
-        .expect("subscription");
+    let (t, c, clock, _customer, sub) = monthly_on_a_clock().await;
     let item_id = sub.items.data[0].id.as_str().to_string();
-    let change = |price: &str| {
-        UpdateSubscription::new(sub.id.clone()).items(vec![UpdateSubscriptionItems {
-            id: Some(item_id.clone()),
-            price: Some(price.to_string()),
-            ..UpdateSubscriptionItems::new()
-        }])
-    };
+    let change = |price: &str| price_change(&sub, &item_id, price);
     let jan_29_noon = JAN_15 + 14 * DAY + DAY / 2;
     let feb_1 = 1_769_904_000;
     advance(&t.client, &clock, jan_29_noon).await;
@@ -936,4 +937,93 @@ async fn pending_prorations_land_on_the_renewal_invoice() {
     // then the new period, $10.
     assert_eq!(amounts, vec![-532, 1331, -1129, 452, 1000]);
     assert_eq!(renewal.amount_paid, 1122);
+}
+
+/// `POST /v1/invoices/create_preview` shows what the update then invoices: the same lines and
+/// total at the same proration date, for a change within the interval and for monthly → yearly
+/// (the cycle restarts); without a change, the next renewal. A preview creates, emits and changes
+/// nothing.
+#[tokio::test]
+async fn an_invoice_preview_is_what_the_update_then_invoices() {
+    use stripe_billing::invoice::{
+        CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails, CreatePreviewInvoiceSubscriptionDetailsItems,
+        CreatePreviewInvoiceSubscriptionDetailsProrationBehavior as PreviewProration,
+    };
+    let (t, c, clock, customer, sub) = monthly_on_a_clock().await;
+    let item_id = sub.items.data[0].id.as_str().to_string();
+    // Quoted at 2026-01-29T12:00Z, confirmed an hour later with the quote's proration date.
+    let at = JAN_15 + 14 * DAY + DAY / 2;
+    advance(&t.client, &clock, at + 3600).await;
+    let preview = |price: &str| {
+        let details = CreatePreviewInvoiceSubscriptionDetails {
+            items: Some(vec![CreatePreviewInvoiceSubscriptionDetailsItems {
+                id: Some(item_id.clone()),
+                price: Some(price.to_string()),
+                ..CreatePreviewInvoiceSubscriptionDetailsItems::new()
+            }]),
+            proration_behavior: Some(PreviewProration::AlwaysInvoice),
+            proration_date: Some(at),
+            ..CreatePreviewInvoiceSubscriptionDetails::new()
+        };
+        CreatePreviewInvoice::new()
+            .customer(customer.as_str())
+            .subscription(sub.id.as_str())
+            .subscription_details(details)
+    };
+    let events_before = t.sandbox.events().len();
+    let invoices = async || {
+        ListInvoice::new().customer(customer.as_str()).limit(100).send(&t.client).await.expect("invoices").data.len()
+    };
+    let invoices_before = invoices().await;
+
+    let team = preview(&c.team).send(&t.client).await.expect("preview");
+    let amounts: Vec<i64> = team.lines.data.iter().map(|l| l.amount).collect();
+    assert_eq!(amounts, vec![-532, 1331], "as the update test computes them");
+    assert_eq!((team.total, team.amount_due, team.currency), (799, 799, Currency::USD));
+    assert_eq!(team.status, Some(InvoiceStatus::Draft));
+    assert_eq!(team.billing_reason, Some(stripe_billing::InvoiceBillingReason::SubscriptionUpdate));
+    assert_eq!(t.sandbox.events().len(), events_before, "a preview emits nothing");
+    assert_eq!(invoices().await, invoices_before, "and creates no invoice");
+    let unchanged = RetrieveSubscription::new(sub.id.clone()).send(&t.client).await.expect("retrieve");
+    assert_eq!(unchanged.items.data[0].price.id.as_str(), c.monthly, "and changes nothing");
+
+    let quoted = preview(&c.yearly).send(&t.client).await.expect("preview yearly");
+    let updated = price_change(&sub, &item_id, &c.yearly)
+        .proration_behavior(UpdateSubscriptionProrationBehavior::AlwaysInvoice)
+        .proration_date(at)
+        .expand(vec!["latest_invoice".to_string()])
+        .send(&t.client)
+        .await
+        .expect("to yearly");
+    let invoice = invoice_of(&updated);
+    let quoted_lines: Vec<(i64, Option<String>)> =
+        quoted.lines.data.iter().map(|l| (l.amount, l.description.clone())).collect();
+    let invoiced_lines: Vec<(i64, Option<String>)> =
+        invoice.lines.data.iter().map(|l| (l.amount, l.description.clone())).collect();
+    assert_eq!(quoted_lines, invoiced_lines);
+    assert_eq!(quoted_lines.iter().map(|l| l.0).collect::<Vec<_>>(), vec![-532, 10_000]);
+    assert_eq!((quoted.total, quoted.amount_due), (invoice.total, invoice.amount_due));
+    assert_eq!(invoice.amount_due, 9468);
+
+    // No change: the next renewal, a year after the restarted cycle.
+    let upcoming = CreatePreviewInvoice::new().subscription(sub.id.as_str()).send(&t.client).await.expect("upcoming");
+    assert_eq!(upcoming.lines.data.iter().map(|l| l.amount).collect::<Vec<_>>(), vec![10_000]);
+    assert_eq!(upcoming.billing_reason, Some(stripe_billing::InvoiceBillingReason::Upcoming));
+    assert_eq!(upcoming.lines.data[0].period.start, period(&updated).1);
+
+    // Errors as Stripe answers them.
+    let missing = CreatePreviewInvoice::new().subscription("sub_missing").send(&t.client).await;
+    assert!(
+        matches!(missing, Err(StripeError::Stripe(ref e, 400)) if e.param.as_deref() == Some("subscription")),
+        "{missing:?}"
+    );
+    let wrong_customer =
+        CreatePreviewInvoice::new().customer("cus_someoneelse").subscription(sub.id.as_str()).send(&t.client).await;
+    assert!(matches!(wrong_customer, Err(StripeError::Stripe(_, 400))), "{wrong_customer:?}");
+    CancelSubscription::new(sub.id.clone()).send(&t.client).await.expect("cancel");
+    let ended = CreatePreviewInvoice::new().subscription(sub.id.as_str()).send(&t.client).await;
+    assert!(
+        matches!(ended, Err(StripeError::Stripe(ref e, 400)) if e.code.as_ref().map(|c| c.as_str()) == Some("invoice_upcoming_none")),
+        "{ended:?}"
+    );
 }

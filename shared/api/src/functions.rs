@@ -59,6 +59,8 @@ pub const SUBSCRIPTIONS_CURRENT: Function = http!(handlers::subscriptions::curre
 pub const SUBSCRIPTIONS_CREATE: Function = http!(handlers::subscriptions::create, SUBSCRIPTION_WRITES);
 pub const SUBSCRIPTIONS_UPDATE: Function = http!(handlers::subscriptions::update, SUBSCRIPTION_WRITES);
 pub const SUBSCRIPTIONS_CANCEL: Function = http!(handlers::subscriptions::cancel, SUBSCRIPTION_WRITES);
+pub const SUBSCRIPTIONS_PREVIEW: Function = http!(handlers::subscriptions::preview, AUTH.and(Needs::STRIPE));
+pub const SUBSCRIPTIONS_INVOICES: Function = http!(handlers::subscriptions::invoices, AUTH.and(Needs::STRIPE));
 
 // Payments
 pub const PAYMENTS_PROCESS: Function = http!(handlers::payments::process, CHECKOUT);

@@ -34,8 +34,14 @@ pub fn status_from_stripe(raw: &str) -> SubscriptionStatus {
     }
 }
 
-pub fn interval_from_metadata(outcome: &SubscriptionOutcome) -> Option<BillingInterval> {
-    outcome.metadata.get("interval").and_then(|i| BillingInterval::parse(i))
+/// The subscription's billing interval: its price's, as Stripe bills it (an upgrade changes the
+/// price, not the metadata), else the `interval` metadata written at create.
+pub fn interval_of(outcome: &SubscriptionOutcome) -> Option<BillingInterval> {
+    outcome
+        .price_interval
+        .as_deref()
+        .and_then(BillingInterval::parse)
+        .or_else(|| outcome.metadata.get("interval").and_then(|i| BillingInterval::parse(i)))
 }
 
 /// Our view of a Stripe subscription as of `as_of` (an event's `created`, or now for a fetch).
@@ -179,7 +185,7 @@ pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value,
         return Ok(());
     };
     let next = match state.stripe()?.retrieve_subscription(&from_event.stripe_subscription_id).await {
-        Ok(fresh) => state_of(&fresh, interval_from_metadata(&fresh).or(from_event.interval), created),
+        Ok(fresh) => state_of(&fresh, interval_of(&fresh).or(from_event.interval), created),
         Err(azora_stripe::GatewayError::Rejected { .. }) => from_event,
         Err(e) => return Err(gateway_error(e)),
     };
@@ -205,10 +211,7 @@ pub async fn apply_invoice_event(
 ) -> Result<(), ApiError> {
     let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(gateway_error)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
-    state
-        .store
-        .apply_stripe_state(&user, &state_of(&fresh, interval_from_metadata(&fresh), created), state.clock.now())
-        .await?;
+    state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), created), state.clock.now()).await?;
     if failed {
         telemetry::count("SubscriptionPaymentsFailed", 1);
         if let Some(record) = state
@@ -266,7 +269,7 @@ fn record_of(user: &UserId, customer: Option<String>, created: &SubscriptionOutc
         subscription: azora_domain::subscription::Subscription {
             tier: azora_domain::Tier::Pro,
             status: status_from_stripe(&created.status),
-            interval: interval_from_metadata(created),
+            interval: interval_of(created),
             current_period_end: created.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
             cancel_at_period_end: created.cancel_at_period_end,
         },

@@ -2,6 +2,10 @@
 
 use crate::gateway::{GatewayError, StripeGateway, strategy};
 use std::collections::HashMap;
+use stripe_billing::invoice::{
+    CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails, CreatePreviewInvoiceSubscriptionDetailsItems,
+    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior, ListInvoice,
+};
 use stripe_billing::subscription::{
     CancelSubscription, CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
     ListSubscription, ListSubscriptionStatus, RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems,
@@ -13,7 +17,7 @@ use stripe_payment::payment_method::AttachPaymentMethod;
 use stripe_product::price::{
     CreatePrice, CreatePriceProductData, CreatePriceRecurring, CreatePriceRecurringInterval, ListPrice,
 };
-use stripe_shared::{Subscription, SubscriptionStatus};
+use stripe_shared::{Invoice, Subscription, SubscriptionStatus};
 use stripe_types::{Currency as StripeCurrency, Expandable};
 
 /// A recurring price we sell, found by its lookup key (created once if missing).
@@ -40,6 +44,8 @@ pub struct SubscriptionOutcome {
     pub id: String,
     pub status: String,
     pub price_id: Option<String>,
+    /// The billing interval of the item's price (`month`, `year`): what Stripe bills now.
+    pub price_interval: Option<String>,
     pub item_id: Option<String>,
     pub current_period_start: Option<i64>,
     pub current_period_end: Option<i64>,
@@ -65,6 +71,7 @@ impl From<&Subscription> for SubscriptionOutcome {
             id: s.id.as_str().to_string(),
             status,
             price_id: item.map(|i| i.price.id.as_str().to_string()),
+            price_interval: item.and_then(|i| i.price.recurring.as_ref()).map(|r| r.interval.as_str().to_string()),
             item_id: item.map(|i| i.id.as_str().to_string()),
             current_period_start: item.map(|i| i.current_period_start),
             current_period_end: item.map(|i| i.current_period_end),
@@ -78,6 +85,77 @@ impl From<&Subscription> for SubscriptionOutcome {
             metadata: s.metadata.clone(),
         }
     }
+}
+
+/// One line of an invoice (or of a preview).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    pub description: String,
+    pub amount: i64,
+    pub proration: bool,
+}
+
+/// An invoice as the billing screens show it; amounts in the currency's minor unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceSummary {
+    /// `None` for a preview.
+    pub id: Option<String>,
+    pub customer: Option<String>,
+    pub number: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    pub total: i64,
+    /// What is (or was) charged: the total less the customer's credit balance.
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    /// Lowercase ISO code, as Stripe writes it.
+    pub currency: String,
+    /// `draft`, `open`, `paid`, `uncollectible`, `void`.
+    pub status: Option<String>,
+    pub billing_reason: Option<String>,
+    pub hosted_invoice_url: Option<String>,
+    pub invoice_pdf: Option<String>,
+    pub lines: Vec<InvoiceLine>,
+}
+
+impl From<&Invoice> for InvoiceSummary {
+    fn from(inv: &Invoice) -> Self {
+        Self {
+            id: inv.id.as_ref().map(|id| id.as_str().to_string()).filter(|id| !id.starts_with("upcoming_")),
+            customer: inv.customer.as_ref().map(|c| c.id().as_str().to_string()),
+            number: inv.number.clone(),
+            created: inv.created,
+            total: inv.total,
+            amount_due: inv.amount_due,
+            amount_paid: inv.amount_paid,
+            currency: inv.currency.to_string(),
+            status: inv.status.as_ref().map(|s| s.as_str().to_string()),
+            billing_reason: inv.billing_reason.as_ref().map(|r| r.as_str().to_string()),
+            hosted_invoice_url: inv.hosted_invoice_url.clone(),
+            invoice_pdf: inv.invoice_pdf.clone(),
+            lines: inv
+                .lines
+                .data
+                .iter()
+                .map(|l| InvoiceLine {
+                    description: l.description.clone().unwrap_or_default(),
+                    amount: l.amount,
+                    proration: l
+                        .parent
+                        .as_ref()
+                        .and_then(|p| p.subscription_item_details.as_ref())
+                        .is_some_and(|d| d.proration),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A page of a customer's invoices, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceSummary>,
+    pub has_more: bool,
 }
 
 impl StripeGateway {
@@ -237,13 +315,15 @@ impl StripeGateway {
     }
 
     /// Switches the subscription's price. `prorate_now` invoices the proration immediately
-    /// (upgrades); otherwise no proration (a downgrade applied at renewal).
+    /// (upgrades), computed at `proration_date` when given (a preview's, see
+    /// [`Self::preview_price_change`]); otherwise no proration (a downgrade applied at renewal).
     pub async fn change_subscription_price(
         &self,
         id: &str,
         item_id: &str,
         price: &str,
         prorate_now: bool,
+        proration_date: Option<i64>,
         idempotency_key: &str,
     ) -> Result<SubscriptionOutcome, GatewayError> {
         let mut item = UpdateSubscriptionItems::new();
@@ -254,9 +334,11 @@ impl StripeGateway {
         } else {
             UpdateSubscriptionProrationBehavior::None
         };
-        let sub = UpdateSubscription::new(id)
-            .items(vec![item])
-            .proration_behavior(proration)
+        let mut update = UpdateSubscription::new(id).items(vec![item]).proration_behavior(proration);
+        if let Some(at) = proration_date {
+            update = update.proration_date(at);
+        }
+        let sub = update
             .expand(vec!["latest_invoice".to_string()])
             .customize()
             .request_strategy(strategy(idempotency_key)?)
@@ -278,5 +360,50 @@ impl StripeGateway {
     pub async fn cancel_subscription_now(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
         let sub = CancelSubscription::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
         Ok(SubscriptionOutcome::from(&sub))
+    }
+
+    /// The invoice that switching the subscription item to `price` with `always_invoice` would
+    /// create now, prorated at `proration_date` (Stripe's invoice preview; nothing is created).
+    /// Passing the same `proration_date` to [`Self::change_subscription_price`] invoices exactly
+    /// this.
+    pub async fn preview_price_change(
+        &self,
+        customer: &str,
+        subscription: &str,
+        item_id: &str,
+        price: &str,
+        proration_date: i64,
+    ) -> Result<InvoiceSummary, GatewayError> {
+        let mut item = CreatePreviewInvoiceSubscriptionDetailsItems::new();
+        item.id = Some(item_id.to_string());
+        item.price = Some(price.to_string());
+        let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
+        details.items = Some(vec![item]);
+        details.proration_behavior = Some(CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::AlwaysInvoice);
+        details.proration_date = Some(proration_date);
+        let preview = CreatePreviewInvoice::new()
+            .customer(customer)
+            .subscription(subscription)
+            .subscription_details(details)
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(InvoiceSummary::from(&preview))
+    }
+
+    /// One page (`limit` ≤ 100) of the customer's invoices, newest first, after the invoice
+    /// `starting_after` (of the same customer) when given.
+    pub async fn list_customer_invoices(
+        &self,
+        customer: &str,
+        limit: i64,
+        starting_after: Option<&str>,
+    ) -> Result<InvoicePage, GatewayError> {
+        let mut req = ListInvoice::new().customer(customer).limit(limit.clamp(1, 100));
+        if let Some(after) = starting_after {
+            req = req.starting_after(after);
+        }
+        let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        Ok(InvoicePage { invoices: page.data.iter().map(InvoiceSummary::from).collect(), has_more: page.has_more })
     }
 }

@@ -53,6 +53,8 @@ const MESSAGES: Record<string, string> = {
   subscription_exists: 'You already have a subscription.',
   subscription_in_progress: 'Your subscription is being set up. Wait a moment.',
   no_change: 'That is already your plan.',
+  quote_expired: 'That price was quoted over an hour ago. Here is the current price; confirm again.',
+  plan_not_updated: 'Your payment went through, but your plan has not updated yet. Refresh in a minute.',
   enterprise_via_license: 'Enterprise plans come with an organisation license.',
   free_needs_no_subscription: 'The Free plan needs no subscription.',
   // Tokens

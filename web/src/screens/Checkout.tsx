@@ -2,10 +2,10 @@ import { useState } from 'react';
 import { api, ApiError, newIdempotencyKey } from '../api/client';
 import { humanMessage } from '../api/errors';
 import { cart, useCart } from '../cart';
-import { AsyncView, Empty, ErrorMessage, useAsync } from '../components/ui';
+import { Empty, ErrorMessage, useAsync } from '../components/ui';
 import { formatMoney } from '../format';
-import { localFeatures } from '../local';
 import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import { CardChoice } from '../payments/CardChoice';
 import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
 import { Link, navigate } from '../router';
 
@@ -18,7 +18,6 @@ type Phase =
 
 export function Checkout() {
   const items = useCart();
-  const [features] = useAsync(() => localFeatures(), []);
   const [balance] = useAsync((signal) => api.get('/api/tokens/balance', { signal }), []);
   const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
   const [voucherId, setVoucherId] = useState('');
@@ -130,29 +129,7 @@ export function Checkout() {
         </fieldset>
       )}
 
-      <AsyncView value={features} what="payment options">
-        {(f) =>
-          f.sandbox3ds ? (
-            <fieldset className="cards">
-              <legend>Card (Stripe sandbox test cards)</legend>
-              {SANDBOX_CARDS.map((c) => (
-                <label key={c.paymentMethodId} className="radio">
-                  <input
-                    type="radio"
-                    name="card"
-                    value={c.paymentMethodId}
-                    checked={card === c.paymentMethodId}
-                    onChange={() => setCard(c.paymentMethodId)}
-                  />
-                  {c.label} <span className="muted">— {c.note}</span>
-                </label>
-              ))}
-            </fieldset>
-          ) : (
-            <p className="notice">Card payments need Stripe.js, which this build does not include yet.</p>
-          )
-        }
-      </AsyncView>
+      <CardChoice name="card" value={card} onChange={setCard} />
 
       {phase.kind === 'declined' && (
         <div className="error" role="alert" data-code="card_declined">

@@ -1,27 +1,247 @@
-// Placeholder: the plans API (one source for tiers, prices and features) is being built
-// separately; this screen is filled in when it lands.
+// Plans and pricing: tiers, prices per interval and the feature comparison, all from
+// `GET /api/plans` (the one definition in the domain crate); subscribing to Pro with the payment
+// adapter's cards, including a 3-D Secure challenge and a declined card.
+import { useState } from 'react';
+import { api, ApiError, newIdempotencyKey, type Ok } from '../api/client';
+import { humanMessage } from '../api/errors';
+import { AsyncView, ErrorMessage, useAsync } from '../components/ui';
+import { formatMoney } from '../format';
+import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import { CardChoice } from '../payments/CardChoice';
+import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
+import { Link, navigate } from '../router';
+import { useSession } from '../session';
+import { featureLabel, intervalLabel, tierLabel, waitForPlan, type Interval } from '../billing';
+
+type Plans = Ok<'/api/plans', 'get'>;
+type Plan = Plans['plans'][number];
+
 export function Pricing() {
+  const session = useSession();
+  const [plans, reloadPlans] = useAsync((signal) => api.get('/api/plans', { signal }), []);
+  const [current] = useAsync(
+    (signal) => (session ? api.get('/api/subscriptions/current', { signal }) : Promise.resolve(null)),
+    [session?.sub ?? null],
+  );
+  const [interval, setBillingInterval] = useState<Interval>('month');
+  const [subscribing, setSubscribing] = useState(false);
+  const tier = current.state === 'ready' ? (current.data?.tier ?? 'free') : null;
+
   return (
     <section>
-      <h1>Plans</h1>
-      <div className="notice" role="status" data-testid="pricing-placeholder">
-        Plans and pricing are coming soon. Subscribing, upgrading and cancelling will be available here once the plans
-        API is live.
-      </div>
+      <h1>Plans and pricing</h1>
+      <fieldset className="tabs" aria-label="Billing interval">
+        <legend className="sr-only">Billing interval</legend>
+        {(['month', 'year'] as const).map((i) => (
+          <label key={i} className="radio">
+            <input type="radio" name="interval" value={i} checked={interval === i} onChange={() => setBillingInterval(i)} />
+            {i === 'month' ? 'Monthly' : 'Yearly'}
+          </label>
+        ))}
+      </fieldset>
+      <AsyncView value={plans} what="plans" retry={reloadPlans}>
+        {(data) => (
+          <>
+            <div className="grid plans">
+              {data.plans.map((plan) => (
+                <PlanCard
+                  key={plan.tier}
+                  plan={plan}
+                  interval={interval}
+                  currentTier={tier}
+                  signedIn={!!session}
+                  onSubscribe={() => setSubscribing(true)}
+                />
+              ))}
+            </div>
+            {subscribing && tier === 'free' && (
+              <Subscribe plan={data.plans.find((p) => p.tier === 'pro')} interval={interval} onClose={() => setSubscribing(false)} />
+            )}
+            <h2>Compare plans</h2>
+            <table className="table" aria-label="Feature comparison">
+              <thead>
+                <tr>
+                  <th scope="col">Feature</th>
+                  {data.plans.map((p) => (
+                    <th key={p.tier} scope="col">
+                      {tierLabel(p.tier)}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {data.features.map((f) => (
+                  <tr key={f.feature}>
+                    <th scope="row">{featureLabel(f.feature)}</th>
+                    {data.plans.map((p) => (
+                      <td key={p.tier} data-included={p.features.includes(f.feature)}>
+                        {p.features.includes(f.feature) ? '✓ Included' : '—'}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+                <tr>
+                  <th scope="row">Token rewards</th>
+                  {data.plans.map((p) => (
+                    <td key={p.tier}>×{(p.tokenMultiplierPercent / 100).toFixed(1)}</td>
+                  ))}
+                </tr>
+              </tbody>
+            </table>
+          </>
+        )}
+      </AsyncView>
     </section>
   );
 }
 
-/** The page the dunning email links to (`/billing/payment-method`); it needs the subscriptions
- * screens, which come with the plans API. */
-export function Billing() {
+function PlanCard({
+  plan,
+  interval,
+  currentTier,
+  signedIn,
+  onSubscribe,
+}: {
+  plan: Plan;
+  interval: Interval;
+  currentTier: string | null;
+  signedIn: boolean;
+  onSubscribe: () => void;
+}) {
+  const price = plan.prices.find((p) => p.interval === interval);
+  const monthly = plan.prices.find((p) => p.interval === 'month');
+  const yearlySaving =
+    interval === 'year' && price && monthly && monthly.currency === price.currency ? monthly.amount * 12 - price.amount : 0;
+  const isCurrent = currentTier === plan.tier;
   return (
-    <section>
-      <h1>Billing</h1>
-      <div className="notice" role="status" data-testid="billing-placeholder">
-        Updating your card and viewing invoices will be available here soon. Until then, contact support to update the
-        card for your subscription.
+    <article className="card plan" data-tier={plan.tier} aria-labelledby={`plan-${plan.tier}`}>
+      <h3 id={`plan-${plan.tier}`}>{tierLabel(plan.tier)}</h3>
+      <p className="price" data-testid={`price-${plan.tier}`}>
+        {plan.purchase === 'free'
+          ? 'Free'
+          : price
+            ? `${formatMoney(price.amount, price.currency)} / ${intervalLabel(interval)}`
+            : plan.purchase === 'licenses'
+              ? 'Per seat, with an organisation license'
+              : '—'}
+      </p>
+      {yearlySaving > 0 && price && <p className="muted">Save {formatMoney(yearlySaving, price.currency)} a year</p>}
+      <ul>
+        {plan.features.length === 0 && <li>The catalog and course purchases</li>}
+        {plan.features.map((f) => (
+          <li key={f}>{featureLabel(f)}</li>
+        ))}
+        <li>Token rewards ×{(plan.tokenMultiplierPercent / 100).toFixed(1)}</li>
+      </ul>
+      {isCurrent ? (
+        <p className="badge" data-testid={`current-${plan.tier}`}>
+          Your current plan
+        </p>
+      ) : plan.purchase === 'subscription' ? (
+        !signedIn ? (
+          <Link to="/signin?next=%2Fpricing" className="button">
+            Sign in to subscribe
+          </Link>
+        ) : currentTier === 'free' ? (
+          <button type="button" onClick={onSubscribe}>
+            Subscribe to {tierLabel(plan.tier)}
+          </button>
+        ) : currentTier ? (
+          <Link to="/billing" className="button">
+            Change plan in Billing
+          </Link>
+        ) : null
+      ) : plan.purchase === 'licenses' ? (
+        <p className="muted">Contact sales for an organisation license.</p>
+      ) : null}
+    </article>
+  );
+}
+
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'paying' }
+  | { kind: 'challenge'; url: string }
+  | { kind: 'activating' }
+  | { kind: 'declined'; error: ApiError }
+  | { kind: 'failed'; error: unknown };
+
+function Subscribe({ plan, interval, onClose }: { plan: Plan | undefined; interval: Interval; onClose: () => void }) {
+  const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
+  const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
+  const price = plan?.prices.find((p) => p.interval === interval);
+  if (!plan || !price) return null;
+
+  const activated = async () => {
+    setPhase({ kind: 'activating' });
+    try {
+      await waitForPlan((c) => c.tier === plan.tier && c.status === 'active');
+      navigate('/billing?subscribed=1');
+    } catch (e) {
+      setPhase({ kind: 'failed', error: e });
+    }
+  };
+
+  const subscribe = async () => {
+    setPhase({ kind: 'paying' });
+    try {
+      const created = await api.post('/api/subscriptions/create', {
+        idempotencyKey: newIdempotencyKey('subscribe'),
+        body: { tier: 'pro', interval, paymentMethodId: card },
+      });
+      if (created.status === 'incomplete') {
+        const url = created.clientSecret ? challengeUrl(created.clientSecret) : null;
+        if (!url) throw new ApiError(0, 'payment_rejected', 'This payment needs an authentication step we cannot show.');
+        setPhase({ kind: 'challenge', url });
+        return;
+      }
+      await activated();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'card_declined') setPhase({ kind: 'declined', error: e });
+      else setPhase({ kind: 'failed', error: e });
+    }
+  };
+
+  const onChallenge = (outcome: ChallengeOutcome) => {
+    if (outcome === 'completed') void activated();
+    else
+      setPhase({
+        kind: 'failed',
+        error: new ApiError(0, 'authentication_failed', 'The bank did not confirm this payment. Nothing was charged.'),
+      });
+  };
+
+  const busy = phase.kind === 'paying' || phase.kind === 'challenge' || phase.kind === 'activating';
+  return (
+    <section className="card" aria-labelledby="subscribe-title">
+      <h2 id="subscribe-title">
+        Subscribe to {tierLabel(plan.tier)} — {formatMoney(price.amount, price.currency)} / {intervalLabel(interval)}
+      </h2>
+      <p className="muted">
+        Charged today, then every {intervalLabel(interval)} until you cancel. Cancel any time; you keep{' '}
+        {tierLabel(plan.tier)} until the end of the period you paid for.
+      </p>
+      <CardChoice name="subscribe-card" value={card} onChange={setCard} />
+      {phase.kind === 'declined' && (
+        <div className="error" role="alert" data-code="card_declined">
+          <strong>{humanMessage(phase.error)}</strong>
+        </div>
+      )}
+      {phase.kind === 'failed' && <ErrorMessage error={phase.error} />}
+      {phase.kind === 'activating' && (
+        <p className="loading" role="status">
+          Payment received; activating your plan…
+        </p>
+      )}
+      <div className="actions">
+        <button type="button" className="primary" onClick={subscribe} disabled={busy}>
+          {phase.kind === 'paying' ? 'Subscribing…' : `Pay ${formatMoney(price.amount, price.currency)} and subscribe`}
+        </button>
+        <button type="button" className="secondary" onClick={onClose} disabled={busy}>
+          Not now
+        </button>
       </div>
+      {phase.kind === 'challenge' && <ThreeDSecureDialog url={phase.url} onDone={onChallenge} />}
     </section>
   );
 }

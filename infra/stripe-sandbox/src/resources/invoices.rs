@@ -9,6 +9,7 @@ use super::{int, metadata, one_of, payment_methods, s, set};
 use crate::billing::{self, Attempt};
 use crate::error::{ApiError, ApiResult, ErrorType};
 use crate::listing::list_response;
+use crate::params::Params;
 use crate::router::{Ctx, Method, Route};
 
 const LIST: &[&str] = &[
@@ -28,9 +29,47 @@ const UPDATE: &[&str] = &["metadata", "description", "footer", "auto_advance"];
 const PAGE: &[&str] = &["ending_before", "limit", "starting_after"];
 const PAYMENTS: &[&str] = &["created", "ending_before", "invoice", "limit", "payment", "starting_after", "status"];
 
+/// What `POST /v1/invoices/create_preview` accepts (Stripe's list); those not modelled are
+/// refused clearly.
+const PREVIEW: &[&str] = &[
+    "automatic_tax",
+    "currency",
+    "customer",
+    "customer_account",
+    "customer_details",
+    "discounts",
+    "invoice_items",
+    "issuer",
+    "on_behalf_of",
+    "preview_mode",
+    "schedule",
+    "schedule_details",
+    "subscription",
+    "subscription_details",
+];
+/// The parameters of a preview that the sandbox models.
+const PREVIEW_MODELLED: &[&str] = &["customer", "subscription", "subscription_details"];
+/// `subscription_details[...]` members the sandbox previews; Stripe's others are refused clearly.
+const PREVIEW_DETAILS: &[&str] = &["items", "proration_behavior", "proration_date"];
+const PREVIEW_DETAILS_UNSUPPORTED: &[&str] = &[
+    "billing_cycle_anchor",
+    "billing_mode",
+    "billing_schedules",
+    "cancel_at",
+    "cancel_at_period_end",
+    "cancel_now",
+    "default_tax_rates",
+    "metadata",
+    "pause",
+    "resume_at",
+    "start_date",
+    "trial_end",
+];
+
 pub fn routes() -> Vec<Route> {
     vec![
         Route::new(Method::Get, "/v1/invoices", LIST, list),
+        Route::new(Method::Post, "/v1/invoices/create_preview", PREVIEW, create_preview),
         Route::new(Method::Get, "/v1/invoices/{id}", &[], retrieve),
         Route::new(Method::Post, "/v1/invoices/{id}", UPDATE, update),
         Route::new(Method::Get, "/v1/invoices/{id}/lines", PAGE, lines),
@@ -71,6 +110,49 @@ fn list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         .cloned()
         .collect();
     list_response(items, "/v1/invoices", ctx.params)
+}
+
+/// `POST /v1/invoices/create_preview`: the invoice a change of an existing subscription would
+/// create, computed by the same code as the update itself (see `subscriptions::preview`); nothing is
+/// created, stored or emitted. Previews of new subscriptions, schedules and one-off invoice items
+/// are not modelled (400).
+fn create_preview(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let p = ctx.params;
+    let unsupported: Vec<&str> = PREVIEW.iter().copied().filter(|k| !PREVIEW_MODELLED.contains(k)).collect();
+    super::reject_unsupported(p, &unsupported)?;
+    let Some(sub_id) = p.str("subscription")? else {
+        return Err(ApiError::invalid_nocode(
+            "The Stripe sandbox previews changes to an existing subscription only: pass `subscription`.",
+        )
+        .param("subscription"));
+    };
+    let sub = ctx.load_ref("subscription", "subscription", &sub_id, "subscription")?;
+    if let Some(customer) = p.str("customer")?
+        && customer != s(&sub, "customer")
+    {
+        return Err(ApiError::invalid_nocode(format!(
+            "The subscription {sub_id} does not belong to the customer {customer}."
+        ))
+        .param("customer"));
+    }
+    let details = match p.object("subscription_details")?.flatten() {
+        Some(map) => {
+            super::check_members(
+                map,
+                "subscription_details",
+                &[PREVIEW_DETAILS, PREVIEW_DETAILS_UNSUPPORTED].concat(),
+            )?;
+            if let Some(key) = PREVIEW_DETAILS_UNSUPPORTED.iter().find(|k| map.contains_key(**k)) {
+                return Err(ApiError::invalid_nocode(format!(
+                    "The Stripe sandbox does not preview `subscription_details[{key}]` yet."
+                ))
+                .param(&format!("subscription_details[{key}]")));
+            }
+            Params { flat: Vec::new(), nested: map.clone() }
+        }
+        None => Params::default(),
+    };
+    super::subscriptions::preview(ctx, &details, &sub)
 }
 
 fn lines(ctx: &mut Ctx<'_>) -> ApiResult<Value> {

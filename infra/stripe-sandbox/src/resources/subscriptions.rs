@@ -645,16 +645,7 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let proration = one_of(p, "proration_behavior", &["always_invoice", "create_prorations", "none"])?
         .unwrap_or_else(|| "create_prorations".into());
     let period = billing::current_period(&old);
-    let at = match p.i64("proration_date")? {
-        Some(t) if t < period.0 || t > period.1 => {
-            return Err(ApiError::invalid_nocode(
-                "The proration_date must be within the subscription's current period.",
-            )
-            .param("proration_date"));
-        }
-        Some(t) => t,
-        None => now.clamp(period.0, period.1.max(period.0)),
-    };
+    let at = proration_time(p, period, now, "proration_date")?;
 
     let mut sub = old.clone();
     // Simple fields.
@@ -705,193 +696,8 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         ));
     }
 
-    // Items.
-    let mut item_changes = Vec::new();
-    if let Some(specs) = item_params(p)? {
-        let current_items = billing::items(&old);
-        for (i, spec) in specs.iter().enumerate() {
-            let param = format!("items[{i}]");
-            check_members(
-                spec,
-                &param,
-                &[
-                    "billing_thresholds",
-                    "clear_usage",
-                    "current_trial",
-                    "deleted",
-                    "discounts",
-                    "id",
-                    "metadata",
-                    "plan",
-                    "price",
-                    "price_data",
-                    "quantity",
-                    "tax_rates",
-                ],
-            )?;
-            for unsupported in ["price_data", "billing_thresholds", "current_trial", "discounts", "tax_rates"] {
-                if spec.contains_key(unsupported) {
-                    return Err(ApiError::invalid_nocode(format!(
-                        "The Stripe sandbox does not support the `{param}[{unsupported}]` parameter yet."
-                    ))
-                    .param(&format!("{param}[{unsupported}]")));
-                }
-            }
-            let existing = match member_str(spec, &param, "id")? {
-                Some(item_id) => {
-                    Some(current_items.iter().find(|it| s(it, "id") == item_id).cloned().ok_or_else(|| {
-                        ApiError::invalid("resource_missing", format!("No such subscription item: '{item_id}'"))
-                            .param(&format!("{param}[id]"))
-                    })?)
-                }
-                None => None,
-            };
-            let price = match member_str(spec, &param, "price")?.or(member_str(spec, &param, "plan")?) {
-                Some(pid) => Some(recurring_price(ctx, &pid, &format!("{param}[price]"))?),
-                None => None,
-            };
-            let deleted = member_bool(spec, &param, "deleted")?.unwrap_or(false);
-            if existing.is_none() && price.is_none() {
-                return Err(ApiError::missing_param(&format!("{param}[price]")));
-            }
-            if deleted && existing.is_none() {
-                return Err(ApiError::missing_param(&format!("{param}[id]")));
-            }
-            let metadata = match spec.get("metadata") {
-                Some(_) => Some(item_metadata(spec, existing.as_ref().and_then(|e| e.get("metadata")))?),
-                None => None,
-            };
-            item_changes.push(ItemChange {
-                existing,
-                price,
-                quantity: item_quantity(spec, &param)?,
-                deleted,
-                metadata,
-            });
-        }
-    }
-
-    // Apply the item changes and compute the proration lines.
-    let mut new_items = billing::items(&sub);
-    let mut touched: Vec<(Option<Value>, Option<Value>)> = Vec::new();
-    for change in item_changes {
-        match change.existing {
-            Some(existing) => {
-                let pos = new_items.iter().position(|it| s(it, "id") == s(&existing, "id"));
-                let Some(pos) = pos else { continue };
-                if change.deleted {
-                    let removed = new_items.remove(pos);
-                    touched.push((Some(removed), None));
-                    continue;
-                }
-                let mut item = new_items[pos].clone();
-                let before = item.clone();
-                if let Some(price) = &change.price {
-                    set(&mut item, "price", price.clone());
-                    set(&mut item, "plan", billing::plan_of(price));
-                }
-                if let Some(q) = change.quantity {
-                    set(&mut item, "quantity", json!(q));
-                }
-                if let Some(m) = change.metadata {
-                    set(&mut item, "metadata", m);
-                }
-                let billing_changed = before.get("price").map(|x| &x["id"]) != item.get("price").map(|x| &x["id"])
-                    || before.get("quantity") != item.get("quantity");
-                new_items[pos] = item.clone();
-                if billing_changed {
-                    touched.push((Some(before), Some(item)));
-                }
-            }
-            None => {
-                let Some(price) = change.price else { continue };
-                let item = billing::item_json(
-                    &ids::new_id("si"),
-                    &price,
-                    change.quantity.unwrap_or(1),
-                    &id,
-                    now,
-                    period,
-                    change.metadata.unwrap_or_else(|| json!({})),
-                )?;
-                new_items.push(item.clone());
-                touched.push((None, Some(item)));
-            }
-        }
-    }
-    if new_items.is_empty() && !touched.is_empty() {
-        return Err(ApiError::invalid_nocode(
-            "A subscription must have at least one active item; cancel the subscription instead.",
-        )
-        .param("items"));
-    }
-    let mut seen = HashSet::new();
-    if new_items
-        .iter()
-        .any(|it| !seen.insert(it.pointer("/price/id").and_then(Value::as_str).unwrap_or("").to_string()))
-    {
-        return Err(ApiError::invalid_nocode(
-            "Cannot add multiple subscription items with the same price. Each item must have a unique price.",
-        )
-        .param("items"));
-    }
-    let prices: Vec<Value> = new_items.iter().filter_map(|it| it.get("price").cloned()).collect();
-    let (currency, interval, count) =
-        if touched.is_empty() { (s(&old, "currency").to_string(), String::new(), 0) } else { uniform(&prices)? };
-    if !touched.is_empty() && currency != s(&old, "currency") {
-        return Err(ApiError::invalid_nocode(format!(
-            "The price's currency ({currency}) must match the subscription's currency ({}).",
-            s(&old, "currency")
-        ))
-        .param("items"));
-    }
-    let cycle = Cycle::load(ctx.store, &id);
-    let trialing = status == "trialing";
-    let new_interval = !touched.is_empty() && (interval != cycle.interval || count != cycle.count);
-    // A new interval restarts the billing cycle now, except during a trial: the paid cycle then
-    // starts at the trial's end with the new interval.
-    let reset = new_interval && !trialing;
-
-    let active_billing = ["active", "past_due", "unpaid", "incomplete"].contains(&status.as_str());
-
-    let mut lines: Vec<LineSpec> = Vec::new();
-    let mut new_period = period;
-    if !touched.is_empty() && !trialing && active_billing {
-        let prorate = proration != "none";
-        if prorate {
-            // Credits for the unused time of what changed (all items when the cycle resets).
-            let credited: Vec<Value> = if reset {
-                billing::items(&old)
-            } else {
-                touched.iter().filter_map(|(before, _)| before.clone()).collect()
-            };
-            for item in &credited {
-                if let Some(line) = billing::credit_line(ctx.store, account, &id, item, at) {
-                    lines.push(line);
-                }
-            }
-        }
-        if reset {
-            // A new interval restarts the billing cycle now: the new period is invoiced in full.
-            new_period = Cycle { anchor: at, index: 0, interval: interval.clone(), count }.period();
-            for item in &mut new_items {
-                set(item, "current_period_start", json!(new_period.0));
-                set(item, "current_period_end", json!(new_period.1));
-            }
-            for item in &new_items {
-                lines.push(billing::full_line(ctx.store, account, item, new_period));
-            }
-        } else if prorate {
-            for (_, after) in &touched {
-                if let Some(item) = after
-                    && let Some(line) = billing::debit_line(ctx.store, account, item, at, period)
-                {
-                    lines.push(line);
-                }
-            }
-        }
-    }
-    lines.retain(|l| l.amount != 0 || !l.proration);
+    let ItemsChange { new_items, touched, lines, reset, new_interval, new_period, interval, count, cycle } =
+        change_items(ctx, p, &id, &old, &proration, at, now)?;
     let invoice_now = !lines.is_empty() && (reset || proration == "always_invoice");
 
     if invoice_now && behavior == "error_if_incomplete" {
@@ -978,6 +784,319 @@ fn update(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
         ctx.store.emit(&source, "customer.subscription.updated", &sub, Some(previous));
     }
     Ok(sub)
+}
+
+/// What changing `items` at `at` does to a subscription and bills: computed alike by an update and
+/// by an invoice preview (`POST /v1/invoices/create_preview`), so a preview shows exactly what the
+/// update then charges.
+pub(crate) struct ItemsChange {
+    pub new_items: Vec<Value>,
+    /// `(before, after)` of each item whose price or quantity changed (added: no before; deleted:
+    /// no after).
+    pub touched: Vec<(Option<Value>, Option<Value>)>,
+    /// Proration lines (and, when the cycle restarts, the new period's full lines).
+    pub lines: Vec<LineSpec>,
+    /// A new interval restarts the billing cycle at `at`.
+    pub reset: bool,
+    pub new_interval: bool,
+    pub new_period: (i64, i64),
+    pub interval: String,
+    pub count: i64,
+    pub cycle: Cycle,
+}
+
+/// The time prorations are computed at: `proration_date` (within the current period), else now
+/// (clamped to the period).
+fn proration_time(p: &Params, period: (i64, i64), now: i64, param: &str) -> ApiResult<i64> {
+    match p.i64("proration_date")? {
+        Some(t) if t < period.0 || t > period.1 => {
+            Err(ApiError::invalid_nocode("The proration_date must be within the subscription's current period.")
+                .param(param))
+        }
+        Some(t) => Ok(t),
+        None => Ok(now.clamp(period.0, period.1.max(period.0))),
+    }
+}
+
+/// The `items` of `p` applied to the subscription `old` (`id`) at `at`, with the lines they bill.
+/// Reads the store only.
+pub(crate) fn change_items(
+    ctx: &Ctx<'_>,
+    p: &Params,
+    id: &str,
+    old: &Value,
+    proration: &str,
+    at: i64,
+    now: i64,
+) -> ApiResult<ItemsChange> {
+    let account = ctx.account();
+    let status = s(old, "status").to_string();
+    let period = billing::current_period(old);
+    let mut item_changes = Vec::new();
+    if let Some(specs) = item_params(p)? {
+        let current_items = billing::items(old);
+        for (i, spec) in specs.iter().enumerate() {
+            let param = format!("items[{i}]");
+            check_members(
+                spec,
+                &param,
+                &[
+                    "billing_thresholds",
+                    "clear_usage",
+                    "current_trial",
+                    "deleted",
+                    "discounts",
+                    "id",
+                    "metadata",
+                    "plan",
+                    "price",
+                    "price_data",
+                    "quantity",
+                    "tax_rates",
+                ],
+            )?;
+            for unsupported in ["price_data", "billing_thresholds", "current_trial", "discounts", "tax_rates"] {
+                if spec.contains_key(unsupported) {
+                    return Err(ApiError::invalid_nocode(format!(
+                        "The Stripe sandbox does not support the `{param}[{unsupported}]` parameter yet."
+                    ))
+                    .param(&format!("{param}[{unsupported}]")));
+                }
+            }
+            let existing = match member_str(spec, &param, "id")? {
+                Some(item_id) => {
+                    Some(current_items.iter().find(|it| s(it, "id") == item_id).cloned().ok_or_else(|| {
+                        ApiError::invalid("resource_missing", format!("No such subscription item: '{item_id}'"))
+                            .param(&format!("{param}[id]"))
+                    })?)
+                }
+                None => None,
+            };
+            let price = match member_str(spec, &param, "price")?.or(member_str(spec, &param, "plan")?) {
+                Some(pid) => Some(recurring_price(ctx, &pid, &format!("{param}[price]"))?),
+                None => None,
+            };
+            let deleted = member_bool(spec, &param, "deleted")?.unwrap_or(false);
+            if existing.is_none() && price.is_none() {
+                return Err(ApiError::missing_param(&format!("{param}[price]")));
+            }
+            if deleted && existing.is_none() {
+                return Err(ApiError::missing_param(&format!("{param}[id]")));
+            }
+            let metadata = match spec.get("metadata") {
+                Some(_) => Some(item_metadata(spec, existing.as_ref().and_then(|e| e.get("metadata")))?),
+                None => None,
+            };
+            item_changes.push(ItemChange {
+                existing,
+                price,
+                quantity: item_quantity(spec, &param)?,
+                deleted,
+                metadata,
+            });
+        }
+    }
+
+    // Apply the item changes and compute the proration lines.
+    let mut new_items = billing::items(old);
+    let mut touched: Vec<(Option<Value>, Option<Value>)> = Vec::new();
+    for change in item_changes {
+        match change.existing {
+            Some(existing) => {
+                let pos = new_items.iter().position(|it| s(it, "id") == s(&existing, "id"));
+                let Some(pos) = pos else { continue };
+                if change.deleted {
+                    let removed = new_items.remove(pos);
+                    touched.push((Some(removed), None));
+                    continue;
+                }
+                let mut item = new_items[pos].clone();
+                let before = item.clone();
+                if let Some(price) = &change.price {
+                    set(&mut item, "price", price.clone());
+                    set(&mut item, "plan", billing::plan_of(price));
+                }
+                if let Some(q) = change.quantity {
+                    set(&mut item, "quantity", json!(q));
+                }
+                if let Some(m) = change.metadata {
+                    set(&mut item, "metadata", m);
+                }
+                let billing_changed = before.get("price").map(|x| &x["id"]) != item.get("price").map(|x| &x["id"])
+                    || before.get("quantity") != item.get("quantity");
+                new_items[pos] = item.clone();
+                if billing_changed {
+                    touched.push((Some(before), Some(item)));
+                }
+            }
+            None => {
+                let Some(price) = change.price else { continue };
+                let item = billing::item_json(
+                    &ids::new_id("si"),
+                    &price,
+                    change.quantity.unwrap_or(1),
+                    id,
+                    now,
+                    period,
+                    change.metadata.unwrap_or_else(|| json!({})),
+                )?;
+                new_items.push(item.clone());
+                touched.push((None, Some(item)));
+            }
+        }
+    }
+    if new_items.is_empty() && !touched.is_empty() {
+        return Err(ApiError::invalid_nocode(
+            "A subscription must have at least one active item; cancel the subscription instead.",
+        )
+        .param("items"));
+    }
+    let mut seen = HashSet::new();
+    if new_items
+        .iter()
+        .any(|it| !seen.insert(it.pointer("/price/id").and_then(Value::as_str).unwrap_or("").to_string()))
+    {
+        return Err(ApiError::invalid_nocode(
+            "Cannot add multiple subscription items with the same price. Each item must have a unique price.",
+        )
+        .param("items"));
+    }
+    let prices: Vec<Value> = new_items.iter().filter_map(|it| it.get("price").cloned()).collect();
+    let (currency, interval, count) =
+        if touched.is_empty() { (s(old, "currency").to_string(), String::new(), 0) } else { uniform(&prices)? };
+    if !touched.is_empty() && currency != s(old, "currency") {
+        return Err(ApiError::invalid_nocode(format!(
+            "The price's currency ({currency}) must match the subscription's currency ({}).",
+            s(old, "currency")
+        ))
+        .param("items"));
+    }
+    let cycle = Cycle::load(ctx.store, id);
+    let trialing = status == "trialing";
+    let new_interval = !touched.is_empty() && (interval != cycle.interval || count != cycle.count);
+    // A new interval restarts the billing cycle now, except during a trial: the paid cycle then
+    // starts at the trial's end with the new interval.
+    let reset = new_interval && !trialing;
+
+    let active_billing = ["active", "past_due", "unpaid", "incomplete"].contains(&status.as_str());
+
+    let mut lines: Vec<LineSpec> = Vec::new();
+    let mut new_period = period;
+    if !touched.is_empty() && !trialing && active_billing {
+        let prorate = proration != "none";
+        if prorate {
+            // Credits for the unused time of what changed (all items when the cycle resets).
+            let credited: Vec<Value> = if reset {
+                billing::items(old)
+            } else {
+                touched.iter().filter_map(|(before, _)| before.clone()).collect()
+            };
+            for item in &credited {
+                if let Some(line) = billing::credit_line(ctx.store, account, id, item, at) {
+                    lines.push(line);
+                }
+            }
+        }
+        if reset {
+            // A new interval restarts the billing cycle now: the new period is invoiced in full.
+            new_period = Cycle { anchor: at, index: 0, interval: interval.clone(), count }.period();
+            for item in &mut new_items {
+                set(item, "current_period_start", json!(new_period.0));
+                set(item, "current_period_end", json!(new_period.1));
+            }
+            for item in &new_items {
+                lines.push(billing::full_line(ctx.store, account, item, new_period));
+            }
+        } else if prorate {
+            for (_, after) in &touched {
+                if let Some(item) = after
+                    && let Some(line) = billing::debit_line(ctx.store, account, item, at, period)
+                {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    lines.retain(|l| l.amount != 0 || !l.proration);
+    Ok(ItemsChange { new_items, touched, lines, reset, new_interval, new_period, interval, count, cycle })
+}
+
+/// `POST /v1/invoices/create_preview` for an existing subscription, `details` being its
+/// `subscription_details` (`items`, `proration_behavior`, `proration_date`): the invoice the same
+/// update would create now (`always_invoice`, or a change of interval), else the next renewal's
+/// invoice with the pending prorations and this change's. Nothing is stored or emitted.
+pub(crate) fn preview(ctx: &Ctx<'_>, details: &Params, old: &Value) -> ApiResult<Value> {
+    let id = s(old, "id").to_string();
+    let status = s(old, "status");
+    if status == "canceled" || status == "incomplete_expired" {
+        return Err(ApiError::invalid("invoice_upcoming_none", format!("No upcoming invoices for subscription: {id}"))
+            .param("subscription"));
+    }
+    let account = ctx.account();
+    let clock = billing::object_clock(ctx.store, &id);
+    let now = billing::clock_time(ctx.store, clock.as_deref());
+    let param = "subscription_details[proration_behavior]";
+    let proration = one_of(details, "proration_behavior", &["always_invoice", "create_prorations", "none"])
+        .map_err(|e| e.param(param))?
+        .unwrap_or_else(|| "create_prorations".into());
+    let period = billing::current_period(old);
+    let at = proration_time(details, period, now, "subscription_details[proration_date]")?;
+    let change = change_items(ctx, details, &id, old, &proration, at, now)?;
+    let invoice_now = !change.lines.is_empty() && (change.reset || proration == "always_invoice");
+    let mut lines = billing::pending_lines(ctx.store, &id);
+    lines.extend(change.lines);
+    let (reason, invoice_period, created) = if invoice_now {
+        ("subscription_update", (at, at), at)
+    } else {
+        let cycle = if change.new_interval {
+            Cycle { interval: change.interval.clone(), count: change.count, ..change.cycle.clone() }
+        } else {
+            change.cycle.clone()
+        };
+        let cancel_at = old.get("cancel_at").and_then(Value::as_i64);
+        if cancel_at.is_some_and(|c| c <= period.1) {
+            return Err(ApiError::invalid(
+                "invoice_upcoming_none",
+                format!("No upcoming invoices for subscription: {id}; it is canceled at the end of its period."),
+            )
+            .param("subscription"));
+        }
+        let next = (cycle.boundary(cycle.index + 1), cycle.boundary(cycle.index + 2));
+        for item in &change.new_items {
+            lines.push(billing::full_line(ctx.store, account, item, next));
+        }
+        ("upcoming", period, period.1)
+    };
+    let customer = ctx.store.find("customer", s(old, "customer"), account).cloned().unwrap_or(Value::Null);
+    let line_ids: Vec<String> = lines.iter().map(|_| ids::new_id("il_tmp")).collect();
+    let invoice_id = format!("upcoming_{}", ids::new_id("in"));
+    let draft = billing::Draft {
+        id: &invoice_id,
+        sub: old,
+        customer: &customer,
+        lines: &lines,
+        line_ids: &line_ids,
+        billing_reason: reason,
+        period: invoice_period,
+        now: created,
+        clock: clock.as_deref(),
+    };
+    let mut invoice = billing::draft_invoice(&draft)?;
+    let total = super::int(&invoice, "total");
+    let balance = super::int(&customer, "balance");
+    let due = total.saturating_add(balance);
+    overlay(
+        &mut invoice,
+        json!({
+            "starting_balance": balance,
+            "ending_balance": due.min(0),
+            "amount_due": due.max(0),
+            "amount_remaining": due.max(0),
+            "next_payment_attempt": if invoice_now { json!(at) } else { json!(period.1) },
+            "webhooks_delivered_at": null,
+        }),
+    );
+    Ok(invoice)
 }
 
 /// A timestamp parameter that must lie in the future.

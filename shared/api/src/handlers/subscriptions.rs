@@ -1,5 +1,6 @@
 //! Subscription endpoints.
 
+use crate::billing;
 use crate::error::ApiError;
 use crate::error::gateway_error;
 use crate::http::{self, HttpResult, json_body, ok};
@@ -12,7 +13,7 @@ use crate::subscriptions::{
 use ::http::StatusCode;
 use azora_domain::entitlements::Source;
 use azora_domain::subscription::Subscription;
-use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus, classify_change};
+use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus};
 use azora_domain::tiers::Feature;
 use azora_domain::{Tier, UserId};
 use azora_store::subscriptions::SubscriptionRecord;
@@ -254,10 +255,13 @@ fn created_response(created: &SubscriptionOutcome) -> HttpResult {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct UpdateRequest {
     tier: Option<String>,
     interval: Option<String>,
+    /// The proration date of a preview (`GET /api/subscriptions/preview`), so that an upgrade
+    /// charges exactly what was quoted; at most an hour old.
+    proration_date: Option<String>,
 }
 
 /// `PUT /api/subscriptions/update`: an upgrade (monthly → yearly) takes effect now with the
@@ -266,36 +270,20 @@ struct UpdateRequest {
 pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: UpdateRequest = json_body(&req)?;
-    let record = state
-        .store
-        .get_subscription_record(&principal.user_id)
-        .await?
-        .filter(is_live)
-        .ok_or_else(|| ApiError::not_found("subscription"))?;
-    let current = (record.subscription.tier, record.subscription.interval);
-    let tier = match body.tier.as_deref() {
-        None => current.0,
-        Some(raw) => Tier::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("validation_failed", "tier must be free or pro")
-                .with_details(json!({ "field": "tier" }))
-        })?,
+    let quoted_at = match body.proration_date.as_deref() {
+        None => None,
+        Some(raw) => Some(raw.parse::<jiff::Timestamp>().map_err(|_| {
+            ApiError::bad_request("validation_failed", "prorationDate must be an RFC 3339 timestamp")
+                .with_details(json!({ "field": "prorationDate" }))
+        })?),
     };
-    if tier == Tier::Enterprise {
-        return Err(ApiError::unprocessable("enterprise_via_license", "Enterprise is sold per seat through licenses."));
-    }
-    let interval = match (tier, body.interval.as_deref()) {
-        (Tier::Free, _) => None,
-        (_, Some(raw)) => Some(parse_interval(raw)?),
-        (_, None) => current.1,
-    };
-    let target = (tier, interval);
+    let record = billing::live_subscription(&state, &principal.user_id).await?;
+    let requested = billing::requested_change(&record, body.tier.as_deref(), body.interval.as_deref())?;
+    let (tier, interval, change) = (requested.tier, requested.interval, requested.kind);
     let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
     let pending_target = record.pending_change.as_ref().map(|c| (c.tier, c.interval));
-    let change = classify_change(current, target);
-    if change == PlanChange::Same && record.pending_change.is_none() {
-        return Err(ApiError::unprocessable("no_change", "That is already your plan."));
-    }
     let now = state.clock.now();
+    let proration_date = quoted_at.map(|at| billing::check_quote(at, now)).transpose()?;
     match change {
         // Resume: the plan you have now, cancelling a scheduled downgrade.
         PlanChange::Same => {
@@ -312,10 +300,14 @@ pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
                 .map_err(gateway_error)?
                 .item_id
                 .unwrap_or_default();
-            let key = format!("upgrade-{sub_id}-{}", new_interval.as_str());
+            // A new quote is a new attempt (a declined one is not replayed for it).
+            let key = match proration_date {
+                Some(at) => format!("upgrade-{sub_id}-{}-{at}", new_interval.as_str()),
+                None => format!("upgrade-{sub_id}-{}", new_interval.as_str()),
+            };
             let updated = state
                 .stripe()?
-                .change_subscription_price(&sub_id, &item, &price, true, &key)
+                .change_subscription_price(&sub_id, &item, &price, true, proration_date, &key)
                 .await
                 .map_err(gateway_error)?;
             if pending_target.is_some() {
@@ -349,6 +341,54 @@ pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
         "pendingChange": record.as_ref().and_then(|r| r.pending_change.as_ref()).map(|c| json!({
             "tier": c.tier.as_str(), "interval": c.interval.map(|i| i.as_str()), "effectiveAt": c.effective_at.to_string()
         })),
+    }))
+}
+
+/// `GET /api/subscriptions/preview?tier=&interval=`: what `PUT /api/subscriptions/update` with the
+/// same plan would invoice now and when it takes effect, by the update's rules (Stripe's invoice
+/// preview for an upgrade); `prorationDate` passed to the update charges exactly `amountDue`.
+pub async fn preview(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let (tier, interval) = (http::query(&req, "tier"), http::query(&req, "interval"));
+    let preview = billing::preview_change(&state, &principal.user_id, tier.as_deref(), interval.as_deref()).await?;
+    let change = preview.change;
+    ok(&json!({
+        "change": match change.kind { PlanChange::Upgrade => "upgrade", PlanChange::Downgrade => "downgrade", PlanChange::Same => "resume" },
+        "tier": change.tier.as_str(),
+        "interval": change.interval.map(|i| i.as_str()),
+        "effective": if change.kind == PlanChange::Downgrade { "period_end" } else { "now" },
+        "effectiveAt": preview.effective_at.to_string(),
+        "amountDue": preview.amount_due.amount,
+        "total": preview.total.amount,
+        "currency": preview.amount_due.currency.code(),
+        "lines": preview.lines.iter().map(|(description, amount)| json!({
+            "description": description, "amount": amount.amount, "currency": amount.currency.code(),
+        })).collect::<Vec<_>>(),
+        "prorationDate": preview.proration_date.map(|t| t.to_string()),
+    }))
+}
+
+/// `GET /api/subscriptions/invoices?limit=&startingAfter=`: the caller's invoices from Stripe,
+/// newest first (only their own Stripe customer's).
+pub async fn invoices(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let limit = http::limit(&req, 20, 100)?;
+    let after = http::query(&req, "startingAfter");
+    let page = billing::invoices_of(&state, &principal.user_id, i64::from(limit), after.as_deref()).await?;
+    ok(&json!({
+        "invoices": page.invoices.iter().map(|i| json!({
+            "id": i.id,
+            "number": i.number,
+            "date": i.created.to_string(),
+            "amount": i.total.amount,
+            "amountPaid": i.amount_paid.amount,
+            "currency": i.total.currency.code(),
+            "status": i.status,
+            "billingReason": i.billing_reason,
+            "hostedInvoiceUrl": i.hosted_invoice_url,
+            "invoicePdf": i.invoice_pdf,
+        })).collect::<Vec<_>>(),
+        "nextCursor": page.next,
     }))
 }
 

@@ -18,7 +18,7 @@ use crate::error::gateway_error;
 use crate::jobs::{Budget, Checkpoint, run_id};
 use crate::state::AppState;
 use crate::subscriptions::{
-    after_subscription_ended, email_for, interval_from_metadata, notify, plan_name, renewal_amount, state_of,
+    after_subscription_ended, email_for, interval_of, notify, plan_name, renewal_amount, state_of,
 };
 use crate::telemetry;
 use azora_domain::notification::NotificationKind;
@@ -313,11 +313,7 @@ async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut R
             return Ok(());
         }
     };
-    let theirs = state_of(
-        &fresh,
-        interval_from_metadata(&fresh).or(record.subscription.interval),
-        state.clock.now().as_second(),
-    );
+    let theirs = state_of(&fresh, interval_of(&fresh).or(record.subscription.interval), state.clock.now().as_second());
     let ours = &record.subscription;
     let drifted = theirs.status != ours.status
         || theirs.current_period_end != ours.current_period_end

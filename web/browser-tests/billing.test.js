@@ -1,0 +1,122 @@
+// Subscriptions in the browser: subscribing from the plans page (a declined card, then 3-D
+// Secure), upgrading monthly → yearly with the proration shown before confirming, and canceling
+// at the period end then resuming. Through the API, the Stripe sandbox and its webhooks.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, eventually, launch, newPage, screenshot, signIn, token, unique } from './harness.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A Pro subscriber set up through the API (what these journeys do not themselves show). */
+async function subscriber(prefix, interval) {
+  const user = unique(prefix);
+  const bearer = await token('student', user);
+  const body = { tier: 'pro', interval, paymentMethodId: 'pm_card_visa' };
+  const created = await api('POST', '/api/subscriptions/create', bearer, body, unique('subscribe'));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await eventually(
+    async () => (await api('GET', '/api/subscriptions/current', bearer)).body?.status === 'active',
+    'the subscription to be active',
+  );
+  return { user, bearer };
+}
+
+test('a free user subscribes from the plans page: a declined card, then 3-D Secure', async () => {
+  const { page, problems } = await newPage(browser);
+  const user = unique('newpro');
+  await signIn(page, 'student', user);
+  await page.goto('/pricing');
+  await page.getByRole('heading', { name: 'Compare plans' }).waitFor();
+  await page.getByTestId('current-free').waitFor();
+  const plans = (await api('GET', '/api/plans', await token('student', user))).body;
+  const yearly = plans.plans.find((p) => p.tier === 'pro').prices.find((p) => p.interval === 'year');
+  await page.getByLabel('Yearly', { exact: true }).check();
+  assert.match(await page.getByTestId('price-pro').innerText(), /\/ year/);
+  await screenshot(page, 'plans-yearly');
+
+  await page.getByRole('button', { name: 'Subscribe to Pro' }).click();
+  await page.getByLabel(/— Declined$/).check();
+  await page.getByRole('button', { name: /and subscribe$/ }).click();
+  const declined = page.locator('[role="alert"][data-code="card_declined"]');
+  await declined.waitFor();
+  assert.match(await declined.innerText(), /declined/i);
+  await screenshot(page, 'plans-subscribe-declined');
+
+  await page.getByLabel(/Asks for 3-D Secure/).check();
+  await page.getByRole('button', { name: /and subscribe$/ }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm this payment with your bank' });
+  await dialog.waitFor();
+  await page.frameLocator('iframe[title="3-D Secure challenge"]').getByRole('link', { name: 'Complete authentication' }).click();
+
+  await page.waitForURL(/\/billing/);
+  await page.locator('[data-testid="plan"][data-tier="pro"][data-interval="year"][data-status="active"]').waitFor();
+  await page.locator(`[data-testid="invoices"] tr[data-status="paid"] td[data-amount="${yearly.amount}"]`).waitFor();
+  await screenshot(page, 'billing-subscribed');
+  assert.deepEqual(problems, ['402 /api/subscriptions/create']);
+});
+
+test('a subscriber upgrades monthly to yearly, sees the proration before confirming, then the new plan', async () => {
+  const { user, bearer } = await subscriber('upgrader', 'month');
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'student', user);
+  await page.goto('/billing');
+  await page.locator('[data-testid="plan"][data-interval="month"][data-status="active"]').waitFor();
+  await page.getByRole('button', { name: 'Switch to yearly' }).click();
+
+  const amount = page.getByTestId('proration-amount');
+  await amount.waitFor();
+  const quoted = Number(await amount.getAttribute('data-amount'));
+  // A year of Pro less the unused month just paid for.
+  assert.ok(quoted > 0 && quoted < 12_000, `quoted ${quoted}`);
+  assert.match(await amount.innerText(), /^\$[\d,]+\.\d\d$/);
+  const confirm = page.getByRole('button', { name: /^Confirm and pay/ });
+  assert.ok((await confirm.innerText()).includes(await amount.innerText()), 'the button names the amount');
+  assert.equal(
+    (await api('GET', '/api/subscriptions/current', bearer)).body.interval,
+    'month',
+    'nothing changes before confirming',
+  );
+  await screenshot(page, 'billing-upgrade-quote');
+
+  await confirm.click();
+  await page.locator('[data-testid="plan"][data-interval="year"]').waitFor();
+  await page.getByText(/You are now on Pro \(yearly\)/).waitFor();
+  // Charged exactly what was shown.
+  await page.locator(`[data-testid="invoices"] tr[data-status="paid"] td[data-amount="${quoted}"]`).waitFor();
+  await screenshot(page, 'billing-upgraded');
+  assert.deepEqual(problems, []);
+});
+
+test('a subscriber cancels at period end, sees it pending, and resumes', async () => {
+  const { user, bearer } = await subscriber('canceler', 'month');
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'student', user);
+  await page.goto('/billing');
+  await page.getByTestId('renews').waitFor();
+  await page.getByRole('button', { name: 'Cancel subscription' }).click();
+  const terms = page.getByTestId('effective-at');
+  await terms.waitFor();
+  assert.match(await terms.innerText(), /Nothing is charged today\. You keep Pro until .+, then move to Free\./);
+  await page.getByRole('button', { name: 'Cancel at period end' }).click();
+
+  const pending = page.getByTestId('pending-change');
+  await pending.filter({ hasText: /^Cancels on / }).waitFor();
+  assert.equal((await api('GET', '/api/subscriptions/current', bearer)).body.pendingChange.tier, 'free');
+  await screenshot(page, 'billing-cancel-pending');
+
+  await page.getByRole('button', { name: /^Resume Pro/ }).click();
+  await page.getByTestId('renews').waitFor();
+  assert.equal(await pending.count(), 0);
+  await eventually(async () => {
+    const c = (await api('GET', '/api/subscriptions/current', bearer)).body;
+    return c.pendingChange === null && c.cancelAtPeriodEnd === false && c.status === 'active';
+  }, 'the subscription to be resumed');
+  await screenshot(page, 'billing-resumed');
+  assert.deepEqual(problems, []);
+});
