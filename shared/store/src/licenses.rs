@@ -288,19 +288,11 @@ impl Store {
         to: LicenseStatus,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        if from.is_empty() {
+        let more =
+            if matches!(to, LicenseStatus::Revoked | LicenseStatus::Expired) { " REMOVE GSI1PK, GSI1SK" } else { "" };
+        let Some(expr) = Expr::status_move(to.as_str(), from.iter().map(|st| st.as_str()), now, more) else {
             return Ok(false);
-        }
-        let mut update = "SET #status = :to, updatedAt = :now".to_string();
-        if matches!(to, LicenseStatus::Revoked | LicenseStatus::Expired) {
-            update.push_str(" REMOVE GSI1PK, GSI1SK");
-        }
-        let (expr, allowed) = Expr::update(update)
-            .status()
-            .value(":to", s(to.as_str()))
-            .value(":now", ts(now))
-            .one_of("#status", "from", from.iter().map(|st| s(st.as_str())))?;
-        let expr = expr.only_if(format!("attribute_exists(PK) AND {allowed}"));
+        };
         self.update(&license_key(license_id), expr).await.applied()
     }
 

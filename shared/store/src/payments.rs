@@ -87,20 +87,11 @@ impl Store {
         to: PaymentStatus,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let sources = sources_of(to);
-        if sources.is_empty() {
+        let more = if to == PaymentStatus::Succeeded { ", paidAt = if_not_exists(paidAt, :now)" } else { "" };
+        let Some(expr) = Expr::status_move(to.as_str(), sources_of(to).into_iter().map(|st| st.as_str()), now, more)
+        else {
             return Ok(false);
-        }
-        let mut update = "SET #status = :to, updatedAt = :now".to_string();
-        if to == PaymentStatus::Succeeded {
-            update.push_str(", paidAt = if_not_exists(paidAt, :now)");
-        }
-        let (expr, allowed) = Expr::update(update)
-            .status()
-            .value(":to", s(to.as_str()))
-            .value(":now", ts(now))
-            .one_of("#status", "src", sources.iter().map(|st| s(st.as_str())))?;
-        let expr = expr.only_if(format!("attribute_exists(PK) AND {allowed}"));
+        };
         self.update(&payment_key(payment_id), expr).await.applied()
     }
 

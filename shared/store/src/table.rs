@@ -133,6 +133,23 @@ impl Expr {
         Ok((expr, format!("{attribute} IN ({})", placeholders.join(", "))))
     }
 
+    /// `SET #status = :to, updatedAt = :now<more>`, only on an existing item whose status is one
+    /// of `from` (a state machine's allowed sources). `None` for an empty `from`: no status is in
+    /// it, so the caller answers "not moved" without asking DynamoDB (which refuses `IN ()`).
+    pub fn status_move(
+        to: &str,
+        from: impl IntoIterator<Item = &'static str>,
+        now: jiff::Timestamp,
+        more: &str,
+    ) -> Option<Self> {
+        let expr = Expr::update(format!("SET #status = :to, updatedAt = :now{more}"))
+            .status()
+            .value(":to", s(to))
+            .value(":now", crate::item::ts(now));
+        let (expr, allowed) = expr.one_of("#status", "from", from.into_iter().map(s)).ok()?;
+        Some(expr.only_if(format!("attribute_exists(PK) AND {allowed}")))
+    }
+
     fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
@@ -622,6 +639,15 @@ mod tests {
         assert_eq!(condition, "#status IN (:s0, :s1)");
         assert_eq!(expr.values.get(":s1"), Some(&s("b")));
         assert!(matches!(Expr::default().one_of("#status", "s", []), Err(StoreError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_status_move_from_no_status_is_none() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        assert!(Expr::status_move("active", [], now, "").is_none());
+        let expr = Expr::status_move("revoked", ["active", "suspended"], now, " REMOVE GSI1PK").unwrap();
+        assert_eq!(expr.update.as_deref(), Some("SET #status = :to, updatedAt = :now REMOVE GSI1PK"));
+        assert_eq!(expr.condition.as_deref(), Some("attribute_exists(PK) AND #status IN (:from0, :from1)"));
     }
 
     #[test]
