@@ -27,7 +27,8 @@ if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
 fi
 packages=()
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
-step "cargo build --release: all ${#packages[@]} functions into $build_target"
+function_count=$(( ${#packages[@]} / 2 ))
+step "cargo build --release: all $function_count functions into $build_target"
 build_started=$(date +%s)
 CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
 build_seconds=$(( $(date +%s) - build_started ))
@@ -41,7 +42,7 @@ if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
 fi
 mkdir -p "$target_dir/bench"
 printf '{"functions": %s, "cold": %s, "build_seconds": %s, "rebuild_after_one_handler_seconds": %s}\n' \
-  "$(( ${#packages[@]} / 2 ))" "${BENCH_COLD_BUILD:-0}" "$build_seconds" "${rebuild_seconds:-null}" \
+  "$function_count" "${BENCH_COLD_BUILD:-0}" "$build_seconds" "${rebuild_seconds:-null}" \
   > "$target_dir/bench/build.json"
 log "release build of the functions: ${build_seconds}s${rebuild_seconds:+, after one handler changed: ${rebuild_seconds}s}"
 step "cargo build --release -p azora-bench (bench, hello-world baseline, panic probe)"

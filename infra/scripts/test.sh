@@ -41,7 +41,9 @@ step "web console journeys in headless Chromium (screenshots in target/web-scree
 infra/scripts/browser-test.sh
 
 step "IAM conformance: recorded AWS calls vs template.yaml Policies"
-# ... and, once the suite is done, each must be allowed by that function's policy.
-cargo test --quiet -p azora-stack --test iam_conformance -- --ignored --nocapture
+# ... and, once the suite is done, each must be allowed by that function's policy. With
+# --workspace, as everything above: `-p azora-stack` alone would unify the SDK crates' features
+# differently and rebuild them.
+cargo test --quiet --workspace --test iam_conformance -- --ignored --nocapture
 
 step "done in $(( $(date +%s) - started ))s"

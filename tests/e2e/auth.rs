@@ -50,12 +50,24 @@ async fn bad_tokens_are_rejected_with_401_json() {
         ("no sub", sign(&without(claims(), "sub"), TEST_SECRET)),
         ("bad sub", sign(&with(claims(), "sub", json!("a#b")), TEST_SECRET)),
         ("garbage", "not.a.jwt".to_string()),
+        // Not valid for another hour, or issued an hour from now (beyond the 30 s leeway).
+        ("nbf in the future", sign(&with(claims(), "nbf", json!(now + 3600)), TEST_SECRET)),
+        ("iat in the future", sign(&with(claims(), "iat", json!(now + 3600)), TEST_SECRET)),
     ];
     for (name, token) in cases {
         let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
         assert_eq!(status, 401, "{name}: {body}");
         assert_eq!(error_code(&body), "unauthorized", "{name}");
     }
+}
+
+#[tokio::test]
+async fn times_within_the_leeway_are_accepted() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now().as_second();
+    let token = sign(&with(with(claims(), "nbf", json!(now + 10)), "iat", json!(now + 10)), TEST_SECRET);
+    let (status, body) = json_of(app.get("/api/subscriptions/current", Some(&token)).await).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

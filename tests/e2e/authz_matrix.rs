@@ -506,6 +506,15 @@ async fn another_users_or_orgs_objects_are_never_served() {
         Some(json!({ "rating": 1, "text": "never saw it" })),
         NOT_FOUND,
     ));
+    // Buying it answers like an unknown course too (it was 422 `not_purchasable`).
+    for route in ["/api/payments/process", "/api/courses/purchase"] {
+        let body = if route.ends_with("process") {
+            json!({ "items": [{ "type": "course", "courseId": draft_id }], "paymentMethodId": "pm_card_visa" })
+        } else {
+            json!({ "courseId": draft_id, "paymentMethodId": "pm_card_visa" })
+        };
+        probes.push(("POST", route.into(), tb.clone(), Some(body), NOT_FOUND));
+    }
     probes.push((
         "POST",
         "/api/courses/upload".into(),

@@ -615,3 +615,42 @@ async fn outside_the_top_thousand_the_rank_is_a_percentile_band_from_the_stats_j
     assert_eq!(board["me"]["rank"], 50);
     assert_eq!(board["entries"][0]["score"], 12000);
 }
+
+#[tokio::test]
+async fn a_voucher_left_on_an_abandoned_3ds_payment_comes_back_after_the_hold() {
+    let app = spawn_app().await;
+    let instructor = unique("teacher");
+    let course = app.seed_course(&instructor, 1999, "USD").await;
+    let other_course = app.seed_course(&instructor, 2999, "USD").await;
+    let buyer = unique("buyer");
+    let token = app.token(&buyer, &["student"]);
+    grant(&app, &buyer, 600).await;
+    let (status, redeemed) = redeem(&app, &token, "course_voucher_500", "v-1").await;
+    assert_eq!(status, 201, "{redeemed}");
+    let voucher = redeemed["voucher"]["voucherId"].as_str().unwrap().to_string();
+    let order = |course: &str, card: &str| json!({ "items": [{ "type": "course", "courseId": course }], "paymentMethodId": card, "voucherId": voucher });
+
+    // A 3-D Secure payment takes the voucher, and the buyer never completes the challenge.
+    let abandoned = order(&course, "pm_card_authenticationRequired");
+    let (status, started) =
+        json_of(app.post("/api/payments/process", Some(&token), Some("p-3ds"), &abandoned).await).await;
+    assert_eq!((status, started["status"].as_str()), (201, Some("requires_action")), "{started}");
+    let held_by = started["paymentId"].as_str().unwrap().to_string();
+    let intent = started["clientSecret"].as_str().and_then(|s| s.split("_secret").next()).unwrap().to_string();
+
+    // While the challenge may still be completed, the voucher stays with that order.
+    let retry = order(&other_course, "pm_card_visa");
+    let (status, body) = json_of(app.post("/api/payments/process", Some(&token), Some("p-early"), &retry).await).await;
+    assert_eq!((status, error_code(&body)), (409, "voucher_used"), "{body}");
+
+    // After the hold, a new order takes it back: the abandoned order is canceled (its intent at
+    // Stripe first, so it can never be charged) and the new one gets the discount.
+    app.booted.state.clock.advance(31 * 60);
+    let (status, paid) = json_of(app.post("/api/payments/process", Some(&token), Some("p-late"), &retry).await).await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!((paid["amount"].as_i64(), paid["voucher"]["voucherId"].as_str()), (Some(2499), Some(voucher.as_str())));
+    let cancels = app.stripe_requests("POST", &format!("/v1/payment_intents/{intent}/cancel")).await;
+    assert_eq!(cancels.len(), 1, "the abandoned intent is canceled once");
+    let (_, old) = json_of(app.get(&format!("/api/payments/{held_by}"), Some(&token)).await).await;
+    assert_eq!(old["status"], "canceled", "{old}");
+}

@@ -57,6 +57,7 @@ const OVERRIDABLE: &[&str] = &[
     "APP_BASE_URL",
     "SUBSCRIPTION_GRACE_DAYS",
     "LICENSE_SIGNING_KEY",
+    "LICENSE_PUBLIC_KEY",
     "LICENSE_VALIDATE_RATE_LIMIT",
     "SUPPORT_EMAIL",
     "REWARDS_QUEUE_URL",
@@ -80,6 +81,22 @@ pub enum BootError {
     Listen(#[from] std::io::Error),
 }
 
+/// The public half of the settings' license signing key, unless set: locally both come from the
+/// one generated key (in AWS they are two deploy parameters, checked against each other).
+fn with_license_public_key(mut settings: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    if !settings.contains_key("LICENSE_PUBLIC_KEY")
+        && let Some(public) = settings.get("LICENSE_SIGNING_KEY").and_then(|k| license_public_key(k).ok())
+    {
+        settings.insert("LICENSE_PUBLIC_KEY".into(), public);
+    }
+    settings
+}
+
+/// The base64url public key of a license signing key (`localctl license-public-key`).
+pub fn license_public_key(signing_key: &str) -> Result<String, String> {
+    azora_domain::license_key::LicenseSigner::parse(signing_key).map(|s| s.verifier().public_key_base64url())
+}
+
 /// The dev defaults with the process environment laid over them.
 pub fn dev_settings() -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = DEV_DEFAULTS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -90,7 +107,7 @@ pub fn dev_settings() -> BTreeMap<String, String> {
             vars.insert(name.to_string(), v);
         }
     }
-    vars
+    with_license_public_key(vars)
 }
 
 pub struct BootOptions {
@@ -111,7 +128,8 @@ pub struct Booted {
     pub routes: Routes,
 }
 
-pub async fn boot(options: BootOptions) -> Result<Booted, BootError> {
+pub async fn boot(mut options: BootOptions) -> Result<Booted, BootError> {
+    options.settings = with_license_public_key(options.settings);
     let template = Template::load_default()?;
     let sdk = azora_stack::sdk_config().await;
     let stack = LocalStack::new(&sdk);

@@ -228,6 +228,21 @@ mod tests {
         assert!(wrong.is_empty(), "template.yaml environments differ from the functions' Needs:\n{}", wrong.join("\n"));
     }
 
+    /// Signing secrets are pinned to their functions: a new holder is a decision to review here.
+    #[test]
+    fn signing_secrets_reach_only_the_functions_that_sign() {
+        let template = Template::load_default().unwrap();
+        let holders = |variable: &str| -> BTreeSet<String> {
+            template.functions.iter().filter(|f| f.env.contains_key(variable)).map(|f| f.binary.clone()).collect()
+        };
+        let set = |names: &[&str]| -> BTreeSet<String> { names.iter().map(|n| n.to_string()).collect() };
+        assert_eq!(holders("LICENSE_SIGNING_KEY"), set(&["enterprise-license-admin", "enterprise-license-create"]));
+        assert_eq!(holders("STRIPE_WEBHOOK_SECRET"), set(&["stripe-webhook"]));
+        for public in ["enterprise-license-public-key", "enterprise-license-validate", "enterprise-license-activate"] {
+            assert!(holders("LICENSE_PUBLIC_KEY").contains(public), "{public}");
+        }
+    }
+
     #[test]
     fn literal_segments_beat_parameters() {
         let segs: Vec<&str> = "/api/courses/list".split('/').collect();

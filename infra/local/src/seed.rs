@@ -117,7 +117,7 @@ async fn seed_license(state: &AppState) -> Result<String, StoreError> {
         white_label: None,
         updated_at: now,
     };
-    let signer = state.config.license_signer.get().map_err(|e| StoreError::Malformed(e.message))?;
+    let signer = state.config.license_signer.get().map_err(|e| StoreError::Malformed(e.to_string()))?;
     license.key = signer.issue(&license.key_payload());
     state.store.create_license(&license).await?;
     Ok(format!("license lic_demo: 10 seats for demo-org (make token ROLE=enterprise), key {}", license.key))

@@ -1,7 +1,7 @@
 //! Appends audit entries for sensitive operations.
 
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::state::AppState;
 use azora_domain::audit::AuditEntry;
 use azora_domain::ids::new_id;
@@ -13,7 +13,7 @@ pub async fn record(
     action: &str,
     target: &str,
     details: serde_json::Value,
-) -> Result<AuditEntry, ApiError> {
+) -> Result<AuditEntry, Fault> {
     let entry = AuditEntry {
         id: new_id("aud"),
         at: state.clock.now(),

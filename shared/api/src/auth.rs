@@ -1,4 +1,6 @@
-//! Bearer JWT authentication. One pinned algorithm; `exp`, `iss`, `aud` and `sub` are required.
+//! Bearer JWT authentication. One pinned algorithm; `exp`, `iss`, `aud` and `sub` are required;
+//! `nbf` is enforced when present and an `iat` in the future is refused. Token times are judged by
+//! wall time (the identity provider's clock), with 30 s of leeway, not by the app's movable clock.
 
 use crate::config::{JwtConfig, JwtKey};
 use crate::error::ApiError;
@@ -41,6 +43,8 @@ struct Claims {
     org: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    iat: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -62,6 +66,7 @@ impl JwtVerifier {
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Ok(Self { key, validation })
     }
@@ -72,6 +77,7 @@ impl JwtVerifier {
             use jsonwebtoken::errors::ErrorKind;
             let why = match e.kind() {
                 ErrorKind::ExpiredSignature => "The token has expired.",
+                ErrorKind::ImmatureSignature => "The token is not valid yet (nbf).",
                 ErrorKind::InvalidIssuer => "The token was issued by an unknown issuer.",
                 ErrorKind::InvalidAudience => "The token is not meant for this API.",
                 ErrorKind::InvalidSignature => "The token's signature is invalid.",
@@ -83,6 +89,10 @@ impl JwtVerifier {
             ApiError::unauthorized(why)
         })?;
         let claims = data.claims;
+        if claims.iat.is_some_and(|iat| iat > jsonwebtoken::get_current_timestamp() + self.validation.leeway) {
+            tracing::info!(reason = "iat in the future", "token rejected");
+            return Err(ApiError::unauthorized("The token was issued in the future (iat)."));
+        }
         let user_id = UserId::parse(claims.sub)
             .map_err(|_| ApiError::unauthorized("The token's subject is not a valid user id."))?;
         // Unknown role names are ignored so new roles can be issued before every function knows them.

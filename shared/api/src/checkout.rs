@@ -1,28 +1,93 @@
-//! Checkout, for the payment and course-purchase endpoints: pricing and storing a new order (with
-//! a voucher), charging it, and the rules that span payments: one open order per buyer and
-//! course, and one PaymentIntent per payment.
+//! Checkout, the service behind the payment and course-purchase endpoints: pricing and storing a
+//! new order (with a voucher), charging it, and the rules that span payments: one open order per
+//! buyer and course, and one PaymentIntent per payment. Refusals are [`CheckoutError`]s; the HTTP
+//! boundary maps them (`error.rs`).
 
 use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::http::{self, HttpResult};
-use crate::payments::{customer_of, gateway_error};
+use crate::fault::Fault;
+use crate::needs::UndeclaredPart;
+use crate::payments::customer_of;
 use crate::state::AppState;
-use ::http::StatusCode;
 use azora_domain::payment::{
     OrderItem, OrderRefusal, Payment, PaymentStatus, payment_item_cash, price_order, refunded_items,
 };
 use azora_domain::tokens::{VoucherRefusal, VoucherStatus, apply_voucher};
 use azora_domain::{Money, UserId};
+use azora_store::StoreError;
 use azora_store::orders::OrderClaim;
+use azora_store::tokens::PaymentVoucher;
 use azora_stripe::{GatewayError, PaymentIntentRequest, PaymentIntentState};
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
-use serde_json::json;
 use std::collections::HashMap;
+
+/// Why an order is not (yet) charged.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error(transparent)]
+    Refused(#[from] OrderRefusal),
+    #[error("course {0} was not found")]
+    CourseNotFound(String),
+    #[error("voucher {0} was not found")]
+    VoucherNotFound(String),
+    #[error("this voucher was already used for another payment")]
+    VoucherUsed,
+    #[error(transparent)]
+    Voucher(#[from] VoucherRefusal),
+    /// Another order of a course may still be charged: finish or abandon it, or retry shortly.
+    #[error("another order of this course is being paid ({payment_id})")]
+    OrderInProgress { payment_id: String },
+    #[error("you already own course {0}")]
+    AlreadyOwned(String),
+    /// The payment id (from the Idempotency-Key) names another order.
+    #[error("this Idempotency-Key was used for another order")]
+    KeyReused,
+    #[error("card declined: {}", .0.message)]
+    Declined(Box<Declined>),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(e: StoreError) -> Self {
+        CheckoutError::Fault(e.into())
+    }
+}
+
+impl From<UndeclaredPart> for CheckoutError {
+    fn from(e: UndeclaredPart) -> Self {
+        CheckoutError::Fault(e.into())
+    }
+}
+
+/// A declined charge: the payment is failed, or canceled when that freed its voucher.
+#[derive(Debug)]
+pub struct Declined {
+    pub payment_id: String,
+    pub code: String,
+    pub decline_code: Option<String>,
+    pub message: String,
+    /// With a voucher: whether it is free again (the payment was canceled).
+    pub voucher_released: Option<bool>,
+}
+
+/// A charged (or charging) order: what the buyer's client needs next.
+#[derive(Debug)]
+pub struct Charged {
+    pub payment: Payment,
+    pub status: PaymentStatus,
+    /// For confirming on the client (3-D Secure, or no payment method given); none once paid.
+    pub client_secret: Option<String>,
+    pub next_action: Option<String>,
+    pub voucher: Option<PaymentVoucher>,
+}
 
 /// How long an order without a PaymentIntent may still be getting one (its charge in flight):
 /// a second order of the same course waits that long before it may cancel the first.
 const CHARGE_IN_FLIGHT: SignedDuration = SignedDuration::from_mins(2);
+
+/// How long an unpaid order keeps the voucher it was priced with: time for a 3-D Secure challenge
+/// or another card. After that a new order may take the voucher back (the old order is canceled).
+pub const VOUCHER_HOLD: SignedDuration = SignedDuration::from_mins(30);
 
 /// Takes the order claims of every course of a new order for `payment_id`, releasing claims of
 /// earlier orders that can no longer be charged. Refuses with 409 `already_owned` when an
@@ -32,7 +97,7 @@ pub async fn claim_courses(
     user: &UserId,
     payment_id: &str,
     course_ids: &[String],
-) -> Result<(), ApiError> {
+) -> Result<(), CheckoutError> {
     for course_id in course_ids {
         let mut replacing: Option<String> = None;
         let mut attempts = 0;
@@ -52,14 +117,8 @@ pub async fn claim_courses(
     Ok(())
 }
 
-fn in_progress(other: &str) -> ApiError {
-    let mut e = ApiError::conflict(
-        "order_in_progress",
-        "Another order of this course is being paid; finish or abandon it first, or try again shortly.",
-    )
-    .with_details(json!({ "paymentId": other }));
-    e.retry_after_seconds = Some(5);
-    e
+fn in_progress(other: &str) -> CheckoutError {
+    CheckoutError::OrderInProgress { payment_id: other.to_string() }
 }
 
 /// Makes sure the earlier order holding a course's claim can never be charged for it, or
@@ -69,7 +128,7 @@ async fn release_earlier_order(
     holder_id: &str,
     claimed_at: Timestamp,
     course_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), CheckoutError> {
     let Some(holder) = state.store.get_payment(holder_id).await? else {
         // Its payment is being written right now, or a crash left the claim without one.
         return if state.clock.now() < claimed_at + CHARGE_IN_FLIGHT { Err(in_progress(holder_id)) } else { Ok(()) };
@@ -80,14 +139,12 @@ async fn release_earlier_order(
             if item_refunded(&holder, course_id) {
                 Ok(())
             } else {
-                Err(ApiError::conflict("already_owned", format!("you already own course {course_id}")))
+                Err(CheckoutError::AlreadyOwned(course_id.to_string()))
             }
         }
         PaymentStatus::Processing => Err(in_progress(holder_id)),
         PaymentStatus::RequiresPaymentMethod | PaymentStatus::RequiresAction | PaymentStatus::Failed => {
-            cancel_unpaid(state, &holder)
-                .await
-                .map_err(|e| if e.status.is_server_error() { e } else { in_progress(holder_id) })
+            cancel_unpaid(state, &holder).await.map_err(|e| if still_live(&e) { in_progress(holder_id) } else { e })
         }
     }
 }
@@ -102,17 +159,17 @@ fn item_refunded(payment: &Payment, course_id: &str) -> bool {
 
 /// Cancels an unpaid payment for good: its PaymentIntent first (Stripe refuses once it
 /// succeeded or is processing), then our record, then its voucher is free again.
-async fn cancel_unpaid(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
+async fn cancel_unpaid(state: &AppState, payment: &Payment) -> Result<(), CheckoutError> {
     let now = state.clock.now();
     match &payment.stripe_payment_intent_id {
         None if now < payment.updated_at + CHARGE_IN_FLIGHT => return Err(in_progress(&payment.id)),
         None => {}
         Some(pi) => match state.stripe()?.cancel_payment_intent(pi, &format!("pi-cancel-{}", payment.id)).await {
             Ok(_) => {}
-            Err(GatewayError::Unavailable(cause)) => return Err(ApiError::unavailable(cause)),
+            Err(e @ GatewayError::Unavailable(_)) => return Err(Fault::Gateway(e).into()),
             Err(refused) => {
                 tracing::info!(payment_id = %payment.id, error = %refused, "earlier order could not be canceled");
-                return Err(gateway_error(refused));
+                return Err(Fault::Gateway(refused).into());
             }
         },
     }
@@ -122,9 +179,42 @@ async fn cancel_unpaid(state: &AppState, payment: &Payment) -> Result<(), ApiErr
     Ok(())
 }
 
+/// Whether a failed cancel means the order is still live: Stripe refused it (the intent is being
+/// charged), or a write lost a race with the order's own progress.
+fn still_live(e: &CheckoutError) -> bool {
+    matches!(
+        e,
+        CheckoutError::OrderInProgress { .. }
+            | CheckoutError::Fault(Fault::Gateway(GatewayError::CardDeclined { .. } | GatewayError::Rejected { .. }))
+            | CheckoutError::Fault(Fault::Store(StoreError::ConditionFailed | StoreError::TransactionCanceled { .. }))
+    )
+}
+
+/// Takes a voucher back from the unpaid order holding it once that order has been left for
+/// [`VOUCHER_HOLD`] (an abandoned 3-D Secure challenge, say): the order is canceled, its
+/// PaymentIntent at Stripe first, so the discount can never be charged twice. Whether it is free.
+async fn reclaim_voucher(state: &AppState, holder_id: &str) -> Result<bool, CheckoutError> {
+    let Some(holder) = state.store.get_payment(holder_id).await? else { return Ok(false) };
+    let unpaid = matches!(
+        holder.status,
+        PaymentStatus::RequiresPaymentMethod | PaymentStatus::RequiresAction | PaymentStatus::Failed
+    );
+    if !unpaid || state.clock.now() < holder.updated_at + VOUCHER_HOLD {
+        return Ok(false);
+    }
+    match cancel_unpaid(state, &holder).await {
+        Ok(()) => {
+            tracing::info!(payment_id = holder_id, "abandoned order canceled; its voucher is free again");
+            Ok(true)
+        }
+        Err(e) if still_live(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The same payment id must mean the same order: a key reused for other courses (or on the
 /// other checkout route for another course) is refused rather than answered with the first.
-pub fn ensure_same_order(existing: &Payment, course_ids: &[String]) -> Result<(), ApiError> {
+pub fn ensure_same_order(existing: &Payment, course_ids: &[String]) -> Result<(), CheckoutError> {
     let ordered: Vec<&str> = existing
         .items
         .iter()
@@ -136,36 +226,7 @@ pub fn ensure_same_order(existing: &Payment, course_ids: &[String]) -> Result<()
     if ordered.len() == course_ids.len() && ordered.iter().zip(course_ids).all(|(a, b)| *a == b.as_str()) {
         Ok(())
     } else {
-        Err(ApiError::unprocessable(
-            "idempotency_key_reused",
-            "This Idempotency-Key was used for another order; use a new key for a new order.",
-        ))
-    }
-}
-
-/// The `paymentMethodId` of a checkout request (`pm_...`), checked before anything is written.
-pub fn validate_payment_method(pm: &str) -> Result<(), ApiError> {
-    let valid = pm.starts_with("pm_") && pm.len() <= 255 && pm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("validation_failed", "paymentMethodId must look like pm_...")
-            .with_details(json!({ "field": "paymentMethodId" })))
-    }
-}
-
-fn refusal_error(r: OrderRefusal) -> ApiError {
-    let message = r.to_string();
-    match r {
-        OrderRefusal::Empty | OrderRefusal::TooManyItems(_) | OrderRefusal::Duplicate(_) => {
-            ApiError::bad_request("validation_failed", message).with_details(json!({ "field": "items" }))
-        }
-        OrderRefusal::NotPurchasable(_) => ApiError::unprocessable("not_purchasable", message),
-        OrderRefusal::Free(_) => ApiError::unprocessable("free_course", message),
-        OrderRefusal::OwnCourse(_) => ApiError::unprocessable("own_course", message),
-        OrderRefusal::AlreadyOwned(_) => ApiError::conflict("already_owned", message),
-        OrderRefusal::MixedCurrencies => ApiError::unprocessable("mixed_currencies", message),
-        OrderRefusal::Overflow => ApiError::unprocessable("amount_out_of_range", message),
+        Err(CheckoutError::KeyReused)
     }
 }
 
@@ -175,7 +236,7 @@ pub async fn create_payment(
     principal: &Principal,
     payment_id: &str,
     course_ids: &[String],
-) -> Result<Payment, ApiError> {
+) -> Result<Payment, CheckoutError> {
     create_payment_with(state, principal, payment_id, course_ids, None).await
 }
 
@@ -190,33 +251,48 @@ pub async fn create_payment_with(
     payment_id: &str,
     course_ids: &[String],
     voucher_id: Option<&str>,
-) -> Result<Payment, ApiError> {
+) -> Result<Payment, CheckoutError> {
     if course_ids.len() > azora_domain::payment::MAX_ORDER_ITEMS {
-        return Err(refusal_error(OrderRefusal::TooManyItems(azora_domain::payment::MAX_ORDER_ITEMS)));
+        return Err(OrderRefusal::TooManyItems(azora_domain::payment::MAX_ORDER_ITEMS).into());
     }
     let offers = state.store.get_course_offers(course_ids).await?;
     let mut found = Vec::with_capacity(offers.len());
     for (id, offer) in course_ids.iter().zip(offers) {
-        found.push(offer.ok_or_else(|| ApiError::not_found(&format!("course {id}")))?);
+        // Another instructor's draft answers like a missing course, as the catalog does; only its
+        // instructor and admins learn that it exists but is not for sale.
+        let visible = |o: &azora_domain::course::CourseOffer| {
+            o.status == azora_domain::course::CourseStatus::Published
+                || o.instructor_id == principal.user_id
+                || principal.is_admin()
+        };
+        found.push(offer.filter(visible).ok_or_else(|| CheckoutError::CourseNotFound(id.clone()))?);
     }
     let owned = state.store.enrolled_in(&principal.user_id, course_ids).await?;
-    let (items, list_total) =
-        price_order(&principal.user_id, &found, |id| owned.contains(id)).map_err(refusal_error)?;
+    let (items, list_total) = price_order(&principal.user_id, &found, |id| owned.contains(id))?;
     let voucher = match voucher_id {
         None => None,
         Some(id) => {
-            let voucher = state.store.get_voucher(&principal.user_id, id).await?.ok_or_else(|| {
-                ApiError::not_found(&format!("voucher {id}")).with_details(json!({ "field": "voucherId" }))
-            })?;
+            let find = || async {
+                state
+                    .store
+                    .get_voucher(&principal.user_id, id)
+                    .await?
+                    .ok_or_else(|| CheckoutError::VoucherNotFound(id.to_string()))
+            };
+            let mut voucher = find().await?;
             if voucher.status != VoucherStatus::Available {
-                return Err(voucher_used());
-            }
-            let (discount, _) = apply_voucher(list_total, voucher.discount).map_err(|e| match e {
-                VoucherRefusal::CurrencyMismatch { .. } => {
-                    ApiError::unprocessable("voucher_currency_mismatch", e.to_string())
+                let reclaimed = match voucher.payment_id.as_deref() {
+                    Some(holder) if holder != payment_id => reclaim_voucher(state, holder).await?,
+                    _ => false,
+                };
+                if reclaimed {
+                    voucher = find().await?;
                 }
-                VoucherRefusal::NothingToDiscount => ApiError::unprocessable("voucher_not_applicable", e.to_string()),
-            })?;
+                if voucher.status != VoucherStatus::Available {
+                    return Err(CheckoutError::VoucherUsed);
+                }
+            }
+            let (discount, _) = apply_voucher(list_total, voucher.discount)?;
             Some((voucher, discount))
         }
     };
@@ -252,35 +328,14 @@ pub async fn create_payment_with(
         state.store.release_order_claims(&principal.user_id, course_ids, payment_id).await?;
     }
     match created {
-        Err(e) if voucher.is_some() && e.failed_condition_at(1) => Err(voucher_used()),
+        Err(e) if voucher.is_some() && e.failed_condition_at(1) => Err(CheckoutError::VoucherUsed),
         Ok(()) => Ok(payment),
         // A concurrent attempt with the same key created it first.
-        Err(azora_store::StoreError::ConditionFailed) => {
-            state.store.get_payment(payment_id).await?.ok_or_else(|| ApiError::internal("payment vanished"))
+        Err(StoreError::ConditionFailed) => {
+            state.store.get_payment(payment_id).await?.ok_or_else(|| Fault::broken("payment vanished").into())
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn voucher_used() -> ApiError {
-    ApiError::conflict("voucher_used", "This voucher was already used for another payment.")
-        .with_details(json!({ "field": "voucherId" }))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProcessResponse<'a> {
-    payment_id: &'a str,
-    status: &'a str,
-    amount: i64,
-    currency: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_secret: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_action: Option<String>,
-    /// With a voucher: the voucher, the discount and the list total before it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    voucher: Option<serde_json::Value>,
 }
 
 fn status_of(state: PaymentIntentState) -> PaymentStatus {
@@ -302,7 +357,7 @@ pub async fn charge(
     principal: &Principal,
     payment: Payment,
     payment_method: Option<&str>,
-) -> HttpResult {
+) -> Result<Charged, CheckoutError> {
     let customer = customer_of(state, principal).await?;
     let metadata = HashMap::from([
         ("paymentId".to_string(), payment.id.clone()),
@@ -332,39 +387,30 @@ pub async fn charge(
                 state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
             }
             state.store.transition_payment(&payment.id, PaymentStatus::Failed, now).await?;
-            let released =
+            let voucher_released =
                 release_declined_voucher(state, &payment, payment_intent.as_ref().map(|p| p.id.as_str())).await;
-            let mut details =
-                json!({ "paymentId": payment.id, "status": "failed", "stripeCode": code, "declineCode": decline_code });
-            if let Some(released) = released {
-                details["status"] = json!(if released { "canceled" } else { "failed" });
-                details["voucherReleased"] = json!(released);
-            }
-            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message).with_details(details));
+            return Err(CheckoutError::Declined(Box::new(Declined {
+                payment_id: payment.id.clone(),
+                code,
+                decline_code,
+                message,
+                voucher_released,
+            })));
         }
-        Err(other) => return Err(gateway_error(other)),
+        Err(other) => return Err(Fault::Gateway(other).into()),
     };
     state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
     let reported = pi.state.map(status_of).unwrap_or(PaymentStatus::RequiresPaymentMethod);
     state.store.transition_payment(&payment.id, reported, now).await?;
-    let current = state.store.get_payment(&payment.id).await?.map(|p| p.status).unwrap_or(reported);
-    let voucher = state
-        .store
-        .payment_voucher(&payment.id)
-        .await?
-        .map(|v| json!({ "voucherId": v.voucher_id, "discount": v.discount.amount, "listAmount": v.list_amount }));
-    http::json(
-        StatusCode::CREATED,
-        &ProcessResponse {
-            payment_id: &payment.id,
-            status: current.as_str(),
-            amount: payment.amount.amount,
-            currency: payment.amount.currency.code(),
-            client_secret: if current.is_paid() { None } else { pi.client_secret },
-            next_action: pi.next_action,
-            voucher,
-        },
-    )
+    let status = state.store.get_payment(&payment.id).await?.map(|p| p.status).unwrap_or(reported);
+    let voucher = state.store.payment_voucher(&payment.id).await?;
+    Ok(Charged {
+        status,
+        client_secret: if status.is_paid() { None } else { pi.client_secret },
+        next_action: pi.next_action,
+        voucher,
+        payment,
+    })
 }
 
 /// A declined payment that used a voucher is canceled (its PaymentIntent too, so it can never be
@@ -390,7 +436,7 @@ async fn release_declined_voucher(state: &AppState, payment: &Payment, pi: Optio
     match crate::rewards::release_voucher_of(state, &payment.id).await {
         Ok(released) => Some(released),
         Err(e) => {
-            tracing::warn!(payment_id = %payment.id, error = %e.message, "could not release the voucher");
+            tracing::warn!(payment_id = %payment.id, error = %e, "could not release the voucher");
             Some(false)
         }
     }

@@ -1,9 +1,8 @@
 //! Configuration from environment variables, loaded once per cold start. A missing or invalid
 //! variable fails start-up with a message naming it.
 
-use crate::error::ApiError;
-use crate::needs::Needs;
-use azora_domain::license_key::LicenseSigner;
+use crate::needs::{Needs, UndeclaredPart};
+use azora_domain::license_key::{LicenseSigner, LicenseVerifier};
 use azora_domain::notification::EmailAddress;
 use jsonwebtoken::Algorithm;
 use std::collections::BTreeMap;
@@ -88,7 +87,7 @@ impl<T> Part<T> {
         Ok(Part { value: if needs.has(part) { Some(load()?) } else { None }, part })
     }
 
-    pub fn get(&self) -> Result<&T, ApiError> {
+    pub fn get(&self) -> Result<&T, UndeclaredPart> {
         self.value.as_ref().ok_or_else(|| self.part.undeclared())
     }
 
@@ -125,6 +124,9 @@ pub struct Config {
     /// From `LICENSE_SIGNING_KEY`: base64 of a 32-byte Ed25519 seed, or a PKCS#8 PEM. Its Debug
     /// output shows only the public key.
     pub license_signer: Part<LicenseSigner>,
+    /// From `LICENSE_PUBLIC_KEY`: the signing key's public half (base64url or SPKI PEM), all that
+    /// checking a key needs; loaded with the signer, the two must match.
+    pub license_verifier: Part<LicenseVerifier>,
     /// `GET /api/enterprise/licenses/validate` requests per caller (source IP) per minute.
     pub license_validate_rate_limit: Part<u32>,
     /// Where support tickets are emailed.
@@ -163,7 +165,7 @@ impl Config {
         let email = |name: &'static str| {
             EmailAddress::parse(required(name)?).map_err(|e| ConfigError::Invalid { name, reason: e.message })
         };
-        Ok(Config {
+        let config = Config {
             needs,
             table_name: required("TABLE_NAME")?,
             jwt: Part::load(needs, Needs::AUTH, || jwt_config(&get))?,
@@ -194,6 +196,10 @@ impl Config {
                 LicenseSigner::parse(&required("LICENSE_SIGNING_KEY")?)
                     .map_err(|reason| ConfigError::Invalid { name: "LICENSE_SIGNING_KEY", reason })
             })?,
+            license_verifier: Part::load(needs, Needs::LICENSE_VERIFIER, || {
+                LicenseVerifier::parse(&required("LICENSE_PUBLIC_KEY")?)
+                    .map_err(|reason| ConfigError::Invalid { name: "LICENSE_PUBLIC_KEY", reason })
+            })?,
             license_validate_rate_limit: Part::load(needs, Needs::LICENSE_VALIDATE_LIMIT, || {
                 match get("LICENSE_VALIDATE_RATE_LIMIT") {
                     None => Ok(DEFAULT_LICENSE_VALIDATE_RATE_LIMIT),
@@ -205,7 +211,23 @@ impl Config {
             })?,
             support_email: Part::load(needs, Needs::SUPPORT, || email("SUPPORT_EMAIL"))?,
             tokens: Part::load(needs, Needs::TOKENS, || crate::rewards::config::TokensConfig::from_lookup(&get))?,
-        })
+        };
+        config.check_license_key_pair()?;
+        Ok(config)
+    }
+
+    /// Keys issued with a signing key that is not the published public key's would fail every
+    /// check: a function that holds both refuses to start instead.
+    fn check_license_key_pair(&self) -> Result<(), ConfigError> {
+        if let (Some(signer), Some(published)) = (&self.license_signer.value, &self.license_verifier.value)
+            && signer.verifier().public_key_base64url() != published.public_key_base64url()
+        {
+            return Err(ConfigError::Invalid {
+                name: "LICENSE_PUBLIC_KEY",
+                reason: "is not the public key of LICENSE_SIGNING_KEY".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -250,13 +272,34 @@ mod tests {
             ("STRIPE_SECRET_KEY", "sk_test_x"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("EMAIL_FROM", "no-reply@azora.local"),
-            ("LICENSE_SIGNING_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
+            ("LICENSE_SIGNING_KEY", SEED),
+            ("LICENSE_PUBLIC_KEY", public_key_of(SEED).as_str()),
             ("SUPPORT_EMAIL", "support@azora.local"),
             ("REWARDS_QUEUE_URL", "http://q3"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+    }
+
+    const SEED: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    fn public_key_of(seed: &str) -> String {
+        LicenseSigner::parse(seed).unwrap().verifier().public_key_base64url()
+    }
+
+    #[test]
+    fn the_published_public_key_must_match_the_signing_key() {
+        let mut vars = base();
+        vars.insert("LICENSE_PUBLIC_KEY".into(), public_key_of("AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="));
+        let both = Needs::LICENSE_SIGNER.and(Needs::LICENSE_VERIFIER);
+        let err = Config::from_map(both, &vars).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { name: "LICENSE_PUBLIC_KEY", .. }), "{err}");
+        // A function that only checks keys cannot tell, and needs no private key at all.
+        vars.remove("LICENSE_SIGNING_KEY");
+        let verifier_only = Config::from_map(Needs::LICENSE_VERIFIER, &vars).unwrap();
+        assert!(verifier_only.license_verifier.is_loaded() && !verifier_only.license_signer.is_loaded());
+        assert!(Config::from_map(both, &base()).is_ok());
     }
 
     #[test]
@@ -276,6 +319,7 @@ mod tests {
             "EMAIL_QUEUE_URL",
             "EMAIL_FROM",
             "LICENSE_SIGNING_KEY",
+            "LICENSE_PUBLIC_KEY",
             "SUPPORT_EMAIL",
         ] {
             let mut vars = base();
@@ -322,9 +366,12 @@ mod tests {
     fn licensing_settings_are_checked() {
         let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
         assert_eq!(*c.license_validate_rate_limit.get().unwrap(), DEFAULT_LICENSE_VALIDATE_RATE_LIMIT);
-        for (name, bad) in
-            [("LICENSE_SIGNING_KEY", "not-a-key"), ("LICENSE_VALIDATE_RATE_LIMIT", "0"), ("SUPPORT_EMAIL", "support")]
-        {
+        for (name, bad) in [
+            ("LICENSE_SIGNING_KEY", "not-a-key"),
+            ("LICENSE_PUBLIC_KEY", "not-a-key"),
+            ("LICENSE_VALIDATE_RATE_LIMIT", "0"),
+            ("SUPPORT_EMAIL", "support"),
+        ] {
             let mut vars = base();
             vars.insert(name.into(), bad.into());
             let err = Config::from_map(Needs::EVERYTHING, &vars).unwrap_err();
@@ -354,7 +401,8 @@ mod tests {
         assert!(c.jwt.is_loaded() && c.email_queue_url.is_loaded());
         assert!(!c.stripe.is_loaded() && !c.license_signer.is_loaded());
         let err = c.stripe.get().unwrap_err();
-        assert_eq!(err.status, 500);
+        assert_eq!(err, UndeclaredPart(Needs::STRIPE));
+        assert_eq!(crate::error::ApiError::from(err).status, 500);
         assert_eq!(Config::from_map(Needs::STRIPE, &vars).unwrap_err(), ConfigError::Missing("STRIPE_SECRET_KEY"));
         let none = Config::from_map(Needs::NOTHING, &[("TABLE_NAME".to_string(), "t".to_string())].into()).unwrap();
         assert_eq!(none.table_name, "t");

@@ -6,7 +6,7 @@
 //! plus one `BatchGetItem` of the licenses when the user holds seats) and applies the rules of
 //! [`azora_domain::entitlements`], whose documentation states the precedence.
 
-use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::state::AppState;
 use azora_domain::UserId;
 use azora_domain::entitlements::{Entitlements, Grants, SubscriptionGrant, entitlements};
@@ -23,12 +23,12 @@ pub struct Plan {
 }
 
 /// What `user` may do at `now`.
-pub async fn entitlements_of(state: &AppState, user: &UserId, now: Timestamp) -> Result<Entitlements, ApiError> {
+pub async fn entitlements_of(state: &AppState, user: &UserId, now: Timestamp) -> Result<Entitlements, Fault> {
     Ok(plan_of(state, user, now).await?.entitlements)
 }
 
 /// [`entitlements_of`], keeping the subscription record that was read.
-pub async fn plan_of(state: &AppState, user: &UserId, now: Timestamp) -> Result<Plan, ApiError> {
+pub async fn plan_of(state: &AppState, user: &UserId, now: Timestamp) -> Result<Plan, Fault> {
     let sources = state.store.entitlement_sources(user).await?;
     Ok(decide(sources, *state.config.subscription_grace_days.get()?, now))
 }

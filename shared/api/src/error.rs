@@ -1,10 +1,15 @@
 //! The crate's errors. [`ApiError`] is the HTTP boundary's: every failure reaches the client as
-//! `{"error":{"code":"snake_case","message":"human sentence"}}` with the right status.
-//! [`ConfigError`] fails a cold start on a missing or invalid environment variable.
+//! `{"error":{"code":"snake_case","message":"human sentence"}}` with the right status. Here: how
+//! the errors beneath every service ([`Fault`], the store's, the gateway's) become one; the
+//! services' own refusals are mapped in `catalogue.rs`. [`ConfigError`] fails a cold start on a
+//! missing or invalid environment variable.
 
+use crate::fault::Fault;
+use crate::needs::UndeclaredPart;
 use azora_domain::ValidationError;
 use azora_domain::tiers::FeatureNotInPlan;
 use azora_store::StoreError;
+use azora_stripe::GatewayError;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
@@ -115,6 +120,39 @@ impl From<FeatureNotInPlan> for ApiError {
             format!("Your {} plan does not include {}; it is part of the {} plan.", e.current, e.feature, e.required),
         )
         .with_details(json!({ "feature": e.feature, "requiredTier": e.required }))
+    }
+}
+
+impl From<UndeclaredPart> for ApiError {
+    fn from(e: UndeclaredPart) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// What Stripe said, where no rule of ours expected a refusal.
+pub fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::CardDeclined { code, decline_code, message, .. } => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
+                .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
+        }
+        GatewayError::Rejected { code, message, .. } => {
+            ApiError::unprocessable("payment_rejected", format!("The payment provider refused: {message}"))
+                .with_details(json!({ "stripeCode": code }))
+        }
+        GatewayError::Unavailable(cause) => ApiError::unavailable(cause),
+    }
+}
+
+impl From<Fault> for ApiError {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Store(e) => e.into(),
+            Fault::Gateway(e) => gateway_error(e),
+            Fault::Queue(cause) => ApiError::unavailable(cause),
+            Fault::Undeclared(e) => e.into(),
+            Fault::Broken(cause) => ApiError::internal(cause),
+        }
     }
 }
 

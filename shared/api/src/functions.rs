@@ -38,8 +38,10 @@ const SUBSCRIPTION_WRITES: Needs =
     Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::APP_URL).and(Needs::GRACE);
 /// Token writes: the award pipeline's emails and the tier multiplier (entitlements).
 const TOKEN_WRITES: Needs = Needs::AUTH.and(Needs::TOKENS).and(Needs::MAIL).and(Needs::GRACE);
-/// License changes: the signing key and the emails to the org's admins.
-const LICENSE_WRITES: Needs = Needs::AUTH.and(Needs::LICENSE_SIGNER).and(Needs::MAIL);
+/// License changes: the emails to the org's admins.
+const LICENSE_WRITES: Needs = Needs::AUTH.and(Needs::MAIL);
+/// Issuing keys (create, renew): the signing key, with the public key it must match.
+const LICENSE_ISSUE: Needs = LICENSE_WRITES.and(Needs::LICENSE_SIGNER).and(Needs::LICENSE_VERIFIER);
 /// Applying Stripe's news: fulfilment, refunds and subscription states.
 const STRIPE_EFFECTS: Needs =
     Needs::STRIPE.and(Needs::MAIL).and(Needs::REFUND_POLICY).and(Needs::APP_URL).and(Needs::GRACE);
@@ -84,14 +86,16 @@ pub const INSTRUCTORS_PAYOUT_ACCOUNT: Function =
 pub const INSTRUCTOR_PAYOUTS: Function = job!(jobs::payouts::run, Needs::STRIPE.and(Needs::MAIL));
 
 // Enterprise
-pub const ENTERPRISE_LICENSE_CREATE: Function = http!(handlers::licenses::create, LICENSE_WRITES);
-pub const ENTERPRISE_LICENSE_PUBLIC_KEY: Function = http!(handlers::licenses::public_key, Needs::LICENSE_SIGNER);
-pub const ENTERPRISE_LICENSE_GET: Function = http!(handlers::licenses::get, AUTH.and(Needs::LICENSE_SIGNER));
-pub const ENTERPRISE_LICENSE_ACTIVATE: Function = http!(handlers::licenses::activate, LICENSE_WRITES);
+pub const ENTERPRISE_LICENSE_CREATE: Function = http!(handlers::licenses::create, LICENSE_ISSUE);
+pub const ENTERPRISE_LICENSE_PUBLIC_KEY: Function = http!(handlers::licenses::public_key, Needs::LICENSE_VERIFIER);
+pub const ENTERPRISE_LICENSE_GET: Function = http!(handlers::licenses::get, AUTH);
+pub const ENTERPRISE_LICENSE_ACTIVATE: Function =
+    http!(handlers::licenses::activate, LICENSE_WRITES.and(Needs::LICENSE_VERIFIER));
 pub const ENTERPRISE_LICENSE_DEACTIVATE: Function = http!(handlers::licenses::deactivate, LICENSE_WRITES);
 pub const ENTERPRISE_LICENSE_VALIDATE: Function =
-    http!(handlers::licenses::validate, Needs::LICENSE_SIGNER.and(Needs::LICENSE_VALIDATE_LIMIT));
-pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_action, LICENSE_WRITES);
+    http!(handlers::licenses::validate, Needs::LICENSE_VERIFIER.and(Needs::LICENSE_VALIDATE_LIMIT));
+/// Renewal re-issues the key.
+pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_action, LICENSE_ISSUE);
 pub const ENTERPRISE_WHITE_LABEL_PUT: Function = http!(handlers::licenses::white_label_put, AUTH);
 pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white_label_get, AUTH);
 pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);

@@ -8,10 +8,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod checkout;
 pub mod config;
 pub mod entitlements;
 pub mod error;
+pub mod fault;
 pub mod functions;
 pub mod handlers;
 pub mod http;
@@ -23,6 +25,7 @@ pub mod needs;
 pub mod notify;
 pub mod payments;
 pub mod plans;
+pub mod refunds;
 pub mod rewards;
 pub mod state;
 pub mod subscriptions;

@@ -40,6 +40,7 @@ const PARTS: &[Part] = &[
     Part { needs: Needs::REFUND_POLICY, name: "REFUND_POLICY", variables: &["REFUND_WINDOW_DAYS"] },
     Part { needs: Needs::GRACE, name: "GRACE", variables: &["SUBSCRIPTION_GRACE_DAYS"] },
     Part { needs: Needs::LICENSE_SIGNER, name: "LICENSE_SIGNER", variables: &["LICENSE_SIGNING_KEY"] },
+    Part { needs: Needs::LICENSE_VERIFIER, name: "LICENSE_VERIFIER", variables: &["LICENSE_PUBLIC_KEY"] },
     Part {
         needs: Needs::LICENSE_VALIDATE_LIMIT,
         name: "LICENSE_VALIDATE_LIMIT",
@@ -77,7 +78,9 @@ impl Needs {
     pub const REFUND_POLICY: Needs = Needs(1 << 6);
     /// How long a past-due subscription keeps its tier (entitlements, dunning).
     pub const GRACE: Needs = Needs(1 << 7);
-    /// The license signing key.
+    /// The license signing (private) key: only the functions that issue keys. Declare it with
+    /// [`Needs::LICENSE_VERIFIER`], so a signing key that does not match the published public key
+    /// fails the cold start.
     pub const LICENSE_SIGNER: Needs = Needs(1 << 8);
     /// The public license validation endpoint's rate limit.
     pub const LICENSE_VALIDATE_LIMIT: Needs = Needs(1 << 9);
@@ -85,8 +88,10 @@ impl Needs {
     pub const SUPPORT: Needs = Needs(1 << 10);
     /// Token rewards: the rewards queue, award amounts, digest window and catalog.
     pub const TOKENS: Needs = Needs(1 << 11);
+    /// The license public key: checking keys (activation, validation) and publishing it.
+    pub const LICENSE_VERIFIER: Needs = Needs(1 << 12);
     /// Every part: the local server's own state (seeding, tests) and nothing deployed.
-    pub const EVERYTHING: Needs = Needs((1 << 12) - 1);
+    pub const EVERYTHING: Needs = Needs((1 << 13) - 1);
 
     pub const fn and(self, other: Needs) -> Needs {
         Needs(self.0 | other.0)
@@ -104,8 +109,8 @@ impl Needs {
     }
 
     /// The error for reaching a part the function did not declare: a bug in its `Needs`.
-    pub fn undeclared(self) -> crate::error::ApiError {
-        crate::error::ApiError::internal(format!("this function does not declare {} in its Needs", self.names()))
+    pub fn undeclared(self) -> UndeclaredPart {
+        UndeclaredPart(self)
     }
 
     /// The parts' names, for messages (`AUTH | STRIPE`).
@@ -114,6 +119,12 @@ impl Needs {
         if names.is_empty() { "NOTHING".into() } else { names.join(" | ") }
     }
 }
+
+/// A part reached for but not declared in the function's [`Needs`]: a bug, answered as a 500
+/// naming the part (the end-to-end tests build each function from its own needs to catch it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("this function does not declare {} in its Needs", .0.names())]
+pub struct UndeclaredPart(pub Needs);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Queues: notifications for the email worker, verified Stripe events for the stripe-events worker.
 
-use crate::error::ApiError;
+use crate::fault::Fault;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use azora_domain::notification::Notification;
 
@@ -16,8 +16,8 @@ impl QueueSender {
         Self { sqs, queue_url: queue_url.to_string() }
     }
 
-    /// Sends `body` with string attributes; a failure is a 503 for the caller to retry.
-    pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), ApiError> {
+    /// Sends `body` with string attributes; a failure is transient, for the caller to retry.
+    pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), Fault> {
         self.send_delayed(body, attributes, 0).await
     }
 
@@ -27,7 +27,7 @@ impl QueueSender {
         body: String,
         attributes: &[(&str, &str)],
         delay_seconds: i32,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Fault> {
         let mut req = self.sqs.send_message().queue_url(&self.queue_url).message_body(body);
         if delay_seconds > 0 {
             req = req.delay_seconds(delay_seconds.min(900));
@@ -37,10 +37,10 @@ impl QueueSender {
                 .data_type("String")
                 .string_value(*value)
                 .build()
-                .map_err(ApiError::internal)?;
+                .map_err(Fault::broken)?;
             req = req.message_attributes(*name, attr);
         }
-        req.send().await.map_err(|e| ApiError::unavailable(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        req.send().await.map_err(|e| Fault::Queue(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         Ok(())
     }
 }
@@ -56,13 +56,13 @@ impl Notifier {
         Self { queue }
     }
 
-    pub async fn send(&self, notification: &Notification) -> Result<(), ApiError> {
+    pub async fn send(&self, notification: &Notification) -> Result<(), Fault> {
         self.send_delayed(notification, 0).await
     }
 
     /// Queues a notification that the email worker may see only after `delay_seconds` (≤ 900).
-    pub async fn send_delayed(&self, notification: &Notification, delay_seconds: i32) -> Result<(), ApiError> {
-        let body = serde_json::to_string(notification).map_err(ApiError::internal)?;
+    pub async fn send_delayed(&self, notification: &Notification, delay_seconds: i32) -> Result<(), Fault> {
+        let body = serde_json::to_string(notification).map_err(Fault::broken)?;
         let kind = serde_json::to_value(&notification.kind)
             .ok()
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))

@@ -1,8 +1,9 @@
-//! Payment effects shared by the HTTP handlers and the stripe-events worker, so that whichever
-//! path sees an outcome first applies it and the other finds nothing left to do.
+//! Settlement: payment effects shared by the HTTP handlers, the stripe-events worker and the
+//! reconcile job, so that whichever path sees an outcome first applies it and the others find
+//! nothing left to do. Errors are [`Fault`]s: no rule here refuses anything.
 
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::Money;
@@ -12,27 +13,10 @@ use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
 use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
 use azora_stripe::GatewayError;
-use http::StatusCode;
 use jiff::Timestamp;
-use serde_json::json;
-
-/// Maps what Stripe said to our error envelope.
-pub fn gateway_error(e: GatewayError) -> ApiError {
-    match e {
-        GatewayError::CardDeclined { code, decline_code, message, .. } => {
-            ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
-                .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
-        }
-        GatewayError::Rejected { code, message, .. } => {
-            ApiError::unprocessable("payment_rejected", format!("The payment provider refused: {message}"))
-                .with_details(json!({ "stripeCode": code }))
-        }
-        GatewayError::Unavailable(cause) => ApiError::unavailable(cause),
-    }
-}
 
 /// The caller's Stripe customer, created once (Stripe's idempotency key makes a retry safe).
-pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<String, Fault> {
     if let Some(id) = state.store.get_stripe_customer(&principal.user_id).await? {
         return Ok(id);
     }
@@ -40,14 +24,13 @@ pub async fn customer_of(state: &AppState, principal: &Principal) -> Result<Stri
     let created = state
         .stripe()?
         .create_customer(principal.user_id.as_str(), email, &format!("customer-{}", principal.user_id))
-        .await
-        .map_err(gateway_error)?;
+        .await?;
     Ok(state.store.keep_stripe_customer(&principal.user_id, &created).await?)
 }
 
 /// Where a payment's emails go: the buyer's `email` claim recorded at purchase; without one,
 /// `<userId>@users.azora.local` (documented: connect a profile service to do better).
-pub fn email_of(payment: &Payment) -> Result<EmailAddress, ApiError> {
+pub fn email_of(payment: &Payment) -> Result<EmailAddress, Fault> {
     payment
         .buyer_email
         .as_deref()
@@ -56,11 +39,11 @@ pub fn email_of(payment: &Payment) -> Result<EmailAddress, ApiError> {
         .unwrap_or_else(|| {
             EmailAddress::parse(format!("{}@users.azora.local", payment.user_id.as_str().replace(['|', '@'], ".")))
         })
-        .map_err(ApiError::internal)
+        .map_err(Fault::broken)
 }
 
 /// Builds the receipt document of a fulfilled payment.
-pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Receipt>, ApiError> {
+pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Receipt>, Fault> {
     let Some(number) = payment.receipt_number.clone() else { return Ok(None) };
     let refunds = state.store.list_refunds(&payment.id).await?;
     let mut lines: Vec<ReceiptLine> =
@@ -89,10 +72,10 @@ pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Re
 /// Marks the payment succeeded (if the state machine allows), grants access and issues the
 /// receipt once, and queues the receipt email (deduplicated by its id, so a redelivered event
 /// re-queues it harmlessly and a crash between the two steps loses nothing).
-pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) -> Result<(), ApiError> {
+pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) -> Result<(), Fault> {
     state.store.transition_payment(payment_id, PaymentStatus::Succeeded, now).await?;
     let Some(payment) = state.store.get_payment(payment_id).await? else {
-        return Err(ApiError::internal(format!("payment {payment_id} vanished")));
+        return Err(Fault::broken(format!("payment {payment_id} vanished")));
     };
     if payment.status == PaymentStatus::Canceled {
         return refund_charge_of_canceled(state, &payment).await;
@@ -129,7 +112,7 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
 /// A charge that succeeded for a payment we had canceled (a new order of the course replaced it
 /// while its charge was in flight): nothing is granted for it, and the money goes back in full,
 /// once (Stripe's idempotency key names the payment).
-async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
+async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Result<(), Fault> {
     let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
     tracing::warn!(payment_id = %payment.id, "charge succeeded for a canceled order; refunding it");
     telemetry::count("CanceledOrderChargesRefunded", 1);
@@ -140,7 +123,7 @@ async fn refund_charge_of_canceled(state: &AppState, payment: &Payment) -> Resul
         metadata: std::collections::HashMap::from([("paymentId".to_string(), payment.id.clone())]),
         idempotency_key: &format!("refund-canceled-{}", payment.id),
     };
-    state.stripe()?.create_refund(&request).await.map_err(gateway_error)?;
+    state.stripe()?.create_refund(&request).await?;
     Ok(())
 }
 
@@ -151,10 +134,10 @@ pub async fn settle_failure(
     event_id: &str,
     reason: &str,
     now: Timestamp,
-) -> Result<(), ApiError> {
+) -> Result<(), Fault> {
     state.store.transition_payment(payment_id, PaymentStatus::Failed, now).await?;
     let Some(payment) = state.store.get_payment(payment_id).await? else {
-        return Err(ApiError::internal(format!("payment {payment_id} vanished")));
+        return Err(Fault::broken(format!("payment {payment_id} vanished")));
     };
     if payment.status != PaymentStatus::Failed {
         return Ok(());
@@ -181,7 +164,7 @@ pub async fn count_stripe_refund(
     stripe_refund_id: &str,
     amount: i64,
     our_refund_id: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Fault> {
     let now = state.clock.now();
     match our_refund_id {
         Some(ours) => {
@@ -203,7 +186,7 @@ pub async fn count_lost_dispute(
     payment: &Payment,
     dispute_id: &str,
     amount: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Fault> {
     let lost = Money::new(amount.min(payment.amount.amount - payment.refunded), payment.amount.currency);
     let now = state.clock.now();
     let counted =
@@ -222,7 +205,7 @@ pub async fn count_lost_dispute(
 /// voucher payment gives its tokens back; each refund's email goes once. Every step is
 /// idempotent on its own, and a refund leaves the reconcile job's list only once all are done,
 /// so a crash or a transient error halfway is finished by the next caller.
-pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), ApiError> {
+pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), Fault> {
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     if payment.fulfilled_at.is_none() {
         // The fulfilment calls this again once it has granted what the refunds then take back.
@@ -274,7 +257,7 @@ pub async fn finish_refunds(state: &AppState, payment_id: &str) -> Result<(), Ap
 /// A refund of a sale that was already paid out: take the instructor's share back from their
 /// connected account when its balance allows; otherwise it stays a negative balance that the next
 /// payout nets out. Either way nothing is lost or paid twice.
-async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now: Timestamp) -> Result<(), ApiError> {
+async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now: Timestamp) -> Result<(), Fault> {
     let Some(transfer) = &reversal.paid_out_transfer else { return Ok(()) };
     let metadata = std::collections::HashMap::from([
         ("ledgerChange".to_string(), reversal.key.clone()),
@@ -292,6 +275,6 @@ async fn take_back_from_payout(state: &AppState, reversal: &AppliedReversal, now
             telemetry::count("NegativeBalancesCarried", 1);
             Ok(())
         }
-        Err(e) => Err(gateway_error(e)),
+        Err(e) => Err(e.into()),
     }
 }

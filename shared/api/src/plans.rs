@@ -76,7 +76,7 @@ async fn live_prices(state: &AppState) -> Vec<LivePrice> {
     let keys: Vec<&str> = catalog().iter().flat_map(|p| p.prices.iter().map(|price| price.lookup_key)).collect();
     let fetched = match state.stripe() {
         Ok(stripe) => stripe.prices_by_lookup_key(&keys).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.message),
+        Err(e) => Err(e.to_string()),
     };
     match fetched {
         Ok(prices) => {

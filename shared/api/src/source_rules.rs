@@ -1,6 +1,7 @@
 //! Rules about the source itself, checked by reading it: time comes only from the injected
 //! [`crate::state::Clock`], so that tests and the local server can move it; handlers sit on top
-//! of the services (nothing else uses `crate::handlers`); and no module imports itself back.
+//! of the services (nothing else uses `crate::handlers`); services converted to their own errors
+//! know nothing of HTTP; and no module imports itself back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,28 @@ fn time_comes_only_from_the_injected_clock() {
     let clock = std::fs::read_to_string(crate_dir().join("src").join(CLOCK_FILE)).unwrap();
     let reads: usize = SYSTEM_CLOCK_READS.iter().map(|read| clock.matches(read).count()).sum();
     assert_eq!(reads, 1, "{CLOCK_FILE} reads the system clock in `Clock::wall_time` only");
+}
+
+/// Services done with their own errors: no HTTP type, status or `ApiError` in them; handlers map
+/// their results, through `catalogue.rs`. (The others still return `ApiError`: issue #11.)
+const HTTP_FREE_SERVICES: &[&str] =
+    &["checkout", "refunds", "payments", "entitlements", "audit", "fault", "notify", "licensing::usage"];
+const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
+
+#[test]
+fn services_know_nothing_of_http() {
+    let mut offenders = Vec::new();
+    for (file, text) in sources(&crate_dir().join("src")) {
+        if !HTTP_FREE_SERVICES.contains(&module_name(&file).as_str()) {
+            continue;
+        }
+        for line in code_of(&text).lines() {
+            if HTTP_NAMES.iter().any(|name| line.contains(name)) {
+                offenders.push(format!("{file}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "return the service's own error; map it in catalogue.rs:\n{}", offenders.join("\n"));
 }
 
 /// `src/`-relative file → module path (`handlers/payments.rs` → `handlers::payments`).
@@ -151,11 +174,10 @@ fn module_uses() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn the_scan_sees_imports_in_every_form() {
-    let code =
-        "use crate::{http::{self, ok}, jobs};\nlet e = crate::payments::gateway_error;\nsuper::batch_failures(f)";
+    let code = "use crate::{http::{self, ok}, jobs};\nlet e = crate::error::gateway_error;\nsuper::batch_failures(f)";
     assert_eq!(
         named_paths("workers::email", code),
-        ["http", "jobs", "payments::gateway_error", "workers::batch_failures"]
+        ["http", "jobs", "error::gateway_error", "workers::batch_failures"]
     );
     assert_eq!(module_name("handlers/mod.rs"), "handlers");
     assert_eq!(module_name("rewards/config.rs"), "rewards::config");

@@ -3,7 +3,7 @@
 use crate::auth::{JwtVerifier, Principal};
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
-use crate::needs::Needs;
+use crate::needs::{Needs, UndeclaredPart};
 use crate::notify::{Notifier, QueueSender};
 use aws_sdk_dynamodb::config::SharedInterceptor;
 use azora_store::Store;
@@ -97,7 +97,7 @@ impl AppState {
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_sqs::Client::from_conf(conf.build())
         });
-        let sender = |url: &Result<&String, ApiError>| match (&sqs, url) {
+        let sender = |url: &Result<&String, UndeclaredPart>| match (&sqs, url) {
             (Some(sqs), Ok(url)) => Some(QueueSender::new(sqs.clone(), url)),
             _ => None,
         };
@@ -132,23 +132,23 @@ impl AppState {
         self.auth.as_ref().ok_or_else(|| Needs::AUTH.undeclared())?.authenticate(req)
     }
 
-    pub fn stripe(&self) -> Result<&StripeGateway, ApiError> {
+    pub fn stripe(&self) -> Result<&StripeGateway, UndeclaredPart> {
         self.stripe.as_ref().ok_or_else(|| Needs::STRIPE.undeclared())
     }
 
-    pub fn notifier(&self) -> Result<&Notifier, ApiError> {
+    pub fn notifier(&self) -> Result<&Notifier, UndeclaredPart> {
         self.notifier.as_ref().ok_or_else(|| Needs::MAIL.undeclared())
     }
 
-    pub fn stripe_events(&self) -> Result<&QueueSender, ApiError> {
+    pub fn stripe_events(&self) -> Result<&QueueSender, UndeclaredPart> {
         self.stripe_events.as_ref().ok_or_else(|| Needs::STRIPE_WEBHOOK.undeclared())
     }
 
-    pub fn rewards(&self) -> Result<&QueueSender, ApiError> {
+    pub fn rewards(&self) -> Result<&QueueSender, UndeclaredPart> {
         self.rewards.as_ref().ok_or_else(|| Needs::TOKENS.undeclared())
     }
 
-    pub fn ses(&self) -> Result<&aws_sdk_sesv2::Client, ApiError> {
+    pub fn ses(&self) -> Result<&aws_sdk_sesv2::Client, UndeclaredPart> {
         self.ses.as_ref().ok_or_else(|| Needs::SES.undeclared())
     }
 }

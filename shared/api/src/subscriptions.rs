@@ -2,7 +2,7 @@
 //! job: mapping Stripe's subscription to our record and the emails that go with changes.
 
 use crate::error::ApiError;
-use crate::payments::gateway_error;
+use crate::error::gateway_error;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
@@ -73,7 +73,7 @@ pub fn plan_name(record: &SubscriptionRecord) -> String {
 }
 
 pub async fn notify(state: &AppState, id: String, to: EmailAddress, kind: NotificationKind) -> Result<(), ApiError> {
-    state.notifier()?.send(&Notification { id, to, kind }).await
+    Ok(state.notifier()?.send(&Notification { id, to, kind }).await?)
 }
 
 /// After Stripe ended a subscription: resume on a pending downgrade (yearly → monthly), or drop
@@ -111,7 +111,7 @@ pub async fn after_subscription_ended(
                 ("interval".to_string(), interval.as_str().to_string()),
                 ("claimId".to_string(), claim_id.clone()),
             ]);
-            let stripe = state.stripe().map_err(|e| (e, true))?;
+            let stripe = state.stripe().map_err(|e| (e.into(), true))?;
             stripe.create_subscription(&customer, &price, true, metadata, &key).await.map_err(|e| {
                 let nothing = certainly_nothing_created(&e);
                 (gateway_error(e), nothing)

@@ -1,12 +1,20 @@
 //! `localctl token <role> [sub] [org]` prints a development JWT signed with the dev settings.
+//! `localctl license-public-key` prints the public key of `LICENSE_SIGNING_KEY` (the deploy
+//! parameter `LicensePublicKey`).
 
-use azora_local::dev::dev_settings;
+use azora_local::dev::{dev_settings, license_public_key};
 use azora_local::tokens::{TokenSpec, mint_hs256};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("license-public-key") {
+        let key = dev_settings().get("LICENSE_SIGNING_KEY").cloned().unwrap_or_default();
+        println!("{}", license_public_key(&key)?);
+        return Ok(());
+    }
     let (Some("token"), Some(role)) = (args.first().map(String::as_str), args.get(1)) else {
         eprintln!("usage: localctl token <student|instructor|enterprise|admin|service> [sub] [org]");
+        eprintln!("       localctl license-public-key");
         std::process::exit(2);
     };
     let settings = dev_settings();

@@ -1,7 +1,8 @@
 //! Course endpoints: upload (instructors), the public catalog, one course, access, purchase.
 
+use super::payments::{charged_response, validate_payment_method};
 use crate::auth::Principal;
-use crate::checkout::{charge, create_payment, validate_payment_method};
+use crate::checkout::{charge, create_payment, ensure_same_order};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
@@ -303,7 +304,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
         let payment_id = idempotency::derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
-                crate::checkout::ensure_same_order(&existing, std::slice::from_ref(&course.id))?;
+                ensure_same_order(&existing, std::slice::from_ref(&course.id))?;
                 existing
             }
             None => create_payment(&state, &principal, &payment_id, std::slice::from_ref(&course.id)).await?,
@@ -311,7 +312,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
         if let Some(pm) = &body.payment_method_id {
             validate_payment_method(pm)?;
         }
-        charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
+        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref()).await?)
     })
     .await
 }

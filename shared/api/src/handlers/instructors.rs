@@ -1,8 +1,8 @@
 //! Instructor endpoints: their courses with sales, their earnings.
 
+use crate::error::gateway_error;
 use crate::handlers::courses::course_json;
 use crate::http::{HttpResult, limit, ok, query};
-use crate::payments::gateway_error;
 use crate::state::AppState;
 use azora_domain::Role;
 use lambda_http::Request;

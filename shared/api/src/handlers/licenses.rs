@@ -45,7 +45,7 @@ fn key_error(e: KeyError) -> ApiError {
 
 /// Checks a key's format and signature; no database access.
 fn verify_key(state: &AppState, key: &str) -> Result<KeyPayload, ApiError> {
-    state.config.license_signer.get()?.verifier().verify(key).map_err(key_error)
+    state.config.license_verifier.get()?.verify(key).map_err(key_error)
 }
 
 // ------------------------------------------------------------------ create
@@ -132,7 +132,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
 
 /// `GET /api/enterprise/licenses/public-key` (public): what a client needs to verify keys offline.
 pub async fn public_key(_req: Request, state: Arc<AppState>) -> HttpResult {
-    let verifier = state.config.license_signer.get()?.verifier();
+    let verifier = state.config.license_verifier.get()?;
     let body = json!({
         "algorithm": "Ed25519",
         "keyFormat": "AZL1.<base64url(payload JSON)>.<base64url(signature over 'AZL1.<payload>')>",

@@ -2,22 +2,20 @@
 
 use crate::audit;
 use crate::auth::Principal;
-use crate::checkout::{charge, create_payment_with, validate_payment_method};
+use crate::checkout::{Charged, charge, create_payment_with, ensure_same_order};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
-use crate::payments::{finish_refunds, gateway_error, receipt_of};
+use crate::payments::receipt_of;
+use crate::refunds::{RefundAsk, request_refund};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::UserId;
-use azora_domain::payment::{OrderItem, Payment, Refund, RefundContext, RefundRefusal, RefundStatus, plan_refund};
-use azora_store::refunds::Reservation;
-use azora_stripe::{GatewayError, RefundRequest};
+use azora_domain::payment::{OrderItem, Payment, Refund};
 use lambda_http::Request;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Deserialize)]
@@ -69,16 +67,61 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
         let payment_id = derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
-                crate::checkout::ensure_same_order(&existing, &course_ids)?;
+                ensure_same_order(&existing, &course_ids)?;
                 existing
             }
             None => {
                 create_payment_with(&state, &principal, &payment_id, &course_ids, body.voucher_id.as_deref()).await?
             }
         };
-        charge(&state, &principal, payment, body.payment_method_id.as_deref()).await
+        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref()).await?)
     })
     .await
+}
+
+/// The `paymentMethodId` of a checkout request (`pm_...`), checked before anything is written.
+pub(super) fn validate_payment_method(pm: &str) -> Result<(), ApiError> {
+    let valid = pm.starts_with("pm_") && pm.len() <= 255 && pm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("validation_failed", "paymentMethodId must look like pm_...")
+            .with_details(json!({ "field": "paymentMethodId" })))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChargeResponse<'a> {
+    payment_id: &'a str,
+    status: &'a str,
+    amount: i64,
+    currency: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_action: Option<String>,
+    /// With a voucher: the voucher, the discount and the list total before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voucher: Option<serde_json::Value>,
+}
+
+/// 201 with what the client needs next (both checkout routes answer alike).
+pub(super) fn charged_response(c: Charged) -> HttpResult {
+    http::json(
+        StatusCode::CREATED,
+        &ChargeResponse {
+            payment_id: &c.payment.id,
+            status: c.status.as_str(),
+            amount: c.payment.amount.amount,
+            currency: c.payment.amount.currency.code(),
+            client_secret: c.client_secret,
+            next_action: c.next_action,
+            voucher: c.voucher.map(
+                |v| json!({ "voucherId": v.voucher_id, "discount": v.discount.amount, "listAmount": v.list_amount }),
+            ),
+        },
+    )
 }
 
 /// Loads a payment the caller may see; anyone else gets the same 404 as for a missing one.
@@ -182,41 +225,13 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
         let payment = visible_payment(&state, &principal, &body.payment_id).await?;
-        let refund_id = derived_id("ref", &principal, &key);
-        let now = state.clock.now();
-        let refund = match state.store.get_refund(&payment.id, &refund_id).await? {
-            Some(existing) => existing,
-            None => {
-                let ctx = RefundContext {
-                    by_admin: principal.is_admin(),
-                    window_days: *state.config.refund_window_days.get()?,
-                    now,
-                };
-                let amount = plan_refund(&payment, body.amount, &ctx).map_err(refund_refusal)?;
-                let refund = Refund {
-                    id: refund_id.clone(),
-                    payment_id: payment.id.clone(),
-                    amount,
-                    status: RefundStatus::Pending,
-                    reason: Some(body.reason.clone()),
-                    stripe_refund_id: None,
-                    requested_by: principal.user_id.to_string(),
-                    created_at: now,
-                    effects_applied: false,
-                };
-                match state.store.reserve_refund(&refund).await? {
-                    Reservation::Reserved => refund,
-                    Reservation::Exists(existing) => existing,
-                    Reservation::Refused => {
-                        return Err(ApiError::unprocessable(
-                            "refund_exceeds_remaining",
-                            "The refund exceeds what remains refundable (another refund may be in progress).",
-                        ));
-                    }
-                }
-            }
+        let ask = RefundAsk {
+            refund_id: derived_id("ref", &principal, &key),
+            amount: body.amount,
+            reason: &body.reason,
+            by: &principal,
         };
-        let refund = execute_refund(&state, &payment, refund).await?;
+        let refund = request_refund(&state, &payment, ask).await?;
         audit::record(
             &state,
             &principal,
@@ -241,67 +256,4 @@ pub async fn refund(req: Request, state: Arc<AppState>) -> HttpResult {
         )
     })
     .await
-}
-
-fn refund_refusal(r: RefundRefusal) -> ApiError {
-    let message = r.to_string();
-    match r {
-        RefundRefusal::NotPositive => {
-            ApiError::bad_request("validation_failed", message).with_details(json!({ "field": "amount" }))
-        }
-        RefundRefusal::NotPaid => ApiError::unprocessable("not_refundable", message),
-        RefundRefusal::ExceedsRemaining { remaining } => {
-            ApiError::unprocessable("refund_exceeds_remaining", message).with_details(json!({ "remaining": remaining }))
-        }
-        RefundRefusal::WindowClosed { .. } => ApiError::unprocessable("refund_window_closed", message),
-        RefundRefusal::NotFulfilled => {
-            let mut e = ApiError::conflict("payment_not_fulfilled", message);
-            e.retry_after_seconds = Some(2);
-            e
-        }
-        RefundRefusal::PartialNotAllowed { remaining } => {
-            ApiError::unprocessable("partial_refund_not_allowed", message)
-                .with_details(json!({ "field": "amount", "remaining": remaining }))
-        }
-    }
-}
-
-/// Asks Stripe for a reserved refund and completes or releases it.
-async fn execute_refund(state: &AppState, payment: &Payment, refund: Refund) -> Result<Refund, ApiError> {
-    if refund.status != RefundStatus::Pending {
-        if refund.status == RefundStatus::Succeeded {
-            // A retry: finish whatever a failure left undone.
-            finish_refunds(state, &payment.id).await?;
-        }
-        return Ok(refund);
-    }
-    let pi =
-        payment.stripe_payment_intent_id.as_deref().ok_or_else(|| ApiError::internal("paid payment without intent"))?;
-    let request = RefundRequest {
-        payment_intent_id: pi,
-        amount: refund.amount,
-        reason: refund.reason.as_deref(),
-        metadata: HashMap::from([
-            ("paymentId".to_string(), payment.id.clone()),
-            ("refundId".to_string(), refund.id.clone()),
-        ]),
-        idempotency_key: &format!("refund-{}", refund.id),
-    };
-    match state.stripe()?.create_refund(&request).await {
-        Ok(done) => {
-            let now = state.clock.now();
-            state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;
-            finish_refunds(state, &payment.id).await?;
-            Ok(Refund { status: RefundStatus::Succeeded, stripe_refund_id: Some(done.id), ..refund })
-        }
-        Err(GatewayError::Unavailable(cause)) => {
-            // The reservation stays: a retry with the same Idempotency-Key, or Stripe's webhook,
-            // completes it.
-            Err(ApiError::unavailable(cause))
-        }
-        Err(refused) => {
-            state.store.fail_refund(&payment.id, &refund.id, refund.amount.amount).await?;
-            Err(gateway_error(refused))
-        }
-    }
 }

@@ -1,9 +1,9 @@
 //! Subscription endpoints.
 
 use crate::error::ApiError;
+use crate::error::gateway_error;
 use crate::http::{self, HttpResult, json_body, ok};
 use crate::idempotency;
-use crate::payments::gateway_error;
 use crate::state::AppState;
 use crate::subscriptions::{
     Slot, certainly_nothing_created, finish_created, pro_price_id, release_slot, state_of, status_from_stripe,
@@ -166,7 +166,7 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     pro_only(&body.tier)?;
     let interval = parse_interval(&body.interval)?;
     if let Some(pm) = &body.payment_method_id {
-        crate::checkout::validate_payment_method(pm)?;
+        super::payments::validate_payment_method(pm)?;
     }
     idempotency::once(&state, &req, &principal, || async {
         if state.store.get_subscription_record(&principal.user_id).await?.as_ref().is_some_and(is_live) {
@@ -213,11 +213,11 @@ async fn create_in_stripe(
     key: &str,
 ) -> Result<(SubscriptionOutcome, String), (ApiError, bool)> {
     // Nothing before the create call can create a subscription.
-    let customer = crate::payments::customer_of(state, principal).await.map_err(|e| (e, true))?;
+    let customer = crate::payments::customer_of(state, principal).await.map_err(|e| (e.into(), true))?;
     if let Some(pm) = &body.payment_method_id {
         state
             .stripe()
-            .map_err(|e| (e, true))?
+            .map_err(|e| (e.into(), true))?
             .set_default_payment_method(&customer, pm)
             .await
             .map_err(|e| (gateway_error(e), true))?;
@@ -231,7 +231,7 @@ async fn create_in_stripe(
     ]);
     let created = state
         .stripe()
-        .map_err(|e| (e, true))?
+        .map_err(|e| (e.into(), true))?
         .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, key)
         .await
         .map_err(|e| {

@@ -76,7 +76,7 @@ pub async fn stripe(req: Request, state: Arc<AppState>) -> HttpResult {
         if let Err(forget) = state.store.forget_stripe_event(&event.id).await {
             tracing::error!(error = %forget, event_id = %event.id, "could not forget event after enqueue failure");
         }
-        return Err(e);
+        return Err(e.into());
     }
     ok(&json!({ "received": true }))
 }

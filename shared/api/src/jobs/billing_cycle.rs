@@ -14,8 +14,8 @@
 //! retried by the next invocation while the other steps go on. A completed run does nothing more.
 
 use crate::error::ApiError;
+use crate::error::gateway_error;
 use crate::jobs::{Budget, Checkpoint, run_id};
-use crate::payments::gateway_error;
 use crate::state::AppState;
 use crate::subscriptions::{
     after_subscription_ended, email_for, interval_from_metadata, notify, plan_name, renewal_amount, state_of,

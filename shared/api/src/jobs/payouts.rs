@@ -180,13 +180,13 @@ async fn complete(
                 }));
                 return Ok(false);
             }
-            Err(crate::payments::gateway_error(e))
+            Err(crate::error::gateway_error(e))
         }
     }
 }
 
 async fn transfer(state: &AppState, payout: &Payout, retry: bool) -> Result<String, GatewayError> {
-    let stripe = state.stripe().map_err(|e| GatewayError::Unavailable(e.message))?;
+    let stripe = state.stripe().map_err(|e| GatewayError::Unavailable(e.to_string()))?;
     if retry && let Some(found) = stripe.find_transfer(&payout.id, &payout.account_id, payout.amount).await? {
         return Ok(found);
     }

@@ -43,9 +43,9 @@ impl Report {
         self.drift.push(json!({ "kind": kind, "id": id, "detail": detail }));
     }
 
-    fn error(&mut self, step: &str, id: &str, e: &ApiError) {
-        tracing::warn!(step, id, error = %e.message, "reconciliation step failed; the next run retries");
-        self.errors.push(json!({ "step": step, "id": id, "error": e.message }));
+    fn error(&mut self, step: &str, id: &str, e: &dyn std::fmt::Display) {
+        tracing::warn!(step, id, error = %e, "reconciliation step failed; the next run retries");
+        self.errors.push(json!({ "step": step, "id": id, "error": e.to_string() }));
     }
 }
 
@@ -113,7 +113,7 @@ async fn settle_reservation(
     }
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
-    let at_stripe = state.stripe()?.refunds_of(pi).await.map_err(crate::payments::gateway_error)?;
+    let at_stripe = state.stripe()?.refunds_of(pi).await.map_err(crate::error::gateway_error)?;
     let now = state.clock.now();
     match at_stripe.iter().find(|r| r.our_refund_id.as_deref() == Some(refund_id)) {
         Some(done) if done.status == "succeeded" => {
@@ -142,7 +142,7 @@ async fn compare_payment_intents(
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
     let intents =
-        state.stripe()?.payment_intents_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
+        state.stripe()?.payment_intents_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
     for pi in intents.iter().filter(|pi| pi.state == Some(PaymentIntentState::Succeeded)) {
         let payment_id = match state.store.payment_for_intent(&pi.id).await? {
             Some(id) => Some(id),
@@ -193,8 +193,7 @@ async fn compare_payment_intents(
 /// transfer by group: not drift).
 async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let transfers =
-        state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
+    let transfers = state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
     for t in &transfers {
         let instructor = t.metadata.get("instructorId").and_then(|i| UserId::parse(i).ok());
         let currency = Currency::parse(&t.currency.to_ascii_uppercase()).ok();
@@ -220,7 +219,7 @@ async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: 
 /// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
 /// canceled at once. One without our `userId` is not ours to touch: reported.
 async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
-    let gateway = crate::payments::gateway_error;
+    let gateway = crate::error::gateway_error;
     for sub in state.stripe()?.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
         let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
             report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
@@ -251,7 +250,7 @@ async fn count_missed_refunds(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let refunds = state.stripe()?.refunds_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
+    let refunds = state.stripe()?.refunds_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
     for r in refunds.iter().filter(|r| r.status == "succeeded") {
         let Some(pi) = r.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };
@@ -302,7 +301,7 @@ async fn count_missed_disputes(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let disputes = state.stripe()?.disputes_since(since, MAX_INTENTS).await.map_err(crate::payments::gateway_error)?;
+    let disputes = state.stripe()?.disputes_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
     for d in disputes.iter().filter(|d| d.status == "lost") {
         let Some(pi) = d.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };

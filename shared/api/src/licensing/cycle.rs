@@ -182,7 +182,7 @@ async fn send_notice_once(state: &AppState, license: &License, days: u32, now: T
     };
     if let Err(e) = state.notifier()?.send(&notification).await {
         let _ = state.store.release_claim(NOTICE_SCOPE, &key, &attempt).await;
-        return Err(e);
+        return Err(e.into());
     }
     state.store.complete_claim(NOTICE_SCOPE, &key, &attempt, &notification.id).await?;
     tracing::info!(license_id = %license.id, days, "renewal notice queued");

@@ -4,7 +4,7 @@
 //!
 //! Seat activations and releases are counted by the seat transactions themselves.
 
-use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::state::AppState;
 use azora_domain::UserId;
 use azora_domain::payment::{OrderItem, Payment};
@@ -18,7 +18,7 @@ pub async fn record_member_activity(
     user: &UserId,
     activity: &MemberActivity,
     at: Timestamp,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Fault> {
     let licenses = state.store.granting_licenses_of(user, at).await?;
     let mut orgs: Vec<&str> = licenses.iter().map(|l| l.org_id.as_str()).collect();
     orgs.sort_unstable();
@@ -39,7 +39,7 @@ pub async fn record_enrollment_usage(
     user: &UserId,
     course_id: &str,
     at: Timestamp,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Fault> {
     record_member_activity(state, user, &MemberActivity::CourseStarted { course_id: course_id.to_string() }, at).await
 }
 
@@ -49,7 +49,7 @@ pub async fn record_completion_usage(
     user: &UserId,
     course_id: &str,
     at: Timestamp,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Fault> {
     record_member_activity(state, user, &MemberActivity::CourseCompleted { course_id: course_id.to_string() }, at).await
 }
 
@@ -60,13 +60,13 @@ pub async fn record_tokens_usage(
     amount: i64,
     award_id: &str,
     at: Timestamp,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Fault> {
     record_member_activity(state, user, &MemberActivity::TokensEarned { amount, award_id: award_id.to_string() }, at)
         .await
 }
 
 /// Counts the courses of a fulfilled payment as started, for a buyer who holds a seat.
-pub async fn record_course_starts(state: &AppState, payment: &Payment, at: Timestamp) -> Result<(), ApiError> {
+pub async fn record_course_starts(state: &AppState, payment: &Payment, at: Timestamp) -> Result<(), Fault> {
     for item in &payment.items {
         let OrderItem::Course { course_id, .. } = item;
         record_enrollment_usage(state, &payment.user_id, course_id, at).await?;

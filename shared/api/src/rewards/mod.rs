@@ -13,6 +13,7 @@
 pub mod config;
 
 use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::state::AppState;
 use azora_domain::UserId;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind, digest_window, token_digest_id};
@@ -139,25 +140,25 @@ pub async fn after_award(state: &AppState, applied: &Applied) -> Result<(), ApiE
         },
     };
     let delay = (end.as_second() - now.as_second()).clamp(0, 900) as i32;
-    state.notifier()?.send_delayed(&notification, delay).await
+    Ok(state.notifier()?.send_delayed(&notification, delay).await?)
 }
 
 /// Where a user's token emails go: the address the platform sent with an award, else
 /// `<userId>@users.azora.local` (as for payments without an email claim).
-pub fn recipient(user: &UserId, email: Option<&str>) -> Result<EmailAddress, ApiError> {
+pub fn recipient(user: &UserId, email: Option<&str>) -> Result<EmailAddress, Fault> {
     email
         .and_then(|e| EmailAddress::parse(e).ok())
         .map(Ok)
         .unwrap_or_else(|| EmailAddress::parse(format!("{}@users.azora.local", user.as_str().replace(['|', '@'], "."))))
-        .map_err(ApiError::internal)
+        .map_err(Fault::broken)
 }
 
 /// Once a payment paid partly with a voucher is fully refunded, the voucher's tokens come back as
 /// one `reversal` entry (source `voucher-refund#<paymentId>`, so at most once).
-pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Result<(), ApiError> {
+pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Result<(), Fault> {
     let Some(used) = state.store.payment_voucher(&payment.id).await? else { return Ok(()) };
     let Some(voucher) = state.store.get_voucher(&payment.user_id, &used.voucher_id).await? else {
-        return Err(ApiError::internal(format!("voucher {} of payment {} vanished", used.voucher_id, payment.id)));
+        return Err(Fault::broken(format!("voucher {} of payment {} vanished", used.voucher_id, payment.id)));
     };
     let now = state.clock.now();
     let applied = state
@@ -168,7 +169,11 @@ pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Resul
             Ok(plan)
         })
         .await
-        .map_err(ledger_error)?;
+        .map_err(|e| match e {
+            // Giving tokens back never lacks a balance; a refusal here is a bug.
+            LedgerError::Refused(r) => Fault::broken(r),
+            LedgerError::Store(e) => Fault::Store(e),
+        })?;
     if let Applied::Written { entry, .. } = &applied {
         tracing::info!(payment_id = %payment.id, voucher_id = %voucher.id, tokens = entry.delta, "voucher tokens returned");
     }
@@ -176,7 +181,7 @@ pub async fn return_voucher_tokens(state: &AppState, payment: &Payment) -> Resul
 }
 
 /// A canceled payment can never be charged: its voucher (if any) becomes available again.
-pub async fn release_voucher_of(state: &AppState, payment_id: &str) -> Result<bool, ApiError> {
+pub async fn release_voucher_of(state: &AppState, payment_id: &str) -> Result<bool, Fault> {
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(false) };
     if payment.status != azora_domain::payment::PaymentStatus::Canceled {
         return Ok(false);

@@ -126,10 +126,10 @@ async fn send(state: &AppState, notification: &Notification) -> Result<String, S
         .subject(content(email.subject)?)
         .body(Body::builder().text(content(email.text)?).html(content(email.html)?).build())
         .build();
-    let from = state.config.email_from.get().map_err(|e| e.message)?;
+    let from = state.config.email_from.get().map_err(|e| e.to_string())?;
     let out = state
         .ses()
-        .map_err(|e| e.message)?
+        .map_err(|e| e.to_string())?
         .send_email()
         .from_email_address(from.as_str())
         .destination(Destination::builder().to_addresses(notification.to.as_str()).build())

@@ -251,7 +251,7 @@ async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Res
     let now = state.clock.now();
     let ours = str_at(refund, "/metadata/refundId");
     match str_at(refund, "/status") {
-        Some("succeeded") => return count_stripe_refund(state, &payment, stripe_id, amount, ours).await,
+        Some("succeeded") => return Ok(count_stripe_refund(state, &payment, stripe_id, amount, ours).await?),
         // A refund can fail after it succeeded (e.g. the card was closed): the money stayed
         // with the platform, so it no longer counts, and what it took back is given back.
         Some("failed") | Some("canceled") => {
@@ -268,7 +268,7 @@ async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Res
         _ => return Ok(()),
     }
     // Also when another path counted it first: finish whatever it left undone.
-    finish_refunds(state, &payment.id).await
+    Ok(finish_refunds(state, &payment.id).await?)
 }
 
 /// Disputes: while one is open the buyer keeps access and the sale stays in the ledger (Stripe
@@ -290,5 +290,6 @@ async fn apply_dispute(state: &AppState, event: &Envelope, dispute: &Value) -> R
     if status != "lost" {
         return Ok(());
     }
-    count_lost_dispute(state, &payment, dispute_id, amount).await.map(|_| ())
+    count_lost_dispute(state, &payment, dispute_id, amount).await?;
+    Ok(())
 }

@@ -1,0 +1,119 @@
+//! The one catalogue of how the services' refusals reach a client: status, code, message and
+//! details for each. Services return their own errors (no HTTP in them); handlers return them with
+//! `?`, which converts through these.
+
+use crate::checkout::CheckoutError;
+use crate::error::{ApiError, gateway_error};
+use crate::refunds::RefundError;
+use azora_domain::payment::{OrderRefusal, RefundRefusal};
+use azora_domain::tokens::VoucherRefusal;
+use http::StatusCode;
+use serde_json::json;
+
+impl From<OrderRefusal> for ApiError {
+    fn from(r: OrderRefusal) -> Self {
+        let message = r.to_string();
+        match r {
+            OrderRefusal::Empty | OrderRefusal::TooManyItems(_) | OrderRefusal::Duplicate(_) => {
+                ApiError::bad_request("validation_failed", message).with_details(json!({ "field": "items" }))
+            }
+            OrderRefusal::NotPurchasable(_) => ApiError::unprocessable("not_purchasable", message),
+            OrderRefusal::Free(_) => ApiError::unprocessable("free_course", message),
+            OrderRefusal::OwnCourse(_) => ApiError::unprocessable("own_course", message),
+            OrderRefusal::AlreadyOwned(_) => ApiError::conflict("already_owned", message),
+            OrderRefusal::MixedCurrencies => ApiError::unprocessable("mixed_currencies", message),
+            OrderRefusal::Overflow => ApiError::unprocessable("amount_out_of_range", message),
+        }
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(e: CheckoutError) -> Self {
+        let voucher_field = json!({ "field": "voucherId" });
+        match e {
+            CheckoutError::Refused(r) => r.into(),
+            CheckoutError::CourseNotFound(id) => ApiError::not_found(&format!("course {id}")),
+            CheckoutError::VoucherNotFound(id) => {
+                ApiError::not_found(&format!("voucher {id}")).with_details(voucher_field)
+            }
+            CheckoutError::VoucherUsed => {
+                ApiError::conflict("voucher_used", "This voucher was already used for another payment.")
+                    .with_details(voucher_field)
+            }
+            CheckoutError::Voucher(r @ VoucherRefusal::CurrencyMismatch { .. }) => {
+                ApiError::unprocessable("voucher_currency_mismatch", r.to_string())
+            }
+            CheckoutError::Voucher(r @ VoucherRefusal::NothingToDiscount) => {
+                ApiError::unprocessable("voucher_not_applicable", r.to_string())
+            }
+            CheckoutError::OrderInProgress { payment_id } => {
+                let mut e = ApiError::conflict(
+                    "order_in_progress",
+                    "Another order of this course is being paid; finish or abandon it first, or try again shortly.",
+                )
+                .with_details(json!({ "paymentId": payment_id }));
+                e.retry_after_seconds = Some(5);
+                e
+            }
+            CheckoutError::AlreadyOwned(course_id) => {
+                ApiError::conflict("already_owned", format!("you already own course {course_id}"))
+            }
+            CheckoutError::KeyReused => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for another order; use a new key for a new order.",
+            ),
+            CheckoutError::Declined(d) => {
+                let mut details = json!({
+                    "paymentId": d.payment_id, "status": "failed",
+                    "stripeCode": d.code, "declineCode": d.decline_code
+                });
+                if let Some(released) = d.voucher_released {
+                    details["status"] = json!(if released { "canceled" } else { "failed" });
+                    details["voucherReleased"] = json!(released);
+                }
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", d.message).with_details(details)
+            }
+            CheckoutError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<RefundRefusal> for ApiError {
+    fn from(r: RefundRefusal) -> Self {
+        let message = r.to_string();
+        match r {
+            RefundRefusal::NotPositive => {
+                ApiError::bad_request("validation_failed", message).with_details(json!({ "field": "amount" }))
+            }
+            RefundRefusal::NotPaid => ApiError::unprocessable("not_refundable", message),
+            RefundRefusal::ExceedsRemaining { remaining } => {
+                ApiError::unprocessable("refund_exceeds_remaining", message)
+                    .with_details(json!({ "remaining": remaining }))
+            }
+            RefundRefusal::WindowClosed { .. } => ApiError::unprocessable("refund_window_closed", message),
+            RefundRefusal::NotFulfilled => {
+                let mut e = ApiError::conflict("payment_not_fulfilled", message);
+                e.retry_after_seconds = Some(2);
+                e
+            }
+            RefundRefusal::PartialNotAllowed { remaining } => {
+                ApiError::unprocessable("partial_refund_not_allowed", message)
+                    .with_details(json!({ "field": "amount", "remaining": remaining }))
+            }
+        }
+    }
+}
+
+impl From<RefundError> for ApiError {
+    fn from(e: RefundError) -> Self {
+        match e {
+            RefundError::Refused(r) => r.into(),
+            RefundError::Contended => ApiError::unprocessable(
+                "refund_exceeds_remaining",
+                "The refund exceeds what remains refundable (another refund may be in progress).",
+            ),
+            RefundError::Rejected(e) => gateway_error(e),
+            RefundError::Fault(f) => f.into(),
+        }
+    }
+}
