@@ -6,7 +6,8 @@
 //! a retry with the same fingerprint. Claims expire through the table's TTL.
 
 use crate::error::{StoreError, from_sdk};
-use crate::item::{Item, get_i64, get_s, n, opt_s, s};
+use crate::item::{Item, attrs, get_i64, get_s, n, opt_s, s};
+use crate::table::{Expr, Key, Outcome, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
@@ -39,20 +40,29 @@ pub enum ClaimOutcome {
     InProgress,
 }
 
+fn claim_key(scope: &str, key_: &str) -> Key {
+    key(keys::claim(scope, key_), "CLAIM")
+}
+
+/// Only the attempt that holds the claim may complete or release it.
+fn held_by(attempt: &str) -> Expr {
+    Expr::when("#state = :in_progress AND attempt = :attempt")
+        .name("#state", "state")
+        .value(":in_progress", s(IN_PROGRESS))
+        .value(":attempt", s(attempt))
+}
+
 impl Store {
     pub async fn claim(&self, req: &ClaimRequest<'_>) -> Result<ClaimOutcome, StoreError> {
-        let pk = keys::claim(req.scope, req.key);
+        let at = claim_key(req.scope, req.key);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(&pk))
-            .item(keys::SK, s("CLAIM"))
-            .item("state", s(IN_PROGRESS))
-            .item("fingerprint", s(req.fingerprint))
-            .item("attempt", s(req.attempt))
-            .item("leaseUntil", n(req.now + req.lease_seconds))
-            .item(keys::TTL, n(req.now + req.ttl_seconds))
+            .set_item(Some(at.item(attrs! {
+                "state" => s(IN_PROGRESS), "fingerprint" => s(req.fingerprint), "attempt" => s(req.attempt),
+                "leaseUntil" => n(req.now + req.lease_seconds), keys::TTL => n(req.now + req.ttl_seconds),
+            })))
             .condition_expression(
                 "attribute_not_exists(PK) OR (#state = :in_progress AND leaseUntil < :now AND fingerprint = :fp)",
             )
@@ -76,7 +86,13 @@ impl Store {
                     Some(item) => existing_outcome(&item, req.fingerprint),
                     None => match from_sdk("PutItem", err) {
                         // Older DynamoDB versions do not return the item: read it.
-                        StoreError::ConditionFailed => self.read_claim(&pk, req.fingerprint).await,
+                        StoreError::ConditionFailed => {
+                            let item = self.get_item(&at, true).await?.ok_or_else(|| StoreError::Backend {
+                                operation: "GetItem",
+                                message: "claim vanished while read".into(),
+                            })?;
+                            existing_outcome(&item, req.fingerprint)
+                        }
                         other => Err(other),
                     },
                 }
@@ -84,61 +100,19 @@ impl Store {
         }
     }
 
-    async fn read_claim(&self, pk: &str, fingerprint: &str) -> Result<ClaimOutcome, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s("CLAIM"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?
-            .item
-            .ok_or_else(|| StoreError::Backend { operation: "GetItem", message: "claim vanished while read".into() })?;
-        existing_outcome(&item, fingerprint)
-    }
-
     /// Records the outcome; only the attempt that acquired the claim may do so.
     pub async fn complete_claim(&self, scope: &str, key: &str, attempt: &str, outcome: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::claim(scope, key)))
-            .key(keys::SK, s("CLAIM"))
-            .update_expression("SET #state = :completed, outcome = :outcome")
-            .condition_expression("#state = :in_progress AND attempt = :attempt")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":completed", s(COMPLETED))
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":attempt", s(attempt))
-            .expression_attribute_values(":outcome", s(outcome))
-            .send()
-            .await
-            .map_err(|e| from_sdk("UpdateItem", e))?;
-        Ok(())
+        let expr = Expr::update("SET #state = :completed, outcome = :outcome")
+            .with(held_by(attempt))
+            .value(":completed", s(COMPLETED))
+            .value(":outcome", s(outcome));
+        self.update(&claim_key(scope, key), expr).await
     }
 
     /// Gives the key back after a failure, so a retry can run at once.
     pub async fn release_claim(&self, scope: &str, key: &str, attempt: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::claim(scope, key)))
-            .key(keys::SK, s("CLAIM"))
-            .condition_expression("#state = :in_progress AND attempt = :attempt")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":attempt", s(attempt))
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("DeleteItem", e)) {
-            // Someone else took over after our lease ran out: theirs to finish.
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        // Someone else took over after our lease ran out: theirs to finish.
+        self.delete(&claim_key(scope, key), Some(held_by(attempt))).await.or_done()
     }
 }
 

@@ -48,53 +48,6 @@ pub fn decode(cursor: &str, partition_attr: &str, partition_value: &str) -> Resu
         .collect()
 }
 
-/// One page of one partition: of the table (`PK`/`SK`) or of GSI1 (`GSI1PK`/`GSI1SK`),
-/// optionally only sort keys with a prefix.
-pub(crate) struct PartitionPage<'a> {
-    pub on_gsi1: bool,
-    pub partition: &'a str,
-    pub sort_prefix: Option<&'a str>,
-    pub newest_first: bool,
-    pub consistent: bool,
-    pub limit: i32,
-    pub cursor: Option<&'a str>,
-}
-
-impl crate::Store {
-    /// Queries one page and parses its items; the cursor is only accepted for this partition.
-    pub(crate) async fn partition_page<T>(
-        &self,
-        q: PartitionPage<'_>,
-        parse: impl Fn(&Item) -> Result<T, StoreError>,
-    ) -> Result<Page<T>, StoreError> {
-        let (pk_attr, sk_attr) =
-            if q.on_gsi1 { (crate::keys::GSI1PK, crate::keys::GSI1SK) } else { (crate::keys::PK, crate::keys::SK) };
-        let start = q.cursor.map(|c| decode(c, pk_attr, q.partition)).transpose()?;
-        let mut condition = format!("{pk_attr} = :pk");
-        let mut req = self.client.query().table_name(&self.table);
-        if q.on_gsi1 {
-            req = req.index_name(crate::keys::GSI1);
-        } else {
-            req = req.consistent_read(q.consistent);
-        }
-        if let Some(prefix) = q.sort_prefix {
-            condition.push_str(&format!(" AND begins_with({sk_attr}, :prefix)"));
-            req = req.expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()));
-        }
-        let out = req
-            .key_condition_expression(condition)
-            .expression_attribute_values(":pk", AttributeValue::S(q.partition.to_string()))
-            .scan_index_forward(!q.newest_first)
-            .limit(q.limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| crate::error::from_sdk("Query", e))?;
-        let items = out.items().iter().map(parse).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: encode(out.last_evaluated_key()) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,15 +8,18 @@
 //! the change.
 
 use crate::cursor::Page;
-use crate::cursor::PartitionPage;
-use crate::error::{StoreError, from_sdk, from_transact};
-use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
+use crate::error::StoreError;
+use crate::item::{Fields, FromItem, Item, attrs, from_item, n, s, ts};
+use crate::payments::payment_key;
+use crate::table::{Expr, Key, Query, kept_changing, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::payment::{OrderItem, Payment, instructor_share, payment_item_cash, reversal_plan};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
+
+pub use crate::payout_accounts::PayoutAccount;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarningEntry {
@@ -47,12 +50,6 @@ pub struct AppliedReversal {
     pub paid_out_transfer: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayoutAccount {
-    pub account_id: String,
-    pub payouts_enabled: bool,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Balance {
     pub instructor_id: String,
@@ -66,100 +63,108 @@ pub struct Balance {
     pub lifetime: i64,
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Malformed(e.to_string()))
-}
-
 pub(crate) fn sale_sk(payment: &Payment, course_id: &str) -> String {
     let at = payment.paid_at.unwrap_or(payment.created_at);
     format!("EARNING#{}#sale#{}#{course_id}", keys::sortable(at), payment.id)
 }
 
-/// The writes that record a payment's sales in the ledger, for the fulfilment transaction: each
-/// item's share of the cash received for it (`azora_domain::payment::item_cash`).
-pub(crate) fn sale_writes(
-    table: &str,
-    payment: &Payment,
-    hold_seconds: i64,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let paid_at = payment.paid_at.unwrap_or(payment.created_at);
-    let available_on = paid_at.as_second() + hold_seconds;
-    let mut writes = Vec::new();
-    let mut per_balance: BTreeMap<(String, Currency), i64> = BTreeMap::new();
-    for (item, cash) in payment.items.iter().zip(payment_item_cash(payment)) {
-        let OrderItem::Course { course_id, instructor_id, price, .. } = item;
-        let share = instructor_share(cash);
-        writes.push(
-            TransactWriteItem::builder()
-                .put(build(
-                    Put::builder()
-                        .table_name(table)
-                        .item(keys::PK, s(keys::instructor(instructor_id.as_str())))
-                        .item(keys::SK, s(sale_sk(payment, course_id)))
-                        .item("kind", s("sale"))
-                        .item("amount", n(share))
-                        .item("gross", n(cash))
-                        .item("currency", s(price.currency.code()))
-                        .item("paymentId", s(&payment.id))
-                        .item("courseId", s(course_id))
-                        .item("at", s(paid_at.to_string()))
-                        .item("availableOn", n(available_on))
-                        .condition_expression("attribute_not_exists(SK)")
-                        .build(),
-                )?)
-                .build(),
-        );
-        writes.push(
-            TransactWriteItem::builder()
-                .update(build(
-                    Update::builder()
-                        .table_name(table)
-                        .key(keys::PK, s(keys::course(course_id)))
-                        .key(keys::SK, s(keys::COURSE))
-                        .update_expression(
-                            "ADD enrollmentCount :one, SortPopular :one, salesCount :one, revenueGross :gross, revenueInstructor :share",
-                        )
-                        .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":gross", n(cash))
-                        .expression_attribute_values(":share", n(share))
-                        .build(),
-                )?)
-                .build(),
-        );
-        *per_balance.entry((instructor_id.to_string(), price.currency)).or_default() += share;
-    }
-    for ((instructor, currency), share) in per_balance {
-        writes.push(balance_update(table, &instructor, currency, &[("pending", share), ("lifetime", share)])?);
-    }
-    Ok(writes)
+pub(crate) fn ledger_key(instructor: &str, sk: &str) -> Key {
+    key(keys::instructor(instructor), sk)
 }
 
-fn balance_update(
-    table: &str,
-    instructor: &str,
-    currency: Currency,
-    deltas: &[(&str, i64)],
-) -> Result<TransactWriteItem, StoreError> {
-    let adds: Vec<String> = deltas.iter().enumerate().map(|(i, (field, _))| format!("{field} :d{i}")).collect();
-    let mut update = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(keys::instructor(instructor)))
-        .key(keys::SK, s(keys::balance(currency.code())))
-        .update_expression(format!(
-            "SET GSI1PK = :all, GSI1SK = :me, instructorId = :iid, currency = :cur ADD {}",
-            adds.join(", ")
-        ))
-        .expression_attribute_values(":all", s(keys::INSTRUCTOR_BALANCES))
-        .expression_attribute_values(":me", s(format!("{instructor}#{}", currency.code())))
-        .expression_attribute_values(":iid", s(instructor))
-        .expression_attribute_values(":cur", s(currency.code()));
-    for (i, (_, delta)) in deltas.iter().enumerate() {
-        update = update.expression_attribute_values(format!(":d{i}"), n(*delta));
-    }
-    Ok(TransactWriteItem::builder().update(build(update.build())?).build())
+fn balance_key(instructor: &str, currency: Currency) -> Key {
+    key(keys::instructor(instructor), keys::balance(currency.code()))
+}
+
+/// An instructor's ledger entries.
+fn ledger(instructor: &UserId) -> Query {
+    Query::prefix(keys::instructor(instructor.as_str()), "EARNING#")
+}
+
+/// A new ledger entry of `instructor` at `sk` (entries are never overwritten); a released entry
+/// is released when written.
+pub(crate) fn entry_item(instructor: &str, sk: &str, e: &EarningEntry) -> Item {
+    let mut item = ledger_key(instructor, sk).item(attrs! {
+        "kind" => s(&e.kind), "amount" => n(e.amount.amount), "gross" => n(e.gross),
+        "currency" => s(e.amount.currency.code()), "at" => ts(e.at),
+    });
+    let optional = [
+        ("paymentId", e.payment_id.as_deref().map(s)),
+        ("courseId", e.course_id.as_deref().map(s)),
+        ("reference", e.reference.as_deref().map(s)),
+        ("availableOn", e.available_on.map(|t| n(t.as_second()))),
+        ("releasedAt", e.released.then(|| ts(e.at))),
+    ];
+    item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
+    item
 }
 
 impl Store {
+    /// The writes that record a payment's sales in the ledger, for the fulfilment transaction: each
+    /// item's share of the cash received for it (`azora_domain::payment::item_cash`).
+    pub(crate) fn sale_writes(
+        &self,
+        payment: &Payment,
+        hold_seconds: i64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let paid_at = payment.paid_at.unwrap_or(payment.created_at);
+        let available_on = Timestamp::from_second(paid_at.as_second() + hold_seconds)
+            .map_err(|_| StoreError::Malformed("earning.availableOn".into()))?;
+        let mut writes = Vec::new();
+        let mut per_balance: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+        for (item, cash) in payment.items.iter().zip(payment_item_cash(payment)) {
+            let OrderItem::Course { course_id, instructor_id, price, .. } = item;
+            let share = instructor_share(cash);
+            let sale = EarningEntry {
+                kind: "sale".into(),
+                amount: Money::new(share, price.currency),
+                gross: cash,
+                payment_id: Some(payment.id.clone()),
+                course_id: Some(course_id.clone()),
+                reference: None,
+                at: paid_at,
+                available_on: Some(available_on),
+                released: false,
+            };
+            writes.push(self.tx_new(entry_item(instructor_id.as_str(), &sale_sk(payment, course_id), &sale))?);
+            let stats = Expr::update(
+                "ADD enrollmentCount :one, SortPopular :one, salesCount :one, revenueGross :gross, revenueInstructor :share",
+            )
+            .value(":one", n(1))
+            .value(":gross", n(cash))
+            .value(":share", n(share));
+            writes.push(self.tx_update(&key(keys::course(course_id), keys::COURSE), stats)?);
+            *per_balance.entry((instructor_id.to_string(), price.currency)).or_default() += share;
+        }
+        for ((instructor, currency), share) in per_balance {
+            writes.push(self.balance_update(&instructor, currency, &[("pending", share), ("lifetime", share)])?);
+        }
+        Ok(writes)
+    }
+
+    /// Adds `deltas` to the instructor's balance in `currency`, creating it (and its index keys)
+    /// when absent.
+    pub(crate) fn balance_update(
+        &self,
+        instructor: &str,
+        currency: Currency,
+        deltas: &[(&str, i64)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let adds: Vec<String> = deltas.iter().enumerate().map(|(i, (field, _))| format!("{field} :d{i}")).collect();
+        let mut expr = Expr::update(format!(
+            "SET GSI1PK = :all, GSI1SK = :me, instructorId = :iid, currency = :cur ADD {}",
+            adds.join(", ")
+        ))
+        .value(":all", s(keys::INSTRUCTOR_BALANCES))
+        .value(":me", s(format!("{instructor}#{}", currency.code())))
+        .value(":iid", s(instructor))
+        .value(":cur", s(currency.code()));
+        for (i, (_, delta)) in deltas.iter().enumerate() {
+            expr = expr.value(format!(":d{i}"), n(*delta));
+        }
+        self.tx_update(&balance_key(instructor, currency), expr)
+    }
+
     /// Brings the instructors' ledger in line with the payment's counted refunds. Invariant: for
     /// a fulfilled payment, `reversedGross` (what the ledger has reversed) moves to
     /// `refundedAmount` (what was refunded, incl. lost disputes) by exactly one transaction per
@@ -169,47 +174,24 @@ impl Store {
     /// Returns the changes applied by this call (empty when there was nothing to do).
     pub async fn sync_reversals(&self, payment_id: &str, now: Timestamp) -> Result<Vec<AppliedReversal>, StoreError> {
         for _ in 0..10 {
-            let item = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::payment(payment_id)))
-                .key(keys::SK, s(keys::PAYMENT))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetItem", e))?
-                .item
-                .ok_or(StoreError::ConditionFailed)?;
-            let payment = crate::payments::payment_from_item(&item)?;
+            let item = self.get_item(&payment_key(payment_id), true).await?.ok_or(StoreError::ConditionFailed)?;
+            let payment = Payment::from_item(&item)?;
             if payment.fulfilled_at.is_none() {
                 return Ok(Vec::new());
             }
-            let before = opt_i64(&item, "reversedGross")?.unwrap_or(0);
+            let before = Fields::of(&item, "payment").count("reversedGross")?;
             let after = payment.refunded.clamp(0, payment.amount.amount);
             if before == after {
                 return Ok(Vec::new());
             }
             let plan = reversal_plan(&payment_item_cash(&payment), before, after);
             let change = format!("{payment_id}.{before}-{after}");
-            let mut writes = vec![
-                TransactWriteItem::builder()
-                    .update(build(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .key(keys::PK, s(keys::payment(payment_id)))
-                            .key(keys::SK, s(keys::PAYMENT))
-                            .update_expression("SET reversedGross = :after")
-                            .condition_expression(
-                                "reversedGross = :before OR (attribute_not_exists(reversedGross) AND :before = :zero)",
-                            )
-                            .expression_attribute_values(":after", n(after))
-                            .expression_attribute_values(":before", n(before))
-                            .expression_attribute_values(":zero", n(0))
-                            .build(),
-                    )?)
-                    .build(),
-            ];
+            let guard = Expr::update("SET reversedGross = :after")
+                .only_if("reversedGross = :before OR (attribute_not_exists(reversedGross) AND :before = :zero)")
+                .value(":after", n(after))
+                .value(":before", n(before))
+                .value(":zero", n(0));
+            let mut writes = vec![self.tx_update(&payment_key(payment_id), guard)?];
             let mut per_balance: BTreeMap<(String, Currency), (i64, i64)> = BTreeMap::new();
             let mut applied = Vec::new();
             for (item, (gross, reversal)) in payment.items.iter().zip(plan) {
@@ -217,71 +199,41 @@ impl Store {
                     continue;
                 }
                 let OrderItem::Course { course_id, instructor_id, price, .. } = item;
-                let sale_key = sale_sk(&payment, course_id);
-                let sale = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::instructor(instructor_id.as_str())))
-                    .key(keys::SK, s(&sale_key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("GetItem", e))?
-                    .item;
-                let Some(sale) = sale else { continue };
-                let released = sale.contains_key("releasedAt");
+                let sale_at = ledger_key(instructor_id.as_str(), &sale_sk(&payment, course_id));
+                let Some(sale) = self.get_item(&sale_at, true).await? else { continue };
+                let sale = Fields::of(&sale, "earning");
+                let released = sale.has("releasedAt");
                 applied.push(AppliedReversal {
                     key: format!("{change}.{course_id}"),
                     instructor_id: instructor_id.clone(),
                     course_id: course_id.clone(),
                     amount: Money::new(reversal, price.currency),
-                    paid_out_transfer: opt_s(&sale, "transferId").map(str::to_string),
+                    paid_out_transfer: sale.opt("transferId"),
                 });
-                let available_on = opt_i64(&sale, "availableOn")?.unwrap_or(now.as_second());
-                let mut entry = Put::builder()
-                    .table_name(&self.table)
-                    .item(keys::PK, s(keys::instructor(instructor_id.as_str())))
-                    .item(keys::SK, s(format!("EARNING#{}#refund#{change}#{course_id}", keys::sortable(now))))
-                    .item("kind", s(if reversal >= 0 { "refund" } else { "refund_undone" }))
-                    .item("amount", n(-reversal))
-                    .item("gross", n(-gross))
-                    .item("currency", s(price.currency.code()))
-                    .item("paymentId", s(payment_id))
-                    .item("courseId", s(course_id))
-                    .item("reference", s(&change))
-                    .item("at", s(now.to_string()))
-                    .item("availableOn", n(available_on))
-                    .condition_expression("attribute_not_exists(SK)");
-                if released {
-                    entry = entry.item("releasedAt", s(now.to_string()));
-                }
-                writes.push(TransactWriteItem::builder().put(build(entry.build())?).build());
+                let entry = EarningEntry {
+                    kind: if reversal >= 0 { "refund" } else { "refund_undone" }.into(),
+                    amount: Money::new(-reversal, price.currency),
+                    gross: -gross,
+                    payment_id: Some(payment_id.to_string()),
+                    course_id: Some(course_id.clone()),
+                    reference: Some(change.clone()),
+                    at: now,
+                    available_on: Some(sale.opt_secs("availableOn")?.unwrap_or(now)),
+                    released,
+                };
+                let sk = format!("EARNING#{}#refund#{change}#{course_id}", keys::sortable(now));
+                writes.push(self.tx_new(entry_item(instructor_id.as_str(), &sk, &entry))?);
                 // The sale must still be in the bucket we charge the reversal to.
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::instructor(instructor_id.as_str())))
-                    .key(keys::SK, s(&sale_key))
-                    .condition_expression(if released {
-                        "attribute_exists(releasedAt)"
-                    } else {
-                        "attribute_not_exists(releasedAt)"
-                    });
-                writes.push(TransactWriteItem::builder().condition_check(build(check.build())?).build());
-                writes.push(
-                    TransactWriteItem::builder()
-                        .update(build(
-                            Update::builder()
-                                .table_name(&self.table)
-                                .key(keys::PK, s(keys::course(course_id)))
-                                .key(keys::SK, s(keys::COURSE))
-                                .update_expression("ADD refundsGross :gross, revenueInstructor :neg")
-                                .expression_attribute_values(":gross", n(gross))
-                                .expression_attribute_values(":neg", n(-reversal))
-                                .build(),
-                        )?)
-                        .build(),
-                );
+                let bucket = Expr::when(if released {
+                    "attribute_exists(releasedAt)"
+                } else {
+                    "attribute_not_exists(releasedAt)"
+                });
+                writes.push(self.tx_check(&sale_at, bucket)?);
+                let stats = Expr::update("ADD refundsGross :gross, revenueInstructor :neg")
+                    .value(":gross", n(gross))
+                    .value(":neg", n(-reversal));
+                writes.push(self.tx_update(&key(keys::course(course_id), keys::COURSE), stats)?);
                 let bucket = per_balance.entry((instructor_id.to_string(), price.currency)).or_default();
                 if released {
                     bucket.1 += reversal;
@@ -290,33 +242,22 @@ impl Store {
                 }
             }
             for ((instructor, currency), (pending, available)) in per_balance {
-                writes.push(balance_update(
-                    &self.table,
+                writes.push(self.balance_update(
                     &instructor,
                     currency,
                     &[("pending", -pending), ("available", -available), ("reversed", pending + available)],
                 )?);
             }
             // Layout: [0] payment guard, then per item [entry, sale check, course], then balances.
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-                .map_err(from_transact)
-            {
-                Ok(_) => return Ok(applied),
+            match self.transact(writes).await {
+                Ok(()) => return Ok(applied),
                 // Another caller moved `reversedGross`, or the payout job released a sale: read
                 // again (a change already applied then shows as nothing left to do).
                 Err(StoreError::TransactionCanceled { .. }) => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend {
-            operation: "TransactWriteItems",
-            message: "earnings reversal kept conflicting".into(),
-        })
+        Err(kept_changing("the earnings reversal"))
     }
 
     /// An instructor's ledger, newest first.
@@ -326,171 +267,21 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<EarningEntry>, StoreError> {
-        self.partition_page(
-            PartitionPage {
-                on_gsi1: false,
-                partition: &keys::instructor(instructor.as_str()),
-                sort_prefix: Some("EARNING#"),
-                newest_first: true,
-                consistent: false,
-                limit,
-                cursor,
-            },
-            entry_from_item,
-        )
-        .await
+        self.page(ledger(instructor).newest_first().limit(limit), cursor).await
     }
 
     pub async fn balances(&self, instructor: &UserId) -> Result<Vec<Balance>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :balance)")
-            .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
-            .expression_attribute_values(":balance", s("BALANCE#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        out.items().iter().map(balance_from_item).collect()
-    }
-}
-
-pub(crate) fn balance_from_item(item: &Item) -> Result<Balance, StoreError> {
-    Ok(Balance {
-        instructor_id: opt_s(item, "instructorId").map(str::to_string).unwrap_or_default(),
-        currency: get_s(item, "currency")?.to_string(),
-        pending: opt_i64(item, "pending")?.unwrap_or(0),
-        available: opt_i64(item, "available")?.unwrap_or(0),
-        paid_out: opt_i64(item, "paidOut")?.unwrap_or(0),
-        paying_out: opt_i64(item, "payingOut")?.unwrap_or(0),
-        reversed: opt_i64(item, "reversed")?.unwrap_or(0),
-        lifetime: opt_i64(item, "lifetime")?.unwrap_or(0),
-    })
-}
-
-pub(crate) fn entry_from_item(item: &Item) -> Result<EarningEntry, StoreError> {
-    let malformed = |what: &str| StoreError::Malformed(format!("earning.{what}"));
-    let currency = Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?;
-    Ok(EarningEntry {
-        kind: get_s(item, "kind")?.to_string(),
-        amount: Money::new(get_i64(item, "amount")?, currency),
-        gross: opt_i64(item, "gross")?.unwrap_or(0),
-        payment_id: opt_s(item, "paymentId").map(str::to_string),
-        course_id: opt_s(item, "courseId").map(str::to_string),
-        reference: opt_s(item, "reference").map(str::to_string),
-        at: get_s(item, "at")?.parse().map_err(|_| malformed("at"))?,
-        available_on: opt_i64(item, "availableOn")?.and_then(|t| Timestamp::from_second(t).ok()),
-        released: item.contains_key("releasedAt"),
-    })
-}
-
-impl Store {
-    pub async fn payout_account(&self, instructor: &UserId) -> Result<Option<PayoutAccount>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(instructor.as_str())))
-            .key(keys::SK, s("PAYOUT_ACCOUNT"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item
-            .as_ref()
-            .map(|i| {
-                Ok(PayoutAccount {
-                    account_id: get_s(i, "accountId")?.to_string(),
-                    payouts_enabled: crate::item::get_bool(i, "payoutsEnabled"),
-                })
-            })
-            .transpose()
-    }
-
-    /// Records the instructor's connected account unless one exists; returns the one kept.
-    pub async fn keep_payout_account(
-        &self,
-        instructor: &UserId,
-        account_id: &str,
-    ) -> Result<PayoutAccount, StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::user(instructor.as_str())))
-            .item(keys::SK, s("PAYOUT_ACCOUNT"))
-            .item("accountId", s(account_id))
-            .item("payoutsEnabled", crate::item::b(false))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match put.map_err(|e| from_sdk("PutItem", e)) {
-            Ok(_) => Ok(PayoutAccount { account_id: account_id.to_string(), payouts_enabled: false }),
-            Err(StoreError::ConditionFailed) => self
-                .payout_account(instructor)
-                .await?
-                .ok_or_else(|| StoreError::Malformed("payout account vanished".into())),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `account.updated`: follow Stripe's `payouts_enabled` for the instructor's own account.
-    pub async fn set_payouts_enabled(
-        &self,
-        instructor: &UserId,
-        account_id: &str,
-        enabled: bool,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(instructor.as_str())))
-            .key(keys::SK, s("PAYOUT_ACCOUNT"))
-            .update_expression("SET payoutsEnabled = :on")
-            .condition_expression("accountId = :acc")
-            .expression_attribute_values(":on", crate::item::b(enabled))
-            .expression_attribute_values(":acc", s(account_id))
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let q = Query::prefix(keys::instructor(instructor.as_str()), "BALANCE#").consistent();
+        self.query_all(&q).await?.iter().map(Balance::from_item).collect()
     }
 
     /// Every instructor balance (instructor × currency), a page at a time, for the payout job.
     pub async fn balances_page(&self, limit: i32, cursor: Option<&str>) -> Result<Page<Balance>, StoreError> {
-        self.partition_page(
-            PartitionPage {
-                on_gsi1: true,
-                partition: keys::INSTRUCTOR_BALANCES,
-                sort_prefix: None,
-                newest_first: false,
-                consistent: false,
-                limit,
-                cursor,
-            },
-            balance_from_item,
-        )
-        .await
+        self.page(Query::gsi1(keys::INSTRUCTOR_BALANCES).limit(limit), cursor).await
     }
 
     pub async fn balance(&self, instructor: &UserId, currency: Currency) -> Result<Balance, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(instructor.as_str())))
-            .key(keys::SK, s(keys::balance(currency.code())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        Ok(out.item.as_ref().map(balance_from_item).transpose()?.unwrap_or_default())
+        Ok(self.get(&balance_key(instructor.as_str(), currency), true).await?.unwrap_or_default())
     }
 
     /// Moves the instructor's entries whose hold has ended from pending to available, each once.
@@ -500,58 +291,30 @@ impl Store {
         currency: Currency,
         now: Timestamp,
     ) -> Result<u32, StoreError> {
+        let due = ledger(instructor)
+            .filter("attribute_not_exists(releasedAt) AND availableOn <= :now AND currency = :cur")
+            .value(":now", n(now.as_second()))
+            .value(":cur", s(currency.code()))
+            .consistent();
         let mut released = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
-                .filter_expression("attribute_not_exists(releasedAt) AND availableOn <= :now AND currency = :cur")
-                .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
-                .expression_attribute_values(":earning", s("EARNING#"))
-                .expression_attribute_values(":now", n(now.as_second()))
-                .expression_attribute_values(":cur", s(currency.code()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| from_sdk("Query", e))?;
-            for item in out.items() {
-                let sk = get_s(item, keys::SK)?.to_string();
-                let amount = get_i64(item, "amount")?;
-                let mark = Update::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::instructor(instructor.as_str())))
-                    .key(keys::SK, s(sk))
-                    .update_expression("SET releasedAt = :now")
-                    .condition_expression("attribute_not_exists(releasedAt)")
-                    .expression_attribute_values(":now", s(now.to_string()));
-                let result = self
-                    .client
-                    .transact_write_items()
-                    .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
-                    .transact_items(balance_update(
-                        &self.table,
-                        instructor.as_str(),
-                        currency,
-                        &[("pending", -amount), ("available", amount)],
-                    )?)
-                    .send()
-                    .await
-                    .map_err(from_transact);
-                match result {
-                    Ok(_) => released += 1,
-                    Err(e) if e.is_condition() => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(released),
+        for item in self.query_all(&due).await? {
+            let f = Fields::of(&item, "earning");
+            let amount = f.i64("amount")?;
+            // Each entry is released once: the balance moves with the mark.
+            let mark = Expr::update("SET releasedAt = :now")
+                .only_if("attribute_not_exists(releasedAt)")
+                .value(":now", ts(now));
+            let writes = vec![
+                self.tx_update(&ledger_key(instructor.as_str(), f.str(keys::SK)?), mark)?,
+                self.balance_update(instructor.as_str(), currency, &[("pending", -amount), ("available", amount)])?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => released += 1,
+                Err(e) if e.is_condition() => {}
+                Err(e) => return Err(e),
             }
         }
+        Ok(released)
     }
 
     // Payouts themselves (record before transfer) live in `payouts`.
@@ -564,40 +327,43 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let iid = reversal.instructor_id.as_str();
-        let entry = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::instructor(iid)))
-            .item(
-                keys::SK,
-                // Keyed by the ledger change alone, so a retry at another time finds it.
-                s(format!("EARNING#payout_reversal#{}", reversal.key)),
-            )
-            .item("kind", s("payout_reversal"))
-            .item("amount", n(reversal.amount.amount))
-            .item("gross", n(0))
-            .item("currency", s(reversal.amount.currency.code()))
-            .item("courseId", s(&reversal.course_id))
-            .item("reference", s(reversal_id))
-            .item("at", s(now.to_string()))
-            .item("releasedAt", s(now.to_string()))
-            .condition_expression("attribute_not_exists(SK)");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(entry.build())?).build())
-            .transact_items(balance_update(
-                &self.table,
+        let entry = EarningEntry {
+            kind: "payout_reversal".into(),
+            amount: reversal.amount,
+            gross: 0,
+            payment_id: None,
+            course_id: Some(reversal.course_id.clone()),
+            reference: Some(reversal_id.to_string()),
+            at: now,
+            available_on: None,
+            released: true,
+        };
+        // Keyed by the ledger change alone, so a retry at another time finds it.
+        let sk = format!("EARNING#payout_reversal#{}", reversal.key);
+        let writes = vec![
+            self.tx_new(entry_item(iid, &sk, &entry))?,
+            self.balance_update(
                 iid,
                 reversal.amount.currency,
                 &[("available", reversal.amount.amount), ("paidOut", -reversal.amount.amount)],
-            )?)
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => Ok(()),
+            )?,
+        ];
+        match self.transact(writes).await {
             Err(e) if e.failed_condition_at(0) => Ok(()),
-            Err(e) => Err(e),
+            other => other,
         }
     }
 }
+
+from_item! { Balance as "balance", |f| {
+    instructor_id: f.opt("instructorId").unwrap_or_default(), currency: f.string("currency")?,
+    pending: f.count("pending")?, available: f.count("available")?, paid_out: f.count("paidOut")?,
+    paying_out: f.count("payingOut")?, reversed: f.count("reversed")?, lifetime: f.count("lifetime")?,
+} }
+
+from_item! { EarningEntry as "earning", |f| {
+    kind: f.string("kind")?, amount: f.money("amount", "currency")?, gross: f.count("gross")?,
+    payment_id: f.opt("paymentId"), course_id: f.opt("courseId"), reference: f.opt("reference"), at: f.ts("at")?,
+    available_on: f.opt_i64("availableOn")?.and_then(|t| Timestamp::from_second(t).ok()),
+    released: f.has("releasedAt"),
+} }

@@ -6,8 +6,9 @@
 //! skips the steps already done. One invocation works on a run at a time: it holds a lease on the
 //! checkpoint, and every save is conditional on still holding it.
 
-use crate::error::{StoreError, from_sdk};
+use crate::error::StoreError;
 use crate::item::{Item, n, opt_i64, opt_s, s};
+use crate::table::{Expr, Key, Outcome, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,15 @@ pub struct StepProgress<'a> {
     pub increments: &'a [(&'a str, i64)],
 }
 
+fn run_key(job: &str, run: &str) -> Key {
+    key(keys::job_run(job, run), "RUN")
+}
+
+/// Every save is conditional on still holding the run.
+fn owned_by(owner: &str) -> Expr {
+    Expr::when("#owner = :me").name("#owner", "owner").value(":me", s(owner))
+}
+
 impl Store {
     /// Starts (or resumes) `run` of `job` for `owner` until `lease_until`. `None` while another
     /// invocation holds an unexpired lease on it.
@@ -82,29 +92,19 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<JobRun>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::job_run(job, run)))
-            .key(keys::SK, s("RUN"))
-            .update_expression(
-                "SET #owner = :me, leaseUntil = :lease, startedAt = if_not_exists(startedAt, :now), \
-                 #ttl = :ttl ADD invocations :one",
-            )
-            .condition_expression("attribute_not_exists(PK) OR leaseUntil < :now OR #owner = :me")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":me", s(owner))
-            .expression_attribute_values(":lease", n(lease_until))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":ttl", n(now + KEEP_SECONDS))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(out) => out.attributes.as_ref().map(run_from_item).transpose().map(|r| Some(r.unwrap_or_default())),
+        let expr = Expr::update(
+            "SET #owner = :me, leaseUntil = :lease, startedAt = if_not_exists(startedAt, :now), \
+             #ttl = :ttl ADD invocations :one",
+        )
+        .with(owned_by(owner))
+        .only_if("attribute_not_exists(PK) OR leaseUntil < :now OR #owner = :me")
+        .name("#ttl", keys::TTL)
+        .value(":lease", n(lease_until))
+        .value(":now", n(now))
+        .value(":ttl", n(now + KEEP_SECONDS))
+        .value(":one", n(1));
+        match self.update_returning(&run_key(job, run), expr, ReturnValue::AllNew).await {
+            Ok(attributes) => attributes.as_ref().map(run_from_item).transpose().map(|r| Some(r.unwrap_or_default())),
             Err(StoreError::ConditionFailed) => Ok(None),
             Err(e) => Err(e),
         }
@@ -122,26 +122,17 @@ impl Store {
         let mut sets = Vec::new();
         let mut adds = Vec::new();
         let mut removes = Vec::new();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::job_run(job, run)))
-            .key(keys::SK, s("RUN"))
-            .condition_expression("#owner = :me")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#cursor", format!("{CURSOR_PREFIX}{}", progress.step))
-            .expression_attribute_values(":me", s(owner));
+        let mut expr = owned_by(owner).name("#cursor", format!("{CURSOR_PREFIX}{}", progress.step));
         match (progress.done, progress.cursor) {
             (false, Some(c)) => {
                 sets.push("#cursor = :cursor");
-                req = req.expression_attribute_values(":cursor", s(c));
+                expr = expr.value(":cursor", s(c));
             }
             _ => removes.push("#cursor"),
         }
         if progress.done {
             adds.push("doneSteps :step".to_string());
-            req = req.expression_attribute_values(":step", AttributeValue::Ss(vec![progress.step.to_string()]));
+            expr = expr.value(":step", AttributeValue::Ss(vec![progress.step.to_string()]));
         }
         for (i, (counter, by)) in progress.increments.iter().enumerate() {
             check_name(counter)?;
@@ -149,9 +140,9 @@ impl Store {
                 continue;
             }
             adds.push(format!("#t{i} :t{i}"));
-            req = req
-                .expression_attribute_names(format!("#t{i}"), format!("{TOTAL_PREFIX}{}__{counter}", progress.step))
-                .expression_attribute_values(format!(":t{i}"), n(*by));
+            expr = expr
+                .name(format!("#t{i}"), format!("{TOTAL_PREFIX}{}__{counter}", progress.step))
+                .value(format!(":t{i}"), n(*by));
         }
         let mut expression = String::new();
         if !sets.is_empty() {
@@ -163,8 +154,7 @@ impl Store {
         if !removes.is_empty() {
             expression.push_str(&format!("REMOVE {}", removes.join(", ")));
         }
-        req.update_expression(expression.trim_end()).send().await.map_err(|e| from_sdk("UpdateItem", e))?;
-        Ok(())
+        self.update(&run_key(job, run), Expr::update(expression.trim_end()).with(expr)).await
     }
 
     /// Ends this invocation's hold on the run (the next invocation need not wait for the lease),
@@ -176,27 +166,13 @@ impl Store {
         owner: &str,
         completed_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::job_run(job, run)))
-            .key(keys::SK, s("RUN"))
-            .condition_expression("#owner = :me")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", s(owner))
-            .expression_attribute_values(":zero", n(0));
-        req = match completed_at {
-            Some(at) => req
-                .update_expression("SET leaseUntil = :zero, completedAt = if_not_exists(completedAt, :at)")
-                .expression_attribute_values(":at", n(at)),
-            None => req.update_expression("SET leaseUntil = :zero"),
+        let expr = match completed_at {
+            Some(at) => Expr::update("SET leaseUntil = :zero, completedAt = if_not_exists(completedAt, :at)")
+                .value(":at", n(at)),
+            None => Expr::update("SET leaseUntil = :zero"),
         };
-        match req.send().await.map_err(|e| from_sdk("UpdateItem", e)) {
-            // Someone took over after our lease ran out: theirs now.
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        // Someone took over after our lease ran out: theirs now.
+        self.update(&run_key(job, run), expr.with(owned_by(owner)).value(":zero", n(0))).await.or_done()
     }
 }
 

@@ -5,14 +5,11 @@
 //! round of `SHARDS` queries — each shard's top N by `LbScore` descending — merged in memory;
 //! nothing here scans the table.
 
-use crate::error::{StoreError, from_sdk};
-use crate::item::{Item, get_bool, get_i64, get_s, n, opt_i64, opt_s, s};
-use crate::tokens::backoff;
+use crate::error::StoreError;
+use crate::item::{FromItem, Item, attrs, from_item, get_s, json, n, s, ts};
+use crate::table::{Expr, Key, Query, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, Select, TransactWriteItem, Update,
-    WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use azora_domain::UserId;
 use azora_domain::leaderboard::{EXACT_RANK_LIMIT, SHARDS, STATS_SAMPLE_SHARDS, StatsSnapshot};
 use futures::future::join_all;
@@ -62,10 +59,6 @@ pub struct Class {
     pub created_at: Timestamp,
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Malformed(e.to_string()))
-}
-
 fn user_of_pk(item: &Item) -> Result<String, StoreError> {
     get_s(item, keys::PK)?
         .strip_prefix("USER#")
@@ -80,29 +73,47 @@ fn key_of(item: &Item) -> Result<i128, StoreError> {
     }
 }
 
+/// One shard of a period's board on the keys-only `Leaderboard` index.
+fn shard(period_id: &str, shard: u32) -> Query {
+    Query::on(Some(keys::LEADERBOARD), keys::LB_PK, keys::leaderboard_shard(period_id, shard))
+}
+
+fn stats_key(period_id: &str) -> Key {
+    key(keys::leaderboard_stats(period_id), "STATS")
+}
+
+fn profile_key(user: &str) -> Key {
+    key(keys::user(user), keys::PROFILE)
+}
+
+from_item! { StatsSnapshot as "stats", |f| {
+    computed_at: f.ts("computedAt")?,
+    sample_size: u64::try_from(f.i64("sampleSize")?).map_err(|_| f.bad("sampleSize"))?,
+    estimated_total: u64::try_from(f.i64("estimatedTotal")?).map_err(|_| f.bad("estimatedTotal"))?,
+    cuts: f.json("cuts")?,
+} }
+
+from_item! { Profile as "profile", |f| {
+    display_name: f.opt("displayName"), hide_from_leaderboards: f.bool("hideFromLeaderboards"),
+    follow_count: u32::try_from(f.count("followCount")?.max(0)).unwrap_or(0),
+} }
+
+from_item! { Class as "class", |f| {
+    id: f.string("classId")?, owner_id: f.user("ownerId")?, name: f.string("name")?,
+    member_count: f.u32("memberCount")?, created_at: f.ts("createdAt")?,
+} }
+
 impl Store {
     /// Each shard's top `limit` for the period, in one parallel round of queries.
     pub async fn leaderboard_top(&self, period_id: &str, limit: usize) -> Result<Top, StoreError> {
         let limit = i32::try_from(limit.clamp(1, 1000)).unwrap_or(100);
-        let queries = (0..SHARDS).map(|shard| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::LEADERBOARD)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::LB_PK)
-                .expression_attribute_values(":pk", s(keys::leaderboard_shard(period_id, shard)))
-                .scan_index_forward(false)
-                .limit(limit)
-                .send()
-        });
+        let queries: Vec<Query> = (0..SHARDS).map(|i| shard(period_id, i).newest_first().limit(limit)).collect();
         let mut entries = Vec::new();
         let mut requests = 0;
-        for result in join_all(queries).await {
+        for result in join_all(queries.iter().map(|q| self.query_page(q, None))).await {
             requests += 1;
-            let out = result.map_err(|e| from_sdk("Query", e))?;
-            for item in out.items() {
-                entries.push((user_of_pk(item)?, key_of(item)?));
+            for item in result?.0 {
+                entries.push((user_of_pk(&item)?, key_of(&item)?));
             }
         }
         Ok(Top { entries, requests })
@@ -110,51 +121,19 @@ impl Store {
 
     /// The user's sort key in the period, if they earned anything in it.
     pub async fn leaderboard_key(&self, user_id: &str, period_id: &str) -> Result<Option<i128>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::score(period_id)))
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item.as_ref().map(key_of).transpose()
+        let item = self.get_item(&key(keys::user(user_id), keys::score(period_id)), false).await?;
+        item.as_ref().map(key_of).transpose()
     }
 
     /// How many users have a key strictly greater than `key`, if fewer than `cap`: one parallel
     /// round of per-shard `COUNT` queries, each stopping at `cap` items. `None` means `cap` or more.
     pub async fn count_ahead(&self, period_id: &str, key: i128, cap: usize) -> Result<Option<usize>, StoreError> {
         let cap_i32 = i32::try_from(cap.max(1)).unwrap_or(i32::MAX);
-        let counts = (0..SHARDS).map(|shard| async move {
-            let mut total = 0usize;
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(keys::LEADERBOARD)
-                    .key_condition_expression("#pk = :pk AND #score > :key")
-                    .expression_attribute_names("#pk", keys::LB_PK)
-                    .expression_attribute_names("#score", keys::LB_SCORE)
-                    .expression_attribute_values(":pk", s(keys::leaderboard_shard(period_id, shard)))
-                    .expression_attribute_values(":key", n(key))
-                    .select(Select::Count)
-                    .limit(cap_i32)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("Query", e))?;
-                total += usize::try_from(out.count()).unwrap_or(0);
-                match out.last_evaluated_key() {
-                    Some(k) if total < cap => start = Some(k.clone()),
-                    _ => return Ok::<usize, StoreError>(total),
-                }
-            }
-        });
+        let queries: Vec<Query> = (0..SHARDS)
+            .map(|i| shard(period_id, i).sort_key("#score > :sk", n(key)).name("#score", keys::LB_SCORE).limit(cap_i32))
+            .collect();
         let mut sum = 0usize;
-        for count in join_all(counts).await {
+        for count in join_all(queries.iter().map(|q| self.query_count(q, cap))).await {
             sum += count?;
         }
         Ok((sum < cap).then_some(sum))
@@ -182,31 +161,19 @@ impl Store {
         now: Timestamp,
         expires_at: Option<i64>,
     ) -> Result<(StatsSnapshot, u32), StoreError> {
-        let reads = (0..STATS_SAMPLE_SHARDS.min(SHARDS)).map(|shard| async move {
+        let reads = (0..STATS_SAMPLE_SHARDS.min(SHARDS)).map(|i| async move {
+            let q = shard(period_id, i).name("#score", keys::LB_SCORE).project("#score");
             let mut keys_read = Vec::new();
             let mut requests = 0u32;
             let mut start = None;
             loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(keys::LEADERBOARD)
-                    .key_condition_expression("#pk = :pk")
-                    .expression_attribute_names("#pk", keys::LB_PK)
-                    .expression_attribute_names("#score", keys::LB_SCORE)
-                    .expression_attribute_values(":pk", s(keys::leaderboard_shard(period_id, shard)))
-                    .projection_expression("#score")
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("Query", e))?;
+                let (items, next) = self.query_page(&q, start).await?;
                 requests += 1;
-                for item in out.items() {
+                for item in &items {
                     keys_read.push(key_of(item)?);
                 }
-                match out.last_evaluated_key() {
-                    Some(k) => start = Some(k.clone()),
+                match next {
+                    Some(k) => start = Some(k),
                     None => return Ok::<_, StoreError>((keys_read, requests)),
                 }
             }
@@ -219,123 +186,21 @@ impl Store {
             requests += q;
         }
         let snapshot = StatsSnapshot::from_sample(sample, STATS_SAMPLE_SHARDS.min(SHARDS), now);
-        let cuts = serde_json::to_string(&snapshot.cuts).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::leaderboard_stats(period_id)))
-            .item(keys::SK, s("STATS"))
-            .item("computedAt", s(now.to_string()))
-            .item("sampleSize", n(snapshot.sample_size))
-            .item("estimatedTotal", n(snapshot.estimated_total))
-            .item("cuts", s(cuts));
+        let mut item = stats_key(period_id).item([
+            ("computedAt", ts(now)),
+            ("sampleSize", n(snapshot.sample_size)),
+            ("estimatedTotal", n(snapshot.estimated_total)),
+            ("cuts", json(&snapshot.cuts)?),
+        ]);
         if let Some(t) = expires_at {
-            put = put.item(keys::TTL, n(t));
+            item.insert(keys::TTL.into(), n(t));
         }
-        put.send().await.map_err(|e| from_sdk("PutItem", e))?;
+        self.put(item, None).await?;
         Ok((snapshot, requests + 1))
     }
 
     pub async fn leaderboard_stats(&self, period_id: &str) -> Result<Option<StatsSnapshot>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::leaderboard_stats(period_id)))
-            .key(keys::SK, s("STATS"))
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        let Some(item) = out.item else { return Ok(None) };
-        let malformed = |w: &str| StoreError::Malformed(format!("stats.{w}"));
-        Ok(Some(StatsSnapshot {
-            computed_at: get_s(&item, "computedAt")?.parse().map_err(|_| malformed("computedAt"))?,
-            sample_size: u64::try_from(get_i64(&item, "sampleSize")?).map_err(|_| malformed("sampleSize"))?,
-            estimated_total: u64::try_from(get_i64(&item, "estimatedTotal")?)
-                .map_err(|_| malformed("estimatedTotal"))?,
-            cuts: serde_json::from_str(get_s(&item, "cuts")?).map_err(|_| malformed("cuts"))?,
-        }))
-    }
-
-    /// Writes items with `BatchWriteItem` (25 per request), retrying unprocessed ones. Returns the
-    /// number of requests. For bulk loads (the bench, tests); the ledger writes scores itself.
-    pub async fn batch_put(&self, items: Vec<Item>) -> Result<u32, StoreError> {
-        let mut requests = 0;
-        for chunk in items.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    Ok(WriteRequest::builder()
-                        .put_request(build(PutRequest::builder().set_item(Some(item.clone())).build())?)
-                        .build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                requests += 1;
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("BatchWriteItem", e))?;
-                pending = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
-                if !pending.is_empty() {
-                    if attempt >= 12 {
-                        return Err(StoreError::Backend {
-                            operation: "BatchItems",
-                            message: "items left unprocessed after retries".into(),
-                        });
-                    }
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-        Ok(requests)
-    }
-
-    /// `BatchGetItem` of `keys` (PK, SK), 100 per request, retrying unprocessed keys. Duplicate
-    /// keys are asked for once (DynamoDB refuses a request with duplicates).
-    async fn batch_get_keys(&self, mut wanted: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
-        wanted.sort_unstable();
-        wanted.dedup();
-        let mut found = Vec::new();
-        for chunk in wanted.chunks(100) {
-            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
-                .iter()
-                .map(|(pk, sk)| HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))]))
-                .collect();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let request = build(KeysAndAttributes::builder().set_keys(Some(pending)).build())?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("BatchGetItem", e))?;
-                if let Some(mut responses) = out.responses {
-                    found.extend(responses.remove(&self.table).unwrap_or_default());
-                }
-                pending =
-                    out.unprocessed_keys.and_then(|mut m| m.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
-                if !pending.is_empty() {
-                    if attempt >= 12 {
-                        return Err(StoreError::Backend {
-                            operation: "BatchItems",
-                            message: "items left unprocessed after retries".into(),
-                        });
-                    }
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-        Ok(found)
+        self.get(&stats_key(period_id), false).await
     }
 
     /// The sort keys of `users` in the period (users without a score are absent).
@@ -344,17 +209,17 @@ impl Store {
         users: &[String],
         period_id: &str,
     ) -> Result<HashMap<String, i128>, StoreError> {
-        let wanted = users.iter().map(|u| (keys::user(u), keys::score(period_id))).collect();
-        self.batch_get_keys(wanted).await?.iter().map(|item| Ok((user_of_pk(item)?, key_of(item)?))).collect()
+        let wanted = users.iter().map(|u| key(keys::user(u), keys::score(period_id))).collect();
+        self.batch_get(wanted, false).await?.iter().map(|item| Ok((user_of_pk(item)?, key_of(item)?))).collect()
     }
 
     /// The profiles of `users` (users who never set one are absent).
     pub async fn profiles(&self, users: &[String]) -> Result<HashMap<String, Profile>, StoreError> {
-        let wanted = users.iter().map(|u| (keys::user(u), keys::PROFILE.to_string())).collect();
-        self.batch_get_keys(wanted)
+        let wanted = users.iter().map(|u| profile_key(u)).collect();
+        self.batch_get(wanted, false)
             .await?
             .iter()
-            .map(|item| Ok((user_of_pk(item)?, profile_from_item(item)?)))
+            .map(|item| Ok((user_of_pk(item)?, Profile::from_item(item)?)))
             .collect()
     }
 
@@ -371,21 +236,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<Profile, StoreError> {
         let mut update = "SET hideFromLeaderboards = :hide, updatedAt = :now".to_string();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user.as_str())))
-            .key(keys::SK, s(keys::PROFILE))
-            .expression_attribute_values(":hide", AttributeValue::Bool(hide))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .return_values(ReturnValue::AllNew);
+        let mut expr = Expr::default().value(":hide", AttributeValue::Bool(hide)).value(":now", ts(now));
         if let Some(name) = display_name {
             update.push_str(", displayName = :name");
-            req = req.expression_attribute_values(":name", s(name));
+            expr = expr.value(":name", s(name));
         }
-        let out = req.update_expression(update).send().await.map_err(|e| from_sdk("UpdateItem", e))?;
-        out.attributes.as_ref().map(profile_from_item).transpose().map(Option::unwrap_or_default)
+        let expr = Expr::update(update).with(expr);
+        let attributes = self.update_returning(&profile_key(user.as_str()), expr, ReturnValue::AllNew).await?;
+        attributes.as_ref().map(Profile::from_item).transpose().map(Option::unwrap_or_default)
     }
 
     /// Follows `other`, at most `max` users in all.
@@ -396,32 +254,14 @@ impl Store {
         max: u32,
         now: Timestamp,
     ) -> Result<FollowOutcome, StoreError> {
-        let pk = keys::user(user.as_str());
-        let put = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(&pk))
-            .item(keys::SK, s(keys::follows(other.as_str())))
-            .item("userId", s(other.as_str()))
-            .item("followedAt", s(now.to_string()))
-            .condition_expression("attribute_not_exists(PK)");
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(&pk))
-            .key(keys::SK, s(keys::PROFILE))
-            .update_expression("ADD followCount :one")
-            .condition_expression("attribute_not_exists(followCount) OR followCount < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(max));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(count.build())?).build())
-            .send()
-            .await
-            .map_err(crate::error::from_transact);
-        match result {
-            Ok(_) => Ok(FollowOutcome::Followed),
+        let follow = key(keys::user(user.as_str()), keys::follows(other.as_str()))
+            .item([("userId", s(other.as_str())), ("followedAt", ts(now))]);
+        let count = Expr::update("ADD followCount :one")
+            .only_if("attribute_not_exists(followCount) OR followCount < :max")
+            .value(":one", n(1))
+            .value(":max", n(max));
+        match self.transact(vec![self.tx_new(follow)?, self.tx_update(&profile_key(user.as_str()), count)?]).await {
+            Ok(()) => Ok(FollowOutcome::Followed),
             Err(e) if e.failed_condition_at(0) => Ok(FollowOutcome::AlreadyFollowing),
             Err(e) if e.failed_condition_at(1) => Ok(FollowOutcome::LimitReached),
             Err(e) => Err(e),
@@ -430,28 +270,14 @@ impl Store {
 
     /// Stops following `other`; `false` when the user did not follow them.
     pub async fn unfollow(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError> {
-        let pk = keys::user(user.as_str());
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(&pk))
-            .key(keys::SK, s(keys::follows(other.as_str())))
-            .condition_expression("attribute_exists(PK)");
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(&pk))
-            .key(keys::SK, s(keys::PROFILE))
-            .update_expression("ADD followCount :minus")
-            .expression_attribute_values(":minus", n(-1));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(build(delete.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(count.build())?).build())
-            .send()
-            .await
-            .map_err(crate::error::from_transact);
-        match result {
-            Ok(_) => Ok(true),
+        let follow = key(keys::user(user.as_str()), keys::follows(other.as_str()));
+        let count = Expr::update("ADD followCount :minus").value(":minus", n(-1));
+        let writes = vec![
+            self.tx_delete(&follow, Some(Expr::when("attribute_exists(PK)")))?,
+            self.tx_update(&profile_key(user.as_str()), count)?,
+        ];
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
             Err(e) if e.failed_condition_at(0) => Ok(false),
             Err(e) => Err(e),
         }
@@ -464,31 +290,14 @@ impl Store {
 
     /// The suffixes of the sort keys under `pk` that start with `prefix`, all pages.
     async fn sort_key_suffixes(&self, pk: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let items = self.query_all(&Query::prefix(pk, prefix).project("SK")).await?;
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":prefix", s(prefix))
-                .projection_expression("SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| from_sdk("Query", e))?;
-            for item in page.items() {
-                if let Some(rest) = get_s(item, keys::SK)?.strip_prefix(prefix) {
-                    out.push(rest.to_string());
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(out),
+        for item in &items {
+            if let Some(rest) = get_s(item, keys::SK)?.strip_prefix(prefix) {
+                out.push(rest.to_string());
             }
         }
+        Ok(out)
     }
 
     /// Writes the members, then the class item (so a class is visible only once complete).
@@ -497,62 +306,21 @@ impl Store {
         let pk = keys::class(&class.id);
         let items: Vec<Item> = members
             .iter()
-            .map(|m| {
-                Item::from([
-                    (keys::PK.to_string(), s(&pk)),
-                    (keys::SK.to_string(), s(keys::class_member(m.as_str()))),
-                    ("userId".to_string(), s(m.as_str())),
-                ])
-            })
+            .map(|m| key(&pk, keys::class_member(m.as_str())).item([("userId", s(m.as_str()))]))
             .collect();
         self.batch_put(items).await?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(&pk))
-            .item(keys::SK, s(keys::CLASS))
-            .item("classId", s(&class.id))
-            .item("ownerId", s(class.owner_id.as_str()))
-            .item("name", s(&class.name))
-            .item("memberCount", n(class.member_count))
-            .item("createdAt", s(class.created_at.to_string()))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(|e| from_sdk("PutItem", e))?;
-        Ok(())
+        let item = key(&pk, keys::CLASS).item(attrs! {
+            "classId" => s(&class.id), "ownerId" => s(class.owner_id.as_str()), "name" => s(&class.name),
+            "memberCount" => n(class.member_count), "createdAt" => ts(class.created_at),
+        });
+        self.put_new(item).await
     }
 
     pub async fn get_class(&self, class_id: &str) -> Result<Option<Class>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::class(class_id)))
-            .key(keys::SK, s(keys::CLASS))
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        let Some(item) = out.item else { return Ok(None) };
-        let malformed = |w: &str| StoreError::Malformed(format!("class.{w}"));
-        Ok(Some(Class {
-            id: get_s(&item, "classId")?.to_string(),
-            owner_id: UserId::parse(get_s(&item, "ownerId")?).map_err(|_| malformed("ownerId"))?,
-            name: get_s(&item, "name")?.to_string(),
-            member_count: u32::try_from(get_i64(&item, "memberCount")?).map_err(|_| malformed("memberCount"))?,
-            created_at: get_s(&item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
-        }))
+        self.get(&key(keys::class(class_id), keys::CLASS), false).await
     }
 
     pub async fn class_members(&self, class_id: &str) -> Result<Vec<String>, StoreError> {
         self.sort_key_suffixes(&keys::class(class_id), "MEMBER#").await
     }
-}
-
-fn profile_from_item(item: &Item) -> Result<Profile, StoreError> {
-    Ok(Profile {
-        display_name: opt_s(item, "displayName").map(str::to_string),
-        hide_from_leaderboards: get_bool(item, "hideFromLeaderboards"),
-        follow_count: u32::try_from(opt_i64(item, "followCount")?.unwrap_or(0).max(0)).unwrap_or(0),
-    })
 }

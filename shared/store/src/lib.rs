@@ -8,7 +8,9 @@ pub mod catalog;
 pub mod claims;
 pub mod courses;
 pub mod cursor;
+pub mod customers;
 pub mod earnings;
+pub mod enrollments;
 pub mod entitlements;
 pub mod error;
 pub mod item;
@@ -18,6 +20,7 @@ pub mod leaderboard;
 pub mod licenses;
 pub mod orders;
 pub mod payments;
+pub mod payout_accounts;
 pub mod payouts;
 pub mod rate_limit;
 pub mod reconciliation;
@@ -25,16 +28,18 @@ pub mod refunds;
 pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;
+mod table;
 pub mod tickets;
 pub mod tokens;
 pub mod usage;
+pub mod vouchers;
 
 pub use cursor::Page;
 pub use error::StoreError;
 
 pub use aws_sdk_dynamodb::Client as DynamoClient;
 use aws_sdk_dynamodb::Client;
-use item::s;
+use table::key;
 
 /// The table and the client that reaches it; cheap to clone, built once per cold start.
 #[derive(Clone, Debug)]
@@ -60,15 +65,7 @@ impl Store {
 impl Store {
     /// A cheap read that proves the table answers (health checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s("HEALTH"))
-            .key(keys::SK, s("HEALTH"))
-            .send()
-            .await
-            .map_err(|e| error::from_sdk("GetItem", e))?;
-        Ok(())
+        self.get_item(&key("HEALTH", "HEALTH"), false).await.map(|_| ())
     }
 }
 

@@ -4,14 +4,19 @@
 //! order of the course finds it and either refuses (the first is paid or in flight) or takes it
 //! over once the first can no longer be charged (canceled, or its course refunded).
 
-use crate::error::{StoreError, from_sdk};
-use crate::item::{get_s, opt_s, s};
+use crate::error::StoreError;
+use crate::item::{Fields, s, ts};
+use crate::table::{Expr, Key, Outcome, key};
 use crate::{Store, keys};
 use azora_domain::UserId;
 use jiff::Timestamp;
 
 pub fn order_claim(course_id: &str) -> String {
     format!("ORDER#{course_id}")
+}
+
+fn claim_key(user: &UserId, course_id: &str) -> Key {
+    key(keys::user(user.as_str()), order_claim(course_id))
 }
 
 /// What taking a course's order claim found.
@@ -34,24 +39,16 @@ impl Store {
         replacing: Option<&str>,
         now: Timestamp,
     ) -> Result<OrderClaim, StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::user(user.as_str())))
-            .item(keys::SK, s(order_claim(course_id)))
-            .item("paymentId", s(payment_id))
-            .item("courseId", s(course_id))
-            .item("claimedAt", s(now.to_string()))
-            .expression_attribute_values(":pid", s(payment_id));
-        put = match replacing {
-            None => put.condition_expression("attribute_not_exists(PK) OR paymentId = :pid"),
-            Some(old) => put
-                .condition_expression("attribute_not_exists(PK) OR paymentId = :pid OR paymentId = :old")
-                .expression_attribute_values(":old", s(old)),
+        let at = claim_key(user, course_id);
+        let item = at.item([("paymentId", s(payment_id)), ("courseId", s(course_id)), ("claimedAt", ts(now))]);
+        let condition = match replacing {
+            None => Expr::when("attribute_not_exists(PK) OR paymentId = :pid"),
+            Some(old) => {
+                Expr::when("attribute_not_exists(PK) OR paymentId = :pid OR paymentId = :old").value(":old", s(old))
+            }
         };
-        match put.send().await.map_err(|e| from_sdk("PutItem", e)) {
-            Ok(_) => Ok(OrderClaim::Held),
+        match self.put(item, Some(condition.value(":pid", s(payment_id)))).await {
+            Ok(()) => Ok(OrderClaim::Held),
             Err(StoreError::ConditionFailed) => match self.order_claim_holder(user, course_id).await? {
                 Some((holder, _)) if holder == payment_id => Ok(OrderClaim::Held),
                 Some((holder, since)) => Ok(OrderClaim::HeldBy { payment_id: holder, since }),
@@ -70,20 +67,8 @@ impl Store {
         payment_id: &str,
     ) -> Result<(), StoreError> {
         for course_id in course_ids {
-            let result = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::user(user.as_str())))
-                .key(keys::SK, s(order_claim(course_id)))
-                .condition_expression("paymentId = :pid")
-                .expression_attribute_values(":pid", s(payment_id))
-                .send()
-                .await;
-            match result.map_err(|e| from_sdk("DeleteItem", e)) {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
-                Err(e) => return Err(e),
-            }
+            let theirs = Expr::when("paymentId = :pid").value(":pid", s(payment_id));
+            self.delete(&claim_key(user, course_id), Some(theirs)).await.or_done()?;
         }
         Ok(())
     }
@@ -94,22 +79,9 @@ impl Store {
         user: &UserId,
         course_id: &str,
     ) -> Result<Option<(String, Timestamp)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user.as_str())))
-            .key(keys::SK, s(order_claim(course_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item
-            .as_ref()
-            .map(|i| {
-                let since = opt_s(i, "claimedAt").and_then(|t| t.parse().ok()).unwrap_or(Timestamp::UNIX_EPOCH);
-                get_s(i, "paymentId").map(|p| (p.to_string(), since))
-            })
-            .transpose()
+        let Some(item) = self.get_item(&claim_key(user, course_id), true).await? else { return Ok(None) };
+        let f = Fields::of(&item, "orderClaim");
+        let since = f.opt_ts("claimedAt").ok().flatten().unwrap_or(Timestamp::UNIX_EPOCH);
+        Ok(Some((f.string("paymentId")?, since)))
     }
 }

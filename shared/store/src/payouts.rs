@@ -23,10 +23,12 @@
 //! to `available` (a negative balance that the next payout nets out), as for any refund the
 //! connected account cannot return.
 
-use crate::error::{StoreError, from_sdk, from_transact};
-use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
+use crate::earnings::{EarningEntry, entry_item, ledger_key};
+use crate::error::StoreError;
+use crate::item::{Fields, FromItem, Item, ToItem, attrs, n, s, ts};
+use crate::table::{Expr, Key, Outcome, Query, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 
@@ -85,35 +87,64 @@ fn record_sk(run: &str, currency: Currency) -> String {
     format!("PAYOUT#{run}#{}", currency.code())
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Malformed(e.to_string()))
+fn payout_key(instructor: &str, run: &str, currency: Currency) -> Key {
+    key(keys::instructor(instructor), record_sk(run, currency))
 }
 
-fn payout_from_item(item: &Item) -> Result<Payout, StoreError> {
-    let malformed = |what: &str| StoreError::Malformed(format!("payout.{what}"));
-    let currency = Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?;
-    let instructor_id = UserId::parse(get_s(item, "instructorId")?).map_err(|_| malformed("instructorId"))?;
-    let entries = match item.get("entries") {
-        Some(AttributeValue::L(list)) => {
-            list.iter().map(|v| v.as_s().cloned().map_err(|_| malformed("entries"))).collect::<Result<Vec<_>, _>>()?
-        }
-        Some(_) => return Err(malformed("entries")),
-        None => Vec::new(),
-    };
-    Ok(Payout {
-        id: get_s(item, "payoutId")?.to_string(),
-        instructor_id,
-        run: get_s(item, "run")?.to_string(),
-        amount: Money::new(get_i64(item, "amount")?, currency),
-        account_id: get_s(item, "accountId")?.to_string(),
-        status: if get_s(item, "status")? == PAID { PayoutStatus::Paid } else { PayoutStatus::Pending },
-        transfer_id: opt_s(item, "transferId").map(str::to_string),
-        entries,
-        ledger_entry: get_s(item, "ledgerEntry")?.to_string(),
-        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
-        attempts: opt_i64(item, "attempts")?.unwrap_or(0),
-        last_error: opt_s(item, "lastError").map(str::to_string),
-    })
+impl ToItem for Payout {
+    fn to_item(&self) -> Result<Item, StoreError> {
+        let currency = self.amount.currency;
+        Ok(payout_key(self.instructor_id.as_str(), &self.run, currency).item(attrs! {
+            "payoutId" => s(&self.id), "instructorId" => s(self.instructor_id.as_str()), "run" => s(&self.run),
+            "currency" => s(currency.code()), "amount" => n(self.amount.amount), "accountId" => s(&self.account_id),
+            "status" => s(if self.status == PayoutStatus::Paid { PAID } else { PENDING }),
+            "entries" => AttributeValue::L(self.entries.iter().map(|e| s(e.as_str())).collect()),
+            "ledgerEntry" => s(&self.ledger_entry), "createdAt" => ts(self.created_at),
+            "attempts" => n(self.attempts),
+        }))
+    }
+}
+
+impl FromItem for Payout {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let f = Fields::of(item, "payout");
+        let entries = match item.get("entries") {
+            Some(AttributeValue::L(list)) => {
+                list.iter().map(|v| v.as_s().cloned().map_err(|_| f.bad("entries"))).collect::<Result<Vec<_>, _>>()?
+            }
+            Some(_) => return Err(f.bad("entries")),
+            None => Vec::new(),
+        };
+        Ok(Payout {
+            id: f.string("payoutId")?,
+            instructor_id: f.user("instructorId")?,
+            run: f.string("run")?,
+            amount: f.money("amount", "currency")?,
+            account_id: f.string("accountId")?,
+            status: if f.str("status")? == PAID { PayoutStatus::Paid } else { PayoutStatus::Pending },
+            transfer_id: f.opt("transferId"),
+            entries,
+            ledger_entry: f.string("ledgerEntry")?,
+            created_at: f.ts("createdAt")?,
+            attempts: f.count("attempts")?,
+            last_error: f.opt("lastError"),
+        })
+    }
+}
+
+/// The sort key and amount of a ledger entry a payout may carry.
+struct Unreserved(String, i64);
+
+impl FromItem for Unreserved {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let f = Fields::of(item, "earning");
+        Ok(Unreserved(f.string(keys::SK)?, f.i64("amount")?))
+    }
+}
+
+/// The instructor's ledger entries.
+fn ledger(instructor: &UserId) -> Query {
+    Query::prefix(keys::instructor(instructor.as_str()), "EARNING#")
 }
 
 /// A payout record written by the code before intents (a bare marker with a transfer id) reads
@@ -130,65 +161,36 @@ impl Store {
         currency: Currency,
         run: &str,
     ) -> Result<Option<Payout>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(instructor.as_str())))
-            .key(keys::SK, s(record_sk(run, currency)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        match out.item {
+        match self.get_item(&payout_key(instructor.as_str(), run, currency), true).await? {
             None => Ok(None),
             Some(item) if legacy_marker(&item) => Ok(Some(Payout {
                 id: payout_id(instructor, currency, run),
                 instructor_id: instructor.clone(),
                 run: run.to_string(),
-                amount: Money::new(opt_i64(&item, "amount")?.unwrap_or(0), currency),
+                amount: Money::new(Fields::of(&item, "payout").count("amount")?, currency),
                 account_id: String::new(),
                 status: PayoutStatus::Paid,
-                transfer_id: opt_s(&item, "transferId").map(str::to_string),
+                transfer_id: Fields::of(&item, "payout").opt("transferId"),
                 entries: Vec::new(),
                 ledger_entry: String::new(),
                 created_at: Timestamp::UNIX_EPOCH,
                 attempts: 0,
                 last_error: None,
             })),
-            Some(item) => payout_from_item(&item).map(Some),
+            Some(item) => Payout::from_item(&item).map(Some),
         }
     }
 
     /// The instructor's payouts in `currency` still pending (any run), oldest first.
     pub async fn pending_payouts(&self, instructor: &UserId, currency: Currency) -> Result<Vec<Payout>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :payout)")
-                .filter_expression("#status = :pending AND currency = :cur")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
-                .expression_attribute_values(":payout", s("PAYOUT#"))
-                .expression_attribute_values(":pending", s(PENDING))
-                .expression_attribute_values(":cur", s(currency.code()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| from_sdk("Query", e))?;
-            for item in out.items() {
-                found.push(payout_from_item(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => break,
-            }
-        }
+        let q = Query::prefix(keys::instructor(instructor.as_str()), "PAYOUT#")
+            .filter("#status = :pending AND currency = :cur")
+            .name("#status", "status")
+            .value(":pending", s(PENDING))
+            .value(":cur", s(currency.code()))
+            .consistent();
+        let mut found: Vec<Payout> =
+            self.query_all(&q).await?.iter().map(Payout::from_item).collect::<Result<_, _>>()?;
         found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(found)
     }
@@ -200,34 +202,14 @@ impl Store {
         instructor: &UserId,
         currency: Currency,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :earning)")
-                .filter_expression(
-                    "attribute_exists(releasedAt) AND attribute_not_exists(payoutId) AND attribute_not_exists(transferId) AND currency = :cur AND kind <> :payout",
-                )
-                .expression_attribute_values(":pk", s(keys::instructor(instructor.as_str())))
-                .expression_attribute_values(":earning", s("EARNING#"))
-                .expression_attribute_values(":cur", s(currency.code()))
-                .expression_attribute_values(":payout", s("payout"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| from_sdk("Query", e))?;
-            for item in out.items() {
-                entries.push((get_s(item, keys::SK)?.to_string(), get_i64(item, "amount")?));
-            }
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(entries),
-            }
-        }
+        let q = ledger(instructor)
+            .filter(
+                "attribute_exists(releasedAt) AND attribute_not_exists(payoutId) AND attribute_not_exists(transferId) AND currency = :cur AND kind <> :payout",
+            )
+            .value(":cur", s(currency.code()))
+            .value(":payout", s("payout"))
+            .consistent();
+        self.query_all(&q).await?.iter().map(|i| Unreserved::from_item(i).map(|Unreserved(sk, a)| (sk, a))).collect()
     }
 
     /// Reserves this run's payout of the instructor's available balance in `currency` to
@@ -273,70 +255,41 @@ impl Store {
                 attempts: 0,
                 last_error: None,
             };
-            let record = Put::builder()
-                .table_name(&self.table)
-                .item(keys::PK, s(keys::instructor(iid)))
-                .item(keys::SK, s(record_sk(run, currency)))
-                .item("payoutId", s(&id))
-                .item("instructorId", s(iid))
-                .item("run", s(run))
-                .item("currency", s(currency.code()))
-                .item("amount", n(amount))
-                .item("accountId", s(account_id))
-                .item("status", s(PENDING))
-                .item("entries", AttributeValue::L(payout.entries.iter().map(|e| s(e.as_str())).collect()))
-                .item("ledgerEntry", s(&ledger_entry))
-                .item("createdAt", s(now.to_string()))
-                .item("attempts", n(0))
-                .condition_expression("attribute_not_exists(SK)");
-            let entry = Put::builder()
-                .table_name(&self.table)
-                .item(keys::PK, s(keys::instructor(iid)))
-                .item(keys::SK, s(&ledger_entry))
-                .item("kind", s("payout"))
-                .item("amount", n(-amount))
-                .item("gross", n(0))
-                .item("currency", s(currency.code()))
-                .item("reference", s(&id))
-                .item("payoutId", s(&id))
-                .item("at", s(now.to_string()))
-                .item("releasedAt", s(now.to_string()))
-                .condition_expression("attribute_not_exists(SK)");
-            let move_balance = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::instructor(iid)))
-                .key(keys::SK, s(keys::balance(currency.code())))
-                .update_expression("ADD available :neg, payingOut :amt")
-                .condition_expression("available = :expected")
-                .expression_attribute_values(":neg", n(-amount))
-                .expression_attribute_values(":amt", n(amount))
-                .expression_attribute_values(":expected", n(balance.available));
+            let entry = EarningEntry {
+                kind: "payout".into(),
+                amount: Money::new(-amount, currency),
+                gross: 0,
+                payment_id: None,
+                course_id: None,
+                reference: Some(id.clone()),
+                at: now,
+                available_on: None,
+                released: true,
+            };
+            let mut entry = entry_item(iid, &ledger_entry, &entry);
+            entry.insert("payoutId".into(), s(&id));
+            // Nothing moved since the entries were summed against `available`.
+            let move_balance = Expr::update("ADD available :neg, payingOut :amt")
+                .only_if("available = :expected")
+                .value(":neg", n(-amount))
+                .value(":amt", n(amount))
+                .value(":expected", n(balance.available));
             let mut writes = vec![
-                TransactWriteItem::builder().put(build(record.build())?).build(),
-                TransactWriteItem::builder().put(build(entry.build())?).build(),
-                TransactWriteItem::builder().update(build(move_balance.build())?).build(),
+                self.tx_new(payout.to_item()?)?,
+                self.tx_new(entry)?,
+                self.tx_update(&key(keys::instructor(iid), keys::balance(currency.code())), move_balance)?,
             ];
             for (sk, _) in &chosen {
-                let mark = Update::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::instructor(iid)))
-                    .key(keys::SK, s(sk))
-                    .update_expression("SET payoutId = :pid")
-                    .condition_expression(
+                // An entry is carried by at most one payout.
+                let mark = Expr::update("SET payoutId = :pid")
+                    .only_if(
                         "attribute_exists(releasedAt) AND attribute_not_exists(payoutId) AND attribute_not_exists(transferId)",
                     )
-                    .expression_attribute_values(":pid", s(&id));
-                writes.push(TransactWriteItem::builder().update(build(mark.build())?).build());
+                    .value(":pid", s(&id));
+                writes.push(self.tx_update(&ledger_key(iid, sk), mark)?);
             }
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-                .map_err(from_transact)
-            {
-                Ok(_) => return Ok(Reservation::Created(payout)),
+            match self.transact(writes).await {
+                Ok(()) => return Ok(Reservation::Created(payout)),
                 // The record exists now (a concurrent run), the balance moved or another payout
                 // took an entry: look again.
                 Err(e) if e.is_condition() => continue,
@@ -360,97 +313,52 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let iid = payout.instructor_id.as_str();
         let currency = payout.amount.currency;
-        let record = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(iid)))
-            .key(keys::SK, s(record_sk(&payout.run, currency)))
-            .update_expression("SET #status = :paid, transferId = :t, paidAt = :now REMOVE lastError")
-            .condition_expression("#status = :pending AND payoutId = :pid AND amount = :amt")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":paid", s(PAID))
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":t", s(transfer_id))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":pid", s(&payout.id))
-            .expression_attribute_values(":amt", n(payout.amount.amount));
-        let entry = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(iid)))
-            .key(keys::SK, s(&payout.ledger_entry))
-            .update_expression("SET #ref = :t, transferId = :t")
-            .expression_attribute_names("#ref", "reference")
-            .condition_expression("payoutId = :pid")
-            .expression_attribute_values(":t", s(transfer_id))
-            .expression_attribute_values(":pid", s(&payout.id));
-        let move_balance = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(iid)))
-            .key(keys::SK, s(keys::balance(currency.code())))
-            .update_expression("ADD payingOut :neg, paidOut :amt")
-            .expression_attribute_values(":neg", n(-payout.amount.amount))
-            .expression_attribute_values(":amt", n(payout.amount.amount));
+        let record = Expr::update("SET #status = :paid, transferId = :t, paidAt = :now REMOVE lastError")
+            .only_if("#status = :pending AND payoutId = :pid AND amount = :amt")
+            .status()
+            .value(":paid", s(PAID))
+            .value(":pending", s(PENDING))
+            .value(":t", s(transfer_id))
+            .value(":now", ts(now))
+            .value(":pid", s(&payout.id))
+            .value(":amt", n(payout.amount.amount));
+        // Only entries this payout reserved are tagged with its transfer.
+        let tag = |update: &str| {
+            Expr::update(update).only_if("payoutId = :pid").value(":t", s(transfer_id)).value(":pid", s(&payout.id))
+        };
+        let move_balance = Expr::update("ADD payingOut :neg, paidOut :amt")
+            .value(":neg", n(-payout.amount.amount))
+            .value(":amt", n(payout.amount.amount));
         let mut writes = vec![
-            TransactWriteItem::builder().update(build(record.build())?).build(),
-            TransactWriteItem::builder().update(build(entry.build())?).build(),
-            TransactWriteItem::builder().update(build(move_balance.build())?).build(),
+            self.tx_update(&payout_key(iid, &payout.run, currency), record)?,
+            self.tx_update(
+                &ledger_key(iid, &payout.ledger_entry),
+                tag("SET #ref = :t, transferId = :t").name("#ref", "reference"),
+            )?,
+            self.tx_update(&key(keys::instructor(iid), keys::balance(currency.code())), move_balance)?,
         ];
         for sk in &payout.entries {
-            let tag = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::instructor(iid)))
-                .key(keys::SK, s(sk))
-                .update_expression("SET transferId = :t")
-                .condition_expression("payoutId = :pid")
-                .expression_attribute_values(":t", s(transfer_id))
-                .expression_attribute_values(":pid", s(&payout.id));
-            writes.push(TransactWriteItem::builder().update(build(tag.build())?).build());
+            writes.push(self.tx_update(&ledger_key(iid, sk), tag("SET transferId = :t"))?);
         }
-        for _ in 0..5 {
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await
-                .map_err(from_transact)
-            {
-                Ok(_) => return Ok(true),
-                Err(e) if e.failed_condition_at(0) => return Ok(false),
-                // Another run completing the same payout at the same moment: look again.
-                Err(StoreError::TransactionCanceled { reasons })
-                    if reasons.iter().any(|r| r == "TransactionConflict") =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(e) => return Err(e),
-            }
+        // Another run completing the same payout at the same moment is a conflict `transact`
+        // sends again; then the record is paid and the answer is `false`.
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_condition_at(0) => Ok(false),
+            Err(e) => Err(e),
         }
-        Err(StoreError::Backend {
-            operation: "TransactWriteItems",
-            message: format!("payout {}: completion kept conflicting", payout.id),
-        })
     }
 
     /// Notes a failed transfer attempt on a pending payout (it stays pending for the next run).
     pub async fn note_payout_failure(&self, payout: &Payout, error: &str, now: Timestamp) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::instructor(payout.instructor_id.as_str())))
-            .key(keys::SK, s(record_sk(&payout.run, payout.amount.currency)))
-            .update_expression("SET lastError = :e, lastAttemptAt = :now ADD attempts :one")
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":e", s(error.chars().take(500).collect::<String>()))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":pending", s(PENDING))
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let expr = Expr::update("SET lastError = :e, lastAttemptAt = :now ADD attempts :one")
+            .only_if("#status = :pending")
+            .status()
+            .value(":e", s(error.chars().take(500).collect::<String>()))
+            .value(":now", ts(now))
+            .value(":one", n(1))
+            .value(":pending", s(PENDING));
+        let at = payout_key(payout.instructor_id.as_str(), &payout.run, payout.amount.currency);
+        self.update(&at, expr).await.or_done()
     }
 }

@@ -4,9 +4,11 @@
 //! over the limit costs one failed condition and no further writes. Counters expire through the
 //! table's TTL shortly after their window.
 
-use crate::error::{StoreError, from_sdk};
-use crate::item::{n, s};
+use crate::error::StoreError;
+use crate::item::{n, opt_i64};
+use crate::table::{Expr, key};
 use crate::{Store, keys};
+use aws_sdk_dynamodb::types::ReturnValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {
@@ -32,28 +34,17 @@ impl Store {
         let window_seconds = window_seconds.max(1);
         let window_start = now - now.rem_euclid(window_seconds);
         let window_end = window_start + window_seconds;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::rate_window(scope, caller, window_start)))
-            .key(keys::SK, s("RATE"))
-            .update_expression("ADD hits :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit))
-            .expression_attribute_values(":ttl", n(window_end + 60))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(out) => {
-                let hits = out
-                    .attributes
-                    .as_ref()
-                    .and_then(|a| crate::item::opt_i64(a, "hits").ok().flatten())
-                    .unwrap_or(i64::from(limit));
+        let expr = Expr::update("ADD hits :one SET #ttl = :ttl")
+            .only_if("attribute_not_exists(hits) OR hits < :limit")
+            .name("#ttl", keys::TTL)
+            .value(":one", n(1))
+            .value(":limit", n(limit))
+            .value(":ttl", n(window_end + 60));
+        let window = key(keys::rate_window(scope, caller, window_start), "RATE");
+        match self.update_returning(&window, expr, ReturnValue::UpdatedNew).await {
+            Ok(attributes) => {
+                let hits =
+                    attributes.as_ref().and_then(|a| opt_i64(a, "hits").ok().flatten()).unwrap_or(i64::from(limit));
                 Ok(RateDecision::Allowed { remaining: u32::try_from(i64::from(limit) - hits).unwrap_or(0) })
             }
             Err(StoreError::ConditionFailed) => {

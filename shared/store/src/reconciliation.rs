@@ -1,10 +1,11 @@
 //! Open reconciliation discrepancies: what the reconcile job found and could not fix, kept until
 //! a later run no longer finds it. `RECON#OPEN` / `<kind>#<objectId>`.
 
-use crate::cursor::{Page, PartitionPage};
-use crate::error::{StoreError, from_sdk};
-use crate::item::{Item, get_s, s};
-use crate::{Store, keys};
+use crate::Store;
+use crate::cursor::Page;
+use crate::error::StoreError;
+use crate::item::{from_item, s, ts};
+use crate::table::{Expr, Query, key};
 use jiff::Timestamp;
 
 const OPEN: &str = "RECON#OPEN";
@@ -19,16 +20,10 @@ pub struct Discrepancy {
     pub last_seen_at: Timestamp,
 }
 
-fn discrepancy_from_item(item: &Item) -> Result<Discrepancy, StoreError> {
-    let ts = |name: &str| get_s(item, name)?.parse().map_err(|_| StoreError::Malformed(format!("discrepancy.{name}")));
-    Ok(Discrepancy {
-        kind: get_s(item, "kind")?.to_string(),
-        object_id: get_s(item, "objectId")?.to_string(),
-        detail: get_s(item, "detail")?.to_string(),
-        first_seen_at: ts("firstSeenAt")?,
-        last_seen_at: ts("lastSeenAt")?,
-    })
-}
+from_item! { Discrepancy as "discrepancy", |f| {
+    kind: f.string("kind")?, object_id: f.string("objectId")?, detail: f.string("detail")?,
+    first_seen_at: f.ts("firstSeenAt")?, last_seen_at: f.ts("lastSeenAt")?,
+} }
 
 impl Store {
     /// Records (or refreshes) an open discrepancy; its first sighting is kept.
@@ -39,51 +34,23 @@ impl Store {
         detail: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(OPEN))
-            .key(keys::SK, s(format!("{kind}#{object_id}")))
-            .update_expression(
-                "SET kind = :kind, objectId = :id, detail = :detail, lastSeenAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)",
-            )
-            .expression_attribute_values(":kind", s(kind))
-            .expression_attribute_values(":id", s(object_id))
-            .expression_attribute_values(":detail", s(detail))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await
-            .map_err(|e| from_sdk("UpdateItem", e))?;
-        Ok(())
+        let expr = Expr::update(
+            "SET kind = :kind, objectId = :id, detail = :detail, lastSeenAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)",
+        )
+        .value(":kind", s(kind))
+        .value(":id", s(object_id))
+        .value(":detail", s(detail))
+        .value(":now", ts(now));
+        self.update(&key(OPEN, format!("{kind}#{object_id}")), expr).await
     }
 
     /// Closes a discrepancy a run no longer finds.
     pub async fn close_discrepancy(&self, kind: &str, object_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(OPEN))
-            .key(keys::SK, s(format!("{kind}#{object_id}")))
-            .send()
-            .await
-            .map_err(|e| from_sdk("DeleteItem", e))?;
-        Ok(())
+        self.delete(&key(OPEN, format!("{kind}#{object_id}")), None).await
     }
 
     /// Open discrepancies, by kind and object id.
     pub async fn open_discrepancies(&self, limit: i32, cursor: Option<&str>) -> Result<Page<Discrepancy>, StoreError> {
-        self.partition_page(
-            PartitionPage {
-                on_gsi1: false,
-                partition: OPEN,
-                sort_prefix: None,
-                newest_first: false,
-                consistent: true,
-                limit,
-                cursor,
-            },
-            discrepancy_from_item,
-        )
-        .await
+        self.page(Query::partition(OPEN).consistent().limit(limit), cursor).await
     }
 }

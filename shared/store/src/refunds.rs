@@ -1,12 +1,14 @@
 //! Refunds: reserve the amount on the payment before asking Stripe (so concurrent requests can
 //! never refund more than was charged), then complete or release the reservation.
 
-use crate::error::{StoreError, from_sdk, from_transact};
-use crate::item::{Item, get_i64, get_s, n, opt_s, s};
+use crate::error::StoreError;
+use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, n, s, ts};
+use crate::payments::payment_key;
+use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use azora_domain::Money;
 use azora_domain::payment::{PaymentStatus, Refund, RefundStatus};
-use azora_domain::{Currency, Money};
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,49 +20,80 @@ pub enum Reservation {
     Refused,
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Malformed(e.to_string()))
+fn refund_key(payment_id: &str, refund_id: &str) -> Key {
+    key(keys::payment(payment_id), keys::refund(refund_id))
+}
+
+/// Oldest first within a work partition.
+fn work_sort_key(at: Timestamp, payment_id: &str, refund_id: &str) -> String {
+    format!("{}#{payment_id}#{refund_id}", keys::sortable(at))
+}
+
+/// A refund's unfinished work for the reconcile job: `pending` ones still wait for Stripe's
+/// answer, counted ones for their effects (the index keys go when the work is done).
+fn work_index(status: RefundStatus) -> Option<&'static str> {
+    match status {
+        RefundStatus::Pending => Some(keys::REFUNDS_PENDING),
+        RefundStatus::Succeeded => Some(keys::REFUNDS_EFFECTS_DUE),
+        RefundStatus::Failed => None,
+    }
+}
+
+impl ToItem for Refund {
+    fn to_item(&self) -> Result<Item, StoreError> {
+        let mut item = refund_key(&self.payment_id, &self.id).item(attrs! {
+            "refundId" => s(&self.id), "paymentId" => s(&self.payment_id), "amount" => n(self.amount.amount),
+            "currency" => s(self.amount.currency.code()), "status" => s(self.status.as_str()),
+            "requestedBy" => s(&self.requested_by), "createdAt" => ts(self.created_at),
+        });
+        let optional = [("reason", &self.reason), ("stripeRefundId", &self.stripe_refund_id)];
+        item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_string(), s(v.as_deref()?)))));
+        if let Some(partition) = work_index(self.status).filter(|_| !self.effects_applied) {
+            item.insert(keys::GSI1PK.into(), s(partition));
+            item.insert(keys::GSI1SK.into(), s(work_sort_key(self.created_at, &self.payment_id, &self.id)));
+        }
+        Ok(item)
+    }
+}
+
+from_item! { Refund as "refund", |f| {
+    id: f.string("refundId")?, payment_id: f.string("paymentId")?, amount: f.money("amount", "currency")?,
+    status: f.named("status", RefundStatus::parse)?, reason: f.opt("reason"),
+    stripe_refund_id: f.opt("stripeRefundId"), requested_by: f.string("requestedBy")?, created_at: f.ts("createdAt")?,
+    effects_applied: f.has("effectsAppliedAt"),
+} }
+
+/// An unfinished refund as its work index lists it.
+struct RefundWork(String, String, Timestamp);
+
+impl FromItem for RefundWork {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let f = Fields::of(item, "refund");
+        Ok(RefundWork(f.string("paymentId")?, f.string("refundId")?, f.ts("createdAt")?))
+    }
+}
+
+/// A refund's status moves `from` → `to` (and nothing else touches it meanwhile).
+fn refund_status(from: RefundStatus, to: RefundStatus, update: &str) -> Expr {
+    Expr::update(update)
+        .only_if("#status = :from")
+        .status()
+        .value(":from", s(from.as_str()))
+        .value(":to", s(to.as_str()))
 }
 
 impl Store {
     pub async fn reserve_refund(&self, refund: &Refund) -> Result<Reservation, StoreError> {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::payment(&refund.payment_id)))
-            .item(keys::SK, s(keys::refund(&refund.id)))
-            .item("refundId", s(&refund.id))
-            .item("paymentId", s(&refund.payment_id))
-            .item("amount", n(refund.amount.amount))
-            .item("currency", s(refund.amount.currency.code()))
-            .item("status", s(RefundStatus::Pending.as_str()))
-            .item("requestedBy", s(&refund.requested_by))
-            .item("createdAt", s(refund.created_at.to_string()))
-            .item(keys::GSI1PK, s(keys::REFUNDS_PENDING))
-            .item(keys::GSI1SK, s(work_sort_key(refund.created_at, &refund.payment_id, &refund.id)))
-            .condition_expression("attribute_not_exists(SK)");
-        if let Some(reason) = &refund.reason {
-            put = put.item("reason", s(reason));
-        }
-        let reserve = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(&refund.payment_id)))
-            .key(keys::SK, s(keys::PAYMENT))
-            .update_expression("SET refundableRemaining = refundableRemaining - :amt")
-            .condition_expression("refundableRemaining >= :amt AND #status IN (:ok1, :ok2)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":amt", n(refund.amount.amount))
-            .expression_attribute_values(":ok1", s(PaymentStatus::Succeeded.as_str()))
-            .expression_attribute_values(":ok2", s(PaymentStatus::PartiallyRefunded.as_str()));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(reserve.build())?).build())
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => Ok(Reservation::Reserved),
+        let record = Refund { status: RefundStatus::Pending, stripe_refund_id: None, ..refund.clone() };
+        let reserve = Expr::update("SET refundableRemaining = refundableRemaining - :amt")
+            .only_if("refundableRemaining >= :amt AND #status IN (:ok1, :ok2)")
+            .status()
+            .value(":amt", n(refund.amount.amount))
+            .value(":ok1", s(PaymentStatus::Succeeded.as_str()))
+            .value(":ok2", s(PaymentStatus::PartiallyRefunded.as_str()));
+        let writes = vec![self.tx_new(record.to_item()?)?, self.tx_update(&payment_key(&refund.payment_id), reserve)?];
+        match self.transact(writes).await {
+            Ok(()) => Ok(Reservation::Reserved),
             Err(e) if e.failed_condition_at(0) => match self.get_refund(&refund.payment_id, &refund.id).await? {
                 Some(existing) => Ok(Reservation::Exists(existing)),
                 None => Err(e),
@@ -80,25 +113,19 @@ impl Store {
         amount: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::refund(refund_id)))
-            .update_expression(
-                "SET #status = :succeeded, stripeRefundId = :re, completedAt = :now, GSI1PK = :due, GSI1SK = :due_sk",
-            )
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":due", s(keys::REFUNDS_EFFECTS_DUE))
-            .expression_attribute_values(":due_sk", s(work_sort_key(now, payment_id, refund_id)))
-            .expression_attribute_values(":succeeded", s(RefundStatus::Succeeded.as_str()))
-            .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()))
-            .expression_attribute_values(":re", s(stripe_refund_id))
-            .expression_attribute_values(":now", s(now.to_string()));
+        let mark = refund_status(
+            RefundStatus::Pending,
+            RefundStatus::Succeeded,
+            "SET #status = :to, stripeRefundId = :re, completedAt = :now, GSI1PK = :due, GSI1SK = :due_sk",
+        )
+        .value(":due", s(keys::REFUNDS_EFFECTS_DUE))
+        .value(":due_sk", s(work_sort_key(now, payment_id, refund_id)))
+        .value(":re", s(stripe_refund_id))
+        .value(":now", ts(now));
+        let mark = self.tx_update(&refund_key(payment_id, refund_id), mark)?;
         let count = self.count_refund(payment_id, amount, now, false)?;
-        let mark = TransactWriteItem::builder().update(build(mark.build())?).build();
         // Not pending any more: the other path (API call or webhook) completed it.
-        self.apply_counted_refund(payment_id, mark, count, now, |e| e.failed_condition_at(0)).await
+        self.apply_counted_refund(payment_id, vec![mark, count], now, |e| e.failed_condition_at(0)).await
     }
 
     /// Records money given back outside our API, once per Stripe id: a refund made in the Stripe
@@ -112,28 +139,21 @@ impl Store {
         source: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::payment(payment_id)))
-            .item(keys::SK, s(keys::refund(stripe_refund_id)))
-            .item("refundId", s(stripe_refund_id))
-            .item("paymentId", s(payment_id))
-            .item("amount", n(amount.amount))
-            .item("currency", s(amount.currency.code()))
-            .item("status", s(RefundStatus::Succeeded.as_str()))
-            .item("stripeRefundId", s(stripe_refund_id))
-            .item("requestedBy", s(source))
-            .item("createdAt", s(now.to_string()))
-            .item(keys::GSI1PK, s(keys::REFUNDS_EFFECTS_DUE))
-            .item(keys::GSI1SK, s(work_sort_key(now, payment_id, stripe_refund_id)))
-            .condition_expression("attribute_not_exists(SK)");
-        let count = self.count_refund(payment_id, amount.amount, now, true)?;
-        let record = TransactWriteItem::builder().put(build(put.build())?).build();
+        let record = Refund {
+            id: stripe_refund_id.to_string(),
+            payment_id: payment_id.to_string(),
+            amount,
+            status: RefundStatus::Succeeded,
+            reason: None,
+            stripe_refund_id: Some(stripe_refund_id.to_string()),
+            requested_by: source.to_string(),
+            created_at: now,
+            effects_applied: false,
+        };
+        let writes = vec![self.tx_new(record.to_item()?)?, self.count_refund(payment_id, amount.amount, now, true)?];
         // Recorded before, or more than remains refundable.
-        self.apply_counted_refund(payment_id, record, count, now, |e| {
-            e.failed_condition_at(0) || e.failed_condition_at(1)
-        })
-        .await
+        self.apply_counted_refund(payment_id, writes, now, |e| e.failed_condition_at(0) || e.failed_condition_at(1))
+            .await
     }
 
     /// Writes a refund's record together with its count on the payment, then marks the payment
@@ -141,21 +161,12 @@ impl Store {
     async fn apply_counted_refund(
         &self,
         payment_id: &str,
-        record: TransactWriteItem,
-        count: TransactWriteItem,
+        writes: Vec<TransactWriteItem>,
         now: Timestamp,
         already: impl Fn(&StoreError) -> bool,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(record)
-            .transact_items(count)
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => {
+        match self.transact(writes).await {
+            Ok(()) => {
                 self.mark_fully_refunded(payment_id, now).await?;
                 Ok(true)
             }
@@ -177,77 +188,48 @@ impl Store {
             let Some(payment) = self.get_payment(payment_id).await? else { return Ok(false) };
             let refunded = payment.refunded - refund.amount.amount;
             let status = if refunded <= 0 { PaymentStatus::Succeeded } else { PaymentStatus::PartiallyRefunded };
-            let mark = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::payment(payment_id)))
-                .key(keys::SK, s(keys::refund(refund_id)))
-                .update_expression("SET #status = :failed, GSI1PK = :due, GSI1SK = :due_sk REMOVE effectsAppliedAt")
-                .condition_expression("#status = :succeeded")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":failed", s(RefundStatus::Failed.as_str()))
-                .expression_attribute_values(":succeeded", s(RefundStatus::Succeeded.as_str()))
-                .expression_attribute_values(":due", s(keys::REFUNDS_EFFECTS_DUE))
-                .expression_attribute_values(":due_sk", s(work_sort_key(now, payment_id, refund_id)));
-            let uncount = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::payment(payment_id)))
-                .key(keys::SK, s(keys::PAYMENT))
-                .update_expression(
-                    "SET refundedAmount = :refunded, refundableRemaining = refundableRemaining + :amt, #status = :st, updatedAt = :now",
-                )
-                .condition_expression("refundedAmount = :seen")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":refunded", n(refunded))
-                .expression_attribute_values(":amt", n(refund.amount.amount))
-                .expression_attribute_values(":st", s(status.as_str()))
-                .expression_attribute_values(":seen", n(payment.refunded))
-                .expression_attribute_values(":now", s(now.to_string()));
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
-                .transact_items(TransactWriteItem::builder().update(build(uncount.build())?).build())
-                .send()
-                .await
-                .map_err(from_transact);
-            match result {
-                Ok(_) => return Ok(true),
+            let mark = refund_status(
+                RefundStatus::Succeeded,
+                RefundStatus::Failed,
+                "SET #status = :to, GSI1PK = :due, GSI1SK = :due_sk REMOVE effectsAppliedAt",
+            )
+            .value(":due", s(keys::REFUNDS_EFFECTS_DUE))
+            .value(":due_sk", s(work_sort_key(now, payment_id, refund_id)));
+            let uncount = Expr::update(
+                "SET refundedAmount = :refunded, refundableRemaining = refundableRemaining + :amt, #status = :st, updatedAt = :now",
+            )
+            .only_if("refundedAmount = :seen")
+            .status()
+            .value(":refunded", n(refunded))
+            .value(":amt", n(refund.amount.amount))
+            .value(":st", s(status.as_str()))
+            .value(":seen", n(payment.refunded))
+            .value(":now", ts(now));
+            let writes = vec![
+                self.tx_update(&refund_key(payment_id, refund_id), mark)?,
+                self.tx_update(&payment_key(payment_id), uncount)?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(true),
                 Err(e) if e.is_condition() => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend { operation: "TransactWriteItems", message: "refund kept changing".into() })
+        Err(kept_changing("the refund"))
     }
 
     /// Gives a reservation back after Stripe refused the refund.
     pub async fn fail_refund(&self, payment_id: &str, refund_id: &str, amount: i64) -> Result<(), StoreError> {
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::refund(refund_id)))
-            .update_expression("SET #status = :failed REMOVE GSI1PK, GSI1SK")
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":failed", s(RefundStatus::Failed.as_str()))
-            .expression_attribute_values(":pending", s(RefundStatus::Pending.as_str()));
-        let release = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::PAYMENT))
-            .update_expression("SET refundableRemaining = refundableRemaining + :amt")
-            .expression_attribute_values(":amt", n(amount));
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(build(mark.build())?).build())
-            .transact_items(TransactWriteItem::builder().update(build(release.build())?).build())
-            .send()
-            .await
-            .map_err(from_transact);
-        match result {
-            Ok(_) => Ok(()),
+        let mark =
+            refund_status(RefundStatus::Pending, RefundStatus::Failed, "SET #status = :to REMOVE GSI1PK, GSI1SK");
+        let release = Expr::update("SET refundableRemaining = refundableRemaining + :amt").value(":amt", n(amount));
+        let writes = vec![
+            self.tx_update(&refund_key(payment_id, refund_id), mark)?,
+            self.tx_update(&payment_key(payment_id), release)?,
+        ];
+        match self.transact(writes).await {
             Err(e) if e.failed_condition_at(0) => Ok(()),
-            Err(e) => Err(e),
+            other => other,
         }
     }
 
@@ -260,47 +242,31 @@ impl Store {
         now: Timestamp,
         reserve: bool,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::PAYMENT))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":amt", n(amount))
-            .expression_attribute_values(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
-            .expression_attribute_values(":ok1", s(PaymentStatus::Succeeded.as_str()))
-            .expression_attribute_values(":now", s(now.to_string()));
-        update = match reserve {
-            false => update
-                .update_expression("SET refundedAmount = refundedAmount + :amt, #status = :partial, updatedAt = :now")
-                .condition_expression("#status IN (:ok1, :partial)"),
-            true => update
-                .update_expression(
-                    "SET refundedAmount = refundedAmount + :amt, refundableRemaining = refundableRemaining - :amt, #status = :partial, updatedAt = :now",
-                )
-                .condition_expression("#status IN (:ok1, :partial) AND refundableRemaining >= :amt"),
+        let expr = match reserve {
+            false => Expr::update("SET refundedAmount = refundedAmount + :amt, #status = :partial, updatedAt = :now")
+                .only_if("#status IN (:ok1, :partial)"),
+            true => Expr::update(
+                "SET refundedAmount = refundedAmount + :amt, refundableRemaining = refundableRemaining - :amt, #status = :partial, updatedAt = :now",
+            )
+            .only_if("#status IN (:ok1, :partial) AND refundableRemaining >= :amt"),
         };
-        Ok(TransactWriteItem::builder().update(build(update.build())?).build())
+        let expr = expr
+            .status()
+            .value(":amt", n(amount))
+            .value(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
+            .value(":ok1", s(PaymentStatus::Succeeded.as_str()))
+            .value(":now", ts(now));
+        self.tx_update(&payment_key(payment_id), expr)
     }
 
     async fn mark_fully_refunded(&self, payment_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::PAYMENT))
-            .update_expression("SET #status = :refunded, updatedAt = :now")
-            .condition_expression("refundedAmount >= amount AND #status = :partial")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":refunded", s(PaymentStatus::Refunded.as_str()))
-            .expression_attribute_values(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let expr = Expr::update("SET #status = :refunded, updatedAt = :now")
+            .only_if("refundedAmount >= amount AND #status = :partial")
+            .status()
+            .value(":refunded", s(PaymentStatus::Refunded.as_str()))
+            .value(":partial", s(PaymentStatus::PartiallyRefunded.as_str()))
+            .value(":now", ts(now));
+        self.update(&payment_key(payment_id), expr).await.or_done()
     }
 
     /// The refund's effects (ledger, access, tokens, email) are all applied: it leaves the
@@ -311,21 +277,10 @@ impl Store {
         refund_id: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::refund(refund_id)))
-            .update_expression("SET effectsAppliedAt = :now REMOVE GSI1PK, GSI1SK")
-            .condition_expression("attribute_exists(SK) AND attribute_not_exists(effectsAppliedAt)")
-            .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("UpdateItem", e)) {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let expr = Expr::update("SET effectsAppliedAt = :now REMOVE GSI1PK, GSI1SK")
+            .only_if("attribute_exists(SK) AND attribute_not_exists(effectsAppliedAt)")
+            .value(":now", ts(now));
+        self.update(&refund_key(payment_id, refund_id), expr).await.or_done()
     }
 
     /// Refunds whose work is unfinished, oldest first: `pending` ones still waiting for Stripe's
@@ -336,79 +291,20 @@ impl Store {
         limit: i32,
     ) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
         let partition = if pending { keys::REFUNDS_PENDING } else { keys::REFUNDS_EFFECTS_DUE };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(partition))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        out.items()
-            .iter()
-            .map(|item| {
-                let at =
-                    get_s(item, "createdAt")?.parse().map_err(|_| StoreError::Malformed("refund.createdAt".into()))?;
-                Ok((get_s(item, "paymentId")?.to_string(), get_s(item, "refundId")?.to_string(), at))
-            })
-            .collect()
+        let (items, _) = self.query_page(&Query::gsi1(partition).limit(limit), None).await?;
+        items.iter().map(|i| RefundWork::from_item(i).map(|RefundWork(p, r, at)| (p, r, at))).collect()
     }
 
     pub async fn get_refund(&self, payment_id: &str, refund_id: &str) -> Result<Option<Refund>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::payment(payment_id)))
-            .key(keys::SK, s(keys::refund(refund_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item.as_ref().map(refund_from_item).transpose()
+        self.get(&refund_key(payment_id, refund_id), true).await
     }
 
     /// A payment's refunds, oldest first.
     pub async fn list_refunds(&self, payment_id: &str) -> Result<Vec<Refund>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :refund)")
-            .expression_attribute_values(":pk", s(keys::payment(payment_id)))
-            .expression_attribute_values(":refund", s("REFUND#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("Query", e))?;
-        let mut refunds: Vec<Refund> = out.items().iter().map(refund_from_item).collect::<Result<_, _>>()?;
+        let q = Query::prefix(keys::payment(payment_id), "REFUND#").consistent();
+        let mut refunds: Vec<Refund> =
+            self.query_all(&q).await?.iter().map(Refund::from_item).collect::<Result<_, _>>()?;
         refunds.sort_by_key(|r| r.created_at);
         Ok(refunds)
     }
-}
-
-/// Oldest first within a work partition.
-fn work_sort_key(at: Timestamp, payment_id: &str, refund_id: &str) -> String {
-    format!("{}#{payment_id}#{refund_id}", keys::sortable(at))
-}
-
-fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
-    let malformed = |what: &str| StoreError::Malformed(format!("refund.{what}"));
-    Ok(Refund {
-        id: get_s(item, "refundId")?.to_string(),
-        payment_id: get_s(item, "paymentId")?.to_string(),
-        amount: Money::new(
-            get_i64(item, "amount")?,
-            Currency::parse(get_s(item, "currency")?).map_err(|_| malformed("currency"))?,
-        ),
-        status: RefundStatus::parse(get_s(item, "status")?).ok_or_else(|| malformed("status"))?,
-        reason: opt_s(item, "reason").map(str::to_string),
-        stripe_refund_id: opt_s(item, "stripeRefundId").map(str::to_string),
-        requested_by: get_s(item, "requestedBy")?.to_string(),
-        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
-        effects_applied: item.contains_key("effectsAppliedAt"),
-    })
 }

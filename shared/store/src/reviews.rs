@@ -2,11 +2,11 @@
 //! transaction as the review, guarded by their previous values, so they always equal the reviews'.
 
 use crate::cursor::Page;
-use crate::cursor::PartitionPage;
-use crate::error::{StoreError, from_sdk, from_transact};
-use crate::item::{Item, get_i64, get_s, n, opt_i64, opt_s, s};
+use crate::error::StoreError;
+use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, n, s, ts};
+use crate::table::{Expr, Key, Query, kept_changing, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::UserId;
 use jiff::Timestamp;
 
@@ -26,23 +26,42 @@ pub enum ReviewWrite {
     Edited,
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Malformed(e.to_string()))
+fn review_key(course_id: &str, user: &UserId) -> Key {
+    key(keys::course(course_id), keys::review(user.as_str()))
+}
+
+fn course_key(course_id: &str) -> Key {
+    key(keys::course(course_id), keys::COURSE)
+}
+
+impl ToItem for Review {
+    fn to_item(&self) -> Result<Item, StoreError> {
+        let mut item = review_key(&self.course_id, &self.user_id).item(attrs! {
+            keys::GSI1PK => s(keys::course_reviews(&self.course_id)),
+            keys::GSI1SK => s(format!("{}#{}", keys::sortable(self.updated_at), self.user_id)),
+            "courseId" => s(&self.course_id), "userId" => s(self.user_id.as_str()), "rating" => n(self.rating),
+            "createdAt" => ts(self.created_at), "updatedAt" => ts(self.updated_at),
+        });
+        if let Some(text) = &self.text {
+            item.insert("text".into(), s(text));
+        }
+        Ok(item)
+    }
+}
+
+from_item! { Review as "review", |f| {
+    course_id: f.string("courseId")?, user_id: f.user("userId")?, rating: f.i64("rating")?, text: f.opt("text"),
+    created_at: f.ts("createdAt")?, updated_at: f.ts("updatedAt")?,
+} }
+
+/// The review as read: its rating must not have changed when it is replaced or removed.
+fn same_rating(old: &Review) -> Expr {
+    Expr::when("rating = :old").value(":old", n(old.rating))
 }
 
 impl Store {
     pub async fn get_review(&self, course_id: &str, user: &UserId) -> Result<Option<Review>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::course(course_id)))
-            .key(keys::SK, s(keys::review(user.as_str())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item.as_ref().map(review_from_item).transpose()
+        self.get(&review_key(course_id, user), true).await
     }
 
     /// Creates or edits the user's review and moves the course aggregate with it.
@@ -54,60 +73,31 @@ impl Store {
                 Some(old) => (sum - old.rating + review.rating, count),
                 None => (sum + review.rating, count + 1),
             };
-            let mut put = Put::builder()
-                .table_name(&self.table)
-                .item(keys::PK, s(keys::course(&review.course_id)))
-                .item(keys::SK, s(keys::review(review.user_id.as_str())))
-                .item(keys::GSI1PK, s(keys::course_reviews(&review.course_id)))
-                .item(keys::GSI1SK, s(format!("{}#{}", keys::sortable(review.updated_at), review.user_id)))
-                .item("courseId", s(&review.course_id))
-                .item("userId", s(review.user_id.as_str()))
-                .item("rating", n(review.rating))
-                .item("createdAt", s(existing.as_ref().map(|e| e.created_at).unwrap_or(review.created_at).to_string()))
-                .item("updatedAt", s(review.updated_at.to_string()));
-            if let Some(text) = &review.text {
-                put = put.item("text", s(text));
-            }
-            put = match &existing {
-                None => put.condition_expression("attribute_not_exists(SK)"),
-                Some(old) => {
-                    put.condition_expression("rating = :old").expression_attribute_values(":old", n(old.rating))
-                }
+            let created_at = existing.as_ref().map(|e| e.created_at).unwrap_or(review.created_at);
+            let item = Review { created_at, ..review.clone() }.to_item()?;
+            let condition = match &existing {
+                None => Expr::absent(),
+                Some(old) => same_rating(old),
             };
-            let aggregate = aggregate_update(&self.table, &review.course_id, (sum, count), (new_sum, new_count))?;
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(build(put.build())?).build())
-                .transact_items(aggregate)
-                .send()
-                .await
-                .map_err(from_transact);
-            match result {
-                Ok(_) => return Ok(if existing.is_some() { ReviewWrite::Edited } else { ReviewWrite::Created }),
+            let writes = vec![
+                self.tx_put(item, Some(condition))?,
+                self.aggregate_update(&review.course_id, (sum, count), (new_sum, new_count))?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(if existing.is_some() { ReviewWrite::Edited } else { ReviewWrite::Created }),
                 // Someone else reviewed or edited meanwhile: read again and retry.
                 Err(e) if e.is_condition() => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend { operation: "TransactWriteItems", message: "review kept conflicting".into() })
+        Err(kept_changing("the review"))
     }
 
     /// The course's rating sum and count, as the aggregate guard expects them.
     async fn course_rating(&self, course_id: &str) -> Result<(i64, i64), StoreError> {
-        let course = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::course(course_id)))
-            .key(keys::SK, s(keys::COURSE))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?
-            .item
-            .ok_or(StoreError::ConditionFailed)?;
-        Ok((opt_i64(&course, "ratingSum")?.unwrap_or(0), opt_i64(&course, "ratingCount")?.unwrap_or(0)))
+        let course = self.get_item(&course_key(course_id), true).await?.ok_or(StoreError::ConditionFailed)?;
+        let f = Fields::of(&course, "course");
+        Ok((f.count("ratingSum")?, f.count("ratingCount")?))
     }
 
     /// Removes the user's review of a course (they lost access to it: a refund or a lost dispute)
@@ -116,29 +106,17 @@ impl Store {
         for _ in 0..10 {
             let Some(existing) = self.get_review(course_id, user).await? else { return Ok(()) };
             let (sum, count) = self.course_rating(course_id).await?;
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::course(course_id)))
-                .key(keys::SK, s(keys::review(user.as_str())))
-                .condition_expression("rating = :old")
-                .expression_attribute_values(":old", n(existing.rating));
-            let aggregate =
-                aggregate_update(&self.table, course_id, (sum, count), (sum - existing.rating, (count - 1).max(0)))?;
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().delete(build(delete.build())?).build())
-                .transact_items(aggregate)
-                .send()
-                .await
-                .map_err(from_transact);
-            match result {
-                Ok(_) => return Ok(()),
+            let writes = vec![
+                self.tx_delete(&review_key(course_id, user), Some(same_rating(&existing)))?,
+                self.aggregate_update(course_id, (sum, count), (sum - existing.rating, (count - 1).max(0)))?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(()),
                 Err(e) if e.is_condition() => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend { operation: "TransactWriteItems", message: "review kept conflicting".into() })
+        Err(kept_changing("the review"))
     }
 
     /// A course's reviews, most recently written first.
@@ -148,70 +126,34 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Review>, StoreError> {
-        self.partition_page(
-            PartitionPage {
-                on_gsi1: true,
-                partition: &keys::course_reviews(course_id),
-                sort_prefix: None,
-                newest_first: true,
-                consistent: false,
-                limit,
-                cursor,
-            },
-            review_from_item,
-        )
-        .await
+        self.page(Query::gsi1(keys::course_reviews(course_id)).newest_first().limit(limit), cursor).await
     }
 
     /// Every review of a course (tests and reconciliation).
     pub async fn all_reviews(&self, course_id: &str) -> Result<Vec<Review>, StoreError> {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.list_reviews(course_id, 100, cursor.as_deref()).await?;
-            all.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(all),
-            }
-        }
+        let q = Query::gsi1(keys::course_reviews(course_id)).newest_first();
+        self.query_all(&q).await?.iter().map(Review::from_item).collect()
     }
-}
 
-/// The course's rating sum and count moved from `old` to `new`, guarded by `old`.
-fn aggregate_update(
-    table: &str,
-    course_id: &str,
-    (sum, count): (i64, i64),
-    (new_sum, new_count): (i64, i64),
-) -> Result<TransactWriteItem, StoreError> {
-    let avg_x100 = if new_count == 0 { 0 } else { (new_sum * 100 + new_count / 2) / new_count };
-    let update = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(keys::course(course_id)))
-        .key(keys::SK, s(keys::COURSE))
-        .update_expression("SET ratingSum = :sum, ratingCount = :count, SortRating = :avg")
-        .condition_expression(
-            "(ratingSum = :oldsum OR (attribute_not_exists(ratingSum) AND :oldsum = :zero)) \
-             AND (ratingCount = :oldcount OR (attribute_not_exists(ratingCount) AND :oldcount = :zero))",
-        )
-        .expression_attribute_values(":sum", n(new_sum))
-        .expression_attribute_values(":count", n(new_count))
-        .expression_attribute_values(":avg", n(avg_x100))
-        .expression_attribute_values(":oldsum", n(sum))
-        .expression_attribute_values(":oldcount", n(count))
-        .expression_attribute_values(":zero", n(0));
-    Ok(TransactWriteItem::builder().update(build(update.build())?).build())
-}
-
-fn review_from_item(item: &Item) -> Result<Review, StoreError> {
-    let malformed = |what: &str| StoreError::Malformed(format!("review.{what}"));
-    Ok(Review {
-        course_id: get_s(item, "courseId")?.to_string(),
-        user_id: UserId::parse(get_s(item, "userId")?).map_err(|_| malformed("userId"))?,
-        rating: get_i64(item, "rating")?,
-        text: opt_s(item, "text").map(str::to_string),
-        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
-        updated_at: get_s(item, "updatedAt")?.parse().map_err(|_| malformed("updatedAt"))?,
-    })
+    /// The course's rating sum and count moved from `old` to `new`, guarded by `old`.
+    fn aggregate_update(
+        &self,
+        course_id: &str,
+        (sum, count): (i64, i64),
+        (new_sum, new_count): (i64, i64),
+    ) -> Result<TransactWriteItem, StoreError> {
+        let avg_x100 = if new_count == 0 { 0 } else { (new_sum * 100 + new_count / 2) / new_count };
+        let expr = Expr::update("SET ratingSum = :sum, ratingCount = :count, SortRating = :avg")
+            .only_if(
+                "(ratingSum = :oldsum OR (attribute_not_exists(ratingSum) AND :oldsum = :zero)) \
+                 AND (ratingCount = :oldcount OR (attribute_not_exists(ratingCount) AND :oldcount = :zero))",
+            )
+            .value(":sum", n(new_sum))
+            .value(":count", n(new_count))
+            .value(":avg", n(avg_x100))
+            .value(":oldsum", n(sum))
+            .value(":oldcount", n(count))
+            .value(":zero", n(0));
+        self.tx_update(&course_key(course_id), expr)
+    }
 }

@@ -1,58 +1,34 @@
 //! Webhook deliveries seen, by Stripe event id, so a redelivered event is enqueued once.
 
-use crate::error::{StoreError, from_sdk};
+use crate::error::StoreError;
 use crate::item::{n, s};
+use crate::table::{Key, Outcome, key};
 use crate::{Store, keys};
 
 const KEEP_SECONDS: i64 = 30 * 24 * 3600;
 
+fn event_key(event_id: &str) -> Key {
+    key(keys::stripe_event(event_id), "EVENT")
+}
+
 impl Store {
     /// Records the event; `false` when it was recorded before (a duplicate delivery).
     pub async fn record_stripe_event(&self, event_id: &str, event_type: &str, now: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::stripe_event(event_id)))
-            .item(keys::SK, s("EVENT"))
-            .item("type", s(event_type))
-            .item("receivedAt", n(now))
-            .item(keys::TTL, n(now + KEEP_SECONDS))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result.map_err(|e| from_sdk("PutItem", e)) {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let item = event_key(event_id).item([
+            ("type", s(event_type)),
+            ("receivedAt", n(now)),
+            (keys::TTL, n(now + KEEP_SECONDS)),
+        ]);
+        self.put_new(item).await.applied()
     }
 
     /// Forgets an event whose enqueueing failed, so Stripe's retry is accepted.
     pub async fn forget_stripe_event(&self, event_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::stripe_event(event_id)))
-            .key(keys::SK, s("EVENT"))
-            .send()
-            .await
-            .map_err(|e| from_sdk("DeleteItem", e))?;
-        Ok(())
+        self.delete(&event_key(event_id), None).await
     }
 
     /// Whether a delivery of this event was recorded (and so enqueued).
     pub async fn stripe_event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::stripe_event(event_id)))
-            .key(keys::SK, s("EVENT"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        Ok(out.item.is_some())
+        Ok(self.get_item(&event_key(event_id), true).await?.is_some())
     }
 }

@@ -1,52 +1,43 @@
 //! Enterprise support tickets: one item each, listed per organisation newest first through GSI1.
 
 use crate::cursor::Page;
-use crate::cursor::PartitionPage;
-use crate::error::{StoreError, from_sdk};
-use crate::item::{Item, get_s, opt_s, s};
+use crate::error::StoreError;
+use crate::item::{Item, ToItem, attrs, from_item, s, ts};
+use crate::table::{Query, key};
 use crate::{Store, keys};
+use azora_domain::OrgId;
 use azora_domain::support::{SupportTicket, TicketPriority};
-use azora_domain::{OrgId, UserId};
+
+impl ToItem for SupportTicket {
+    fn to_item(&self) -> Result<Item, StoreError> {
+        let mut item = key(keys::ticket(&self.id), keys::TICKET).item(attrs! {
+            keys::GSI1PK => s(keys::org_tickets(self.org_id.as_str())),
+            keys::GSI1SK => s(format!("{}#{}", self.created_at, self.id)), "ticketId" => s(&self.id),
+            "orgId" => s(self.org_id.as_str()), "subject" => s(&self.subject), "body" => s(&self.body),
+            "priority" => s(self.priority.as_str()), "status" => s(&self.status),
+            "createdBy" => s(self.created_by.as_str()), "createdAt" => ts(self.created_at),
+        });
+        if let Some(reply_to) = &self.reply_to {
+            item.insert("replyTo".into(), s(reply_to));
+        }
+        Ok(item)
+    }
+}
+
+from_item! { SupportTicket as "ticket", |f| {
+    id: f.string("ticketId")?, org_id: f.parse("orgId", |v| OrgId::parse(v))?, subject: f.string("subject")?,
+    body: f.string("body")?, priority: f.parse("priority", TicketPriority::parse)?, status: f.string("status")?,
+    created_by: f.user("createdBy")?, reply_to: f.opt("replyTo"), created_at: f.ts("createdAt")?,
+} }
 
 impl Store {
     /// Writes a new ticket; `ConditionFailed` when the id exists.
     pub async fn create_ticket(&self, t: &SupportTicket) -> Result<(), StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(keys::ticket(&t.id)))
-            .item(keys::SK, s(keys::TICKET))
-            .item(keys::GSI1PK, s(keys::org_tickets(t.org_id.as_str())))
-            .item(keys::GSI1SK, s(format!("{}#{}", t.created_at, t.id)))
-            .item("ticketId", s(&t.id))
-            .item("orgId", s(t.org_id.as_str()))
-            .item("subject", s(&t.subject))
-            .item("body", s(&t.body))
-            .item("priority", s(t.priority.as_str()))
-            .item("status", s(&t.status))
-            .item("createdBy", s(t.created_by.as_str()))
-            .item("createdAt", s(t.created_at.to_string()))
-            .condition_expression("attribute_not_exists(PK)");
-        if let Some(reply_to) = &t.reply_to {
-            put = put.item("replyTo", s(reply_to));
-        }
-        put.send().await.map_err(|e| from_sdk("PutItem", e))?;
-        Ok(())
+        self.put_new(t.to_item()?).await
     }
 
     pub async fn get_ticket(&self, ticket_id: &str) -> Result<Option<SupportTicket>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::ticket(ticket_id)))
-            .key(keys::SK, s(keys::TICKET))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetItem", e))?;
-        out.item.as_ref().map(ticket_from_item).transpose()
+        self.get(&key(keys::ticket(ticket_id), keys::TICKET), true).await
     }
 
     /// An organisation's tickets, newest first.
@@ -56,33 +47,6 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<SupportTicket>, StoreError> {
-        self.partition_page(
-            PartitionPage {
-                on_gsi1: true,
-                partition: &keys::org_tickets(org.as_str()),
-                sort_prefix: None,
-                newest_first: true,
-                consistent: false,
-                limit,
-                cursor,
-            },
-            ticket_from_item,
-        )
-        .await
+        self.page(Query::gsi1(keys::org_tickets(org.as_str())).newest_first().limit(limit), cursor).await
     }
-}
-
-fn ticket_from_item(item: &Item) -> Result<SupportTicket, StoreError> {
-    let malformed = |what: &str| StoreError::Malformed(format!("ticket.{what}"));
-    Ok(SupportTicket {
-        id: get_s(item, "ticketId")?.to_string(),
-        org_id: OrgId::parse(get_s(item, "orgId")?).map_err(|_| malformed("orgId"))?,
-        subject: get_s(item, "subject")?.to_string(),
-        body: get_s(item, "body")?.to_string(),
-        priority: TicketPriority::parse(get_s(item, "priority")?).map_err(|_| malformed("priority"))?,
-        status: get_s(item, "status")?.to_string(),
-        created_by: UserId::parse(get_s(item, "createdBy")?).map_err(|_| malformed("createdBy"))?,
-        reply_to: opt_s(item, "replyTo").map(str::to_string),
-        created_at: get_s(item, "createdAt")?.parse().map_err(|_| malformed("createdAt"))?,
-    })
 }

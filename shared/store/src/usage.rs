@@ -6,11 +6,11 @@
 //! counted distinctly. Seat activations and releases add to the month inside the seat transaction
 //! itself (see `licenses`).
 
-use crate::error::{StoreError, from_sdk, from_transact};
-use crate::item::{Item, opt_i64, s};
-use crate::licenses::{backoff, build, lost_conflict};
+use crate::error::StoreError;
+use crate::item::{Fields, json, n, s, ts};
+use crate::table::{Expr, Query, key};
 use crate::{Store, keys};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::UserId;
 use azora_domain::usage::UsageCounters;
 use jiff::Timestamp;
@@ -18,28 +18,22 @@ use jiff::Timestamp;
 /// `ADD` of the non-zero counters of `delta` (plus one active learner when asked) to the org's
 /// month item, creating it when absent.
 pub(crate) fn usage_update(
-    table: &str,
+    store: &Store,
     org_id: &str,
     month: &str,
     delta: &UsageCounters,
     add_active_learner: bool,
-) -> Result<Update, StoreError> {
+) -> Result<TransactWriteItem, StoreError> {
     let mut delta = *delta;
     if add_active_learner {
         delta.active_learners += 1;
     }
     let mut adds = Vec::new();
-    let mut update = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(keys::org(org_id)))
-        .key(keys::SK, s(keys::usage_month(month)))
-        .expression_attribute_values(":month", s(month));
+    let mut expr = Expr::default().name("#month", "month").value(":month", s(month));
     for (i, (name, value)) in delta.fields().into_iter().enumerate() {
         if value != 0 {
             adds.push(format!("#c{i} :c{i}"));
-            update = update
-                .expression_attribute_names(format!("#c{i}"), name)
-                .expression_attribute_values(format!(":c{i}"), crate::item::n(value));
+            expr = expr.name(format!("#c{i}"), name).value(format!(":c{i}"), n(value));
         }
     }
     let expression = if adds.is_empty() {
@@ -47,7 +41,7 @@ pub(crate) fn usage_update(
     } else {
         format!("SET #month = :month ADD {}", adds.join(", "))
     };
-    build(update.update_expression(expression).expression_attribute_names("#month", "month").build())
+    store.tx_update(&key(keys::org(org_id), keys::usage_month(month)), Expr::update(expression).with(expr))
 }
 
 impl Store {
@@ -63,86 +57,62 @@ impl Store {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let month = azora_domain::audit::month_of(at);
-        let mut count_learner = learner.is_some();
-        for attempt in 0..=6 {
-            let mut marker = Put::builder()
-                .table_name(&self.table)
-                .item(keys::PK, s(keys::org(org_id)))
-                .item(keys::SK, s(keys::usage_event(event_id)))
-                .item("eventId", s(event_id))
-                .item("month", s(&month))
-                .item("at", s(at.to_string()))
-                .item("delta", s(serde_json::to_string(delta).map_err(|e| StoreError::Malformed(e.to_string()))?))
-                .condition_expression("attribute_not_exists(PK)");
-            if let Some(user) = learner {
-                marker = marker.item("userId", s(user.as_str()));
-            }
-            let mut items = vec![
-                TransactWriteItem::builder().put(build(marker.build())?).build(),
-                TransactWriteItem::builder()
-                    .update(usage_update(&self.table, org_id, &month, delta, count_learner)?)
-                    .build(),
-            ];
-            if let (Some(user), true) = (learner, count_learner) {
-                let active = Put::builder()
-                    .table_name(&self.table)
-                    .item(keys::PK, s(keys::org(org_id)))
-                    .item(keys::SK, s(keys::usage_active(&month, user.as_str())))
-                    .item("userId", s(user.as_str()))
-                    .item("month", s(&month))
-                    .condition_expression("attribute_not_exists(PK)");
-                items.push(TransactWriteItem::builder().put(build(active.build())?).build());
-            }
-            match self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(from_transact)
-            {
-                Ok(_) => return Ok(true),
-                Err(e) if e.failed_condition_at(0) => return Ok(false),
-                // Already an active learner this month: count the event alone.
-                Err(e) if e.failed_condition_at(2) => count_learner = false,
-                Err(e) if lost_conflict(&e) && attempt < 6 => backoff(attempt).await,
-                Err(e) => return Err(e),
-            }
+        let mut marker = key(keys::org(org_id), keys::usage_event(event_id)).item([
+            ("eventId", s(event_id)),
+            ("month", s(&month)),
+            ("at", ts(at)),
+            ("delta", json(delta)?),
+        ]);
+        if let Some(user) = learner {
+            marker.insert("userId".into(), s(user.as_str()));
         }
-        Err(StoreError::Backend { operation: "TransactWriteItems", message: "usage update kept conflicting".into() })
+        // [0] the event's marker (counted once), [1] the counters, [2] the learner's first
+        // activity this month (counted once per month).
+        let mut items =
+            vec![self.tx_new(marker.clone())?, usage_update(self, org_id, &month, delta, learner.is_some())?];
+        if let Some(user) = learner {
+            let active = key(keys::org(org_id), keys::usage_active(&month, user.as_str()))
+                .item([("userId", s(user.as_str())), ("month", s(&month))]);
+            items.push(self.tx_new(active)?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_condition_at(0) => Ok(false),
+            // Already an active learner this month: count the event alone.
+            Err(e) if e.failed_condition_at(2) => {
+                let items = vec![self.tx_new(marker)?, usage_update(self, org_id, &month, delta, false)?];
+                match self.transact(items).await {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.failed_condition_at(0) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The org's recorded months up to and including `to` (`yyyy-mm`), oldest first.
     pub async fn usage_months(&self, org_id: &str, to: &str) -> Result<Vec<(String, UsageCounters)>, StoreError> {
+        let q = Query::partition(keys::org(org_id))
+            .sort_key("SK BETWEEN :first AND :sk", s(keys::usage_month(to)))
+            .value(":first", s(keys::usage_month("0000-00")))
+            .consistent();
         let mut months = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(keys::org(org_id)))
-                .expression_attribute_values(":first", s(keys::usage_month("0000-00")))
-                .expression_attribute_values(":last", s(keys::usage_month(to)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| from_sdk("Query", e))?;
-            for item in out.items() {
-                let month = crate::item::get_s(item, "month")?.to_string();
-                let mut bad = None;
-                let counters = UsageCounters::from_fields(|name| match opt_i64(item, name) {
-                    Ok(v) => v.unwrap_or(0),
-                    Err(e) => {
-                        bad = Some(e);
-                        0
-                    }
-                });
-                if let Some(e) = bad {
-                    return Err(e);
+        for item in self.query_all(&q).await? {
+            let f = Fields::of(&item, "usage");
+            let mut bad = None;
+            let counters = UsageCounters::from_fields(|name| match f.opt_i64(name) {
+                Ok(v) => v.unwrap_or(0),
+                Err(e) => {
+                    bad = Some(e);
+                    0
                 }
-                months.push((month, counters));
+            });
+            if let Some(e) = bad {
+                return Err(e);
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(months),
-            }
+            months.push((f.string("month")?, counters));
         }
+        Ok(months)
     }
 }

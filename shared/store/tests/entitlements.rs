@@ -1,28 +1,17 @@
 //! The entitlement loader against DynamoDB Local: the subscription, the Pro credit and the seats'
 //! licenses come back together, and nothing else in the user's partition leaks in.
 
+mod common;
+
 use azora_domain::license::{License, LicenseStatus};
 use azora_domain::notification::EmailAddress;
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
 use azora_domain::tokens::LedgerKind;
 use azora_domain::{Feature, OrgId, Tier, UserId};
-use azora_stack::{LocalStack, Template};
-use azora_store::Store;
 use azora_store::entitlements::EntitlementSources;
 use azora_store::tokens::{Effect, EntryPlan};
+use common::fresh_store;
 use jiff::{SignedDuration, Timestamp};
-
-async fn fresh_store() -> Store {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test` (it starts DynamoDB Local)"
-    );
-    let sdk = azora_stack::sdk_config().await;
-    let template = Template::load_default().unwrap();
-    let name = format!("entitlements-test-{}", ulid::Ulid::new().to_string().to_lowercase());
-    LocalStack::new(&sdk).create_table(template.table().unwrap(), &name).await.unwrap();
-    Store::new(aws_sdk_dynamodb::Client::new(&sdk), name)
-}
 
 fn second(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap()
@@ -52,7 +41,7 @@ fn license(id: &str, features: &[Feature]) -> License {
 
 #[tokio::test]
 async fn the_three_grants_load_together() {
-    let store = fresh_store().await;
+    let store = fresh_store("entitlements-test").await;
     let u = UserId::parse(format!("ent-{}", ulid::Ulid::new().to_string().to_lowercase())).unwrap();
     assert_eq!(store.entitlement_sources(&u).await.unwrap(), EntitlementSources::default());
 

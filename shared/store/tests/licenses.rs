@@ -1,27 +1,17 @@
 //! Licensing store tests against DynamoDB Local: seats under concurrency, usage counting, white-label
 //! domains, renewals, the expiry index and rate limiting. Each test gets its own table.
 
+mod common;
+
 use azora_domain::license::{License, LicenseStatus, WhiteLabel};
 use azora_domain::notification::EmailAddress;
 use azora_domain::usage::UsageCounters;
 use azora_domain::{OrgId, Tier, UserId};
-use azora_stack::{LocalStack, Template};
 use azora_store::Store;
 use azora_store::licenses::{Activation, Renewal, RenewalOutcome, WhiteLabelOutcome};
 use azora_store::rate_limit::RateDecision;
+use common::fresh_store;
 use jiff::{SignedDuration, Timestamp};
-
-async fn fresh_store() -> Store {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test` (it starts DynamoDB Local)"
-    );
-    let sdk = azora_stack::sdk_config().await;
-    let template = Template::load_default().unwrap();
-    let name = format!("store-test-{}", ulid::Ulid::new().to_string().to_lowercase());
-    LocalStack::new(&sdk).create_table(template.table().unwrap(), &name).await.unwrap();
-    Store::new(aws_sdk_dynamodb::Client::new(&sdk), name)
-}
 
 fn days(d: i64) -> SignedDuration {
     SignedDuration::from_hours(24 * d)
@@ -60,7 +50,7 @@ fn user(i: usize) -> UserId {
 
 #[tokio::test]
 async fn n_plus_one_concurrent_activations_leave_exactly_n_seats() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     for (round, seats) in [(0, 1u32), (1, 5), (2, 12)] {
         let l =
             created(&store, license(&format!("lic_race{round}"), "org-race", seats, Timestamp::now() + days(30))).await;
@@ -90,7 +80,7 @@ async fn n_plus_one_concurrent_activations_leave_exactly_n_seats() {
 
 #[tokio::test]
 async fn activating_twice_is_a_no_op_and_releasing_frees_the_seat() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let l = created(&store, license("lic_1", "org-1", 1, Timestamp::now() + days(30))).await;
     let now = Timestamp::now();
     assert_eq!(store.activate_seat(&l, &user(1), "admin", now).await.unwrap(), Activation::Activated { seats_used: 1 });
@@ -112,7 +102,7 @@ async fn activating_twice_is_a_no_op_and_releasing_frees_the_seat() {
 
 #[tokio::test]
 async fn licenses_that_do_not_grant_access_refuse_seats() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let now = Timestamp::now();
     let suspended = created(&store, license("lic_s", "org-1", 5, now + days(30))).await;
     assert!(store.set_license_status("lic_s", &[LicenseStatus::Active], LicenseStatus::Suspended, now).await.unwrap());
@@ -131,7 +121,7 @@ async fn licenses_that_do_not_grant_access_refuse_seats() {
 
 #[tokio::test]
 async fn usage_events_count_once_and_learners_distinctly() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let at: Timestamp = "2026-11-10T12:00:00Z".parse().unwrap();
     let started = UsageCounters { courses_started: 1, ..Default::default() };
     let mut handles = Vec::new();
@@ -168,7 +158,7 @@ async fn usage_events_count_once_and_learners_distinctly() {
 
 #[tokio::test]
 async fn a_custom_domain_belongs_to_one_license() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let now = Timestamp::now();
     let a = created(&store, license("lic_a", "org-a", 5, now + days(30))).await;
     let b = created(&store, license("lic_b", "org-b", 5, now + days(30))).await;
@@ -193,7 +183,7 @@ fn a_stale(current: &License) -> License {
 
 #[tokio::test]
 async fn renewals_never_go_below_seats_in_use_and_refuse_stale_reads() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let now = Timestamp::now();
     let l = created(&store, license("lic_r", "org-r", 3, now + days(5))).await;
     for i in 0..2 {
@@ -223,7 +213,7 @@ async fn renewals_never_go_below_seats_in_use_and_refuse_stale_reads() {
 
 #[tokio::test]
 async fn the_expiry_index_pages_by_month_and_expiring_is_idempotent() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let now: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
     let lapsed = created(&store, license("lic_old", "org-x", 5, now - days(20))).await;
     created(&store, license("lic_soon", "org-x", 5, now + days(5))).await;
@@ -249,7 +239,7 @@ async fn the_expiry_index_pages_by_month_and_expiring_is_idempotent() {
 
 #[tokio::test]
 async fn the_rate_limit_counts_per_caller_and_window() {
-    let store = fresh_store().await;
+    let store = fresh_store("store-test").await;
     let t = 1_800_000_010;
     for i in 0..3 {
         assert_eq!(
@@ -269,4 +259,16 @@ async fn the_rate_limit_counts_per_caller_and_window() {
         store.hit_rate_limit("validate", "10.0.0.1", 3, 60, t + 50).await.unwrap(),
         RateDecision::Allowed { .. }
     ));
+}
+
+/// An empty list of allowed statuses matches no license: `false` and nothing written (it used to
+/// send `#status IN ()`, which DynamoDB refuses as an invalid expression: a 503, not an answer).
+#[tokio::test]
+async fn a_status_change_from_no_status_changes_nothing() {
+    let store = fresh_store("store-test").await;
+    let now = Timestamp::now();
+    created(&store, license("lic_empty", "org_e", 2, now + days(30))).await;
+    assert!(!store.set_license_status("lic_empty", &[], LicenseStatus::Suspended, now).await.unwrap());
+    assert_eq!(store.get_license("lic_empty").await.unwrap().unwrap().status, LicenseStatus::Active);
+    assert!(!store.set_license_status("lic_missing", &[], LicenseStatus::Revoked, now).await.unwrap());
 }

@@ -1,30 +1,20 @@
 //! Token ledger and leaderboard store tests against DynamoDB Local (`make test` starts it).
 
+mod common;
+
 use azora_domain::leaderboard::{
     EXACT_RANK_LIMIT, SHARDS, STATS_SAMPLE_SHARDS, StatsSnapshot, rank, shard_of, sort_key,
 };
 use azora_domain::payment::{OrderItem, Payment, PaymentStatus};
 use azora_domain::tokens::{LedgerKind, LedgerRefusal, TokenAccount, Voucher, VoucherStatus};
 use azora_domain::{Currency, Money, UserId};
-use azora_stack::{LocalStack, Template};
 use azora_store::leaderboard::{CallerRank, FollowOutcome};
 use azora_store::tokens::{Applied, Effect, EntryPlan, LedgerError, score_item};
 use azora_store::{Store, StoreError};
+use common::fresh_store;
 use jiff::Timestamp;
 use proptest::prelude::*;
 use std::sync::Arc;
-
-async fn fresh_store() -> Store {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test` (it starts DynamoDB Local)"
-    );
-    let sdk = azora_stack::sdk_config().await;
-    let template = Template::load_default().unwrap();
-    let name = format!("rewards-test-{}", ulid::Ulid::new().to_string().to_lowercase());
-    LocalStack::new(&sdk).create_table(template.table().unwrap(), &name).await.unwrap();
-    Store::new(aws_sdk_dynamodb::Client::new(&sdk), name)
-}
 
 fn user(name: &str) -> UserId {
     UserId::parse(format!("{name}-{}", ulid::Ulid::new().to_string().to_lowercase())).unwrap()
@@ -54,7 +44,7 @@ async fn assert_ledger_consistent(store: &Store, u: &UserId) -> (TokenAccount, i
 
 #[tokio::test]
 async fn fifty_concurrent_redemptions_of_ten_on_a_balance_of_one_hundred() {
-    let store = Arc::new(fresh_store().await);
+    let store = Arc::new(fresh_store("rewards-test").await);
     let u = user("spender");
     assert!(matches!(entry(&store, &u, LedgerKind::Award, 100, "seed").await.unwrap(), Applied::Written { .. }));
     let tasks: Vec<_> = (0..50)
@@ -79,7 +69,7 @@ async fn fifty_concurrent_redemptions_of_ten_on_a_balance_of_one_hundred() {
 
 #[tokio::test]
 async fn a_source_key_applies_once_ever_even_concurrently() {
-    let store = Arc::new(fresh_store().await);
+    let store = Arc::new(fresh_store("rewards-test").await);
     let u = user("learner");
     let tasks: Vec<_> = (0..5)
         .map(|_| {
@@ -112,7 +102,7 @@ async fn a_source_key_applies_once_ever_even_concurrently() {
 
 #[tokio::test]
 async fn history_is_newest_first_with_cursors() {
-    let store = fresh_store().await;
+    let store = fresh_store("rewards-test").await;
     let u = user("reader");
     for i in 1..=5 {
         entry(&store, &u, LedgerKind::Award, i, &format!("s{i}")).await.unwrap();
@@ -155,7 +145,7 @@ fn payment_of(u: &UserId, id: &str, amount: i64, currency: Currency) -> Payment 
 
 #[tokio::test]
 async fn a_voucher_is_created_with_its_debit_and_used_by_one_payment_only() {
-    let store = fresh_store().await;
+    let store = fresh_store("rewards-test").await;
     let u = user("buyer");
     entry(&store, &u, LedgerKind::Award, 600, "seed").await.unwrap();
     let now = Timestamp::now();
@@ -205,7 +195,7 @@ async fn a_voucher_is_created_with_its_debit_and_used_by_one_payment_only() {
 
 #[tokio::test]
 async fn pro_credits_extend_from_their_end_even_when_bought_concurrently() {
-    let store = Arc::new(fresh_store().await);
+    let store = Arc::new(fresh_store("rewards-test").await);
     let u = user("pro");
     entry(&store, &u, LedgerKind::Award, 100, "seed").await.unwrap();
     let now = Timestamp::now();
@@ -233,7 +223,7 @@ async fn pro_credits_extend_from_their_end_even_when_bought_concurrently() {
 
 #[tokio::test]
 async fn follows_are_counted_and_capped() {
-    let store = fresh_store().await;
+    let store = fresh_store("rewards-test").await;
     let u = user("fan");
     let now = Timestamp::now();
     let a = user("a");
@@ -262,7 +252,7 @@ impl Rng {
 
 #[tokio::test]
 async fn leaderboard_top_n_rank_and_bands_match_a_brute_force_ranking() {
-    let store = fresh_store().await;
+    let store = fresh_store("rewards-test").await;
     let period = "all";
     let mut rng = Rng(42);
     let base = Timestamp::from_second(1_780_000_000).unwrap();
@@ -343,7 +333,7 @@ proptest! {
     fn balance_always_equals_the_sum_of_the_ledger(ops in proptest::collection::vec(op(), 1..30)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let store = Arc::new(fresh_store().await);
+            let store = Arc::new(fresh_store("rewards-test").await);
             let u = user("prop");
             let ops = Arc::new(ops);
             let streams: Vec<_> = (0..3)
