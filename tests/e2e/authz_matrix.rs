@@ -102,6 +102,8 @@ const MATRIX: &[Row] = &[
     row("GET", "/api/courses/list", "", "", "2222222"),
     row("GET", "/api/courses/{courseId}", "", "", "2222222"),
     row("GET", "/api/courses/{courseId}/access", "", "", "U222222"),
+    row("POST", "/api/courses/{courseId}/status", "", r#"{"status":"published"}"#, "UD2DD2D"),
+    row("DELETE", "/api/courses/{courseId}", "", "", "UDADDAD"),
     row("POST", "/api/courses/purchase", "", r#"{"courseId":"{freeCourse}"}"#, "U222222"),
     row("POST", "/api/courses/{courseId}/reviews", "", r#"{"rating":5,"text":"Great"}"#, "U2DDDDD"),
     row("GET", "/api/courses/{courseId}/reviews", "", "", "2222222"),
@@ -165,7 +167,12 @@ const MATRIX: &[Row] = &[
     row("POST", "/api/friends", "", r#"{"userId":"{member}"}"#, "U222222"),
     row("DELETE", "/api/friends/{userId}", "", "", "U222222"),
     row("GET", "/api/friends", "", "", "U222222"),
-    row("POST", "/api/classes", "", r#"{"name":"Matrix class","memberIds":["{student}"]}"#, "UD222DD"),
+    row("GET", "/api/users/me/courses", "", "", "U222222"),
+    row("GET", "/api/friends/requests", "", "", "U222222"),
+    row("POST", "/api/friends/requests/{userId}/accept", "", "", "UAAAAAA"),
+    row("DELETE", "/api/friends/requests/{userId}", "", "", "UAAAAAA"),
+    row("POST", "/api/classes", "", r#"{"name":"Matrix class"}"#, "UD222DD"),
+    row("POST", "/api/classes/join", "", r#"{"joinCode":"{joinCode}"}"#, "U222222"),
     row("PUT", "/api/users/me/privacy", "", r#"{"hideFromLeaderboards":false}"#, "U222222"),
 ];
 
@@ -304,14 +311,8 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
         json!({ "subject": "Fixture", "body": "A ticket of org A.", "priority": "low" }),
     )
     .await;
-    let class = ok_json(
-        app,
-        "POST",
-        "/api/classes",
-        &callers.instructor,
-        json!({ "name": "Fixture class", "memberIds": [student_id] }),
-    )
-    .await;
+    let class = ok_json(app, "POST", "/api/classes", &callers.instructor, json!({ "name": "Fixture class" })).await;
+    ok_json(app, "POST", "/api/classes/join", &callers.student, json!({ "joinCode": class["joinCode"] })).await;
     let member = unique("member");
     let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
     Fixtures {
@@ -326,6 +327,7 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
             ("adminLicenseId", admin_license["licenseId"].as_str().expect("licenseId").to_string()),
             ("ticketId", ticket["ticketId"].as_str().expect("ticketId").to_string()),
             ("classId", class["classId"].as_str().expect("classId").to_string()),
+            ("joinCode", class["joinCode"].as_str().expect("joinCode").to_string()),
             ("domain", domain),
             ("org", org.to_string()),
             ("student", student_id.to_string()),
@@ -497,6 +499,14 @@ async fn another_users_or_orgs_objects_are_never_served() {
     let draft_id = draft["courseId"].as_str().unwrap_or_else(|| panic!("courseId in {draft}")).to_string();
     probes.push(("GET", format!("/api/courses/{draft_id}"), tib.clone(), None, NOT_FOUND));
     probes.push(("GET", format!("/api/courses/{draft_id}/reviews"), tib.clone(), None, NOT_FOUND));
+    probes.push((
+        "POST",
+        format!("/api/courses/{draft_id}/status"),
+        tib.clone(),
+        Some(json!({ "status": "archived" })),
+        NOT_FOUND,
+    ));
+    probes.push(("DELETE", format!("/api/courses/{draft_id}"), tib.clone(), None, NOT_FOUND));
     // Found by this test: `/access`, the certificate and a review answered 200/403 for another
     // instructor's draft, confirming that it exists.
     probes.push(("GET", format!("/api/courses/{draft_id}/access"), tib.clone(), None, NOT_FOUND));
@@ -579,9 +589,16 @@ async fn another_users_or_orgs_objects_are_never_served() {
         NOT_FOUND,
     ));
 
+    // A follow request to A is A's to answer: B can neither accept nor decline it.
+    let requester = unique("requester");
+    ok_json(&app, "POST", "/api/friends", &app.token(&requester, &["student"]), json!({ "userId": a })).await;
+    probes.push(("POST", format!("/api/friends/requests/{requester}/accept"), tb.clone(), None, NOT_FOUND));
+    probes.push(("DELETE", format!("/api/friends/requests/{requester}"), tb.clone(), None, NOT_FOUND));
+
     // A class leaderboard is for its owner and members.
-    let class = ok_json(&app, "POST", "/api/classes", &tia, json!({ "name": "A's class", "memberIds": [a] })).await;
+    let class = ok_json(&app, "POST", "/api/classes", &tia, json!({ "name": "A's class" })).await;
     let class_id = class["classId"].as_str().expect("classId").to_string();
+    ok_json(&app, "POST", "/api/classes/join", &ta, json!({ "joinCode": class["joinCode"] })).await;
     probes.push(("GET", format!("/api/leaderboard/class/{class_id}"), tb.clone(), None, NOT_FOUND));
     probes.push(("GET", format!("/api/leaderboard/class/{class_id}"), tib.clone(), None, NOT_FOUND));
 

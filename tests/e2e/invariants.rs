@@ -366,7 +366,8 @@ impl World {
             }
             ("/api/payments/process", body)
         };
-        let (status, answer) = self.call(n, "order", route, token, Some(key), &body).await;
+        // Enough declines in the hour trip the card-testing limit: 429, nothing written.
+        let (status, answer) = self.call_allowing(n, "order", route, token, Some(key), &body, &[429]).await;
         self.answered(route, key, buyer, &ids, status, &answer);
         (status, answer)
     }

@@ -216,7 +216,14 @@ async fn members_activate_themselves_only_when_the_license_allows_it() {
     .await;
     assert!(open["orgId"].as_str().unwrap().starts_with("org_"), "an org id is minted: {open}");
     let closed = create_for(&app, &unique("org"), 2).await;
-    let student = app.token("learner-1", &["student"]);
+    let member_of =
+        |sub: &str, org: Option<&str>| app.token_with(&TokenSpec { sub, roles: &["student"], org, ttl_seconds: 600 });
+    let student = member_of("learner-1", open["orgId"].as_str());
+    // Holding the key is not membership: no org claim, or another org's, is refused.
+    for outsider in [member_of("stranger", None), member_of("stranger", Some("org_elsewhere"))] {
+        let (status, body) = activate(&app, &outsider, open["key"].as_str().unwrap(), None).await;
+        assert_eq!((status, error_code(&body)), (403, "org_mismatch"), "{body}");
+    }
 
     let (status, body) = activate(&app, &student, open["key"].as_str().unwrap(), None).await;
     assert_eq!(status, 201, "{body}");
@@ -362,6 +369,48 @@ async fn validation_is_rate_limited_per_caller() {
 }
 
 #[tokio::test]
+async fn a_renewal_retires_the_old_key_after_a_72_hour_overlap() {
+    let app = spawn_app().await;
+    let org = unique("org");
+    let license = create_for(&app, &org, 5).await;
+    let id = license["licenseId"].as_str().unwrap();
+    let old = license["key"].as_str().unwrap().to_string();
+    let boss = org_admin(&app, &org);
+    let renew = |k: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/api/enterprise/licenses/{id}/renew");
+            let (status, renewed) =
+                json_of(app.post(&path, Some(&admin(app)), Some(k), &json!({ "termMonths": 12 })).await).await;
+            assert_eq!(status, 200, "{renewed}");
+            renewed["key"].as_str().unwrap().to_string()
+        }
+    };
+    let second = renew("rekey-1").await;
+    // Within the overlap the replaced key still takes seats.
+    app.booted.state.clock.advance(71 * 3600);
+    let (status, body) = activate(&app, &boss, &old, Some(&format!("{org}-m1"))).await;
+    assert_eq!(status, 201, "{body}");
+    // After it, neither activation nor validation accepts it; the new key does.
+    app.booted.state.clock.advance(3600);
+    let (status, body) = activate(&app, &boss, &old, Some(&format!("{org}-m2"))).await;
+    assert_eq!((status, error_code(&body)), (403, "key_superseded"), "{body}");
+    let (status, v) = validate(&app, &old).await;
+    assert_eq!((status, &v["valid"], &v["keyStatus"]), (200, &json!(false), &json!("superseded")), "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("newer key"), "{v}");
+    let (status, body) = activate(&app, &boss, &second, Some(&format!("{org}-m2"))).await;
+    assert_eq!(status, 201, "{body}");
+    // Two re-keys: the key two versions back stops at once, the one just replaced keeps its overlap.
+    let third = renew("rekey-2").await;
+    let (_, v) = validate(&app, &second).await;
+    assert_eq!((&v["valid"], &v["keyStatus"]), (&json!(true), &json!("replaced")), "{v}");
+    let (_, v) = validate(&app, &old).await;
+    assert_eq!(v["keyStatus"], "superseded");
+    let (_, v) = validate(&app, &third).await;
+    assert_eq!((&v["valid"], &v["keyStatus"]), (&json!(true), &json!("current")), "{v}");
+}
+
+#[tokio::test]
 async fn admins_renew_never_below_seats_in_use_and_suspension_stops_the_seats() {
     let app = spawn_app().await;
     let org = unique("org");
@@ -391,10 +440,11 @@ async fn admins_renew_never_below_seats_in_use_and_suspension_stops_the_seats() 
     assert_ne!(renewed["key"], license["key"]);
     // The old key still validates, with a hint to replace it; the new one carries the new terms.
     let (_, v) = validate(&app, &key).await;
-    assert_eq!(v["valid"], true);
+    assert_eq!((&v["valid"], &v["keyStatus"]), (&json!(true), &json!("replaced")));
     assert!(v["warning"].as_str().unwrap().contains("newer key"), "{v}");
     let (_, v) = validate(&app, renewed["key"].as_str().unwrap()).await;
     assert!(v.get("warning").is_none(), "{v}");
+    assert_eq!(v["keyStatus"], "current");
     let (status, body) = activate(&app, &boss, &key, Some(&format!("{org}-m3"))).await;
     assert_eq!((status, error_code(&body)), (409, "no_seats_left"));
 
@@ -527,6 +577,22 @@ async fn white_label_settings_are_validated_and_served_by_domain() {
     assert_eq!(status, 404);
     let (status, body) = json_of(app.get("/api/enterprise/white-label?domain=bad_host", None).await).await;
     assert_eq!((status, error_code(&body)), (400, "validation_failed"));
+
+    // Revoking the license releases its domain: the other org may now claim it.
+    let (status, _) = json_of(
+        app.post(
+            &format!("/api/enterprise/licenses/{id}/revoke"),
+            Some(&admin(&app)),
+            Some("r"),
+            &json!({ "reason": "contract ended" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, saved) =
+        put(good.clone(), org_admin(&app, &other_org), other["licenseId"].as_str().unwrap().into()).await;
+    assert_eq!(status, 200, "{saved}");
 }
 
 #[tokio::test]
@@ -640,6 +706,38 @@ async fn an_org_never_sees_another_orgs_license_usage_or_tickets() {
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("priority")));
 }
 
+/// A free course, published through the API.
+async fn free_course(app: &TestApp) -> String {
+    let teacher = app.token(&unique("teacher"), &["instructor"]);
+    let body = json!({
+        "title": "Free course", "description": "d", "category": "business", "level": "beginner",
+        "language": "en", "price": { "amount": 0, "currency": "USD" }, "publish": true,
+        "lessons": [{ "title": "One", "durationSeconds": 60, "contentUrl": "https://cdn.example.com/1.mp4" }]
+    });
+    let (status, course) = json_of(app.post("/api/courses/upload", Some(&teacher), None, &body).await).await;
+    assert_eq!(status, 201, "{course}");
+    course["courseId"].as_str().unwrap().to_string()
+}
+
+/// Waits for the rewards worker's completion award of `course` to `user`; returns its tokens.
+async fn completion_award(app: &TestApp, user: &str, course: &str) -> i64 {
+    let token = app.token(user, &["student"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, history) = json_of(app.get("/api/tokens/history?limit=100", Some(&token)).await).await;
+        let entry = history["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["reason"] == "course_completion" && e["details"]["courseId"] == course);
+        if let Some(entry) = entry {
+            return entry["delta"].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no completion award for {user}: {history}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Buys one course for `user` through the real payment flow and waits until it is fulfilled.
 async fn buy(app: &TestApp, user: &str, course: &str) {
     let token = app.token(user, &["student"]);
@@ -689,36 +787,76 @@ async fn usage_numbers_equal_a_recount_of_the_source_events() {
     let state = &app.booted.state;
     let now = Timestamp::now();
     let m = |i: usize| UserId::parse(members[i].as_str()).unwrap();
-    use azora_api::licensing::usage::{record_completion_usage, record_tokens_usage};
-    assert_eq!(record_completion_usage(state, &m(0), &courses[0], now).await.unwrap(), 1);
-    assert_eq!(record_completion_usage(state, &m(0), &courses[0], now).await.unwrap(), 0, "counted once");
-    assert_eq!(record_tokens_usage(state, &m(1), 120, "award-1", now).await.unwrap(), 1);
-    assert_eq!(record_tokens_usage(state, &m(0), 30, "award-2", now).await.unwrap(), 1);
-    assert_eq!(record_tokens_usage(state, &m(0), 30, "award-2", now).await.unwrap(), 0, "a replayed award");
-    let outsider = UserId::parse("outsider").unwrap();
-    assert_eq!(record_tokens_usage(state, &outsider, 999, "award-3", now).await.unwrap(), 0, "not a member");
-    // The released member's later activity is not the org's.
-    assert_eq!(record_completion_usage(state, &m(2), &courses[1], now).await.unwrap(), 0);
+    // A free course: enrolling is a course start, counted by the purchase endpoint.
+    let free = free_course(&app).await;
+    let (status, body) = json_of(
+        app.post(
+            "/api/courses/purchase",
+            Some(&app.token(&members[1], &["student"])),
+            Some(&unique("enroll")),
+            &json!({ "courseId": free }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // Completions (one delivered twice, one by the released member, whose later activity is not
+    // the org's) go through the rewards queue; manual awards (one to an outsider) are immediate.
+    let service = app.token("learning-platform", &["service"]);
+    for (user, course) in [(&members[0], &courses[0]), (&members[0], &courses[0]), (&members[2], &courses[1])] {
+        let event = json!({ "userId": user, "reason": "course_completion", "courseId": course });
+        let (status, body) = json_of(app.post("/api/tokens/award", Some(&service), None, &event).await).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let admin = app.token("admin-usage", &["admin"]);
+    for (user, amount, source) in
+        [(members[1].as_str(), 120, "award-1"), (&members[0], 30, "award-2"), ("outsider", 999, "award-3")]
+    {
+        let award = json!({ "userId": user, "amount": amount, "reason": "bonus", "sourceKey": source });
+        let (status, body) =
+            json_of(app.post("/api/tokens/award", Some(&admin), Some(&unique("award")), &award).await).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = json_of(
+        app.post(
+            "/api/tokens/award",
+            Some(&admin),
+            Some(&unique("award")),
+            &json!({ "userId": members[0], "amount": 30, "reason": "bonus", "sourceKey": "award-2" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)), "a replayed award: {body}");
+    let completion = completion_award(&app, &members[0], &courses[0]).await;
+    completion_award(&app, &members[2], &courses[1]).await;
 
-    // Recount from the source: seats held, members' enrollments, the hooks called above.
+    // Recount from the source: seats held, members' enrollments, completions and awards above.
     let seats_held = state.store.list_seats(&id, 100, None).await.unwrap().items.len() as i64;
     let mut courses_started = 0;
+    let all_courses: Vec<String> = courses.iter().cloned().chain([free]).collect();
     for i in 0..2 {
-        courses_started += state.store.enrolled_in(&m(i), &courses).await.unwrap().len() as i64;
+        courses_started += state.store.enrolled_in(&m(i), &all_courses).await.unwrap().len() as i64;
     }
+    let tokens_earned = completion + 150;
     let expected = json!({
         "seatsActivated": 3, "seatsReleased": 1, "seatsUsed": seats_held,
-        "activeLearners": 2, "coursesStarted": courses_started, "coursesCompleted": 1, "tokensEarned": 150,
+        "activeLearners": 2, "coursesStarted": courses_started, "coursesCompleted": 1, "tokensEarned": tokens_earned,
     });
-    assert_eq!((seats_held, courses_started), (2, 3));
+    assert_eq!((seats_held, courses_started), (2, 4));
 
-    // Course starts are counted by the payment worker after fulfilment: wait for them.
+    // Course starts are counted by the payment worker after fulfilment, completions by the
+    // rewards worker: wait for them.
     let deadline = Instant::now() + Duration::from_secs(20);
     let usage = loop {
         let (status, usage) =
             json_of(app.get(&format!("/api/enterprise/usage?licenseId={id}"), Some(&boss)).await).await;
         assert_eq!(status, 200, "{usage}");
-        if usage["totals"]["coursesStarted"] == courses_started || Instant::now() > deadline {
+        let totals = &usage["totals"];
+        let done = totals["coursesStarted"] == courses_started
+            && totals["coursesCompleted"] == 1
+            && totals["tokensEarned"] == tokens_earned;
+        if done || Instant::now() > deadline {
             break usage;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -731,7 +869,7 @@ async fn usage_numbers_equal_a_recount_of_the_source_events() {
     let want: BTreeMap<&str, &Value> = expected.as_object().unwrap().iter().map(|(k, v)| (k.as_str(), v)).collect();
     assert_eq!(got, want, "usage {usage}");
     assert_eq!(usage["seatsUsed"], seats_held);
-    assert_eq!(usage["totals"]["tokensEarned"], 150);
+    assert_eq!(usage["totals"]["tokensEarned"], tokens_earned);
 
     let (status, body) =
         json_of(app.get(&format!("/api/enterprise/usage?licenseId={id}&from=2026-13"), Some(&boss)).await).await;

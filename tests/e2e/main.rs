@@ -1,6 +1,7 @@
 //! End-to-end tests through the local HTTP API (in-process local server, real DynamoDB Local and
 //! moto). Run with `make test`.
 
+mod abuse_limits;
 mod auth;
 mod authz_matrix;
 mod billing_cycle_resume;

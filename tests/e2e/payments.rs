@@ -460,3 +460,182 @@ async fn history_is_newest_first_and_paginates() {
     ids.reverse();
     assert_eq!(seen, ids);
 }
+
+async fn library(app: &TestApp, token: &str, query: &str) -> Value {
+    let (status, body) = json_of(app.get(&format!("/api/users/me/courses{query}"), Some(token)).await).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_library_lists_bought_and_free_courses_and_drops_a_refunded_one() {
+    let app = spawn_app().await;
+    let bought = app.seed_course("instructor-lib", 2500, "USD").await;
+    let b = buyer(&app);
+    let (status, body) = pay(&app, &b, &bought, Some("pm_card_visa"), &unique("lib")).await;
+    assert_eq!(status, 201, "{body}");
+    let payment_id = body["paymentId"].as_str().unwrap().to_string();
+    app.wait_for_payment(&payment_id, &b.token, |p| p["fulfilled"] == true).await;
+    let teacher = app.token(&unique("teacher"), &["instructor"]);
+    let upload = json!({
+        "title": "Free course", "description": "d", "category": "business", "level": "beginner",
+        "language": "en", "price": { "amount": 0, "currency": "USD" }, "publish": true,
+        "lessons": [{ "title": "One", "durationSeconds": 60, "contentUrl": "https://cdn.example.com/1.mp4" }]
+    });
+    let (status, free) = json_of(app.post("/api/courses/upload", Some(&teacher), None, &upload).await).await;
+    assert_eq!(status, 201, "{free}");
+    let free = free["courseId"].as_str().unwrap().to_string();
+    let (status, body) = json_of(
+        app.post("/api/courses/purchase", Some(&b.token), Some(&unique("free")), &json!({ "courseId": free })).await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    let all = library(&app, &b.token, "").await;
+    let mut owned: Vec<(String, String, Value)> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["courseId"].as_str().unwrap().to_string(),
+                c["source"].as_str().unwrap().to_string(),
+                c["paymentId"].clone(),
+            )
+        })
+        .collect();
+    owned.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut want = vec![
+        (bought.clone(), "purchase".to_string(), json!(payment_id)),
+        (free.clone(), "free".to_string(), Value::Null),
+    ];
+    want.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(owned, want, "{all}");
+    assert!(all["items"].as_array().unwrap().iter().all(|c| c["title"].is_string()), "{all}");
+    // Pages of one, and nobody else's library.
+    let first = library(&app, &b.token, "?limit=1").await;
+    let cursor = first["nextCursor"].as_str().expect("a second page").to_string();
+    let second = library(&app, &b.token, &format!("?limit=1&cursor={cursor}")).await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_ne!(first["items"][0]["courseId"], second["items"][0]["courseId"]);
+    let stranger = buyer(&app);
+    assert_eq!(library(&app, &stranger.token, "").await["items"], json!([]));
+    let (status, body) =
+        json_of(app.get(&format!("/api/users/me/courses?cursor={cursor}"), Some(&stranger.token)).await).await;
+    assert_eq!((status, error_code(&body)), (400, "invalid_cursor"), "another user's cursor: {body}");
+
+    // A refunded purchase leaves the library.
+    let admin = app.token("admin-lib", &["admin"]);
+    let (status, refund) = json_of(
+        app.post(
+            "/api/payments/refund",
+            Some(&admin),
+            Some(&unique("r")),
+            &json!({ "paymentId": payment_id, "reason": "other" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{refund}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ids: Vec<Value> = library(&app, &b.token, "").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["courseId"].clone())
+            .collect();
+        if ids == vec![json!(free)] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the refunded course is still listed: {ids:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_course_can_be_unpublished_and_archived_without_touching_its_buyers_or_their_orders() {
+    let app = spawn_app().await;
+    let teacher = app.token(&unique("teacher"), &["instructor"]);
+    let content = |amount: i64| {
+        json!({
+            "title": "Lifecycle course", "description": "d", "category": "business", "level": "beginner",
+            "language": "en", "price": { "amount": amount, "currency": "USD" }, "publish": true,
+            "lessons": [{ "title": "One", "durationSeconds": 60, "contentUrl": "https://cdn.example.com/1.mp4" }]
+        })
+    };
+    let (status, course) = json_of(app.post("/api/courses/upload", Some(&teacher), None, &content(2000)).await).await;
+    assert_eq!(status, 201, "{course}");
+    let id = course["courseId"].as_str().unwrap().to_string();
+    let b = buyer(&app);
+    let (status, body) = pay(&app, &b, &id, Some("pm_card_visa"), &unique("life")).await;
+    assert_eq!(status, 201, "{body}");
+    let payment_id = body["paymentId"].as_str().unwrap().to_string();
+    app.wait_for_payment(&payment_id, &b.token, |p| p["fulfilled"] == true).await;
+
+    // A new price touches no order.
+    let mut edit = content(5000);
+    edit["courseId"] = json!(id);
+    let (status, _) = json_of(app.post("/api/courses/upload", Some(&teacher), None, &edit).await).await;
+    assert_eq!(status, 200);
+    let (_, payment) = json_of(app.get(&format!("/api/payments/{payment_id}"), Some(&b.token)).await).await;
+    assert_eq!((&payment["amount"], &payment["items"][0]["amount"]), (&json!(2000), &json!(2000)), "{payment}");
+
+    let set = |status: &'static str| {
+        let (app, teacher, path) = (&app, teacher.clone(), format!("/api/courses/{id}/status"));
+        async move { json_of(app.post(&path, Some(&teacher), None, &json!({ "status": status })).await).await }
+    };
+    let in_catalog = || {
+        let (app, id) = (&app, id.clone());
+        async move {
+            let (_, page) = json_of(app.get("/api/courses/list?limit=100&sort=newest", None).await).await;
+            page["items"].as_array().unwrap().iter().any(|c| c["courseId"] == json!(id))
+        }
+    };
+    assert!(in_catalog().await);
+    // Unpublished: out of the catalog, not for sale, still the buyer's.
+    let (status, body) = set("draft").await;
+    assert_eq!((status, &body["status"]), (200, &json!("draft")), "{body}");
+    assert!(!in_catalog().await);
+    let other = buyer(&app);
+    let (status, _) = pay(&app, &other, &id, Some("pm_card_visa"), &unique("life")).await;
+    assert_eq!(status, 404, "an unpublished course is not for sale");
+    let (status, _) = json_of(app.get(&format!("/api/courses/{id}"), None).await).await;
+    assert_eq!(status, 404);
+    let (status, seen) = json_of(app.get(&format!("/api/courses/{id}"), Some(&b.token)).await).await;
+    assert_eq!(status, 200, "the buyer keeps the course: {seen}");
+    let (_, library) = json_of(app.get("/api/users/me/courses", Some(&b.token)).await).await;
+    assert_eq!(library["items"][0]["courseId"], json!(id));
+    // Published again, then archived for good.
+    assert_eq!(set("published").await.0, 200);
+    assert!(in_catalog().await);
+    assert_eq!(set("archived").await.0, 200);
+    assert!(!in_catalog().await);
+    let (status, body) = set("published").await;
+    assert_eq!((status, error_code(&body)), (422, "course_archived"));
+    let (status, body) = json_of(app.get(&format!("/api/courses/{id}/access"), Some(&b.token)).await).await;
+    assert_eq!((status, &body["access"]), (200, &json!(true)), "{body}");
+    // Something that was for sale is never deleted; a draft that never was, is.
+    let delete = |course: String| {
+        let (app, teacher) = (&app, teacher.clone());
+        async move {
+            let resp = app
+                .request(reqwest::Method::DELETE, &format!("/api/courses/{course}"), Some(&teacher))
+                .send()
+                .await
+                .unwrap();
+            json_of(resp).await
+        }
+    };
+    let (status, body) = delete(id.clone()).await;
+    assert_eq!((status, error_code(&body)), (409, "course_not_deletable"));
+    let mut draft = content(1000);
+    draft["publish"] = json!(false);
+    let (status, draft) = json_of(app.post("/api/courses/upload", Some(&teacher), None, &draft).await).await;
+    assert_eq!(status, 201, "{draft}");
+    let draft_id = draft["courseId"].as_str().unwrap().to_string();
+    let (status, body) = delete(draft_id.clone()).await;
+    assert_eq!((status, &body["deleted"]), (200, &json!(true)), "{body}");
+    let (status, _) = json_of(app.get(&format!("/api/courses/{draft_id}"), Some(&teacher)).await).await;
+    assert_eq!(status, 404);
+}

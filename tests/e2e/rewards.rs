@@ -2,6 +2,7 @@
 //! vouchers at /api/payments/process with the Stripe sandbox, digests through SES (moto),
 //! leaderboards, friends, classes and privacy.
 
+use azora_domain::leaderboard::default_display_name;
 use azora_domain::subscription::{BillingInterval, Subscription, SubscriptionStatus};
 use azora_domain::{Tier, UserId};
 use azora_e2e::{AppOptions, TestApp, error_code, json_of, spawn_app, spawn_app_with, unique};
@@ -388,10 +389,11 @@ async fn leaderboards_rank_by_tokens_earned_and_honour_privacy_and_membership() 
                 )
             })
             .collect();
-        assert_eq!(got[0], (1, json!(a), json!("Ada"), 800));
+        // No board shows user ids: display names only.
+        assert_eq!(got[0], (1, Value::Null, json!("Ada"), 800));
         assert_eq!(got[1], (2, Value::Null, json!("Anonymous learner"), 200));
-        assert_eq!((got[2].0, &got[2].1, got[2].3), (3, &json!(c), 100));
-        assert!(got[2].2.as_str().unwrap().starts_with("Learner "));
+        assert_eq!((got[2].0, &got[2].1, got[2].3), (3, &Value::Null, 100));
+        assert_eq!(got[2].2, json!(default_display_name(&c)));
         assert_eq!(entries.len(), 3);
         assert_eq!(board["me"]["rank"], 4, "{board}");
         assert_eq!((board["me"]["rankExact"].as_bool(), board["me"]["score"].as_i64()), (Some(true), Some(50)));
@@ -401,75 +403,127 @@ async fn leaderboards_rank_by_tokens_earned_and_honour_privacy_and_membership() 
     assert_eq!(status, 200, "{board}");
     assert_eq!((board["me"]["rank"].as_i64(), board["me"]["hidden"].as_bool()), (Some(2), Some(true)), "{board}");
     assert_eq!(board["entries"][1]["isMe"], true);
+    assert_eq!(board["entries"][1]["anonymous"], false, "a hidden user sees their own entry");
     // Someone without tokens has no rank.
     let (_, board) = json_of(app.get("/api/leaderboard/global", Some(&tok(&e))).await).await;
     assert_eq!(board["me"]["rank"], Value::Null);
     let (status, body) = json_of(app.get("/api/leaderboard/global?period=month", Some(&tok(&e))).await).await;
     assert_eq!((status, error_code(&body)), (400, "invalid_period"));
 
-    // Friends: the caller and whom they follow, nobody else.
-    for other in [&a, &c] {
-        let (status, _) =
-            json_of(app.post("/api/friends", Some(&tok(&d)), None, &json!({ "userId": other })).await).await;
-        assert_eq!(status, 201);
+    // Friends: the caller and whom they follow with consent, nobody else; a hidden friend is
+    // anonymous too.
+    let ask = |from: &str, to: &str| {
+        let (app, token) = (&app, tok(from));
+        let body = json!({ "userId": to });
+        async move { json_of(app.post("/api/friends", Some(&token), None, &body).await).await }
+    };
+    let answer = |user: &str, requester: &str, accept: bool| {
+        let (app, token) = (&app, tok(user));
+        let (method, path) = if accept {
+            (Method::POST, format!("/api/friends/requests/{requester}/accept"))
+        } else {
+            (Method::DELETE, format!("/api/friends/requests/{requester}"))
+        };
+        async move { json_of(app.request(method, &path, Some(&token)).send().await.unwrap()).await }
+    };
+    for other in [&a, &c, &e] {
+        let (status, body) = ask(d.as_str(), other.as_str()).await;
+        assert_eq!((status, &body["requested"]), (202, &json!(true)), "{body}");
     }
-    let (status, _) = json_of(app.post("/api/friends", Some(&tok(&d)), None, &json!({ "userId": a })).await).await;
-    assert_eq!(status, 200, "following twice is a no-op");
-    let (status, body) = json_of(app.post("/api/friends", Some(&tok(&d)), None, &json!({ "userId": d })).await).await;
+    let (status, body) = ask(d.as_str(), a.as_str()).await;
+    assert_eq!((status, &body["requested"]), (200, &json!(true)), "asking twice is a no-op: {body}");
+    let (status, body) = ask(d.as_str(), d.as_str()).await;
     assert_eq!((status, error_code(&body)), (400, "cannot_follow_self"));
-    let friends_board = |token: String| {
+    // Nothing shows before consent.
+    let (_, list) = json_of(app.get("/api/friends", Some(&tok(&d))).await).await;
+    assert_eq!((list["items"].as_array().unwrap().len(), list["pending"].as_array().unwrap().len()), (0, 3), "{list}");
+    let (status, requests) = json_of(app.get("/api/friends/requests", Some(&tok(&a))).await).await;
+    assert_eq!((status, &requests["items"][0]["userId"]), (200, &json!(d)), "{requests}");
+    // Someone else cannot answer a's request; a and c accept, e declines.
+    assert_eq!(answer(c.as_str(), e.as_str(), true).await.0, 404);
+    for (user, accept) in [(&a, true), (&c, true), (&e, false)] {
+        let (status, body) = answer(user.as_str(), d.as_str(), accept).await;
+        assert_eq!((status, &body["accepted"]), (200, &json!(accept)), "{body}");
+    }
+    assert_eq!(answer(a.as_str(), d.as_str(), true).await.0, 404, "answered already");
+    let (status, body) = ask(d.as_str(), a.as_str()).await;
+    assert_eq!((status, &body["following"]), (200, &json!(true)), "{body}");
+    assert_eq!(ask(e.as_str(), b.as_str()).await.0, 202);
+    assert_eq!(answer(b.as_str(), e.as_str(), true).await.0, 200);
+    let board_names = |path: String, token: String| {
         let app = &app;
         async move {
-            let (status, board) = json_of(app.get("/api/leaderboard/friends", Some(&token)).await).await;
+            let (status, board) = json_of(app.get(&path, Some(&token)).await).await;
             assert_eq!(status, 200, "{board}");
-            board["entries"]
-                .as_array()
-                .unwrap()
+            let entries = board["entries"].as_array().unwrap();
+            assert!(entries.iter().all(|x| x.get("userId").is_none()), "no user ids on a board: {board}");
+            entries
                 .iter()
-                .map(|x| (x["userId"].as_str().unwrap().to_string(), x["rank"].as_i64().unwrap()))
+                .map(|x| (x["displayName"].as_str().unwrap().to_string(), x["rank"].as_i64().unwrap()))
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(friends_board(tok(&d)).await, vec![(a.clone(), 1), (c.clone(), 2), (d.clone(), 3)]);
-    assert_eq!(friends_board(tok(&e)).await, vec![(e.clone(), 1)], "another user's board is their own");
+    let friends_board = |token: String| board_names("/api/leaderboard/friends".to_string(), token);
+    let name = |u: &str| default_display_name(u);
+    assert_eq!(friends_board(tok(&d)).await, vec![("Ada".into(), 1), (name(&c), 2), (name(&d), 3)]);
+    assert_eq!(
+        friends_board(tok(&e)).await,
+        vec![("Anonymous learner".into(), 1), (name(&e), 2)],
+        "another user's board is their own, and b hides"
+    );
     let (_, list) = json_of(app.get("/api/friends", Some(&tok(&d))).await).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!((list["items"].as_array().unwrap().len(), list["pending"].as_array().unwrap().len()), (2, 0), "{list}");
     let resp = app.request(Method::DELETE, &format!("/api/friends/{c}"), Some(&tok(&d))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let resp = app.request(Method::DELETE, &format!("/api/friends/{c}"), Some(&tok(&d))).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(friends_board(tok(&d)).await, vec![(a.clone(), 1), (d.clone(), 2)]);
+    assert_eq!(friends_board(tok(&d)).await, vec![("Ada".into(), 1), (name(&d), 2)]);
 
-    // Classes: members and the owner read the board; anyone else gets 404.
+    // Classes: nobody is put in one; members join with the owner's code. Members and the owner
+    // read the board; anyone else gets 404.
     let owner = unique("instructor");
     let owner_token = app.token(&owner, &["instructor"]);
-    let (status, body) = json_of(
-        app.post("/api/classes", Some(&tok(&a)), None, &json!({ "name": "Rust 1", "memberIds": [a, b] })).await,
-    )
-    .await;
+    let (status, body) =
+        json_of(app.post("/api/classes", Some(&tok(&a)), None, &json!({ "name": "Rust 1" })).await).await;
     assert_eq!((status, error_code(&body)), (403, "forbidden"));
-    let (status, class) = json_of(
-        app.post(
-            "/api/classes",
-            Some(&owner_token),
-            Some("class-1"),
-            &json!({ "name": "Rust 1", "memberIds": [a, b, b] }),
-        )
-        .await,
+    let (status, body) = json_of(
+        app.post("/api/classes", Some(&owner_token), None, &json!({ "name": "Rust 1", "memberIds": [a, b] })).await,
     )
     .await;
+    assert_eq!(status, 400, "members cannot be added by the owner: {body}");
+    let (status, class) =
+        json_of(app.post("/api/classes", Some(&owner_token), Some("class-1"), &json!({ "name": "Rust 1" })).await)
+            .await;
     assert_eq!(status, 201, "{class}");
-    assert_eq!(class["memberCount"], 2);
+    assert_eq!(class["memberCount"], 0);
+    let code = class["joinCode"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 16, "{class}");
     let class_id = class["classId"].as_str().unwrap().to_string();
+    let join = |token: String, code: String| {
+        let app = &app;
+        async move { json_of(app.post("/api/classes/join", Some(&token), None, &json!({ "joinCode": code })).await).await }
+    };
+    let (status, joined) = join(tok(&a), code.clone()).await;
+    assert_eq!((status, &joined["classId"], &joined["memberCount"]), (201, &json!(class_id), &json!(1)), "{joined}");
+    assert!(
+        joined.get("joinCode").is_none() && joined.get("ownerId").is_none(),
+        "only the owner sees the code: {joined}"
+    );
+    let (status, joined) = join(tok(&a), code.to_lowercase()).await;
+    assert_eq!((status, &joined["memberCount"]), (200, &json!(1)), "joining again changes nothing: {joined}");
+    assert_eq!(join(tok(&b), code.clone()).await.0, 201);
+    let (status, body) = join(tok(&c), "0000000000000000".into()).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
     let path = format!("/api/leaderboard/class/{class_id}");
-    for reader in [owner_token.clone(), tok(&a), tok(&b)] {
-        let (status, board) = json_of(app.get(&path, Some(&reader)).await).await;
-        assert_eq!(status, 200, "{board}");
-        let users: Vec<&str> =
-            board["entries"].as_array().unwrap().iter().map(|x| x["userId"].as_str().unwrap()).collect();
-        assert_eq!(users, [a.as_str(), b.as_str()]);
-        assert_eq!(board["class"]["name"], "Rust 1");
+    for reader in [owner_token.clone(), tok(&a)] {
+        let names = board_names(path.clone(), reader).await;
+        assert_eq!(names, vec![("Ada".into(), 1), ("Anonymous learner".into(), 2)], "b hides here too");
     }
+    let (_, board) = json_of(app.get(&path, Some(&tok(&b))).await).await;
+    assert_eq!((&board["entries"][1]["displayName"], &board["entries"][1]["isMe"]), (&json!(name(&b)), &json!(true)));
+    let (_, board) = json_of(app.get(&path, Some(&owner_token)).await).await;
+    assert_eq!(board["class"]["joinCode"], json!(code));
+    assert_eq!(board["class"]["name"], "Rust 1");
     for outsider in [tok(&c), app.token("another-instructor", &["instructor"])] {
         let (status, body) = json_of(app.get(&path, Some(&outsider)).await).await;
         assert_eq!((status, error_code(&body)), (404, "not_found"));

@@ -17,6 +17,7 @@ const ROLES = [
     ['/pricing', 'Compare plans'],
     ['/checkout', 'Your cart is empty'],
     ['/payments', 'No payments yet'],
+    ['/my-courses', 'You own no courses yet'],
     ['/tokens', 'Rewards'],
     ['/leaderboards', 'You follow nobody yet'],
     ['/billing', 'No invoices yet'],

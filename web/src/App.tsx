@@ -15,6 +15,7 @@ import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens
 import { Pricing } from './screens/Pricing';
 import { Billing } from './screens/Billing';
 import { InstructorPayouts } from './screens/Payouts';
+import { MyCourses } from './screens/MyCourses';
 
 interface Screen {
   pattern: string;
@@ -33,6 +34,7 @@ const SCREENS: Screen[] = [
   { pattern: '/billing', roles: ALL, render: (_, q) => <Billing query={q} /> },
   { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing focus="payment-method" /> },
   { pattern: '/checkout', roles: ALL, render: () => <Checkout /> },
+  { pattern: '/my-courses', roles: ALL, render: () => <MyCourses /> },
   { pattern: '/payments', roles: ALL, render: () => <PaymentHistory /> },
   { pattern: '/payments/:paymentId', roles: ALL, render: (p) => <PaymentDetail paymentId={p.paymentId!} /> },
   { pattern: '/tokens', roles: ALL, render: () => <Tokens /> },
@@ -53,6 +55,7 @@ const SCREENS: Screen[] = [
 const NAV: { to: string; label: string; roles?: Role[] }[] = [
   { to: '/courses', label: 'Catalog' },
   { to: '/pricing', label: 'Plans' },
+  { to: '/my-courses', label: 'My learning', roles: ALL },
   { to: '/billing', label: 'Billing', roles: ALL },
   { to: '/payments', label: 'Payments', roles: ALL },
   { to: '/tokens', label: 'Tokens', roles: ALL },

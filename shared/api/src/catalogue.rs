@@ -4,6 +4,7 @@
 
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
+use crate::limits::LimitError;
 use crate::refunds::RefundError;
 use crate::rewards::RewardsError;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
@@ -74,7 +75,23 @@ impl From<CheckoutError> for ApiError {
                 }
                 ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", d.message).with_details(details)
             }
+            CheckoutError::Limited(e) => e.into(),
             CheckoutError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        let message = e.to_string();
+        match e {
+            LimitError::Exceeded { limit, per, window_minutes, retry_after_seconds, .. } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                    .with_details(json!({ "limit": limit, "per": per, "windowMinutes": window_minutes }));
+                e.retry_after_seconds = Some(retry_after_seconds);
+                e
+            }
+            LimitError::Fault(f) => f.into(),
         }
     }
 }

@@ -5,9 +5,11 @@
 
 use crate::auth::Principal;
 use crate::fault::Fault;
+use crate::limits::{self, Caller, DECLINED_PAYMENTS, LimitError};
 use crate::needs::UndeclaredPart;
 use crate::payments::customer_of;
 use crate::state::AppState;
+use azora_domain::course::Course;
 use azora_domain::payment::{
     OrderItem, OrderRefusal, Payment, PaymentStatus, payment_item_cash, price_order, refunded_items,
 };
@@ -43,6 +45,9 @@ pub enum CheckoutError {
     KeyReused,
     #[error("card declined: {}", .0.message)]
     Declined(Box<Declined>),
+    /// Too many declined attempts lately (card testing): no order is written.
+    #[error(transparent)]
+    Limited(#[from] LimitError),
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -214,6 +219,23 @@ async fn reclaim_voucher(state: &AppState, holder_id: &str) -> Result<bool, Chec
 
 /// The same payment id must mean the same order: a key reused for other courses (or on the
 /// other checkout route for another course) is refused rather than answered with the first.
+/// Enrolls `user` in a free course at once, without Stripe, and counts the start in the usage of
+/// the organisations where they hold a seat. A second enrollment is [`CheckoutError::AlreadyOwned`]
+/// and counts nothing (the first did).
+pub async fn enroll_free(state: &AppState, user: &UserId, course: &Course) -> Result<(), CheckoutError> {
+    if course.instructor_id == *user {
+        return Err(OrderRefusal::OwnCourse(course.id.clone()).into());
+    }
+    let now = state.clock.now();
+    match state.store.enroll_free(user, &course.id, now).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition() => return Err(CheckoutError::AlreadyOwned(course.id.clone())),
+        Err(e) => return Err(e.into()),
+    }
+    crate::licensing::usage::record_enrollment_usage(state, user, &course.id, now).await?;
+    Ok(())
+}
+
 pub fn ensure_same_order(existing: &Payment, course_ids: &[String]) -> Result<(), CheckoutError> {
     let ordered: Vec<&str> = existing
         .items
@@ -350,13 +372,21 @@ fn status_of(state: PaymentIntentState) -> PaymentStatus {
     }
 }
 
-/// Creates (or, on a retry, finds) the PaymentIntent and records what Stripe said.
+/// Refuses a buyer, or an address, with too many declined payments lately (card testing) before
+/// any order is written; [`charge`] counts the declines.
+pub async fn ensure_may_pay(state: &AppState, buyer: Caller<'_>) -> Result<(), CheckoutError> {
+    Ok(limits::ensure_left(state, &DECLINED_PAYMENTS, buyer).await?)
+}
+
+/// Creates (or, on a retry, finds) the PaymentIntent and records what Stripe said; a decline
+/// counts against the buyer's and the address's budgets ([`ensure_may_pay`]).
 /// Fulfilment waits for the `payment_intent.succeeded` webhook.
 pub async fn charge(
     state: &AppState,
     principal: &Principal,
     payment: Payment,
     payment_method: Option<&str>,
+    source_ip: &str,
 ) -> Result<Charged, CheckoutError> {
     let customer = customer_of(state, principal).await?;
     let metadata = HashMap::from([
@@ -389,6 +419,11 @@ pub async fn charge(
             state.store.transition_payment(&payment.id, PaymentStatus::Failed, now).await?;
             let voucher_released =
                 release_declined_voucher(state, &payment, payment_intent.as_ref().map(|p| p.id.as_str())).await;
+            let buyer = Caller { user: &principal.user_id, ip: source_ip };
+            if let Err(e) = limits::record_failure(state, &DECLINED_PAYMENTS, buyer).await {
+                // The decline is the answer; a lost count only loosens the limit.
+                tracing::warn!(payment_id = %payment.id, error = %e, "decline not counted");
+            }
             return Err(CheckoutError::Declined(Box::new(Declined {
                 payment_id: payment.id.clone(),
                 code,

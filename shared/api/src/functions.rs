@@ -118,7 +118,14 @@ pub const LEADERBOARD_CLASS: Function = http!(handlers::leaderboard::class, AUTH
 pub const FRIENDS_FOLLOW: Function = http!(handlers::leaderboard::follow, AUTH);
 pub const FRIENDS_UNFOLLOW: Function = http!(handlers::leaderboard::unfollow, AUTH);
 pub const FRIENDS_LIST: Function = http!(handlers::leaderboard::list_friends, AUTH);
+pub const FRIENDS_REQUESTS_LIST: Function = http!(handlers::leaderboard::follow_requests, AUTH);
+pub const FRIENDS_REQUESTS_ACCEPT: Function = http!(handlers::leaderboard::accept_follow, AUTH);
+pub const FRIENDS_REQUESTS_DECLINE: Function = http!(handlers::leaderboard::decline_follow, AUTH);
 pub const CLASSES_CREATE: Function = http!(handlers::leaderboard::create_class, AUTH);
+pub const CLASSES_JOIN: Function = http!(handlers::leaderboard::join_class, AUTH);
+pub const USERS_COURSES: Function = http!(handlers::courses::my_courses, AUTH);
+pub const COURSES_STATUS: Function = http!(handlers::courses::set_status, AUTH);
+pub const COURSES_DELETE: Function = http!(handlers::courses::delete_draft, AUTH);
 pub const USERS_PRIVACY: Function = http!(handlers::leaderboard::privacy, AUTH);
 
 // Consumers and scheduled jobs

@@ -91,3 +91,14 @@ pub fn html(body: String) -> HttpResult {
         .body(Body::Text(body))
         .map_err(ApiError::internal)
 }
+
+/// The address a request came from, as API Gateway saw it (for per-address limits); `unknown`
+/// when there is none.
+pub fn source_ip(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+    .filter(|ip| !ip.is_empty() && ip.len() <= 64)
+    .unwrap_or_else(|| "unknown".into())
+}

@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lambda;
 pub mod licensing;
+pub mod limits;
 pub mod needs;
 pub mod notify;
 pub mod payments;

@@ -78,6 +78,36 @@ impl KeyPayload {
     }
 }
 
+/// How long the key a re-key replaced keeps working (time to roll the new key out). Keys older
+/// than the one replaced stop at once.
+pub const REPLACED_KEY_OVERLAP: SignedDuration = SignedDuration::from_hours(72);
+
+/// Whether a presented key is the license's current key, the one it replaced (still honoured
+/// until the overlap ends), or superseded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRotation {
+    Current,
+    Replaced { until: Timestamp },
+    Superseded,
+}
+
+impl KeyPayload {
+    /// Where `self` stands against the license's `current` key at `now`. A re-key signs the new
+    /// key with `issuedAt` = the time of the re-key, which starts the overlap.
+    pub fn rotation(&self, current: &KeyPayload, now: Timestamp) -> KeyRotation {
+        if self.key_version >= current.key_version {
+            return KeyRotation::Current;
+        }
+        let rekeyed = Timestamp::from_second(current.issued_at).unwrap_or(Timestamp::MIN);
+        let until = rekeyed.checked_add(REPLACED_KEY_OVERLAP).unwrap_or(Timestamp::MAX);
+        if self.key_version + 1 == current.key_version && now < until {
+            KeyRotation::Replaced { until }
+        } else {
+            KeyRotation::Superseded
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum KeyError {
     #[error("the license key is malformed: {0}")]
@@ -220,6 +250,21 @@ impl LicenseVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_key_works_for_the_overlap_and_older_keys_not_at_all() {
+        let at =
+            |version: u32, issued_at: i64| KeyPayload { key_version: version, issued_at, ..payload(2_000_000_000) };
+        let rekeyed = 1_800_000_000;
+        let current = at(3, rekeyed);
+        let now = |s: i64| Timestamp::from_second(s).unwrap();
+        let until = now(rekeyed) + REPLACED_KEY_OVERLAP;
+        assert_eq!(at(3, rekeyed).rotation(&current, now(rekeyed)), KeyRotation::Current);
+        assert_eq!(at(2, 1).rotation(&current, now(rekeyed + 60)), KeyRotation::Replaced { until });
+        assert_eq!(at(2, 1).rotation(&current, until - SignedDuration::from_secs(1)), KeyRotation::Replaced { until });
+        assert_eq!(at(2, 1).rotation(&current, until), KeyRotation::Superseded);
+        assert_eq!(at(1, 1).rotation(&current, now(rekeyed)), KeyRotation::Superseded, "two versions back");
+    }
 
     fn signer(seed: u8) -> LicenseSigner {
         LicenseSigner::from_seed([seed; 32])

@@ -13,7 +13,7 @@
 use crate::cursor::{self, Page};
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, attrs, n, s, ts};
-use crate::table::{Expr, Key, Query, key};
+use crate::table::{Expr, Key, Outcome, Query, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
 use azora_domain::UserId;
@@ -72,6 +72,21 @@ impl Store {
             update.push_str(" REMOVE CatalogPK");
         }
         self.update(&course_key(&c.id), Expr::update(update).with(expr)).await
+    }
+
+    /// Deletes an instructor's draft that was never published and has no learners; `false` (nothing
+    /// deleted) otherwise. Anything that was ever for sale is archived instead, never deleted, so
+    /// orders, receipts and libraries keep pointing at it.
+    pub async fn delete_draft_course(&self, c: &Course) -> Result<bool, StoreError> {
+        let never_sold = Expr::when(
+            "attribute_exists(PK) AND instructorId = :me AND #status = :draft AND attribute_not_exists(publishedAt) \
+             AND enrollmentCount = :zero",
+        )
+        .status()
+        .value(":me", s(c.instructor_id.as_str()))
+        .value(":draft", s(CourseStatus::Draft.as_str()))
+        .value(":zero", n(0));
+        self.delete(&course_key(&c.id), Some(never_sold)).await.applied()
     }
 
     pub async fn get_course(&self, course_id: &str) -> Result<Option<Course>, StoreError> {

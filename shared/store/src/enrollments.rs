@@ -1,9 +1,10 @@
 //! Enrollments (who owns which course): `USER#<id>` / `ENROLLMENT#<courseId>`, written by a
 //! fulfilment (naming the payment that granted it), by `sync_access` and by a free enrollment.
 
+use crate::cursor::Page;
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, n, s, ts};
-use crate::table::{Expr, Key, key};
+use crate::table::{Expr, Key, Query, key};
 use crate::{Store, keys};
 use azora_domain::UserId;
 use azora_domain::course::CourseStatus;
@@ -43,6 +44,26 @@ impl ToItem for Enrollment {
     }
 }
 
+/// A course the user owns, as their library lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedCourse {
+    pub course_id: String,
+    pub enrolled_at: Timestamp,
+    /// The payment that granted it; `None` for a free course or access granted otherwise.
+    pub payment_id: Option<String>,
+}
+
+impl FromItem for OwnedCourse {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let f = Fields::of(item, "enrollment");
+        Ok(OwnedCourse {
+            course_id: f.string("courseId")?,
+            enrolled_at: f.ts("enrolledAt")?,
+            payment_id: f.opt("paymentId"),
+        })
+    }
+}
+
 /// The course an enrollment grants.
 struct EnrolledCourse(String);
 
@@ -76,6 +97,17 @@ impl Store {
         let wanted = course_ids.iter().map(|id| enrollment_key(user, id)).collect();
         let found = self.batch_get(wanted, true).await?;
         found.iter().map(|item| EnrolledCourse::from_item(item).map(|EnrolledCourse(id)| id)).collect()
+    }
+
+    /// The courses a user owns, a page at a time, by course id.
+    pub async fn list_enrollments(
+        &self,
+        user: &UserId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OwnedCourse>, StoreError> {
+        let q = Query::prefix(keys::user(user.as_str()), &keys::enrollment("")).consistent().limit(limit);
+        self.page(q, cursor).await
     }
 
     pub async fn is_enrolled(&self, user: &UserId, course_id: &str) -> Result<bool, StoreError> {

@@ -50,8 +50,11 @@
 //! | leaderboard stats     | `LBSTATS#<periodId>`        | `STATS`                |                              | percentile cuts (stats job)            |
 //! | profile               | `USER#<userId>`             | `PROFILE`              |                              | display name, privacy, follow count    |
 //! | follow                | `USER#<userId>`             | `FOLLOWS#<otherId>`    |                              | whom a user follows                    |
+//! | follow request        | `USER#<otherId>`            | `FOLLOWREQ#<userId>`   |                              | who asks to follow a user (incoming)   |
+//! | follow request sent   | `USER#<userId>`             | `FOLLOWREQTO#<otherId>`|                              | a user's pending requests (outgoing)   |
 //! | class                 | `CLASS#<classId>`           | `CLASS`                |                              | owner and name                         |
 //! | class member          | `CLASS#<classId>`           | `MEMBER#<userId>`      |                              | members; is the caller a member        |
+//! | class join code       | `CLASSCODE#<code>`          | `CLASSCODE`            |                              | which class a join code opens          |
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -247,6 +250,16 @@ pub fn follows(other: &str) -> String {
     format!("FOLLOWS#{other}")
 }
 
+/// On the followed user's partition: `requester` asks to follow them.
+pub fn follow_request_from(requester: &str) -> String {
+    format!("FOLLOWREQ#{requester}")
+}
+
+/// On the requester's partition: they asked to follow `other` (their pending requests).
+pub fn follow_request_to(other: &str) -> String {
+    format!("FOLLOWREQTO#{other}")
+}
+
 pub fn class(class_id: &str) -> String {
     format!("CLASS#{class_id}")
 }
@@ -256,3 +269,9 @@ pub const CLASS: &str = "CLASS";
 pub fn class_member(user_id: &str) -> String {
     format!("MEMBER#{user_id}")
 }
+
+pub fn class_code(code: &str) -> String {
+    format!("CLASSCODE#{code}")
+}
+
+pub const CLASS_CODE: &str = "CLASSCODE";

@@ -43,10 +43,27 @@ pub struct Profile {
     pub follow_count: u32,
 }
 
+/// What asking to follow someone did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowRequestOutcome {
+    Requested,
+    AlreadyRequested,
+    AlreadyFollowing,
+}
+
+/// Someone asking to follow the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowRequest {
+    pub requester: String,
+    pub requested_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowOutcome {
     Followed,
     AlreadyFollowing,
+    /// There was no request to accept.
+    NoRequest,
     LimitReached,
 }
 
@@ -55,8 +72,19 @@ pub struct Class {
     pub id: String,
     pub owner_id: UserId,
     pub name: String,
+    /// Members joined by consent (the owner is not one unless they joined).
     pub member_count: u32,
+    /// What a learner enters to join; the owner shares it. Classes made before join codes have none.
+    pub join_code: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// What joining a class did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Joined,
+    AlreadyMember,
+    Full,
 }
 
 fn user_of_pk(item: &Item) -> Result<String, StoreError> {
@@ -98,9 +126,13 @@ from_item! { Profile as "profile", |f| {
     follow_count: u32::try_from(f.count("followCount")?.max(0)).unwrap_or(0),
 } }
 
+from_item! { FollowRequest as "follow request", |f| {
+    requester: f.string("userId")?, requested_at: f.ts("requestedAt")?,
+} }
+
 from_item! { Class as "class", |f| {
     id: f.string("classId")?, owner_id: f.user("ownerId")?, name: f.string("name")?,
-    member_count: f.u32("memberCount")?, created_at: f.ts("createdAt")?,
+    member_count: f.u32("memberCount")?, join_code: f.opt("joinCode"), created_at: f.ts("createdAt")?,
 } }
 
 impl Store {
@@ -247,23 +279,97 @@ impl Store {
     }
 
     /// Follows `other`, at most `max` users in all.
-    pub async fn follow(
+    /// `user` asks to follow `other`: an incoming request on `other`'s partition and the pending
+    /// one on `user`'s, together, unless `user` follows `other` already.
+    pub async fn request_follow(
         &self,
         user: &UserId,
         other: &UserId,
+        now: Timestamp,
+    ) -> Result<FollowRequestOutcome, StoreError> {
+        let (u, o) = (user.as_str(), other.as_str());
+        let incoming =
+            key(keys::user(o), keys::follow_request_from(u)).item([("userId", s(u)), ("requestedAt", ts(now))]);
+        let outgoing =
+            key(keys::user(u), keys::follow_request_to(o)).item([("userId", s(o)), ("requestedAt", ts(now))]);
+        let writes = vec![
+            self.tx_check(&key(keys::user(u), keys::follows(o)), Expr::absent())?,
+            self.tx_new(incoming)?,
+            self.tx_new(outgoing)?,
+        ];
+        match self.transact(writes).await {
+            Ok(()) => Ok(FollowRequestOutcome::Requested),
+            Err(e) if e.failed_condition_at(0) => Ok(FollowRequestOutcome::AlreadyFollowing),
+            Err(e) if e.failed_condition_at(1) || e.failed_condition_at(2) => {
+                Ok(FollowRequestOutcome::AlreadyRequested)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who asks to follow `user`, oldest first.
+    pub async fn follow_requests(&self, user: &UserId) -> Result<Vec<FollowRequest>, StoreError> {
+        let q = Query::prefix(keys::user(user.as_str()), "FOLLOWREQ#").consistent();
+        let mut out = self.query_all(&q).await?.iter().map(FollowRequest::from_item).collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(|r| r.requested_at);
+        Ok(out)
+    }
+
+    /// Whom `user` asked to follow, still waiting for their answer.
+    pub async fn pending_follows(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        self.sort_key_suffixes(&keys::user(user.as_str()), "FOLLOWREQTO#").await
+    }
+
+    /// `user` accepts `requester`'s request: the request goes and `requester` follows `user`
+    /// (at most `max` follows), in one transaction.
+    pub async fn accept_follow(
+        &self,
+        user: &UserId,
+        requester: &UserId,
         max: u32,
         now: Timestamp,
     ) -> Result<FollowOutcome, StoreError> {
-        let follow = key(keys::user(user.as_str()), keys::follows(other.as_str()))
-            .item([("userId", s(other.as_str())), ("followedAt", ts(now))]);
+        let (u, r) = (user.as_str(), requester.as_str());
+        let follow = key(keys::user(r), keys::follows(u)).item([("userId", s(u)), ("followedAt", ts(now))]);
         let count = Expr::update("ADD followCount :one")
             .only_if("attribute_not_exists(followCount) OR followCount < :max")
             .value(":one", n(1))
             .value(":max", n(max));
-        match self.transact(vec![self.tx_new(follow)?, self.tx_update(&profile_key(user.as_str()), count)?]).await {
+        let writes = vec![
+            self.tx_delete(
+                &key(keys::user(u), keys::follow_request_from(r)),
+                Some(Expr::when("attribute_exists(PK)")),
+            )?,
+            self.tx_delete(&key(keys::user(r), keys::follow_request_to(u)), None)?,
+            self.tx_new(follow)?,
+            self.tx_update(&profile_key(r), count)?,
+        ];
+        match self.transact(writes).await {
             Ok(()) => Ok(FollowOutcome::Followed),
-            Err(e) if e.failed_condition_at(0) => Ok(FollowOutcome::AlreadyFollowing),
-            Err(e) if e.failed_condition_at(1) => Ok(FollowOutcome::LimitReached),
+            Err(e) if e.failed_condition_at(0) => Ok(FollowOutcome::NoRequest),
+            Err(e) if e.failed_condition_at(2) => {
+                self.withdraw_follow_request(requester, user).await?;
+                Ok(FollowOutcome::AlreadyFollowing)
+            }
+            Err(e) if e.failed_condition_at(3) => Ok(FollowOutcome::LimitReached),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `requester`'s request to follow `other` (declined, or withdrawn); `false` when
+    /// there was none.
+    pub async fn withdraw_follow_request(&self, requester: &UserId, other: &UserId) -> Result<bool, StoreError> {
+        let (r, o) = (requester.as_str(), other.as_str());
+        let writes = vec![
+            self.tx_delete(
+                &key(keys::user(o), keys::follow_request_from(r)),
+                Some(Expr::when("attribute_exists(PK)")),
+            )?,
+            self.tx_delete(&key(keys::user(r), keys::follow_request_to(o)), None)?,
+        ];
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_condition_at(0) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -300,20 +406,44 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes the members, then the class item (so a class is visible only once complete).
-    /// `ConditionFailed` when the class id exists.
-    pub async fn create_class(&self, class: &Class, members: &[UserId]) -> Result<(), StoreError> {
-        let pk = keys::class(&class.id);
-        let items: Vec<Item> = members
-            .iter()
-            .map(|m| key(&pk, keys::class_member(m.as_str())).item([("userId", s(m.as_str()))]))
-            .collect();
-        self.batch_put(items).await?;
-        let item = key(&pk, keys::CLASS).item(attrs! {
+    /// Writes a class without members and its join code, together. `ConditionFailed` when the
+    /// class id (or, by a one-in-2^80 chance, the code) exists.
+    pub async fn create_class(&self, class: &Class) -> Result<(), StoreError> {
+        let code =
+            class.join_code.as_deref().ok_or_else(|| StoreError::Malformed("a new class needs a join code".into()))?;
+        let mut item = key(keys::class(&class.id), keys::CLASS).item(attrs! {
             "classId" => s(&class.id), "ownerId" => s(class.owner_id.as_str()), "name" => s(&class.name),
-            "memberCount" => n(class.member_count), "createdAt" => ts(class.created_at),
+            "memberCount" => n(0), "createdAt" => ts(class.created_at),
         });
-        self.put_new(item).await
+        item.insert("joinCode".into(), s(code));
+        let lookup = key(keys::class_code(code), keys::CLASS_CODE).item([("classId", s(&class.id))]);
+        match self.transact(vec![self.tx_new(item)?, self.tx_new(lookup)?]).await {
+            Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Err(StoreError::ConditionFailed),
+            other => other,
+        }
+    }
+
+    /// The class a join code opens.
+    pub async fn class_of_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let item = self.get_item(&key(keys::class_code(code), keys::CLASS_CODE), false).await?;
+        item.as_ref().map(|i| get_s(i, "classId").map(str::to_string)).transpose()
+    }
+
+    /// Adds `user` to the class, at most `max` members: the member item and the count change
+    /// together, so concurrent joins never pass the limit.
+    pub async fn join_class(&self, class_id: &str, user: &UserId, max: u32) -> Result<JoinOutcome, StoreError> {
+        let pk = keys::class(class_id);
+        let member = key(&pk, keys::class_member(user.as_str())).item([("userId", s(user.as_str()))]);
+        let count = Expr::update("ADD memberCount :one")
+            .only_if("attribute_exists(PK) AND memberCount < :max")
+            .value(":one", n(1))
+            .value(":max", n(max));
+        match self.transact(vec![self.tx_new(member)?, self.tx_update(&key(&pk, keys::CLASS), count)?]).await {
+            Ok(()) => Ok(JoinOutcome::Joined),
+            Err(e) if e.failed_condition_at(0) => Ok(JoinOutcome::AlreadyMember),
+            Err(e) if e.failed_condition_at(1) => Ok(JoinOutcome::Full),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn get_class(&self, class_id: &str) -> Result<Option<Class>, StoreError> {

@@ -296,6 +296,34 @@ impl Store {
         self.update(&license_key(license_id), expr).await.applied()
     }
 
+    /// Revokes `license` (from one of `from`) and, in the same transaction, releases its
+    /// white-label domain, so another organisation may claim it. `false` when its status was not
+    /// one of `from` or its domain changed meanwhile (nothing written).
+    pub async fn revoke_license(
+        &self,
+        license: &License,
+        from: &[LicenseStatus],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let Some(domain) = license.white_label.as_ref().map(|w| w.custom_domain.clone()) else {
+            return self.set_license_status(&license.id, from, LicenseStatus::Revoked, now).await;
+        };
+        let to = LicenseStatus::Revoked.as_str();
+        let more = " REMOVE GSI1PK, GSI1SK, wlDomain";
+        let Some(revoke) = Expr::status_move(to, from.iter().map(|st| st.as_str()), now, more) else {
+            return Ok(false);
+        };
+        let revoke = revoke.with(Expr::when("wlDomain = :wld").value(":wld", s(&domain)));
+        let ours = Expr::when("licenseId = :lid").value(":lid", s(&license.id));
+        let items =
+            vec![self.tx_update(&license_key(&license.id), revoke)?, self.tx_delete(&domain_key(&domain), Some(ours))?];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Marks a license `expired` once its expiry plus grace has passed; `false` when it was
     /// renewed, revoked or expired meanwhile (the job run twice, or concurrently).
     pub async fn expire_license(&self, license: &License, now: Timestamp) -> Result<bool, StoreError> {

@@ -21,7 +21,37 @@ pub enum RateDecision {
     },
 }
 
+/// The window containing `now` (Unix seconds): its start and end.
+fn window_of(now: i64, window_seconds: i64) -> (i64, i64) {
+    let window_seconds = window_seconds.max(1);
+    let start = now - now.rem_euclid(window_seconds);
+    (start, start + window_seconds)
+}
+
 impl Store {
+    /// Whether `caller` may still be counted under `scope` in the window containing `now`, without
+    /// counting: for budgets of failures, which are known only after the attempt they limit.
+    pub async fn peek_rate_limit(
+        &self,
+        scope: &str,
+        caller: &str,
+        limit: u32,
+        window_seconds: i64,
+        now: i64,
+    ) -> Result<RateDecision, StoreError> {
+        let (window_start, window_end) = window_of(now, window_seconds);
+        let window = key(keys::rate_window(scope, caller, window_start), "RATE");
+        let hits = match self.get_item(&window, true).await? {
+            Some(item) => opt_i64(&item, "hits")?.unwrap_or(0),
+            None => 0,
+        };
+        Ok(if hits < i64::from(limit) {
+            RateDecision::Allowed { remaining: u32::try_from(i64::from(limit) - hits).unwrap_or(0) }
+        } else {
+            RateDecision::Limited { retry_after_seconds: u64::try_from(window_end - now).unwrap_or(1).max(1) }
+        })
+    }
+
     /// Counts one request of `caller` under `scope` in the window containing `now` (Unix seconds).
     pub async fn hit_rate_limit(
         &self,
@@ -31,9 +61,7 @@ impl Store {
         window_seconds: i64,
         now: i64,
     ) -> Result<RateDecision, StoreError> {
-        let window_seconds = window_seconds.max(1);
-        let window_start = now - now.rem_euclid(window_seconds);
-        let window_end = window_start + window_seconds;
+        let (window_start, window_end) = window_of(now, window_seconds);
         let expr = Expr::update("ADD hits :one SET #ttl = :ttl")
             .only_if("attribute_not_exists(hits) OR hits < :limit")
             .name("#ttl", keys::TTL)

@@ -175,6 +175,16 @@ async fn a_custom_domain_belongs_to_one_license() {
     assert!(store.set_white_label(&a_stale(&a), &wl("x.a.com"), now).await.unwrap_err().is_condition());
     let saved = store.get_license("lic_a").await.unwrap().unwrap().white_label.unwrap();
     assert_eq!(saved.custom_domain, "academy.a.com");
+
+    // Revoking a releases its domain in the same transaction; a stale read cannot revoke twice.
+    let a = store.get_license("lic_a").await.unwrap().unwrap();
+    let from = [LicenseStatus::Active, LicenseStatus::Suspended];
+    assert!(store.revoke_license(&a, &from, now).await.unwrap());
+    assert!(!store.revoke_license(&a, &from, now).await.unwrap(), "already revoked");
+    assert_eq!(store.get_license("lic_a").await.unwrap().unwrap().status, LicenseStatus::Revoked);
+    assert_eq!(store.license_for_domain("academy.a.com").await.unwrap(), None);
+    let b = store.get_license("lic_b").await.unwrap().unwrap();
+    assert_eq!(store.set_white_label(&b, &wl("academy.a.com"), now).await.unwrap(), WhiteLabelOutcome::Saved);
 }
 
 fn a_stale(current: &License) -> License {

@@ -8,7 +8,7 @@ use azora_domain::leaderboard::{
 use azora_domain::payment::{OrderItem, Payment, PaymentStatus};
 use azora_domain::tokens::{LedgerKind, LedgerRefusal, TokenAccount, Voucher, VoucherStatus};
 use azora_domain::{Currency, Money, UserId};
-use azora_store::leaderboard::{CallerRank, FollowOutcome};
+use azora_store::leaderboard::{CallerRank, FollowOutcome, FollowRequestOutcome};
 use azora_store::tokens::{Applied, Effect, EntryPlan, LedgerError, score_item};
 use azora_store::{Store, StoreError};
 use common::fresh_store;
@@ -221,21 +221,38 @@ async fn pro_credits_extend_from_their_end_even_when_bought_concurrently() {
     assert_eq!(assert_ledger_consistent(&store, &u).await.1, 70);
 }
 
+/// `fan` asks to follow `other`, who accepts (at most `max` follows for the fan).
+async fn follow_with_consent(store: &azora_store::Store, fan: &UserId, other: &UserId, max: u32) -> FollowOutcome {
+    let now = Timestamp::now();
+    store.request_follow(fan, other, now).await.unwrap();
+    store.accept_follow(other, fan, max, now).await.unwrap()
+}
+
 #[tokio::test]
-async fn follows_are_counted_and_capped() {
+async fn follows_need_consent_and_are_counted_and_capped() {
     let store = fresh_store("rewards-test").await;
     let u = user("fan");
     let now = Timestamp::now();
-    let a = user("a");
-    assert_eq!(store.follow(&u, &a, 2, now).await.unwrap(), FollowOutcome::Followed);
-    assert_eq!(store.follow(&u, &a, 2, now).await.unwrap(), FollowOutcome::AlreadyFollowing);
-    assert_eq!(store.follow(&u, &user("b"), 2, now).await.unwrap(), FollowOutcome::Followed);
-    assert_eq!(store.follow(&u, &user("c"), 2, now).await.unwrap(), FollowOutcome::LimitReached);
+    let (a, c) = (user("a"), user("c"));
+    assert_eq!(store.request_follow(&u, &a, now).await.unwrap(), FollowRequestOutcome::Requested);
+    assert_eq!(store.request_follow(&u, &a, now).await.unwrap(), FollowRequestOutcome::AlreadyRequested);
+    assert!(store.following(&u).await.unwrap().is_empty(), "nothing before consent");
+    assert_eq!(store.pending_follows(&u).await.unwrap(), [a.as_str()]);
+    assert_eq!(store.follow_requests(&a).await.unwrap()[0].requester, u.as_str());
+    assert_eq!(store.accept_follow(&a, &u, 2, now).await.unwrap(), FollowOutcome::Followed);
+    assert_eq!(store.accept_follow(&a, &u, 2, now).await.unwrap(), FollowOutcome::NoRequest, "answered once");
+    assert_eq!(store.request_follow(&u, &a, now).await.unwrap(), FollowRequestOutcome::AlreadyFollowing);
+    assert!(store.pending_follows(&u).await.unwrap().is_empty() && store.follow_requests(&a).await.unwrap().is_empty());
+    assert_eq!(follow_with_consent(&store, &u, &user("b"), 2).await, FollowOutcome::Followed);
+    assert_eq!(follow_with_consent(&store, &u, &c, 2).await, FollowOutcome::LimitReached);
     assert_eq!(store.following(&u).await.unwrap().len(), 2);
+    // A declined (withdrawn) request leaves nothing behind.
+    assert!(store.withdraw_follow_request(&u, &c).await.unwrap());
+    assert!(!store.withdraw_follow_request(&u, &c).await.unwrap());
     assert!(store.unfollow(&u, &a).await.unwrap());
     assert!(!store.unfollow(&u, &a).await.unwrap());
     assert_eq!(store.profile(&u).await.unwrap().follow_count, 1);
-    assert_eq!(store.follow(&u, &user("c"), 2, now).await.unwrap(), FollowOutcome::Followed);
+    assert_eq!(follow_with_consent(&store, &u, &c, 2).await, FollowOutcome::Followed);
 }
 
 /// A deterministic pseudo-random sequence (splitmix64) for reproducible data sets.

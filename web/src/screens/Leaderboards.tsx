@@ -60,7 +60,7 @@ function Board({ entries }: { entries: BoardEntry[] }) {
   return (
     <ol className="board">
       {entries.map((e, i) => (
-        <li key={`${e.userId ?? 'anon'}-${i}`} className={e.isMe ? 'me' : undefined}>
+        <li key={`${e.rank}-${i}`} className={e.isMe ? 'me' : undefined}>
           <span className="rank">#{e.rank}</span> <span>{e.displayName}</span> <strong className="num">{e.score}</strong>
         </li>
       ))}
@@ -68,14 +68,29 @@ function Board({ entries }: { entries: BoardEntry[] }) {
   );
 }
 
-/** Who the caller follows: their friends board is them and these users. */
+/** Who the caller follows (with their consent): their friends board is them and these users. */
 function Following({ onChanged }: { onChanged: () => void }) {
   const [friends, reload] = useAsync((signal) => api.get('/api/friends', { signal }), []);
+  const [requests, reloadRequests] = useAsync((signal) => api.get('/api/friends/requests', { signal }), []);
   const [userId, setUserId] = useState('');
   const [error, setError] = useState<unknown>(null);
   const changed = () => {
     reload();
+    reloadRequests();
     onChanged();
+  };
+  const answer = async (id: string, accept: boolean) => {
+    setError(null);
+    try {
+      if (accept) {
+        await api.post('/api/friends/requests/{userId}/accept', { params: { userId: id } });
+      } else {
+        await api.delete('/api/friends/requests/{userId}', { params: { userId: id } });
+      }
+      changed();
+    } catch (err) {
+      setError(err);
+    }
   };
   const follow = async (e: FormEvent) => {
     e.preventDefault();
@@ -104,10 +119,29 @@ function Following({ onChanged }: { onChanged: () => void }) {
           <input name="follow" value={userId} onChange={(e) => setUserId(e.target.value)} />
         </Field>
         <button type="submit" disabled={!userId.trim()}>
-          Follow
+          Ask to follow
         </button>
       </form>
       <ErrorMessage error={error} />
+      <AsyncView value={requests} what="follow requests" retry={reloadRequests}>
+        {(r) =>
+          !r.items?.length ? null : (
+            <ul aria-label="Asking to follow you">
+              {r.items.map((u) => (
+                <li key={u.userId}>
+                  {u.displayName} asks to follow you{' '}
+                  <button type="button" className="link" onClick={() => answer(u.userId, true)}>
+                    Accept
+                  </button>{' '}
+                  <button type="button" className="link" onClick={() => answer(u.userId, false)}>
+                    Decline
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </AsyncView>
       <AsyncView value={friends} what="who you follow" retry={reload}>
         {(f) =>
           !f.items?.length ? (
@@ -119,6 +153,22 @@ function Following({ onChanged }: { onChanged: () => void }) {
                   {u.displayName ?? u.userId}{' '}
                   <button type="button" className="link" onClick={() => u.userId && unfollow(u.userId)}>
                     Unfollow
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </AsyncView>
+      <AsyncView value={friends} what="requests you sent" retry={reload}>
+        {(f) =>
+          !f.pending?.length ? null : (
+            <ul aria-label="Waiting for consent">
+              {f.pending.map((u) => (
+                <li key={u.userId}>
+                  {u.displayName} (waiting for them to accept){' '}
+                  <button type="button" className="link" onClick={() => unfollow(u.userId)}>
+                    Withdraw
                   </button>
                 </li>
               ))}

@@ -2,10 +2,11 @@
 
 use super::payments::{charged_response, validate_payment_method};
 use crate::auth::Principal;
-use crate::checkout::{charge, create_payment, ensure_same_order};
+use crate::checkout::{charge, create_payment, enroll_free, ensure_may_pay, ensure_same_order};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
+use crate::limits::Caller;
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::catalog::{CatalogQuery, CatalogSort, parse_rating, title_words, validate_category};
@@ -239,13 +240,11 @@ pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = optional_principal(&req, &state)?;
     let course =
         state.store.get_course(&path_param(&req, "courseId")?).await?.ok_or_else(|| ApiError::not_found("course"))?;
-    if course.status != CourseStatus::Published {
-        let allowed = principal.as_ref().is_some_and(|p| p.is_admin() || p.user_id == course.instructor_id);
-        if !allowed {
-            return Err(ApiError::not_found("course"));
-        }
-    }
     let access = has_access(&state, principal.as_ref(), &course).await?;
+    // A draft or archived course is for its instructor, admins and the learners who own it.
+    if course.status != CourseStatus::Published && !access {
+        return Err(ApiError::not_found("course"));
+    }
     ok(&course_json(&course, access))
 }
 
@@ -286,21 +285,14 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
             .filter(|c| c.status == CourseStatus::Published)
             .ok_or_else(|| ApiError::not_found("course"))?;
         if course.content.price.is_zero() {
-            if course.instructor_id == principal.user_id {
-                return Err(ApiError::unprocessable("own_course", "You cannot enroll in your own course."));
-            }
-            let now = state.clock.now();
-            state.store.enroll_free(&principal.user_id, &course.id, now).await.map_err(|e| match e {
-                e if e.is_condition() => {
-                    ApiError::conflict("already_owned", "You are already enrolled in this course.")
-                }
-                other => other.into(),
-            })?;
+            enroll_free(&state, &principal.user_id, &course).await?;
             return http::json(
                 StatusCode::CREATED,
                 &json!({ "courseId": course.id, "enrolled": true, "paymentId": null }),
             );
         }
+        let ip = http::source_ip(&req);
+        ensure_may_pay(&state, Caller { user: &principal.user_id, ip: &ip }).await?;
         let payment_id = idempotency::derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
@@ -312,7 +304,7 @@ pub async fn purchase(req: Request, state: Arc<AppState>) -> HttpResult {
         if let Some(pm) = &body.payment_method_id {
             validate_payment_method(pm)?;
         }
-        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref()).await?)
+        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref(), &ip).await?)
     })
     .await
 }
@@ -344,4 +336,101 @@ pub async fn certificate(req: Request, state: Arc<AppState>) -> HttpResult {
         "instructorId": course.instructor_id,
         "tier": tier.as_str(),
     }))
+}
+
+/// `GET /api/users/me/courses?limit=&cursor=`: the caller's library, every course they own (bought
+/// or free), by course id, with each course's title and instructor as the catalog has them now.
+pub async fn my_courses(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let page = state
+        .store
+        .list_enrollments(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref())
+        .await?;
+    let ids: Vec<String> = page.items.iter().map(|e| e.course_id.clone()).collect();
+    let offers = state.store.get_course_offers(&ids).await?;
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .zip(offers)
+        .map(|(owned, offer)| {
+            json!({
+                "courseId": owned.course_id,
+                "title": offer.as_ref().map(|o| o.title.clone()),
+                "instructorId": offer.as_ref().map(|o| o.instructor_id.clone()),
+                "enrolledAt": owned.enrolled_at.to_string(),
+                "source": if owned.payment_id.is_some() { "purchase" } else { "free" },
+                "paymentId": owned.payment_id,
+            })
+        })
+        .collect();
+    ok(&json!({ "items": items, "nextCursor": page.next_cursor }))
+}
+
+/// The caller's own course, or any course for an admin; anyone else's is a 404, as if missing.
+async fn managed_course(state: &AppState, principal: &Principal, course_id: &str) -> Result<Course, ApiError> {
+    state
+        .store
+        .get_course(course_id)
+        .await?
+        .filter(|c| c.instructor_id == principal.user_id || principal.is_admin())
+        .ok_or_else(|| ApiError::not_found("course"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    status: String,
+}
+
+/// `POST /api/courses/{courseId}/status {"status"}`: publish, unpublish (`draft`) or archive the
+/// caller's course (admins: any). Unpublished and archived courses leave the catalog and cannot be
+/// bought; their learners keep access. Archiving is final. Orders keep the prices they were
+/// charged, whatever the course costs later.
+pub async fn set_status(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    principal.require_any(&[Role::Instructor, Role::Admin])?;
+    let body: StatusRequest = json_body(&req)?;
+    let to = CourseStatus::parse(&body.status).ok_or_else(|| {
+        ApiError::bad_request("validation_failed", "status must be draft, published or archived")
+            .with_details(json!({ "field": "status" }))
+    })?;
+    let course = managed_course(&state, &principal, &path_param(&req, "courseId")?).await?;
+    if course.status == to {
+        return ok(&course_json(&course, true));
+    }
+    if course.status == CourseStatus::Archived {
+        return Err(ApiError::unprocessable("course_archived", "An archived course stays archived."));
+    }
+    if to == CourseStatus::Published {
+        can_publish(&course.content).map_err(|e| validation_errors(vec![e]))?;
+    }
+    let now = state.clock.now();
+    let changed = Course {
+        status: to,
+        updated_at: now,
+        published_at: course.published_at.or((to == CourseStatus::Published).then_some(now)),
+        ..course
+    };
+    state.store.update_course_content(&changed).await.map_err(|e| match e {
+        azora_store::StoreError::ConditionFailed => ApiError::not_found("course"),
+        other => other.into(),
+    })?;
+    ok(&course_json(&changed, true))
+}
+
+/// `DELETE /api/courses/{courseId}`: deletes a draft that was never published (so never sold);
+/// anything else is archived instead (409 `course_not_deletable`).
+pub async fn delete_draft(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    principal.require_any(&[Role::Instructor, Role::Admin])?;
+    let course = managed_course(&state, &principal, &path_param(&req, "courseId")?).await?;
+    let never_sold =
+        course.status == CourseStatus::Draft && course.published_at.is_none() && course.enrollment_count == 0;
+    if !never_sold || !state.store.delete_draft_course(&course).await? {
+        return Err(ApiError::conflict(
+            "course_not_deletable",
+            "Only a draft that was never published can be deleted; archive this course instead.",
+        ));
+    }
+    ok(&json!({ "courseId": course.id, "deleted": true }))
 }

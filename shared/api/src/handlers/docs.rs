@@ -100,6 +100,22 @@ mod tests {
     }
 
     #[test]
+    fn operation_ids_are_unique() {
+        // Generated clients (the console's types) name operations by id: a repeat shadows one.
+        let doc = document().unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                if let Some(id) = op["operationId"].as_str()
+                    && let Some(first) = seen.insert(id.to_string(), format!("{method} {path}"))
+                {
+                    panic!("operationId {id} is used by {first} and {method} {path}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_operation_documents_its_responses_and_error_shape() {
         let doc = document().unwrap();
         for (path, ops) in doc["paths"].as_object().unwrap() {

@@ -1,9 +1,10 @@
 //! Leaderboards (global, friends, class), follows, classes and leaderboard privacy.
 //!
-//! Global boards honour privacy: a user who hides appears as "Anonymous learner" without a user
-//! id, keeping their rank and score (so everyone else's ranks stay true). Friends and class boards
-//! are private to the caller (their own follows) or to the class (members and the owner) and show
-//! display names.
+//! Boards show display names, never user ids (which may be email addresses). Every board honours
+//! privacy: a user who hides appears as "Anonymous learner", keeping their rank and score (so
+//! everyone else's ranks stay true); only the caller's own entry is marked `isMe`. Friends boards
+//! are the caller's follows; class boards are for the class's members (who joined it with its
+//! code: nobody is put in a class without consent) and its owner.
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -18,7 +19,7 @@ use azora_domain::leaderboard::{
     validate_class_name, validate_display_name,
 };
 use azora_domain::{Role, UserId};
-use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, Profile};
+use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, FollowRequestOutcome, JoinOutcome, Profile};
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -59,16 +60,7 @@ pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
     let mut users: Vec<String> = ranked.iter().map(|r| r.user_id.clone()).collect();
     users.push(me.clone());
     let profiles = state.store.profiles(&users).await?;
-    let entries: Vec<Value> = ranked
-        .iter()
-        .map(|r| {
-            if hidden(&r.user_id, &profiles) {
-                json!({ "rank": r.rank, "userId": null, "displayName": ANONYMOUS, "score": r.score, "anonymous": true, "isMe": r.user_id == me })
-            } else {
-                json!({ "rank": r.rank, "userId": r.user_id, "displayName": name_of(&r.user_id, &profiles), "score": r.score, "anonymous": false, "isMe": r.user_id == me })
-            }
-        })
-        .collect();
+    let entries = board_entries(&ranked, &profiles, &me);
     let mine = match my_key {
         None => json!({ "score": 0, "rank": null, "rankExact": false, "percentileBand": null }),
         Some(key) => my_rank(&state, &period_id, &ranked, &me, key).await?,
@@ -78,6 +70,19 @@ pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
     me_json["displayName"] = json!(name_of(&me, &profiles));
     me_json["hidden"] = json!(hidden(&me, &profiles));
     ok(&json!({ "period": period.as_str(), "periodId": period_id, "entries": entries, "me": me_json }))
+}
+
+/// A board's entries: display names, never user ids; hidden users anonymous, except to themselves.
+fn board_entries(ranked: &[Ranked], profiles: &HashMap<String, Profile>, me: &str) -> Vec<Value> {
+    ranked
+        .iter()
+        .map(|r| {
+            let is_me = r.user_id == me;
+            let anonymous = !is_me && hidden(&r.user_id, profiles);
+            let name = if anonymous { ANONYMOUS.to_string() } else { name_of(&r.user_id, profiles) };
+            json!({ "rank": r.rank, "displayName": name, "score": r.score, "anonymous": anonymous, "isMe": is_me })
+        })
+        .collect()
 }
 
 /// The caller's rank: from the board when on it; exact when fewer than 1,000 are ahead; else the
@@ -118,12 +123,7 @@ async fn private_board(state: &AppState, users: Vec<String>, period: Period, me:
             .collect(),
         usize::MAX,
     );
-    let entries: Vec<Value> = ranked
-        .iter()
-        .map(|r| {
-            json!({ "rank": r.rank, "userId": r.user_id, "displayName": name_of(&r.user_id, &profiles), "score": r.score, "isMe": r.user_id == me })
-        })
-        .collect();
+    let entries = board_entries(&ranked, &profiles, me);
     Ok(json!({ "period": period.as_str(), "periodId": period_id, "entries": entries }))
 }
 
@@ -153,12 +153,18 @@ pub async fn class(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(not_found());
     }
     let mut board = private_board(&state, members, period, me).await?;
-    board["class"] = class_json(&class);
+    board["class"] = class_json(&class, &principal);
     ok(&board)
 }
 
-fn class_json(c: &Class) -> Value {
-    json!({ "classId": c.id, "name": c.name, "ownerId": c.owner_id, "memberCount": c.member_count, "createdAt": c.created_at.to_string() })
+/// A class as its readers see it; the join code only for its owner.
+fn class_json(c: &Class, reader: &Principal) -> Value {
+    let mut class = json!({ "classId": c.id, "name": c.name, "memberCount": c.member_count, "createdAt": c.created_at.to_string() });
+    if c.owner_id == reader.user_id {
+        class["ownerId"] = json!(c.owner_id);
+        class["joinCode"] = json!(c.join_code);
+    }
+    class
 }
 
 #[derive(Deserialize)]
@@ -167,7 +173,8 @@ struct FollowRequest {
     user_id: String,
 }
 
-/// `POST /api/friends {"userId"}`: follow a user (at most 500).
+/// `POST /api/friends {"userId"}`: ask to follow a user. Following needs their consent: the
+/// request waits until they accept it (`POST /api/friends/requests/{userId}/accept`).
 pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: FollowRequest = json_body(&req)?;
@@ -175,92 +182,169 @@ pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
     if other == principal.user_id {
         return Err(ApiError::bad_request("cannot_follow_self", "You are always on your own friends board."));
     }
-    match state.store.follow(&principal.user_id, &other, MAX_FOLLOWS, state.clock.now()).await? {
-        FollowOutcome::Followed => http::json(StatusCode::CREATED, &json!({ "userId": other, "following": true })),
-        FollowOutcome::AlreadyFollowing => ok(&json!({ "userId": other, "following": true })),
-        FollowOutcome::LimitReached => {
-            Err(ApiError::unprocessable("follow_limit_reached", format!("You can follow at most {MAX_FOLLOWS} users.")))
+    match state.store.request_follow(&principal.user_id, &other, state.clock.now()).await? {
+        FollowRequestOutcome::Requested => {
+            http::json(StatusCode::ACCEPTED, &json!({ "userId": other, "following": false, "requested": true }))
+        }
+        FollowRequestOutcome::AlreadyRequested => {
+            ok(&json!({ "userId": other, "following": false, "requested": true }))
+        }
+        FollowRequestOutcome::AlreadyFollowing => {
+            ok(&json!({ "userId": other, "following": true, "requested": false }))
         }
     }
 }
 
-/// `DELETE /api/friends/{userId}`: stop following.
+/// `DELETE /api/friends/{userId}`: stop following, or withdraw a request still waiting.
 pub async fn unfollow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let other = UserId::parse(path_param(&req, "userId")?)?;
-    if state.store.unfollow(&principal.user_id, &other).await? {
-        ok(&json!({ "userId": other, "following": false }))
+    if state.store.unfollow(&principal.user_id, &other).await?
+        || state.store.withdraw_follow_request(&principal.user_id, &other).await?
+    {
+        ok(&json!({ "userId": other, "following": false, "requested": false }))
     } else {
         Err(ApiError::not_found("follow"))
     }
 }
 
-/// `GET /api/friends`: whom the caller follows.
+/// `GET /api/friends`: whom the caller follows, and whom they asked to follow (`pending`).
 pub async fn list_friends(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
-    let users = state.store.following(&principal.user_id).await?;
+    let (users, pending) =
+        futures::try_join!(state.store.following(&principal.user_id), state.store.pending_follows(&principal.user_id))?;
+    let everyone: Vec<String> = users.iter().chain(&pending).cloned().collect();
+    let profiles = state.store.profiles(&everyone).await?;
+    let entry = |u: &String| json!({ "userId": u, "displayName": name_of(u, &profiles) });
+    ok(
+        &json!({ "items": users.iter().map(entry).collect::<Vec<_>>(), "pending": pending.iter().map(entry).collect::<Vec<_>>() }),
+    )
+}
+
+/// `GET /api/friends/requests`: who asks to follow the caller, oldest first.
+pub async fn follow_requests(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let requests = state.store.follow_requests(&principal.user_id).await?;
+    let users: Vec<String> = requests.iter().map(|r| r.requester.clone()).collect();
     let profiles = state.store.profiles(&users).await?;
-    let items: Vec<Value> =
-        users.iter().map(|u| json!({ "userId": u, "displayName": name_of(u, &profiles) })).collect();
+    let items: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            json!({ "userId": r.requester, "displayName": name_of(&r.requester, &profiles), "requestedAt": r.requested_at.to_string() })
+        })
+        .collect();
     ok(&json!({ "items": items }))
+}
+
+/// `POST /api/friends/requests/{userId}/accept`: the caller lets `userId` follow them (their
+/// friends board then shows the caller). No request from them is a 404.
+pub async fn accept_follow(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let requester = UserId::parse(path_param(&req, "userId")?)?;
+    match state.store.accept_follow(&principal.user_id, &requester, MAX_FOLLOWS, state.clock.now()).await? {
+        FollowOutcome::Followed | FollowOutcome::AlreadyFollowing => {
+            ok(&json!({ "userId": requester, "accepted": true }))
+        }
+        FollowOutcome::NoRequest => Err(ApiError::not_found("follow request")),
+        FollowOutcome::LimitReached => Err(ApiError::unprocessable(
+            "follow_limit_reached",
+            format!("They already follow {MAX_FOLLOWS} users, the most anyone can."),
+        )),
+    }
+}
+
+/// `DELETE /api/friends/requests/{userId}`: the caller declines `userId`'s request.
+pub async fn decline_follow(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let requester = UserId::parse(path_param(&req, "userId")?)?;
+    if state.store.withdraw_follow_request(&requester, &principal.user_id).await? {
+        ok(&json!({ "userId": requester, "accepted": false }))
+    } else {
+        Err(ApiError::not_found("follow request"))
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ClassRequest {
     name: String,
-    member_ids: Vec<String>,
 }
 
-/// `POST /api/classes`: an instructor or enterprise admin creates a class of members. With an
+/// `POST /api/classes`: an instructor or enterprise admin creates an empty class and gets its
+/// join code to share; learners join with it (`POST /api/classes/join`). With an
 /// `Idempotency-Key` a retry returns the same class.
 pub async fn create_class(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     principal.require_any(&[Role::Instructor, Role::Enterprise])?;
     let body: ClassRequest = json_body(&req)?;
     let name = validate_class_name(&body.name)?;
-    if body.member_ids.is_empty() || body.member_ids.len() > MAX_CLASS_MEMBERS {
-        return Err(ApiError::bad_request(
-            "validation_failed",
-            format!("memberIds must list 1 to {MAX_CLASS_MEMBERS} users"),
-        )
-        .with_details(json!({ "field": "memberIds" })));
-    }
-    let mut members = body.member_ids.iter().map(|m| UserId::parse(m.clone())).collect::<Result<Vec<_>, _>>()?;
-    members.sort();
-    members.dedup();
     if header(&req, idempotency::HEADER).is_some() {
         let key = idempotency::key(&req)?;
         let id = derived_id("cls", &principal, &key);
-        idempotency::once(&state, &req, &principal, || write_class(&state, &principal, id, name, members)).await
+        idempotency::once(&state, &req, &principal, || write_class(&state, &principal, id, name)).await
     } else {
-        write_class(&state, &principal, new_id("cls"), name, members).await
+        write_class(&state, &principal, new_id("cls"), name).await
     }
 }
 
-async fn write_class(
-    state: &AppState,
-    principal: &Principal,
-    id: String,
-    name: String,
-    members: Vec<UserId>,
-) -> HttpResult {
+async fn write_class(state: &AppState, principal: &Principal, id: String, name: String) -> HttpResult {
     let class = Class {
         id,
         owner_id: principal.user_id.clone(),
         name,
-        member_count: members.len() as u32,
+        member_count: 0,
+        join_code: Some(new_join_code()),
         created_at: state.clock.now(),
     };
-    match state.store.create_class(&class, &members).await {
-        Ok(()) => http::json(StatusCode::CREATED, &class_json(&class)),
+    match state.store.create_class(&class).await {
+        Ok(()) => http::json(StatusCode::CREATED, &class_json(&class, principal)),
         Err(azora_store::StoreError::ConditionFailed) => {
             let existing =
                 state.store.get_class(&class.id).await?.ok_or_else(|| ApiError::internal("class vanished"))?;
-            ok(&class_json(&existing))
+            ok(&class_json(&existing, principal))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// 16 Crockford base32 characters of a fresh ULID's random part: 80 bits, not guessable.
+fn new_join_code() -> String {
+    let id = ulid::Ulid::new().to_string();
+    id[id.len() - 16..].to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JoinRequest {
+    join_code: String,
+}
+
+/// `POST /api/classes/join {"joinCode"}`: the caller joins the class the code opens (at most
+/// MAX_CLASS_MEMBERS members). Joining again changes nothing. An unknown code is a 404.
+pub async fn join_class(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let body: JoinRequest = json_body(&req)?;
+    let code = body.join_code.trim().to_ascii_uppercase();
+    let not_found = || ApiError::not_found("class");
+    if code.len() != 16 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(not_found());
+    }
+    let class_id = state.store.class_of_code(&code).await?.ok_or_else(not_found)?;
+    let class = state.store.get_class(&class_id).await?.ok_or_else(not_found)?;
+    let status = match state.store.join_class(&class.id, &principal.user_id, MAX_CLASS_MEMBERS as u32).await? {
+        JoinOutcome::Joined => StatusCode::CREATED,
+        JoinOutcome::AlreadyMember => StatusCode::OK,
+        JoinOutcome::Full => {
+            return Err(ApiError::conflict(
+                "class_full",
+                format!("This class has its {MAX_CLASS_MEMBERS} members; ask its owner for another class."),
+            ));
+        }
+    };
+    let class = state.store.get_class(&class.id).await?.unwrap_or(class);
+    let mut body = class_json(&class, &principal);
+    body["joined"] = json!(true);
+    http::json(status, &body)
 }
 
 #[derive(Deserialize)]

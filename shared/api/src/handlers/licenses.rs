@@ -14,7 +14,7 @@ use azora_domain::license::{
     License, LicenseStatus, Standing, WhiteLabel, check_seat_change, grace_until, parse_expiry, parse_features,
     parse_grace_days, parse_hostname, parse_seats, parse_text,
 };
-use azora_domain::license_key::{KeyError, KeyPayload};
+use azora_domain::license_key::{KeyError, KeyPayload, KeyRotation};
 use azora_domain::notification::EmailAddress;
 use azora_domain::tiers::Feature;
 use azora_domain::usage::{monthly_series, months, totals};
@@ -23,8 +23,7 @@ use azora_store::StoreError;
 use azora_store::licenses::{Activation, Renewal, RenewalOutcome, WhiteLabelOutcome};
 use azora_store::rate_limit::RateDecision;
 use jiff::Timestamp;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -182,7 +181,37 @@ fn authorize_activation(principal: &Principal, license: &License, target: &UserI
             "This license does not allow members to activate themselves; ask your organisation's admin.",
         ));
     }
+    // Holding the key is not membership: the caller's identity provider must say they belong to
+    // the license's organisation.
+    if principal.org.as_ref() != Some(&license.org_id) {
+        return Err(ApiError::forbidden(
+            "org_mismatch",
+            "Only members of the license's organisation may take a seat with its key; sign in with your organisation's account.",
+        ));
+    }
     Ok(())
+}
+
+/// Where the presented key stands against the license's current key (a re-key supersedes the
+/// earlier keys; the one it replaced keeps working for `REPLACED_KEY_OVERLAP`).
+fn key_rotation(
+    state: &AppState,
+    presented: &KeyPayload,
+    license: &License,
+    now: Timestamp,
+) -> Result<KeyRotation, ApiError> {
+    let current =
+        state.config.license_verifier.get()?.verify(&license.key).map_err(|e| {
+            ApiError::internal(format!("the stored key of license {} does not verify: {e}", license.id))
+        })?;
+    Ok(presented.rotation(&current, now))
+}
+
+fn superseded_key() -> ApiError {
+    ApiError::forbidden(
+        "key_superseded",
+        "A newer key replaced this one; ask your organisation's admin for the license's current key.",
+    )
 }
 
 /// `POST /api/enterprise/licenses/activate` (idempotent; audited): gives a member a seat.
@@ -199,6 +228,9 @@ pub async fn activate(req: Request, state: Arc<AppState>) -> HttpResult {
         let license =
             state.store.get_license(&payload.license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
         authorize_activation(&principal, &license, &target)?;
+        if key_rotation(&state, &payload, &license, now)? == KeyRotation::Superseded {
+            return Err(superseded_key());
+        }
         if !license.grants_access(now) {
             return Err(inactive(&license, now));
         }
@@ -287,16 +319,6 @@ pub async fn deactivate(req: Request, state: Arc<AppState>) -> HttpResult {
 
 // ------------------------------------------------------------------ validate
 
-/// The caller for rate limiting: the source IP API Gateway saw.
-fn source_ip(req: &Request) -> String {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        _ => None,
-    }
-    .filter(|ip| !ip.is_empty() && ip.len() <= 64)
-    .unwrap_or_else(|| "unknown".into())
-}
-
 /// `GET /api/enterprise/licenses/validate?key=` (public, no JWT). The signature is checked first,
 /// without touching the database: a forged or damaged key is refused with 400. An authentic key
 /// then counts against the caller's budget (LICENSE_VALIDATE_RATE_LIMIT per source IP and minute;
@@ -311,7 +333,7 @@ pub async fn validate(req: Request, state: Arc<AppState>) -> HttpResult {
     let now = state.clock.now();
     let remaining = match state
         .store
-        .hit_rate_limit("license-validate", &source_ip(&req), limit, VALIDATE_WINDOW_SECONDS, now.as_second())
+        .hit_rate_limit("license-validate", &http::source_ip(&req), limit, VALIDATE_WINDOW_SECONDS, now.as_second())
         .await?
     {
         RateDecision::Allowed { remaining } => remaining,
@@ -341,11 +363,24 @@ pub async fn validate(req: Request, state: Arc<AppState>) -> HttpResult {
         Standing::Suspended => Some("The license is suspended; contact Azora."),
         Standing::Revoked => Some("The license has been revoked."),
     };
-    if payload.key_version < license.key_version {
-        warnings.push("A newer key was issued for this license; replace this one.".to_string());
-    }
+    let rotation = key_rotation(&state, &payload, &license, now)?;
+    let reason = match rotation {
+        KeyRotation::Current => reason,
+        KeyRotation::Replaced { until } => {
+            warnings.push(format!(
+                "A newer key was issued for this license; this one stops working at {until}. Replace it."
+            ));
+            reason
+        }
+        KeyRotation::Superseded => reason.or(Some("A newer key replaced this one; use the license's current key.")),
+    };
     let mut body = json!({
-        "valid": standing.grants_access(),
+        "valid": standing.grants_access() && rotation != KeyRotation::Superseded,
+        "keyStatus": match rotation {
+            KeyRotation::Current => "current",
+            KeyRotation::Replaced { .. } => "replaced",
+            KeyRotation::Superseded => "superseded",
+        },
         "status": standing.status().as_str(),
         "licenseId": license.id,
         "orgId": license.org_id,
@@ -424,7 +459,12 @@ async fn change_status(
     idempotency::once(state, req, principal, || async {
         let license = state.store.get_license(license_id).await?.ok_or_else(|| ApiError::not_found("license"))?;
         let now = state.clock.now();
-        if !state.store.set_license_status(&license.id, from, to, now).await? {
+        let moved = if to == LicenseStatus::Revoked {
+            state.store.revoke_license(&license, from, now).await?
+        } else {
+            state.store.set_license_status(&license.id, from, to, now).await?
+        };
+        if !moved {
             let current = state.store.get_license(license_id).await?.map(|l| l.status).unwrap_or(license.status);
             let done = match action {
                 "suspend" => "suspended",
@@ -487,7 +527,9 @@ async fn renew(req: &Request, state: &AppState, principal: &Principal, license_i
             updated_at: now,
             ..license.clone()
         };
-        renewed.key = state.config.license_signer.get()?.issue(&renewed.key_payload());
+        // The new key's issuedAt is the re-key: it starts the replaced key's overlap.
+        let payload = KeyPayload { issued_at: now.as_second(), ..renewed.key_payload() };
+        renewed.key = state.config.license_signer.get()?.issue(&payload);
         let outcome = state
             .store
             .renew_license(
@@ -690,8 +732,13 @@ mod tests {
         let admin_a = principal(&[Role::Enterprise], Some("org-a"), "boss");
         let admin_b = principal(&[Role::Enterprise], Some("org-b"), "other-boss");
         let operator = principal(&[Role::Admin], None, "ops");
-        let student = principal(&[Role::Student], None, "member");
+        let student = principal(&[Role::Student], Some("org-a"), "member");
+        let outsider = principal(&[Role::Student], None, "member");
+        let other_org = principal(&[Role::Student], Some("org-b"), "member");
         assert!(authorize_activation(&admin_a, &license(false), &member).is_ok());
+        for stranger in [&outsider, &other_org] {
+            assert_eq!(authorize_activation(stranger, &license(true), &member).unwrap_err().code, "org_mismatch");
+        }
         assert!(authorize_activation(&operator, &license(false), &member).is_ok());
         assert_eq!(authorize_activation(&admin_b, &license(true), &member).unwrap_err().status, 404);
         assert_eq!(

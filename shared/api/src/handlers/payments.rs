@@ -2,11 +2,12 @@
 
 use crate::audit;
 use crate::auth::Principal;
-use crate::checkout::{Charged, charge, create_payment_with, ensure_same_order};
+use crate::checkout::{Charged, charge, create_payment_with, ensure_may_pay, ensure_same_order};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
+use crate::limits::Caller;
 use crate::payments::receipt_of;
 use crate::refunds::{RefundAsk, request_refund};
 use crate::state::AppState;
@@ -63,7 +64,9 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(ApiError::bad_request("validation_failed", "voucherId is not a valid id")
             .with_details(json!({ "field": "voucherId" })));
     }
+    let ip = http::source_ip(&req);
     idempotency::once(&state, &req, &principal, || async {
+        ensure_may_pay(&state, Caller { user: &principal.user_id, ip: &ip }).await?;
         let payment_id = derived_id("pay", &principal, &key);
         let payment = match state.store.get_payment(&payment_id).await? {
             Some(existing) => {
@@ -74,7 +77,7 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
                 create_payment_with(&state, &principal, &payment_id, &course_ids, body.voucher_id.as_deref()).await?
             }
         };
-        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref()).await?)
+        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref(), &ip).await?)
     })
     .await
 }

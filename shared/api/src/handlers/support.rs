@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
+use crate::limits::{self, Caller, SUPPORT_TICKETS};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::notification::{Notification, NotificationKind};
@@ -58,7 +59,10 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     let text = parse_body(&body.body)?;
     let priority = TicketPriority::parse(&body.priority)?;
     let key = idempotency::key(&req)?;
+    let ip = http::source_ip(&req);
     idempotency::once(&state, &req, &principal, || async {
+        // Each ticket emails support: a flood is refused before anything is written.
+        limits::spend(&state, &SUPPORT_TICKETS, Caller { user: &principal.user_id, ip: &ip }).await?;
         let ticket = SupportTicket {
             id: idempotency::derived_id("tkt", &principal, &key),
             org_id: org.clone(),

@@ -15,6 +15,7 @@
 pub mod config;
 
 use crate::fault::Fault;
+use crate::licensing::usage;
 use crate::needs::UndeclaredPart;
 use crate::state::AppState;
 use azora_domain::UserId;
@@ -112,6 +113,7 @@ pub async fn award(state: &AppState, award: ManualAward<'_>) -> Result<Applied, 
     if matches!(applied, Applied::Written { .. }) {
         after_award(state, &applied).await?;
     }
+    count_earned_tokens(state, &applied).await?;
     Ok(applied)
 }
 
@@ -209,7 +211,24 @@ pub async fn apply_completion(state: &AppState, event: &CompletionEvent) -> Resu
     };
     let applied = state.store.apply_entry(&event.user_id, &source, now, plan).await?;
     after_award(state, &applied).await?;
+    // Enterprise usage, also for a redelivered completion: each event counts once, so a crash
+    // between the award and the counting is made good by the retry.
+    usage::record_completion_usage(state, &event.user_id, &event.course_id, event.completed_at).await?;
+    count_earned_tokens(state, &applied).await?;
     Ok(applied)
+}
+
+/// Counts an award's tokens in the usage of the organisations where the earner holds a seat,
+/// once per ledger entry (its source key), at the time it was written.
+async fn count_earned_tokens(state: &AppState, applied: &Applied) -> Result<(), Fault> {
+    let entry = match applied {
+        Applied::Written { entry, .. } | Applied::Duplicate { entry: Some(entry) } => entry,
+        Applied::Duplicate { entry: None } => return Ok(()),
+    };
+    if entry.kind == LedgerKind::Award && entry.delta > 0 {
+        usage::record_tokens_usage(state, &entry.user_id, entry.delta, &entry.source_key, entry.created_at).await?;
+    }
+    Ok(())
 }
 
 /// Queues the award digest for an award just written, or again for a duplicate whose window
