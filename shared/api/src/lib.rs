@@ -24,6 +24,7 @@ pub mod lambda;
 pub mod licensing;
 pub mod needs;
 pub mod notify;
+pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod refunds;

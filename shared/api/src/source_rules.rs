@@ -64,8 +64,18 @@ fn time_comes_only_from_the_injected_clock() {
 
 /// Services done with their own errors: no HTTP type, status or `ApiError` in them; handlers map
 /// their results, through `catalogue.rs`. (The others still return `ApiError`: issue #11.)
-const HTTP_FREE_SERVICES: &[&str] =
-    &["checkout", "refunds", "payments", "rewards", "entitlements", "audit", "fault", "notify", "licensing::usage"];
+const HTTP_FREE_SERVICES: &[&str] = &[
+    "checkout",
+    "refunds",
+    "payments",
+    "payment_methods",
+    "rewards",
+    "entitlements",
+    "audit",
+    "fault",
+    "notify",
+    "licensing::usage",
+];
 const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
 
 #[test]
