@@ -1,5 +1,5 @@
 //! Saved cards: `POST /api/payment-methods/setup`, `GET /api/payment-methods`,
-//! `POST /api/payment-methods/{id}/default`, `DELETE /api/payment-methods/{id}`, and the billing
+//! `POST /api/payment-methods/{paymentMethodId}/default`, `DELETE /api/payment-methods/{paymentMethodId}`, and the billing
 //! cycle's email about a card that expires before the renewal.
 
 use azora_domain::UserId;

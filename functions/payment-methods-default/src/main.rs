@@ -1,4 +1,4 @@
-//! POST /api/payment-methods/{id}/default: runs `azora_api::functions::PAYMENT_METHODS_DEFAULT`.
+//! POST /api/payment-methods/{paymentMethodId}/default: runs `azora_api::functions::PAYMENT_METHODS_DEFAULT`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

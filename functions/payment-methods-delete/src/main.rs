@@ -1,4 +1,4 @@
-//! DELETE /api/payment-methods/{id}: runs `azora_api::functions::PAYMENT_METHODS_DELETE`.
+//! DELETE /api/payment-methods/{paymentMethodId}: runs `azora_api::functions::PAYMENT_METHODS_DELETE`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

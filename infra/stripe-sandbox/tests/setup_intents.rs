@@ -42,7 +42,9 @@ async fn a_good_card_is_set_up_and_attached_to_the_customer() {
         .await
         .expect("create");
     assert_eq!(created.status, SetupIntentStatus::RequiresPaymentMethod);
-    assert!(created.client_secret.as_deref().is_some_and(|s| s.starts_with(&format!("{}_secret_", created.id.as_str()))));
+    assert!(
+        created.client_secret.as_deref().is_some_and(|s| s.starts_with(&format!("{}_secret_", created.id.as_str())))
+    );
     assert_eq!(created.usage, "off_session");
     let confirmed = ConfirmSetupIntent::new(created.id.clone())
         .payment_method("pm_card_visa")

@@ -31,9 +31,9 @@ struct SetupRequest {
     payment_method_id: Option<String>,
 }
 
-/// The `{id}` path parameter; a malformed id is as unknown as another user's (404).
+/// The `{paymentMethodId}` path parameter; a malformed id is as unknown as another user's (404).
 fn pm_param(req: &Request) -> Result<String, ApiError> {
-    let id = http::path_param(req, "id")?;
+    let id = http::path_param(req, "paymentMethodId")?;
     if !service::valid_payment_method_id(&id) {
         return Err(ApiError::not_found("payment method"));
     }
@@ -81,7 +81,7 @@ pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
     ok(&wallet_view(&wallet))
 }
 
-/// `POST /api/payment-methods/{id}/default`: makes one of the caller's cards the default, for the
+/// `POST /api/payment-methods/{paymentMethodId}/default`: makes one of the caller's cards the default, for the
 /// customer and the live subscription. Idempotency-Key required.
 pub async fn make_default(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
@@ -93,7 +93,7 @@ pub async fn make_default(req: Request, state: Arc<AppState>) -> HttpResult {
     .await
 }
 
-/// `DELETE /api/payment-methods/{id}`: detaches one of the caller's cards; the only card of a
+/// `DELETE /api/payment-methods/{paymentMethodId}`: detaches one of the caller's cards; the only card of a
 /// live subscription is refused (409 `default_card_required`), and a removed default is replaced
 /// by the newest other card.
 pub async fn remove(req: Request, state: Arc<AppState>) -> HttpResult {
