@@ -188,27 +188,6 @@ pub fn card_expires_at(exp_month: i64, exp_year: i64) -> Option<i64> {
 
 const EXPIRY_SCOPE: &str = "card-expiry";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_card_is_good_to_the_end_of_its_month() {
-        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_second();
-        assert_eq!(card_expires_at(12, 2026), Some(at("2026-12-31T23:59:59Z")));
-        assert_eq!(card_expires_at(2, 2028), Some(at("2028-02-29T23:59:59Z")));
-        assert_eq!(card_expires_at(1, 99_999), None);
-    }
-
-    #[test]
-    fn payment_method_ids() {
-        assert!(valid_payment_method_id("pm_1AbC_x"));
-        for bad in ["", "pm_", "card_1", "pm_a/b", "pm_a#b"] {
-            assert!(!valid_payment_method_id(bad), "{bad}");
-        }
-    }
-}
-
 /// The billing cycle's card check for one live subscription renewing at `renews_at`: when the
 /// card its renewal will be charged to (the subscription's default, else the customer's) expires
 /// before then, emails the user once per card and renewal period (a claim
@@ -278,4 +257,25 @@ pub async fn warn_if_card_expires(
     }
     state.store.complete_claim(EXPIRY_SCOPE, &key, &attempt, "sent").await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_is_good_to_the_end_of_its_month() {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_second();
+        assert_eq!(card_expires_at(12, 2026), Some(at("2026-12-31T23:59:59Z")));
+        assert_eq!(card_expires_at(2, 2028), Some(at("2028-02-29T23:59:59Z")));
+        assert_eq!(card_expires_at(1, 99_999), None);
+    }
+
+    #[test]
+    fn payment_method_ids() {
+        assert!(valid_payment_method_id("pm_1AbC_x"));
+        for bad in ["", "pm_", "card_1", "pm_a/b", "pm_a#b"] {
+            assert!(!valid_payment_method_id(bad), "{bad}");
+        }
+    }
 }
