@@ -162,6 +162,11 @@ async fn another_users_card_is_not_found_and_declines_and_3ds_are_answered() {
     let (status, body) = setup(&app, &a, "a-declined", "pm_card_chargeDeclined").await;
     assert_eq!((status, error_code(&body)), (402, "card_declined"));
     assert_eq!(body["error"]["declineCode"], "generic_decline");
+    let (status, body) = setup(&app, &a, "a-declined", "pm_card_mastercard").await;
+    assert_eq!((status, body["status"].clone()), (201, json!("succeeded")), "another card under the same key: {body}");
+    let mastercard = body["paymentMethodId"].as_str().expect("pm").to_string();
+    let (status, body) = remove(&app, &a.token, &mastercard).await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = setup(&app, &a, "a-bad", "card_visa").await;
     assert_eq!((status, error_code(&body)), (400, "validation_failed"));
 

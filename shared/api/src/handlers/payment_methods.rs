@@ -55,7 +55,10 @@ pub async fn setup(req: Request, state: Arc<AppState>) -> HttpResult {
     }
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
-        let derived = idempotency::derived_id("seti", &principal, &key);
+        // The card is part of Stripe's key: after a decline (which releases our key) a retry with
+        // another card under the same Idempotency-Key is a new SetupIntent, not Stripe's replay.
+        let card = body.payment_method_id.as_deref().unwrap_or("-");
+        let derived = idempotency::derived_id("seti", &principal, &format!("{key}:{card}"));
         let done = service::setup(&state, &principal, body.payment_method_id.as_deref(), &derived).await?;
         let si = &done.intent;
         http::json(
