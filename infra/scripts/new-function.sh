@@ -64,7 +64,7 @@ cat <<YAML
       Events:
         Api:
           Type: HttpApi
-          Properties: { ApiId: !Ref HttpApi, Path: $path, Method: $method }
+          Properties: { ApiId: !Ref HttpApi, Path: "$path", Method: $method }
 
   ${logical}ErrorsAlarm:
     Type: AWS::CloudWatch::Alarm

@@ -71,6 +71,11 @@ const MATRIX: &[Row] = &[
     ),
     row("GET", "/api/subscriptions/preview", "interval=year", "", "U222222"),
     row("GET", "/api/subscriptions/invoices", "", "", "U222222"),
+    row("POST", "/api/payment-methods/setup", "", r#"{"paymentMethodId":"pm_card_visa"}"#, "U222222"),
+    row("GET", "/api/payment-methods", "", "", "U222222"),
+    // The student's own card; everyone else's answer is 404, as for a card that does not exist.
+    row("POST", "/api/payment-methods/{paymentMethodId}/default", "", "", "U2DDDDD"),
+    row("DELETE", "/api/payment-methods/{paymentMethodId}", "", "", "UADDDDD"),
     row("PUT", "/api/subscriptions/update", "", r#"{"interval":"year"}"#, "U222222"),
     row("POST", "/api/subscriptions/cancel", "", r#"{"atPeriodEnd":true,"userId":"{student}"}"#, "U2DDD2D"),
     row("GET", "/api/courses/{courseId}/certificate", "", "", "U2DDDDD"),
@@ -313,6 +318,14 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
     .await;
     let class = ok_json(app, "POST", "/api/classes", &callers.instructor, json!({ "name": "Fixture class" })).await;
     ok_json(app, "POST", "/api/classes/join", &callers.student, json!({ "joinCode": class["joinCode"] })).await;
+    let card = ok_json(
+        app,
+        "POST",
+        "/api/payment-methods/setup",
+        &callers.student,
+        json!({ "paymentMethodId": "pm_card_mastercard" }),
+    )
+    .await;
     let member = unique("member");
     let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
     Fixtures {
@@ -335,6 +348,7 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
             // Unfollows the member every caller followed just before (`POST /api/friends`).
             ("userId", member),
             ("month", month),
+            ("paymentMethodId", card["paymentMethodId"].as_str().expect("paymentMethodId").to_string()),
         ],
     }
 }

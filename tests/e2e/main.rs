@@ -16,6 +16,7 @@ mod licenses;
 mod marketplace;
 mod money_integrity;
 mod notifications;
+mod payment_methods;
 mod payments;
 mod payouts;
 mod plans;

@@ -120,3 +120,30 @@ test('a subscriber cancels at period end, sees it pending, and resumes', async (
   await screenshot(page, 'billing-resumed');
   assert.deepEqual(problems, []);
 });
+
+test('a subscriber adds a card with 3-D Secure, makes it the default and removes the old one', async () => {
+  const { user } = await subscriber('cards', 'month');
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'student', user);
+  await page.goto('/billing/payment-method');
+  await page.getByRole('heading', { name: 'Update your payment method' }).waitFor();
+  await page.locator('[data-testid="saved-card"][data-last4="4242"][data-default="true"]').waitFor();
+
+  await page.getByRole('button', { name: 'Add a card' }).click();
+  await page.getByLabel(/Asks for 3-D Secure/).check();
+  await page.getByRole('button', { name: 'Save card' }).click();
+  await page.getByRole('dialog').waitFor();
+  await page.frameLocator('iframe[title="3-D Secure challenge"]').getByRole('link', { name: 'Complete authentication' }).click();
+  const added = page.locator('[data-testid="saved-card"][data-last4="3184"]');
+  await added.waitFor();
+  assert.equal(await added.getAttribute('data-default'), 'false');
+  await screenshot(page, 'payment-method-added');
+
+  await page.getByRole('button', { name: 'Make default (Visa •••• 3184)' }).click();
+  await page.locator('[data-testid="saved-card"][data-last4="3184"][data-default="true"]').waitFor();
+  await page.getByRole('button', { name: 'Remove (Visa •••• 4242)' }).click();
+  await eventually(async () => (await page.locator('[data-testid="saved-card"][data-last4="4242"]').count()) === 0, 'the old card to go');
+  assert.equal(await page.locator('[data-testid="saved-card"]').count(), 1);
+  await screenshot(page, 'payment-method-replaced');
+  assert.deepEqual(problems, []);
+});

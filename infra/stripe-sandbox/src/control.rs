@@ -16,6 +16,8 @@ use crate::records::DeliverOptions;
 use crate::resources::accounts::{self, LinkOutcome};
 use crate::resources::disputes;
 use crate::resources::payment_intents::{self, ConfirmArgs};
+use crate::resources::payment_methods;
+use crate::resources::setup_intents::{self, SetupConfirmArgs};
 use crate::sandbox::Shared;
 use crate::server::{error_response, json_response};
 use crate::store::{API_VERSION, EventSource};
@@ -96,6 +98,49 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
             let base = shared.base_url();
             let mut store = shared.lock();
             let result = payment_intents::confirm_intent(&mut store, &source, &base, id, args);
+            shared.dispatch(&mut store);
+            result
+        }
+        ("POST", ["setup_intents", id, "confirm"]) => {
+            let params = Params::from_json(&Value::Object(input.clone()));
+            let args = SetupConfirmArgs {
+                payment_method: params.str("payment_method")?,
+                return_url: params.str("return_url")?,
+                from_client: true,
+                ..SetupConfirmArgs::default()
+            };
+            let source = EventSource {
+                request_id: Some(ids::new_id("req")),
+                idempotency_key: None,
+                account: stripe_account(input)?,
+                at: None,
+            };
+            let base = shared.base_url();
+            let mut store = shared.lock();
+            let result = setup_intents::confirm_intent(&mut store, &source, &base, id, args);
+            shared.dispatch(&mut store);
+            result
+        }
+        ("POST", ["setup_intents", id, "authenticate"]) => {
+            let succeed = match input.get("succeed") {
+                Some(v) => value_bool(v, "succeed")?,
+                None => true,
+            };
+            let account = stripe_account(input)?;
+            let mut store = shared.lock();
+            let result = setup_intents::authenticate(&mut store, account.as_deref(), id, succeed);
+            shared.dispatch(&mut store);
+            result
+        }
+        ("POST", ["payment_methods", id, "expiry"]) => {
+            let month = input.get("exp_month").map(|v| value_i64(v, "exp_month")).transpose()?;
+            let year = input.get("exp_year").map(|v| value_i64(v, "exp_year")).transpose()?;
+            let (Some(month), Some(year)) = (month, year) else {
+                return Err(ApiError::missing_param("exp_month"));
+            };
+            let account = stripe_account(input)?;
+            let mut store = shared.lock();
+            let result = payment_methods::set_expiry(&mut store, account.as_deref(), id, month, year);
             shared.dispatch(&mut store);
             result
         }
@@ -282,7 +327,7 @@ fn three_d_secure_page(shared: &Shared, id: &str, query: Option<&str>) -> Respon
     let Some(succeed) = params.bool("succeed").ok().flatten() else {
         let html = format!(
             "<!doctype html><title>3D Secure (Stripe sandbox)</title><h1>3D Secure test page</h1>\
-             <p>PaymentIntent {id}</p>\
+             <p>Intent {id}</p>\
              <p><a href=\"?succeed=true\">Complete authentication</a></p>\
              <p><a href=\"?succeed=false\">Fail authentication</a></p>"
         );
@@ -293,7 +338,11 @@ fn three_d_secure_page(shared: &Shared, id: &str, query: Option<&str>) -> Respon
         return response;
     };
     let mut store = shared.lock();
-    let result = payment_intents::authenticate(&mut store, None, id, succeed);
+    let result = if setup_intents::is_setup_intent(id) {
+        setup_intents::authenticate(&mut store, None, id, succeed)
+    } else {
+        payment_intents::authenticate(&mut store, None, id, succeed)
+    };
     let return_url =
         store.stored(id).and_then(|o| o.internal.get("return_url")).and_then(Value::as_str).map(str::to_string);
     shared.dispatch(&mut store);
@@ -303,8 +352,8 @@ fn three_d_secure_page(shared: &Shared, id: &str, query: Option<&str>) -> Respon
             let secret = pi.get("client_secret").and_then(Value::as_str).unwrap_or("");
             let status = if succeed { "succeeded" } else { "failed" };
             let sep = if url.contains('?') { '&' } else { '?' };
-            let location =
-                format!("{url}{sep}payment_intent={id}&payment_intent_client_secret={secret}&redirect_status={status}");
+            let kind = if setup_intents::is_setup_intent(id) { "setup_intent" } else { "payment_intent" };
+            let location = format!("{url}{sep}{kind}={id}&{kind}_client_secret={secret}&redirect_status={status}");
             let mut response = Response::new(Full::new(Bytes::new()));
             *response.status_mut() = http::StatusCode::FOUND;
             if let Ok(v) = http::HeaderValue::from_str(&location) {

@@ -55,6 +55,7 @@ mod tests {
             "refund",
             "event",
             "payment_method",
+            "setup_intent",
             "product",
             "price",
             "plan",

@@ -5,6 +5,7 @@
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
 use crate::limits::LimitError;
+use crate::payment_methods::PaymentMethodError;
 use crate::refunds::RefundError;
 use crate::rewards::RewardsError;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
@@ -150,6 +151,23 @@ impl From<RewardsError> for ApiError {
                 "This Idempotency-Key already redeemed another reward.",
             ),
             RewardsError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<PaymentMethodError> for ApiError {
+    fn from(e: PaymentMethodError) -> Self {
+        match e {
+            PaymentMethodError::NotFound => ApiError::not_found("payment method"),
+            PaymentMethodError::DefaultCardRequired => ApiError::conflict(
+                "default_card_required",
+                "This card pays for your subscription and is your only card; add another card first, or cancel the subscription.",
+            ),
+            PaymentMethodError::Declined { code, decline_code, message } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", message)
+                    .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
+            }
+            PaymentMethodError::Fault(f) => f.into(),
         }
     }
 }

@@ -62,6 +62,12 @@ pub const SUBSCRIPTIONS_CANCEL: Function = http!(handlers::subscriptions::cancel
 pub const SUBSCRIPTIONS_PREVIEW: Function = http!(handlers::subscriptions::preview, AUTH.and(Needs::STRIPE));
 pub const SUBSCRIPTIONS_INVOICES: Function = http!(handlers::subscriptions::invoices, AUTH.and(Needs::STRIPE));
 
+// Payment methods (the caller's saved cards)
+pub const PAYMENT_METHODS_SETUP: Function = http!(handlers::payment_methods::setup, AUTH.and(Needs::STRIPE));
+pub const PAYMENT_METHODS_LIST: Function = http!(handlers::payment_methods::list, AUTH.and(Needs::STRIPE));
+pub const PAYMENT_METHODS_DEFAULT: Function = http!(handlers::payment_methods::make_default, AUTH.and(Needs::STRIPE));
+pub const PAYMENT_METHODS_DELETE: Function = http!(handlers::payment_methods::remove, AUTH.and(Needs::STRIPE));
+
 // Payments
 pub const PAYMENTS_PROCESS: Function = http!(handlers::payments::process, CHECKOUT);
 pub const PAYMENTS_HISTORY: Function = http!(handlers::payments::history, AUTH);

@@ -68,6 +68,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "checkout",
     "refunds",
     "payments",
+    "payment_methods",
     "rewards",
     "entitlements",
     "audit",

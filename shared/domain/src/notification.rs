@@ -74,6 +74,9 @@ pub enum NotificationKind {
     RenewalReminder { plan: String, renews_on: String, amount: Money },
     /// A renewal payment failed: the subscription is past due until the card is updated.
     SubscriptionPaymentFailed { plan: String, update_card_url: String, grace_days: i64 },
+    /// The card the next renewal will be charged to expires before that renewal (sent once per
+    /// card and renewal period).
+    CardExpiring { plan: String, card: String, expires: String, renews_on: String, update_card_url: String },
     /// The subscription ended (canceled, or unpaid past its grace period): back on Free.
     SubscriptionEnded { plan: String, reason: String },
     /// An enterprise license expires soon (sent 30, 7 and 1 days before, each once).
@@ -211,6 +214,15 @@ pub fn render(notification: &Notification) -> RenderedEmail {
             vec![
                 format!("The payment for your {plan} subscription failed."),
                 format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
+            ],
+        ),
+        NotificationKind::CardExpiring { plan, card, expires, renews_on, update_card_url } => simple(
+            "Your card expires before your Azora renewal",
+            vec![
+                format!(
+                    "Your {card} expires at the end of {expires}, before your {plan} subscription renews on {renews_on}."
+                ),
+                format!("Add a new card so the renewal goes through: {update_card_url}"),
             ],
         ),
         NotificationKind::SubscriptionEnded { plan, reason } => simple(

@@ -7,6 +7,7 @@
 pub mod billing;
 mod connect;
 mod gateway;
+pub mod payment_methods;
 pub mod webhook;
 
 pub use connect::TransferSummary;

@@ -22,8 +22,14 @@ export function paymentIntentOf(clientSecret: string): string | null {
   return id && id.startsWith('pi_') ? id : null;
 }
 
-/** The URL of the challenge page for a PaymentIntent, on the console's own origin. */
+/** The SetupIntent id inside a client secret (`seti_..._secret_...`). */
+export function setupIntentOf(clientSecret: string): string | null {
+  const id = clientSecret.split('_secret_')[0];
+  return id && id.startsWith('seti_') ? id : null;
+}
+
+/** The URL of the challenge page for a PaymentIntent or a SetupIntent, on the console's own origin. */
 export function challengeUrl(clientSecret: string): string | null {
-  const pi = paymentIntentOf(clientSecret);
-  return pi ? `/_sandbox/3ds/${encodeURIComponent(pi)}` : null;
+  const intent = paymentIntentOf(clientSecret) ?? setupIntentOf(clientSecret);
+  return intent ? `/_sandbox/3ds/${encodeURIComponent(intent)}` : null;
 }

@@ -1,11 +1,15 @@
 // Billing: the current plan and its status, a past-due banner, the pending change, and the changes
 // a subscriber can make — upgrade to yearly with the proration quoted before confirming (and
 // charged exactly as quoted), switch to monthly or cancel at the period end, resume — plus the
-// invoices. `/billing/payment-method` (the dunning email's link) opens it at the card section.
+// invoices, and the saved cards (add with 3-D Secure, choose the default, remove). `/billing/payment-method`
+// (the dunning email's link) opens it at the card section.
 import { useState } from 'react';
-import { api, ApiError, type Ok } from '../api/client';
+import { api, ApiError, newIdempotencyKey, type Ok } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, MoreButton, Notice, useAsync } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
+import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import { CardChoice } from '../payments/CardChoice';
+import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
 import { Link } from '../router';
 import { intervalLabel, planName, tierLabel, waitForPlan, type Current, type Interval } from '../billing';
 
@@ -342,14 +346,147 @@ function Invoices() {
   );
 }
 
+type SavedCard = Ok<'/api/payment-methods', 'get'>['paymentMethods'][number];
+
+function brandLabel(brand: string): string {
+  const names: Record<string, string> = { visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express' };
+  return names[brand] ?? brand.charAt(0).toUpperCase() + brand.slice(1);
+}
+
+/** The saved cards (`/api/payment-methods`): add one, choose the default, remove one. */
 function PaymentMethod() {
+  const [wallet, reload] = useAsync((signal) => api.get('/api/payment-methods', { signal }), []);
+  const [adding, setAdding] = useState(false);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const act = async (id: string, work: () => Promise<unknown>, message: string) => {
+    setBusy(id);
+    setError(null);
+    setDone(null);
+    try {
+      await work();
+      setDone(message);
+      reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const makeDefault = (card: SavedCard) =>
+    act(
+      card.id,
+      () => api.post('/api/payment-methods/{paymentMethodId}/default', { params: { paymentMethodId: card.id }, idempotencyKey: newIdempotencyKey('default-card') }),
+      `${brandLabel(card.brand)} •••• ${card.last4} is now your default card.`,
+    );
+  const remove = (card: SavedCard) =>
+    act(card.id, () => api.delete('/api/payment-methods/{paymentMethodId}', { params: { paymentMethodId: card.id } }), `${brandLabel(card.brand)} •••• ${card.last4} was removed.`);
+
   return (
     <section className="card" id="payment-method" aria-labelledby="payment-method-title">
       <h2 id="payment-method-title">Payment method</h2>
-      <p>
-        Your subscription is charged to the card you subscribed with, automatically at each renewal. Adding or replacing a
-        card here is not available yet; until it is, contact support to change the card on your subscription.
-      </p>
+      <p className="muted">Renewals are charged to your default card.</p>
+      {done && <Notice>{done}</Notice>}
+      <ErrorMessage error={error} />
+      <AsyncView value={wallet} what="your cards" retry={reload}>
+        {(w) =>
+          w.paymentMethods.length === 0 ? (
+            <Empty>No saved cards yet.</Empty>
+          ) : (
+            <ul className="cards-list" data-testid="saved-cards">
+              {w.paymentMethods.map((c) => (
+                <li key={c.id} data-testid="saved-card" data-last4={c.last4} data-default={c.default ? 'true' : 'false'}>
+                  <span>
+                    {brandLabel(c.brand)} •••• {c.last4}{' '}
+                    <span className="muted">
+                      expires {String(c.expMonth).padStart(2, '0')}/{c.expYear}
+                    </span>{' '}
+                    {c.default && <span className="badge">Default</span>}
+                  </span>{' '}
+                  {!c.default && (
+                    <button type="button" className="secondary" disabled={busy !== null} onClick={() => void makeDefault(c)}>
+                      Make default<span className="sr-only"> ({brandLabel(c.brand)} •••• {c.last4})</span>
+                    </button>
+                  )}{' '}
+                  <button type="button" className="secondary" disabled={busy !== null} onClick={() => void remove(c)}>
+                    Remove<span className="sr-only"> ({brandLabel(c.brand)} •••• {c.last4})</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </AsyncView>
+      {adding ? (
+        <AddCard
+          onCancel={() => setAdding(false)}
+          onDone={(message) => {
+            setAdding(false);
+            setDone(message);
+            reload();
+          }}
+        />
+      ) : (
+        <button type="button" className="primary" onClick={() => {
+            setDone(null);
+            setAdding(true);
+          }}>
+          Add a card
+        </button>
+      )}
     </section>
+  );
+}
+
+type AddPhase =
+  | { kind: 'idle' }
+  | { kind: 'saving' }
+  | { kind: 'challenge'; url: string }
+  | { kind: 'failed'; error: unknown };
+
+/** Saves a card with a SetupIntent; a 3-D Secure card opens the bank's challenge. */
+function AddCard({ onDone, onCancel }: { onDone: (message: string) => void; onCancel: () => void }) {
+  const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
+  const [phase, setPhase] = useState<AddPhase>({ kind: 'idle' });
+  const save = async () => {
+    setPhase({ kind: 'saving' });
+    try {
+      const setup = await api.post('/api/payment-methods/setup', {
+        idempotencyKey: newIdempotencyKey('add-card'),
+        body: { paymentMethodId: card },
+      });
+      if (setup.status === 'succeeded') {
+        onDone('Your card was saved.');
+        return;
+      }
+      const url = setup.status === 'requires_action' && setup.clientSecret ? challengeUrl(setup.clientSecret) : null;
+      if (!url) throw new ApiError(0, 'payment_rejected', 'This card needs a step we cannot show.');
+      setPhase({ kind: 'challenge', url });
+    } catch (e) {
+      setPhase({ kind: 'failed', error: e });
+    }
+  };
+  const onChallenge = (outcome: ChallengeOutcome) => {
+    if (outcome === 'completed') onDone('Your card was saved.');
+    else setPhase({ kind: 'failed', error: new ApiError(0, 'authentication_failed', 'The bank did not confirm this card. It was not saved.') });
+  };
+  const busy = phase.kind === 'saving' || phase.kind === 'challenge';
+  return (
+    <div className="card" data-testid="add-card">
+      <h3>Add a card</h3>
+      <CardChoice name="new-card" value={card} onChange={setCard} />
+      {phase.kind === 'failed' && <ErrorMessage error={phase.error} />}
+      <div className="actions">
+        <button type="button" className="primary" onClick={save} disabled={busy}>
+          {phase.kind === 'saving' ? 'Saving…' : 'Save card'}
+        </button>
+        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+      {phase.kind === 'challenge' && <ThreeDSecureDialog url={phase.url} onDone={onChallenge} />}
+    </div>
   );
 }

@@ -18,6 +18,7 @@ pub mod payment_methods;
 pub mod prices;
 pub mod products;
 pub mod refunds;
+pub mod setup_intents;
 pub mod subscriptions;
 pub mod test_clocks;
 pub mod transfers;
@@ -34,6 +35,7 @@ pub fn routes() -> Vec<Route> {
         customers::routes(),
         payment_methods::routes(),
         payment_intents::routes(),
+        setup_intents::routes(),
         charges::routes(),
         refunds::routes(),
         disputes::routes(),

@@ -704,7 +704,7 @@ pub fn create_for_invoice(store: &mut Store, source: &EventSource, spec: &Invoic
 }
 
 /// Automatic payment methods that may redirect (the default since API version 2023-08-16).
-fn redirects_allowed(automatic_payment_methods: &Value) -> bool {
+pub(crate) fn redirects_allowed(automatic_payment_methods: &Value) -> bool {
     automatic_payment_methods
         .as_object()
         .filter(|a| a.get("enabled") == Some(&Value::Bool(true)))
@@ -713,7 +713,7 @@ fn redirects_allowed(automatic_payment_methods: &Value) -> bool {
 
 /// Stripe refuses a server-side confirmation without `return_url` when the PaymentIntent accepts
 /// redirect-based payment methods.
-fn return_url_required() -> ApiError {
+pub(crate) fn return_url_required() -> ApiError {
     ApiError::invalid_nocode(
         "This PaymentIntent is configured to accept payment methods enabled in your Dashboard. Because some of these payment methods might redirect your customer off of your page, you must provide a `return_url`. If you don't want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.",
     )
@@ -736,7 +736,7 @@ fn missing_payment_method(pi: Option<&Value>) -> ApiError {
 }
 
 /// `payment_method_types` (or `allowed_payment_method_types`, its newer name).
-fn payment_method_types(p: &Params) -> ApiResult<Option<Vec<String>>> {
+pub(crate) fn payment_method_types(p: &Params) -> ApiResult<Option<Vec<String>>> {
     match p.str_list("payment_method_types")? {
         Some(types) => Ok(Some(types)),
         None => p.str_list("allowed_payment_method_types"),
@@ -744,7 +744,7 @@ fn payment_method_types(p: &Params) -> ApiResult<Option<Vec<String>>> {
 }
 
 /// Enabled by default when no payment method types are given (API versions since 2023-08-16).
-fn automatic_payment_methods(p: &Params, explicit_types: bool) -> ApiResult<Value> {
+pub(crate) fn automatic_payment_methods(p: &Params, explicit_types: bool) -> ApiResult<Value> {
     match p.object("automatic_payment_methods")?.flatten() {
         Some(apm) => {
             let enabled = match apm.get("enabled") {

@@ -216,7 +216,7 @@ pub fn bypasses_pending(store: &Store, pm_id: &str) -> bool {
 
 /// Test cards that attach to a customer although their charges are declined (Stripe's
 /// `4000000000000341`); every other declining test card fails when attached.
-const ATTACHES_THEN_FAILS: &[&str] = &["pm_card_chargeCustomerFail"];
+pub const ATTACHES_THEN_FAILS: &[&str] = &["pm_card_chargeCustomerFail"];
 
 const LIST: &[&str] =
     &["allow_redisplay", "customer", "customer_account", "ending_before", "limit", "starting_after", "type"];
@@ -291,9 +291,63 @@ fn detach(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
             "The payment method you provided is not attached to a customer so detachment is impossible.",
         ));
     }
+    let customer = s(&pm, "customer").to_string();
     set(&mut pm, "customer", Value::Null);
     ctx.save(&pm)?;
     ctx.emit("payment_method.detached", &pm);
+    forget_default(ctx, &customer, &id)?;
+    Ok(pm)
+}
+
+/// A detached PaymentMethod stops being the default of its customer
+/// (`invoice_settings.default_payment_method`, as on Stripe) and of the customer's subscriptions
+/// (`default_payment_method`: a detached card can never be charged); each change is a
+/// `*.updated` event.
+fn forget_default(ctx: &mut Ctx<'_>, customer: &str, pm: &str) -> ApiResult<()> {
+    if let Ok(old) = ctx.load("customer", "customer", customer)
+        && old.pointer("/invoice_settings/default_payment_method").and_then(Value::as_str) == Some(pm)
+    {
+        let mut new = old.clone();
+        if let Some(settings) = new.get_mut("invoice_settings").and_then(Value::as_object_mut) {
+            settings.insert("default_payment_method".into(), Value::Null);
+        }
+        ctx.save(&new)?;
+        ctx.emit_updated("customer.updated", &old, &new);
+    }
+    let subscriptions: Vec<Value> = ctx
+        .store
+        .list("subscription", ctx.account())
+        .into_iter()
+        .filter(|sub| s(sub, "customer") == customer && s(sub, "default_payment_method") == pm)
+        .cloned()
+        .collect();
+    for old in subscriptions {
+        let mut new = old.clone();
+        set(&mut new, "default_payment_method", Value::Null);
+        ctx.save(&new)?;
+        ctx.emit_updated("customer.subscription.updated", &old, &new);
+    }
+    Ok(())
+}
+
+/// Sets the card's expiry of a stored PaymentMethod (the control API's stand-in for the card
+/// account updater; Stripe's event `payment_method.automatically_updated`), so tests can make a
+/// card expire before a renewal.
+pub fn set_expiry(store: &mut Store, account: Option<&str>, id: &str, month: i64, year: i64) -> ApiResult<Value> {
+    if !(1..=12).contains(&month) {
+        return Err(ApiError::invalid_nocode("exp_month must be 1 to 12.").param("exp_month"));
+    }
+    if !(2000..=2100).contains(&year) {
+        return Err(ApiError::invalid_nocode("exp_year must be a four-digit year.").param("exp_year"));
+    }
+    let mut pm = store.find("payment_method", id, account).cloned().ok_or_else(|| ApiError::not_found(LABEL, id))?;
+    if let Some(card) = pm.get_mut("card").and_then(Value::as_object_mut) {
+        card.insert("exp_month".into(), json!(month));
+        card.insert("exp_year".into(), json!(year));
+    }
+    store.put(pm.clone(), account)?;
+    let source = EventSource { account: account.map(str::to_string), ..EventSource::default() };
+    store.emit(&source, "payment_method.automatically_updated", &pm, None);
     Ok(pm)
 }
 

@@ -7,6 +7,7 @@ pub mod health;
 pub mod instructors;
 pub mod leaderboard;
 pub mod licenses;
+pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod reviews;

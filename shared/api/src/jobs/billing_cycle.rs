@@ -42,6 +42,7 @@ struct Report {
     seen: u32,
     claims_settled: u32,
     reminders: u32,
+    card_warnings: u32,
     lapsed: u32,
     drift: u32,
 }
@@ -136,6 +137,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         "subscriptions": report.seen,
         "claimsSettled": report.claims_settled,
         "remindersSent": report.reminders,
+        "cardExpiryWarnings": report.card_warnings,
         "lapsedToFree": report.lapsed,
         "reconciled": report.drift,
         "steps": [licenses.unwrap_or_else(|| crate::licensing::cycle::skipped(licenses_done))],
@@ -274,6 +276,16 @@ async fn remind(state: &AppState, record: &SubscriptionRecord, report: &mut Repo
         };
         notify(state, format!("renewal-{}-{}", record.user_id, end.as_second()), to, kind).await?;
         report.reminders += 1;
+    }
+    // In the reminder's window: the card the renewal will be charged to, if it expires first
+    // (its own claim per card and period). A failure here is logged and the next day's run tries
+    // again; it never holds up the reminders.
+    match crate::payment_methods::warn_if_card_expires(state, record, end, plan_name(record)).await {
+        Ok(sent) => report.card_warnings += u32::from(sent),
+        Err(e) => {
+            tracing::warn!(error = %e, user = %record.user_id, "card expiry check failed");
+            telemetry::count("CardExpiryCheckFailures", 1);
+        }
     }
     Ok(())
 }
