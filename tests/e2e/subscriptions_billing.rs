@@ -224,7 +224,8 @@ async fn a_failed_renewal_goes_past_due_emails_then_drops_to_free_after_grace() 
     let emails = app.wait_for_emails(&s.email, 1).await;
     assert!(
         emails.iter().any(|e| e["subject"] == "We could not renew your Azora subscription"
-            && e.to_string().contains("/billing/payment-method")),
+            && e.to_string().contains("/billing/payment-method")
+            && e.to_string().contains("We will not try your card again automatically")),
         "{emails:?}"
     );
 
@@ -252,6 +253,26 @@ async fn a_failed_renewal_goes_past_due_emails_then_drops_to_free_after_grace() 
     let emails = app.wait_for_emails(&s.email, 2).await;
     assert!(emails.iter().any(|e| e["subject"] == "Your Azora subscription has ended"), "{emails:?}");
     assert_eq!(job(&app).await["lapsedToFree"], 0, "idempotent");
+}
+
+#[tokio::test]
+async fn a_paid_renewal_emails_its_receipt_once() {
+    let app = spawn_app().await;
+    let s = subscriber(&app);
+    subscribe(&app, &s, "month").await;
+    wait_current(&app, &s, |c| c["status"] == "active").await;
+    let first_end = current(&app, &s).await["currentPeriodEnd"].clone();
+    advance(&app, 31 * DAY + 3600).await;
+    wait_current(&app, &s, |c| c["currentPeriodEnd"] != first_end).await;
+    let emails = app.wait_for_emails(&s.email, 1).await;
+    let renewed: Vec<&Value> = emails.iter().filter(|e| e["subject"] == "Your Azora subscription renewed").collect();
+    assert_eq!(renewed.len(), 1, "one receipt for the renewal, none for the first invoice: {emails:?}");
+    let text = renewed[0].to_string();
+    assert!(text.contains("Pro (monthly)") && text.contains("Receipt: invoice"), "{text}");
+    // invoice.paid and invoice.payment_succeeded both arrive: still one email.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = app.sent_emails(&s.email).await;
+    assert_eq!(again.iter().filter(|e| e["subject"] == "Your Azora subscription renewed").count(), 1, "{again:?}");
 }
 
 #[tokio::test]

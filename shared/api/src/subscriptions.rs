@@ -200,36 +200,80 @@ pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value,
     Ok(())
 }
 
+/// What an invoice event says that the emails need; the subscription's state itself is always
+/// re-read from Stripe.
+#[derive(Debug, Default)]
+pub struct InvoiceEvent<'a> {
+    pub id: &'a str,
+    pub failed: bool,
+    /// `subscription_cycle` for a renewal.
+    pub billing_reason: Option<&'a str>,
+    pub attempt_count: u32,
+    /// Unix seconds of Stripe's next automatic retry, if one is scheduled.
+    pub next_payment_attempt: Option<i64>,
+    pub amount_paid: i64,
+    pub currency: Option<&'a str>,
+    pub number: Option<&'a str>,
+}
+
+fn day(unix_seconds: i64) -> String {
+    jiff::Timestamp::from_second(unix_seconds).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
 /// `invoice.paid` / `invoice.payment_failed`: re-read the subscription from Stripe (the invoice
-/// does not carry its state) and apply it; a failed renewal emails a link to update the card.
+/// does not carry its state) and apply it. Each failed attempt emails the next retry date and a
+/// link to update the card (once per attempt); a paid renewal emails its receipt (once per
+/// invoice).
 pub async fn apply_invoice_event(
     state: &AppState,
     sub_id: &str,
-    invoice_id: &str,
-    failed: bool,
+    invoice: &InvoiceEvent<'_>,
     created: i64,
 ) -> Result<(), ApiError> {
     let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(gateway_error)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
     state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), created), state.clock.now()).await?;
-    if failed {
+    let renewal_paid =
+        !invoice.failed && invoice.billing_reason == Some("subscription_cycle") && invoice.amount_paid > 0;
+    if invoice.failed {
         telemetry::count("SubscriptionPaymentsFailed", 1);
-        if let Some(record) = state
-            .store
-            .get_subscription_record(&user)
-            .await?
-            .filter(|r| r.stripe_subscription_id.as_deref() == Some(sub_id))
-        {
-            let to = email_for(&user, state.store.subscription_email(&user).await?.as_deref())?;
-            let kind = NotificationKind::SubscriptionPaymentFailed {
-                plan: plan_name(&record),
-                update_card_url: format!("{}/billing/payment-method", state.config.app_base_url.get()?),
-                grace_days: *state.config.subscription_grace_days.get()?,
-            };
-            notify(state, format!("invoice-failed-{invoice_id}"), to, kind).await?;
-        }
     }
-    Ok(())
+    if !invoice.failed && !renewal_paid {
+        return Ok(());
+    }
+    let Some(record) = state
+        .store
+        .get_subscription_record(&user)
+        .await?
+        .filter(|r| r.stripe_subscription_id.as_deref() == Some(sub_id))
+    else {
+        return Ok(());
+    };
+    let to = email_for(&user, state.store.subscription_email(&user).await?.as_deref())?;
+    if invoice.failed {
+        let kind = NotificationKind::SubscriptionPaymentFailed {
+            plan: plan_name(&record),
+            update_card_url: format!("{}/billing/payment-method", state.config.app_base_url.get()?),
+            grace_days: *state.config.subscription_grace_days.get()?,
+            attempt: invoice.attempt_count.max(1),
+            next_attempt: invoice.next_payment_attempt.map(day),
+        };
+        let id = format!("invoice-failed-{}-{}", invoice.id, invoice.attempt_count.max(1));
+        return notify(state, id, to, kind).await;
+    }
+    let currency = invoice.currency.map(str::to_ascii_uppercase).unwrap_or_default();
+    let Ok(currency) = azora_domain::Currency::parse(&currency) else {
+        tracing::warn!(invoice = invoice.id, "renewal receipt not sent: the invoice has no known currency");
+        return Ok(());
+    };
+    let kind = NotificationKind::SubscriptionRenewed {
+        plan: plan_name(&record),
+        amount: azora_domain::Money::new(invoice.amount_paid, currency),
+        invoice_number: invoice.number.unwrap_or(invoice.id).to_string(),
+        paid_on: day(created),
+        period_end: fresh.current_period_end.map(day).unwrap_or_default(),
+    };
+    notify(state, format!("invoice-paid-{}", invoice.id), to, kind).await
 }
 
 /// Lease of a subscription slot claim, in real seconds: longer than the create function's timeout

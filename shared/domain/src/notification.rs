@@ -73,7 +73,19 @@ pub enum NotificationKind {
     /// A subscription renews soon.
     RenewalReminder { plan: String, renews_on: String, amount: Money },
     /// A renewal payment failed: the subscription is past due until the card is updated.
-    SubscriptionPaymentFailed { plan: String, update_card_url: String, grace_days: i64 },
+    /// A renewal payment attempt failed: one email per attempt, with Stripe's next retry date.
+    SubscriptionPaymentFailed {
+        plan: String,
+        update_card_url: String,
+        grace_days: i64,
+        #[serde(default)]
+        attempt: u32,
+        /// When Stripe tries again (`None`: no automatic retry is scheduled).
+        #[serde(default)]
+        next_attempt: Option<String>,
+    },
+    /// A renewal was paid: the receipt of the new period.
+    SubscriptionRenewed { plan: String, amount: Money, invoice_number: String, paid_on: String, period_end: String },
     /// The card the next renewal will be charged to expires before that renewal (sent once per
     /// card and renewal period).
     CardExpiring { plan: String, card: String, expires: String, renews_on: String, update_card_url: String },
@@ -209,11 +221,27 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 "Nothing to do if you want to keep it; you can change or cancel it any time before then.".to_string(),
             ],
         ),
-        NotificationKind::SubscriptionPaymentFailed { plan, update_card_url, grace_days } => simple(
-            "We could not renew your Azora subscription",
+        NotificationKind::SubscriptionPaymentFailed { plan, update_card_url, grace_days, attempt, next_attempt } => {
+            simple(
+                "We could not renew your Azora subscription",
+                vec![
+                    match attempt {
+                        0 | 1 => format!("The payment for your {plan} subscription failed."),
+                        n => format!("The payment for your {plan} subscription failed again (attempt {n})."),
+                    },
+                    match next_attempt {
+                        Some(date) => format!("We will try your card again on {date}."),
+                        None => "We will not try your card again automatically.".to_string(),
+                    },
+                    format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
+                ],
+            )
+        }
+        NotificationKind::SubscriptionRenewed { plan, amount, invoice_number, paid_on, period_end } => simple(
+            "Your Azora subscription renewed",
             vec![
-                format!("The payment for your {plan} subscription failed."),
-                format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
+                format!("Thank you: your {plan} subscription renewed on {paid_on} for {}.", amount.display()),
+                format!("Receipt: invoice {invoice_number}. Your plan now runs until {period_end}."),
             ],
         ),
         NotificationKind::CardExpiring { plan, card, expires, renews_on, update_card_url } => simple(

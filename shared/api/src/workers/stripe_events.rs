@@ -151,9 +151,17 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
             let subscription =
                 str_at(object, "/parent/subscription_details/subscription").or_else(|| str_at(object, "/subscription"));
             if let Some(sub_id) = subscription {
-                let failed = event.event_type == "invoice.payment_failed";
-                let invoice_id = str_at(object, "/id").unwrap_or_default();
-                crate::subscriptions::apply_invoice_event(state, sub_id, invoice_id, failed, event.created).await?;
+                let invoice = crate::subscriptions::InvoiceEvent {
+                    id: str_at(object, "/id").unwrap_or_default(),
+                    failed: event.event_type == "invoice.payment_failed",
+                    billing_reason: str_at(object, "/billing_reason"),
+                    attempt_count: object.pointer("/attempt_count").and_then(Value::as_u64).unwrap_or(0) as u32,
+                    next_payment_attempt: object.pointer("/next_payment_attempt").and_then(Value::as_i64),
+                    amount_paid: object.pointer("/amount_paid").and_then(Value::as_i64).unwrap_or(0),
+                    currency: str_at(object, "/currency"),
+                    number: str_at(object, "/number"),
+                };
+                crate::subscriptions::apply_invoice_event(state, sub_id, &invoice, event.created).await?;
             }
         }
         other => tracing::debug!(event_type = other, "event type not handled"),
