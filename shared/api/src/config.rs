@@ -145,7 +145,13 @@ pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
 impl Config {
     pub fn from_env(needs: Needs) -> Result<Config, ConfigError> {
-        Self::from_lookup(needs, |name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(needs, env_var)
+    }
+
+    /// [`Config::from_env`] for the parts `NEEDS` (the bits of a [`Needs`]) names, a constant: the
+    /// parsing of the other parts (license keys, JWT settings, the token catalog) is compiled out.
+    pub fn from_env_for<const NEEDS: u32>() -> Result<Config, ConfigError> {
+        Self::load::<NEEDS>(Needs::from_bits(NEEDS), env_var)
     }
 
     pub fn from_map(needs: Needs, vars: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
@@ -154,6 +160,14 @@ impl Config {
 
     /// Reads the globals and the variables of the declared parts, and nothing else.
     pub fn from_lookup(needs: Needs, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Self::load::<{ Needs::EVERYTHING.bits() }>(needs, get)
+    }
+
+    /// [`Config::from_lookup`] among the parts `GATE` names: a part outside it is never loaded,
+    /// and with `GATE` a constant its loading code is not compiled in.
+    fn load<const GATE: u32>(needs: Needs, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let gate = const { Needs::from_bits(GATE) };
+        let needs = Needs::from_bits(needs.bits() & gate.bits());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
         let days = |name: &'static str, default: i64, max: i64| match get(name) {
             None => Ok(default),
@@ -212,7 +226,9 @@ impl Config {
             support_email: Part::load(needs, Needs::SUPPORT, || email("SUPPORT_EMAIL"))?,
             tokens: Part::load(needs, Needs::TOKENS, || crate::rewards::config::TokensConfig::from_lookup(&get))?,
         };
-        config.check_license_key_pair()?;
+        if const { Needs::from_bits(GATE).has(Needs::LICENSE_SIGNER.and(Needs::LICENSE_VERIFIER)) } {
+            config.check_license_key_pair()?;
+        }
         Ok(config)
     }
 
@@ -229,6 +245,10 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn jwt_config(get: &impl Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigError> {
@@ -307,6 +327,22 @@ mod tests {
         let c = Config::from_map(Needs::EVERYTHING, &base()).unwrap();
         assert_eq!(c.table_name, "t");
         assert!(matches!(c.jwt.get().unwrap().key, JwtKey::Secret(_)));
+    }
+
+    /// A deployed function loads with its needs as a constant (`Config::from_env_for`): the same
+    /// configuration as the run-time path, and a part outside the constant is never loaded.
+    #[test]
+    fn the_compile_time_path_loads_the_same_parts_and_no_other() {
+        let vars = base();
+        let get = |name: &str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        const TOKEN_WRITES: Needs = Needs::AUTH.and(Needs::TOKENS).and(Needs::MAIL).and(Needs::GRACE);
+        let fixed = Config::load::<{ TOKEN_WRITES.bits() }>(TOKEN_WRITES, get).unwrap();
+        let dynamic = Config::from_map(TOKEN_WRITES, &vars).unwrap();
+        assert_eq!(format!("{fixed:?}"), format!("{dynamic:?}"));
+        assert_eq!(fixed.needs, TOKEN_WRITES);
+        let gated = Config::load::<{ Needs::AUTH.bits() }>(Needs::EVERYTHING, get).unwrap();
+        assert_eq!(gated.needs, Needs::AUTH);
+        assert!(gated.jwt.is_loaded() && !gated.stripe.is_loaded() && !gated.license_signer.is_loaded());
     }
 
     #[test]

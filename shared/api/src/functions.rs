@@ -1,32 +1,56 @@
 //! Every Lambda function as a constant: its handler and what it builds at cold start. The crate
 //! `functions/<name>/` runs exactly one of them (`azora_api::lambda::run(azora_api::functions::X)`),
-//! so its binary links that handler and nothing else. template.yaml gives each function the
+//! so its binary links that handler, its kind of runtime and its own clients only (the macros
+//! below write each constant's `start`). template.yaml gives each function the
 //! variables of its [`Needs`] (checked by a contract test), and the local server serves them all
 //! from its own name table (`infra/local/src/functions.rs`), each from its own environment.
 //!
 //! A part is declared where the handler, or a service it calls, uses it: `AUTH` for bearer tokens,
 //! `STRIPE` for Stripe calls, `MAIL` for queued emails, and the settings their rules read.
 
-use crate::lambda::{Entry, Function};
+use crate::error::ApiError;
+use crate::lambda::{self, Entry, Function, HttpHandler, JobHandler, SqsHandler};
 use crate::needs::Needs;
+use crate::state::AppState;
 use crate::{handlers, jobs, workers};
+use std::sync::Arc;
 
+// Each macro writes a [`Function`] whose `start` runs the handler's kind of runtime with the
+// needs as a constant (see [`Function::start`]); `entry` and `needs` are for the local server.
 macro_rules! http {
-    ($handler:path, $needs:expr) => {
-        Function { entry: Entry::Http(|req, state| Box::pin($handler(req, state))), needs: $needs }
-    };
+    ($handler:path, $needs:expr) => {{
+        const NEEDS: Needs = $needs;
+        const HANDLER: HttpHandler = |req, state| Box::pin($handler(req, state));
+        Function {
+            entry: Entry::Http(HANDLER),
+            needs: NEEDS,
+            start: || Box::pin(lambda::run_http::<{ NEEDS.bits() }>(HANDLER)),
+        }
+    }};
 }
 
 macro_rules! sqs {
-    ($handler:path, $needs:expr) => {
-        Function { entry: Entry::Sqs(|event, state| Box::pin($handler(event, state))), needs: $needs }
-    };
+    ($handler:path, $needs:expr) => {{
+        const NEEDS: Needs = $needs;
+        const HANDLER: SqsHandler = |event, state| Box::pin($handler(event, state));
+        Function {
+            entry: Entry::Sqs(HANDLER),
+            needs: NEEDS,
+            start: || Box::pin(lambda::run_sqs::<{ NEEDS.bits() }>(HANDLER)),
+        }
+    }};
 }
 
 macro_rules! job {
-    ($handler:path, $needs:expr) => {
-        Function { entry: Entry::Job(|input, state| Box::pin($handler(input, state))), needs: $needs }
-    };
+    ($handler:path, $needs:expr) => {{
+        const NEEDS: Needs = $needs;
+        const HANDLER: JobHandler = |input, state| Box::pin($handler(input, state));
+        Function {
+            entry: Entry::Job(HANDLER),
+            needs: NEEDS,
+            start: || Box::pin(lambda::run_job::<{ NEEDS.bits() }>(HANDLER)),
+        }
+    }};
 }
 
 const AUTH: Needs = Needs::AUTH;
@@ -140,7 +164,9 @@ pub const EMAIL_WORKER: Function = sqs!(workers::email::handle, Needs::SES);
 pub const REWARDS_WORKER: Function = sqs!(workers::rewards::handle, Needs::TOKENS.and(Needs::MAIL).and(Needs::GRACE));
 pub const BILLING_CYCLE: Function = job!(jobs::billing_cycle::run, STRIPE_EFFECTS);
 pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS);
-pub const LEADERBOARD_STATS: Function = Function {
-    entry: Entry::Job(|_input, state| Box::pin(jobs::leaderboard_stats::run(state))),
-    needs: Needs::NOTHING,
-};
+pub const LEADERBOARD_STATS: Function = job!(leaderboard_stats, Needs::NOTHING);
+
+/// The stats job takes no input.
+async fn leaderboard_stats(_input: serde_json::Value, state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
+    jobs::leaderboard_stats::run(state).await
+}

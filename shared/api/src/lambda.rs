@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::{http, telemetry};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::FutureExt;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, LocalBoxFuture};
 use lambda_http::{Body, Request, Response};
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::panic::AssertUnwindSafe;
@@ -28,48 +28,82 @@ pub enum Entry {
     Job(JobHandler),
 }
 
+/// Starts one function as a Lambda function; see [`Function::start`].
+pub type Start = fn() -> LocalBoxFuture<'static, Result<(), lambda_runtime::Error>>;
+
 /// One Lambda function: its entry point and what it builds at cold start. Each is a constant in
 /// [`crate::functions`] that its crate's `main.rs` names, so a binary links only its own handler.
 #[derive(Clone, Copy)]
 pub struct Function {
+    /// The handler, for the local server, which serves every function from one process.
     pub entry: Entry,
     pub needs: Needs,
+    /// What [`run`] calls: [`run_http`], [`run_sqs`] or [`run_job`] with this function's handler,
+    /// monomorphized over its [`Needs`] (`crate::functions`' macros write it). So a binary links
+    /// only its own kind's runtime and the construction of its own clients: a run-time choice of
+    /// either would link them all, since without LTO the linker keeps whatever a reachable
+    /// function references.
+    pub start: Start,
 }
 
 /// The whole of every function's `main`.
 pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
+    (function.start)().await
+}
+
+/// Telemetry, then the configuration and clients of the parts `NEEDS` (the bits of a [`Needs`])
+/// names: a constant, so the construction of every other client is not even compiled in. The
+/// rest of each `run_*` is not generic, so it is compiled once, not once per function.
+async fn cold_start<const NEEDS: u32>() -> Result<Arc<AppState>, lambda_runtime::Error> {
     telemetry::init();
     let state =
-        AppState::from_env(function.needs).await.inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    match function.entry {
-        Entry::Http(handler) => {
-            lambda_http::run(service_fn(move |req: Request| {
-                let state = state.clone();
-                async move { Ok::<_, lambda_http::Error>(dispatch_http(handler, req, state).await) }
-            }))
-            .await
+        AppState::from_env_for::<NEEDS>().await.inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    Ok(state)
+}
+
+/// Runs an HTTP function: API Gateway events through [`dispatch_http`].
+pub async fn run_http<const NEEDS: u32>(handler: HttpHandler) -> Result<(), lambda_runtime::Error> {
+    serve_http(handler, cold_start::<NEEDS>().await?).await
+}
+
+/// Runs an SQS consumer: batches through [`dispatch_sqs`].
+pub async fn run_sqs<const NEEDS: u32>(handler: SqsHandler) -> Result<(), lambda_runtime::Error> {
+    serve_sqs(handler, cold_start::<NEEDS>().await?).await
+}
+
+/// Runs a scheduled job through [`dispatch_job`], bounded by the invocation's deadline.
+pub async fn run_job<const NEEDS: u32>(handler: JobHandler) -> Result<(), lambda_runtime::Error> {
+    serve_job(handler, cold_start::<NEEDS>().await?).await
+}
+
+async fn serve_http(handler: HttpHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    lambda_http::run(service_fn(move |req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, lambda_http::Error>(dispatch_http(handler, req, state).await) }
+    }))
+    .await
+}
+
+async fn serve_sqs(handler: SqsHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move { Ok::<_, lambda_runtime::Error>(dispatch_sqs(handler, event.payload, state).await) }
+    }))
+    .await
+}
+
+async fn serve_job(handler: JobHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let state = state.clone();
+        async move {
+            // Jobs bound their work by the invocation's deadline (`jobs::Budget`).
+            let deadline = event.context.deadline();
+            crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.message))
         }
-        Entry::Sqs(handler) => {
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-                let state = state.clone();
-                async move { Ok::<_, lambda_runtime::Error>(dispatch_sqs(handler, event.payload, state).await) }
-            }))
-            .await
-        }
-        Entry::Job(handler) => {
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-                let state = state.clone();
-                async move {
-                    // Jobs bound their work by the invocation's deadline (`jobs::Budget`).
-                    let deadline = event.context.deadline();
-                    crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
-                        .await
-                        .map_err(|e| lambda_runtime::Error::from(e.message))
-                }
-            }))
-            .await
-        }
-    }
+    }))
+    .await
 }
 
 /// Runs an HTTP handler inside a request span; errors and panics become JSON error responses.

@@ -101,6 +101,22 @@ impl Needs {
         self.0 & part.0 == part.0
     }
 
+    /// Whether any of `parts` is in the set.
+    pub const fn has_any(self, parts: Needs) -> bool {
+        self.0 & parts.0 != 0
+    }
+
+    /// The set as a const generic argument (`lambda::run_http::<{ NEEDS.bits() }>`): a deployed
+    /// function's needs are a constant, so the construction of the parts it lacks is compiled out.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The set [`Needs::bits`] gave.
+    pub const fn from_bits(bits: u32) -> Needs {
+        Needs(bits & Needs::EVERYTHING.0)
+    }
+
     /// Every variable the function reads: the globals and those of its parts.
     pub fn variables(self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = GLOBAL_VARIABLES.to_vec();
@@ -152,5 +168,13 @@ mod tests {
         let v = Needs::STRIPE.and(Needs::MAIL).variables();
         assert_eq!(v, ["TABLE_NAME", "RUST_LOG", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "EMAIL_QUEUE_URL"]);
         assert_eq!(Needs::AUTH.and(Needs::SES).names(), "AUTH | SES");
+    }
+
+    #[test]
+    fn bits_round_trip_and_only_name_parts() {
+        let needs = Needs::STRIPE.and(Needs::TOKENS);
+        assert_eq!(Needs::from_bits(needs.bits()), needs);
+        assert_eq!(Needs::from_bits(u32::MAX), Needs::EVERYTHING);
+        assert!(needs.has_any(Needs::TOKENS.and(Needs::SES)) && !needs.has_any(Needs::SES));
     }
 }

@@ -55,7 +55,8 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the clients `config.needs` names from one SDK configuration (endpoints from
-    /// `AWS_ENDPOINT_URL_*` locally).
+    /// `AWS_ENDPOINT_URL_*` locally). The local server's path: every part's construction is
+    /// linked, and `config.needs` picks at run time.
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
         Self::with_interceptors(config, sdk, &[], Arc::default())
     }
@@ -69,20 +70,42 @@ impl AppState {
         interceptors: &[SharedInterceptor],
         clock: Arc<Clock>,
     ) -> Result<Arc<Self>, ConfigError> {
+        Self::build::<{ Needs::EVERYTHING.bits() }>(config, sdk, interceptors, clock)
+    }
+
+    /// Loads the configuration of the parts `NEEDS` (the bits of a [`Needs`]) names from the
+    /// environment and builds their clients; fails fast naming a missing or invalid variable.
+    /// What a deployed function runs: with its needs a constant, the code that builds the clients
+    /// of other parts is compiled out, so its binary does not link them (Stripe's HTTP stack, SES,
+    /// the JWT verifier...).
+    pub async fn from_env_for<const NEEDS: u32>() -> Result<Arc<Self>, ConfigError> {
+        let config = Config::from_env_for::<NEEDS>()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        Self::build::<NEEDS>(config, &sdk, &[], Arc::default())
+    }
+
+    /// Builds the clients `config.needs` names, among those of the parts `GATE` names (all of
+    /// them at run time; one function's at compile time, see [`AppState::from_env_for`]).
+    fn build<const GATE: u32>(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        interceptors: &[SharedInterceptor],
+        clock: Arc<Clock>,
+    ) -> Result<Arc<Self>, ConfigError> {
         let needs = config.needs;
         let auth = match config.jwt.get() {
-            Ok(jwt) => Some(
+            Ok(jwt) if const { Needs::from_bits(GATE).has(Needs::AUTH) } => Some(
                 JwtVerifier::new(jwt)
                     .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?,
             ),
-            Err(_) => None,
+            _ => None,
         };
         let stripe = match config.stripe.get() {
-            Ok(stripe) => Some(
+            Ok(stripe) if const { Needs::from_bits(GATE).has(Needs::STRIPE) } => Some(
                 StripeGateway::new(&stripe.secret_key, &stripe.api_base)
                     .map_err(|e| ConfigError::Invalid { name: "STRIPE_API_BASE", reason: e.to_string() })?,
             ),
-            Err(_) => None,
+            _ => None,
         };
         let dynamodb = {
             let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
@@ -92,7 +115,9 @@ impl AppState {
         let queues = [config.email_queue_url.get(), config.webhook.get().map(|w| &w.events_queue_url), {
             config.tokens.get().map(|t| &t.rewards_queue_url)
         }];
-        let sqs = queues.iter().any(Result::is_ok).then(|| {
+        let any_queue =
+            const { Needs::from_bits(GATE).has_any(Needs::MAIL.and(Needs::STRIPE_WEBHOOK).and(Needs::TOKENS)) };
+        let sqs = (any_queue && queues.iter().any(Result::is_ok)).then(|| {
             let mut conf = aws_sdk_sqs::config::Builder::from(sdk);
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_sqs::Client::from_conf(conf.build())
@@ -101,7 +126,7 @@ impl AppState {
             (Some(sqs), Ok(url)) => Some(QueueSender::new(sqs.clone(), url)),
             _ => None,
         };
-        let ses = needs.has(Needs::SES).then(|| {
+        let ses = (const { Needs::from_bits(GATE).has(Needs::SES) } && needs.has(Needs::SES)).then(|| {
             let mut conf = aws_sdk_sesv2::config::Builder::from(sdk);
             interceptors.iter().for_each(|i| _ = conf.push_interceptor(i.clone()));
             aws_sdk_sesv2::Client::from_conf(conf.build())
@@ -117,14 +142,6 @@ impl AppState {
             config,
             clock,
         }))
-    }
-
-    /// Loads the configuration `needs` names from the environment and builds its clients; fails
-    /// fast naming a missing or invalid variable.
-    pub async fn from_env(needs: Needs) -> Result<Arc<Self>, ConfigError> {
-        let config = Config::from_env(needs)?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        Self::new(config, &sdk)
     }
 
     /// Reads `Authorization: Bearer <token>` and verifies it ([`JwtVerifier::authenticate`]).

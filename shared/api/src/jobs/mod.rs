@@ -18,7 +18,7 @@ use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 tokio::task_local! {
-    /// The Lambda invocation's deadline, set by `lambda::run` around each job invocation.
+    /// The Lambda invocation's deadline, set by `lambda::run_job` around each job invocation.
     static LAMBDA_DEADLINE: Instant;
 }
 
