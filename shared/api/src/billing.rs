@@ -3,8 +3,7 @@
 //! invoice preview, prorated exactly as the update then charges), and the caller's invoices.
 //! Plain async functions over [`AppState`] with their own error, mapped to the API's at the edge.
 
-use crate::error::ApiError;
-use crate::error::gateway_error;
+use crate::fault::Fault;
 use crate::state::AppState;
 use crate::subscriptions::pro_price_id;
 use azora_domain::money::{Currency, Money};
@@ -14,7 +13,6 @@ use azora_store::subscriptions::SubscriptionRecord;
 use azora_stripe::GatewayError;
 use azora_stripe::billing::InvoiceSummary;
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
 
 /// How long a preview's proration date may be used to confirm the change it quoted.
 pub const QUOTE_VALID_FOR: SignedDuration = SignedDuration::from_hours(1);
@@ -35,52 +33,25 @@ pub enum BillingError {
     /// A quote's proration date is too old or in the future (422 `quote_expired`).
     QuoteExpired,
     Gateway(GatewayError),
-    /// Storage, configuration or another service's error, already in the API's terms.
-    Api(ApiError),
+    /// The table, a part or Stripe failed beneath the rules.
+    Fault(Fault),
 }
 
-impl From<BillingError> for ApiError {
-    fn from(e: BillingError) -> Self {
-        match e {
-            BillingError::NoSubscription => ApiError::not_found("subscription"),
-            BillingError::Invalid { field, message } => {
-                ApiError::bad_request("validation_failed", message).with_details(json!({ "field": field }))
-            }
-            BillingError::EnterpriseViaLicense => {
-                ApiError::unprocessable("enterprise_via_license", "Enterprise is sold per seat through licenses.")
-            }
-            BillingError::NoChange => ApiError::unprocessable("no_change", "That is already your plan."),
-            BillingError::QuoteExpired => ApiError::unprocessable(
-                "quote_expired",
-                "That price quote has expired; preview the change again to see the current amount.",
-            ),
-            BillingError::Gateway(e) => gateway_error(e),
-            BillingError::Api(e) => e,
-        }
+impl From<Fault> for BillingError {
+    fn from(f: Fault) -> Self {
+        BillingError::Fault(f)
     }
 }
 
 impl From<crate::needs::UndeclaredPart> for BillingError {
     fn from(e: crate::needs::UndeclaredPart) -> Self {
-        BillingError::Api(e.into())
-    }
-}
-
-impl From<crate::fault::Fault> for BillingError {
-    fn from(e: crate::fault::Fault) -> Self {
-        BillingError::Api(e.into())
-    }
-}
-
-impl From<ApiError> for BillingError {
-    fn from(e: ApiError) -> Self {
-        BillingError::Api(e)
+        BillingError::Fault(e.into())
     }
 }
 
 impl From<azora_store::StoreError> for BillingError {
     fn from(e: azora_store::StoreError) -> Self {
-        BillingError::Api(e.into())
+        BillingError::Fault(e.into())
     }
 }
 
@@ -184,11 +155,11 @@ pub async fn preview_change(
         PlanChange::Same => Ok(nothing(now)),
         PlanChange::Downgrade => Ok(nothing(record.subscription.current_period_end.unwrap_or(now))),
         PlanChange::Upgrade => {
-            let interval = change.interval.ok_or_else(|| ApiError::internal("upgrade without interval"))?;
+            let interval = change.interval.ok_or_else(|| Fault::broken("upgrade without interval"))?;
             let price = pro_price_id(state, interval).await?;
             let stripe = state.stripe()?;
             let current = stripe.retrieve_subscription(&sub_id).await?;
-            let item = current.item_id.clone().ok_or_else(|| ApiError::internal("subscription without item"))?;
+            let item = current.item_id.clone().ok_or_else(|| Fault::broken("subscription without item"))?;
             let customer = match record.stripe_customer_id.clone() {
                 Some(c) => c,
                 None => state.store.get_stripe_customer(user).await?.ok_or(BillingError::NoSubscription)?,
@@ -197,7 +168,7 @@ pub async fn preview_change(
             let (start, end) = (current.current_period_start.unwrap_or(i64::MIN), current.current_period_end);
             let at = now.as_second().clamp(start, end.unwrap_or(i64::MAX).max(start));
             let quote = stripe.preview_price_change(&customer, &sub_id, &item, &price, at).await?;
-            let currency = Currency::parse(&quote.currency).map_err(ApiError::internal)?;
+            let currency = Currency::parse(&quote.currency).map_err(Fault::broken)?;
             let money = |amount: i64| Money::new(amount, currency);
             Ok(ChangePreview {
                 change,
@@ -205,7 +176,7 @@ pub async fn preview_change(
                 amount_due: money(quote.amount_due),
                 total: money(quote.total),
                 lines: quote.lines.iter().map(|l| (l.description.clone(), money(l.amount))).collect(),
-                proration_date: Some(Timestamp::from_second(at).map_err(ApiError::internal)?),
+                proration_date: Some(Timestamp::from_second(at).map_err(Fault::broken)?),
             })
         }
     }
@@ -274,11 +245,11 @@ pub async fn invoices_of(
 }
 
 fn invoice_of(inv: &InvoiceSummary) -> Result<Invoice, BillingError> {
-    let currency = Currency::parse(&inv.currency).map_err(ApiError::internal)?;
+    let currency = Currency::parse(&inv.currency).map_err(Fault::broken)?;
     Ok(Invoice {
         id: inv.id.clone().unwrap_or_default(),
         number: inv.number.clone(),
-        created: Timestamp::from_second(inv.created).map_err(ApiError::internal)?,
+        created: Timestamp::from_second(inv.created).map_err(Fault::broken)?,
         total: Money::new(inv.total, currency),
         amount_paid: Money::new(inv.amount_paid, currency),
         status: inv.status.clone().unwrap_or_else(|| "draft".into()),

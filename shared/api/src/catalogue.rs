@@ -2,6 +2,7 @@
 //! details for each. Services return their own errors (no HTTP in them); handlers return them with
 //! `?`, which converts through these.
 
+use crate::billing::BillingError;
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
 use crate::limits::LimitError;
@@ -168,6 +169,27 @@ impl From<PaymentMethodError> for ApiError {
                     .with_details(json!({ "stripeCode": code, "declineCode": decline_code }))
             }
             PaymentMethodError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::NoSubscription => ApiError::not_found("subscription"),
+            BillingError::Invalid { field, message } => {
+                ApiError::bad_request("validation_failed", message).with_details(json!({ "field": field }))
+            }
+            BillingError::EnterpriseViaLicense => {
+                ApiError::unprocessable("enterprise_via_license", "Enterprise is sold per seat through licenses.")
+            }
+            BillingError::NoChange => ApiError::unprocessable("no_change", "That is already your plan."),
+            BillingError::QuoteExpired => ApiError::unprocessable(
+                "quote_expired",
+                "That price quote has expired; preview the change again to see the current amount.",
+            ),
+            BillingError::Gateway(e) => gateway_error(e),
+            BillingError::Fault(f) => f.into(),
         }
     }
 }

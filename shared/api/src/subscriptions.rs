@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::error::gateway_error;
+use crate::fault::Fault;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
@@ -12,7 +13,7 @@ use azora_store::subscriptions::{SlotOutcome, StripeSubscriptionState, Subscript
 use azora_stripe::billing::{PriceSpec, SubscriptionOutcome};
 
 /// The Stripe price of Pro for `interval` (found by lookup key, created once if missing).
-pub async fn pro_price_id(state: &AppState, interval: BillingInterval) -> Result<String, ApiError> {
+pub async fn pro_price_id(state: &AppState, interval: BillingInterval) -> Result<String, Fault> {
     let spec = PriceSpec {
         lookup_key: pro_lookup_key(interval),
         product_name: "Azora Pro",
@@ -20,7 +21,7 @@ pub async fn pro_price_id(state: &AppState, interval: BillingInterval) -> Result
         currency: "usd",
         yearly: interval == BillingInterval::Year,
     };
-    state.stripe()?.ensure_price(&spec).await.map_err(gateway_error)
+    Ok(state.stripe()?.ensure_price(&spec).await?)
 }
 
 pub fn status_from_stripe(raw: &str) -> SubscriptionStatus {
@@ -110,7 +111,7 @@ pub async fn after_subscription_ended(
             Err(e) => return Err(e),
         }
         let created = async {
-            let price = pro_price_id(state, interval).await.map_err(|e| (e, true))?;
+            let price = pro_price_id(state, interval).await.map_err(|e| (ApiError::from(e), true))?;
             let metadata = std::collections::HashMap::from([
                 ("userId".to_string(), user.to_string()),
                 ("tier".to_string(), "pro".to_string()),

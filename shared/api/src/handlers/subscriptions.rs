@@ -223,7 +223,7 @@ async fn create_in_stripe(
             .await
             .map_err(|e| (gateway_error(e), true))?;
     }
-    let price = pro_price_id(state, interval).await.map_err(|e| (e, true))?;
+    let price = pro_price_id(state, interval).await.map_err(|e| (ApiError::from(e), true))?;
     let metadata = HashMap::from([
         ("userId".to_string(), principal.user_id.to_string()),
         ("tier".to_string(), "pro".to_string()),
