@@ -155,6 +155,9 @@ const MATRIX: &[Row] = &[
     ),
     row("GET", "/api/enterprise/support/tickets", "orgId={org}", "", "UDD222D"),
     row("GET", "/api/enterprise/support/tickets/{ticketId}", "", "", "UDD2D2D"),
+    row("POST", "/api/enterprise/support/tickets/{ticketId}/replies", "", r#"{"body":"Any news?"}"#, "UDD2D2D"),
+    row("POST", "/api/enterprise/support/tickets/{ticketId}/status", "", r#"{"status":"resolved"}"#, "UDDAD2D"),
+    row("GET", "/api/admin/support/tickets", "", "", "UDDDD2D"),
     row(
         "POST",
         "/api/tokens/award",
@@ -587,6 +590,20 @@ async fn another_users_or_orgs_objects_are_never_served() {
             NOT_FOUND,
         ));
         probes.push(("GET", format!("/api/enterprise/support/tickets/{ticket_id}"), token.clone(), None, NOT_FOUND));
+        probes.push((
+            "POST",
+            format!("/api/enterprise/support/tickets/{ticket_id}/replies"),
+            token.clone(),
+            Some(json!({ "body": "not my ticket" })),
+            NOT_FOUND,
+        ));
+        probes.push((
+            "POST",
+            format!("/api/enterprise/support/tickets/{ticket_id}/status"),
+            token.clone(),
+            Some(json!({ "status": "closed" })),
+            NOT_FOUND,
+        ));
         probes.push((
             "POST",
             "/api/enterprise/licenses/deactivate".into(),

@@ -25,4 +25,5 @@ mod rewards;
 mod subscription_races;
 mod subscriptions;
 mod subscriptions_billing;
+mod support_tickets;
 mod webhook_edge;

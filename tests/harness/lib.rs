@@ -104,10 +104,18 @@ impl TestApp {
 
     /// A token that also carries an `email` claim (receipts go there).
     pub fn token_with_email(&self, sub: &str, roles: &[&str], email: &str) -> String {
+        self.token_with_email_and_org(sub, roles, email, None)
+    }
+
+    /// A token with an `email` claim and, when given, an `org` claim.
+    pub fn token_with_email_and_org(&self, sub: &str, roles: &[&str], email: &str, org: Option<&str>) -> String {
         let now = jiff::Timestamp::now().as_second();
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "sub": sub, "roles": roles, "email": email, "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "exp": now + 600
         });
+        if let Some(org) = org {
+            claims["org"] = serde_json::json!(org);
+        }
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
             &claims,

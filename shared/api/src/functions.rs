@@ -135,6 +135,10 @@ pub const ENTERPRISE_TICKETS_CREATE: Function =
     http!(handlers::support::create, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));
 pub const ENTERPRISE_TICKETS_LIST: Function = http!(handlers::support::list, AUTH);
 pub const ENTERPRISE_TICKETS_GET: Function = http!(handlers::support::get, AUTH);
+pub const ENTERPRISE_TICKETS_REPLY: Function =
+    http!(handlers::support::reply, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));
+pub const ENTERPRISE_TICKETS_STATUS: Function = http!(handlers::support::set_status, AUTH);
+pub const ADMIN_SUPPORT_QUEUE: Function = http!(handlers::support::queue, AUTH);
 
 // Tokens and leaderboards
 pub const TOKENS_AWARD: Function = http!(handlers::tokens::award, TOKEN_WRITES);

@@ -100,6 +100,8 @@ pub enum NotificationKind {
         grace_days: u32,
     },
     /// An enterprise customer filed a support ticket; goes to the support address.
+    /// A reply on a ticket: from support to the filer, or from the organisation to support.
+    SupportTicketReply { ticket_id: String, subject: String, body: String, from_support: bool, status: String },
     SupportTicketFiled {
         ticket_id: String,
         org_id: String,
@@ -298,6 +300,18 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 ],
             )
         }
+        NotificationKind::SupportTicketReply { ticket_id, subject, body, from_support, status } => simple(
+            &format!("Re: support ticket {ticket_id}: {subject}"),
+            vec![
+                if *from_support {
+                    "Azora support replied to your ticket:".to_string()
+                } else {
+                    "The organisation replied on its ticket:".to_string()
+                },
+                body.clone(),
+                format!("The ticket is now {}.", status.replace('_', " ")),
+            ],
+        ),
         NotificationKind::SupportTicketFiled { ticket_id, org_id, subject, body, priority, filed_by, reply_to } => {
             simple(
                 &format!("[{}] Support ticket {ticket_id}: {subject}", priority.as_str()),

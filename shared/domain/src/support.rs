@@ -38,6 +38,69 @@ impl TicketPriority {
     }
 }
 
+/// Where a ticket stands. Support staff (admins) answer and move it; the organisation replies,
+/// resolves, closes or reopens it. A closed ticket takes no more replies or moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Waiting for support (in the support queue).
+    Open,
+    /// Support answered; waiting for the organisation.
+    PendingCustomer,
+    Resolved,
+    Closed,
+}
+
+impl TicketStatus {
+    pub const ALL: [TicketStatus; 4] = [Self::Open, Self::PendingCustomer, Self::Resolved, Self::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::PendingCustomer => "pending_customer",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| ValidationError::new("status", "must be one of open, pending_customer, resolved, closed"))
+    }
+
+    /// Whether `by_support` (else the organisation) may move a ticket from `self` to `to`.
+    pub fn may_move(self, to: TicketStatus, by_support: bool) -> bool {
+        use TicketStatus::*;
+        match (self, to) {
+            (Closed, _) => false,
+            (from, to) if from == to => false,
+            (_, Resolved | Closed) => true,
+            (Resolved, Open) => true,
+            (Open, PendingCustomer) | (PendingCustomer, Open) => by_support,
+            _ => false,
+        }
+    }
+
+    /// The status a reply leaves: support's reply waits for the customer, the customer's goes
+    /// back to support (also reopening a resolved ticket).
+    pub fn after_reply(by_support: bool) -> TicketStatus {
+        if by_support { TicketStatus::PendingCustomer } else { TicketStatus::Open }
+    }
+}
+
+/// One message in a ticket's conversation after the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketReply {
+    pub id: String,
+    pub ticket_id: String,
+    pub author: UserId,
+    pub from_support: bool,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupportTicket {
     pub id: String,
@@ -83,5 +146,21 @@ mod tests {
         assert_eq!(parse_body("line 1\nline 2").unwrap(), "line 1\nline 2");
         assert!(parse_body("bell\u{7}").is_err());
         assert!(parse_body(" ").is_err());
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::TicketStatus::*;
+
+    #[test]
+    fn moves_follow_who_works_the_ticket() {
+        assert!(Open.may_move(PendingCustomer, true) && !Open.may_move(PendingCustomer, false));
+        assert!(Open.may_move(Resolved, false) && PendingCustomer.may_move(Closed, false));
+        assert!(Resolved.may_move(Open, false) && Resolved.may_move(Open, true));
+        assert!(!Closed.may_move(Open, true) && !Closed.may_move(Resolved, false));
+        assert!(!Open.may_move(Open, true), "not a move");
+        assert_eq!(super::TicketStatus::after_reply(true), PendingCustomer);
+        assert_eq!(super::TicketStatus::after_reply(false), Open);
     }
 }

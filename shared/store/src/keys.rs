@@ -24,6 +24,8 @@
 //! | active learner mark   | `ORG#<orgId>`               | `USAGE_ACTIVE#<yyyy-mm>#<userId>` |                   | distinct active learners per month     |
 //! | custom domain         | `DOMAIN#<hostname>`         | `WHITE_LABEL`          |                              | white-label theme by domain; one license per domain |
 //! | support ticket        | `TICKET#<ticketId>`         | `TICKET`               | `ORG#<orgId>#TICKETS` / `<createdAt>#<ticketId>` | get; an org's tickets newest first |
+//! | ticket reply          | `TICKET#<ticketId>`         | `REPLY#<at>#<replyId>` |                              | a ticket's conversation in order       |
+//! | support queue entry   | `SUPPORTQUEUE`              | `<createdAt>#<ticketId>` |                            | tickets waiting for support, oldest first |
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
 //! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
 //!
@@ -203,6 +205,18 @@ pub const WHITE_LABEL: &str = "WHITE_LABEL";
 
 pub fn ticket(ticket_id: &str) -> String {
     format!("TICKET#{ticket_id}")
+}
+
+/// A reply in a ticket's partition, in the order written.
+pub fn ticket_reply(at: jiff::Timestamp, reply_id: &str) -> String {
+    format!("REPLY#{at}#{reply_id}")
+}
+
+/// The support queue: one item per ticket waiting for support, oldest first.
+pub const SUPPORT_QUEUE: &str = "SUPPORTQUEUE";
+
+pub fn support_queue_entry(created_at: jiff::Timestamp, ticket_id: &str) -> String {
+    format!("{created_at}#{ticket_id}")
 }
 
 pub const TICKET: &str = "TICKET";
