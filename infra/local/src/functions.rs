@@ -19,6 +19,7 @@ pub const ALL: &[(&str, Function)] = &[
     f!(ADMIN_EMAIL_TEST),
     f!(ADMIN_RECONCILIATION_LIST),
     f!(ADMIN_SUPPORT_QUEUE),
+    f!(API_FALLBACK),
     f!(BILLING_CYCLE),
     f!(CLASSES_CREATE),
     f!(CLASSES_JOIN),

@@ -96,14 +96,16 @@ impl Routes {
         Ok(routes)
     }
 
-    /// The best route for a request and its decoded path parameters.
+    /// The best route for a request and its decoded path parameters: as API Gateway chooses, a
+    /// route with the request's method before `ANY`, and without a greedy `{proxy+}` before one
+    /// with it, then the most literal segments.
     pub fn find(&self, method: &str, path: &str) -> Option<(&Route, HashMap<String, String>)> {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         self.http
             .iter()
-            .filter(|r| r.method == method)
+            .filter(|r| r.method == method || r.method == "ANY")
             .filter_map(|r| match_path(&r.path, &segments).map(|(params, literals)| (r, params, literals)))
-            .max_by_key(|(_, _, literals)| *literals)
+            .max_by_key(|(r, _, literals)| (!r.path.ends_with("+}"), r.method != "ANY", *literals))
             .map(|(r, params, _)| (r, params))
     }
 }
@@ -111,6 +113,16 @@ impl Routes {
 /// Matches segment by segment; returns the parameters and how many literal segments matched.
 fn match_path(template: &str, segments: &[&str]) -> Option<(HashMap<String, String>, usize)> {
     let parts: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+    if let Some((last, fixed)) = parts.split_last()
+        && last.ends_with("+}")
+    {
+        // A greedy parameter takes one or more trailing segments.
+        if segments.len() <= fixed.len() || !fixed.iter().zip(segments).all(|(p, s)| p == s) {
+            return None;
+        }
+        let name = last.trim_start_matches('{').trim_end_matches("+}").to_string();
+        return Some((HashMap::from([(name, segments[fixed.len()..].join("/"))]), fixed.len()));
+    }
     if parts.len() != segments.len() {
         return None;
     }

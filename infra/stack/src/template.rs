@@ -32,6 +32,14 @@ pub struct HttpRoute {
     pub path: String,
 }
 
+impl HttpRoute {
+    /// The catch-all (`ANY /api/{proxy+}`) that answers what no other route takes: not an
+    /// endpoint, so not in the OpenAPI document nor the authorization matrix.
+    pub fn is_fallback(&self) -> bool {
+        self.method == "ANY"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionDef {
     pub logical_id: String,

@@ -73,6 +73,7 @@ const STRIPE_EFFECTS: Needs =
 // Platform
 pub const HEALTH: Function = http!(handlers::health::get, Needs::NOTHING);
 pub const DOCS: Function = http!(handlers::docs::get, Needs::NOTHING);
+pub const API_FALLBACK: Function = http!(handlers::fallback::answer, Needs::NOTHING);
 pub const ADMIN_EMAIL_TEST: Function = http!(handlers::admin::email_test, AUTH.and(Needs::MAIL));
 pub const ADMIN_AUDIT_LIST: Function = http!(handlers::admin::audit_list, AUTH);
 pub const ADMIN_RECONCILIATION_LIST: Function = http!(handlers::admin::reconciliation_list, AUTH);

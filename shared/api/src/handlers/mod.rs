@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod courses;
 pub mod docs;
+pub mod fallback;
 pub mod health;
 pub mod instructors;
 pub mod leaderboard;
