@@ -32,12 +32,14 @@ const ROLES = [
   ['enterprise', unique('it-admin'), 'demo-org', [
     ['/enterprise', 'Recently opened'],
     ['/enterprise/licenses/lic_demo', 'seats used'],
+    ['/support', 'No tickets yet'],
   ]],
   ['admin', unique('admin'), '', [
     ['/admin', 'Audit log'],
     ['/admin/payments', "Enter a buyer's user id"],
     ['/admin/licenses', 'Issue license'],
     ['/admin/tokens', 'Award'],
+    ['/admin/support', 'Support queue'],
     ['/enterprise/licenses/lic_demo', 'Manage (admin)'],
   ]],
 ];

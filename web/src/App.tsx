@@ -16,6 +16,7 @@ import { Pricing } from './screens/Pricing';
 import { Billing } from './screens/Billing';
 import { InstructorPayouts } from './screens/Payouts';
 import { MyCourses } from './screens/MyCourses';
+import { SupportQueue, SupportTicket, SupportTickets } from './screens/Support';
 
 interface Screen {
   pattern: string;
@@ -50,6 +51,9 @@ const SCREENS: Screen[] = [
   { pattern: '/admin/payments', roles: ['admin'], render: (_, q) => <AdminPayments query={q} /> },
   { pattern: '/admin/licenses', roles: ['admin'], render: () => <AdminLicenses /> },
   { pattern: '/admin/tokens', roles: ['admin'], render: () => <AdminTokens /> },
+  { pattern: '/admin/support', roles: ['admin'], render: () => <SupportQueue /> },
+  { pattern: '/support', roles: ['enterprise'], render: () => <SupportTickets /> },
+  { pattern: '/support/:ticketId', roles: ['enterprise', 'admin'], render: (p) => <SupportTicket ticketId={p.ticketId!} /> },
 ];
 
 const NAV: { to: string; label: string; roles?: Role[] }[] = [
@@ -62,6 +66,7 @@ const NAV: { to: string; label: string; roles?: Role[] }[] = [
   { to: '/leaderboards', label: 'Leaderboards', roles: ALL },
   { to: '/instructor', label: 'Teach', roles: ['instructor'] },
   { to: '/enterprise', label: 'Licenses', roles: ['enterprise', 'admin'] },
+  { to: '/support', label: 'Support', roles: ['enterprise'] },
   { to: '/admin', label: 'Admin', roles: ['admin'] },
 ];
 

@@ -16,6 +16,7 @@ function AdminNav() {
       <Link to="/admin/payments">Payments and refunds</Link>
       <Link to="/admin/licenses">Issue a license</Link>
       <Link to="/admin/tokens">Award tokens</Link>
+      <Link to="/admin/support">Support queue</Link>
     </nav>
   );
 }
