@@ -70,11 +70,17 @@ fn exceeded(limit: &Limit, max: u32, per: &'static str, retry_after_seconds: u64
     }
 }
 
-/// Spends one unit of the caller's budget (user, then address); refused when either is spent.
-pub async fn spend(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
+/// Checks the caller's budgets (user, then address), counting one use when `spend`; refused when
+/// either is spent.
+async fn check(state: &AppState, limit: &Limit, caller: Caller<'_>, spend: bool) -> Result<(), LimitError> {
     let now = state.clock.now().as_second();
     for (counter, max, per) in counters(limit, caller) {
-        let decision = state.store.hit_rate_limit(limit.scope, &counter, max, limit.window_seconds, now).await?;
+        let (scope, window) = (limit.scope, limit.window_seconds);
+        let decision = if spend {
+            state.store.hit_rate_limit(scope, &counter, max, window, now).await?
+        } else {
+            state.store.peek_rate_limit(scope, &counter, max, window, now).await?
+        };
         if let RateDecision::Limited { retry_after_seconds } = decision {
             return Err(exceeded(limit, max, per, retry_after_seconds));
         }
@@ -82,17 +88,15 @@ pub async fn spend(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Resul
     Ok(())
 }
 
+/// Spends one unit of the caller's budget (user, then address); refused when either is spent.
+pub async fn spend(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
+    check(state, limit, caller, true).await
+}
+
 /// For a budget of failures, which are known only after the attempt: refused when the caller's
 /// budget is spent, counting nothing.
 pub async fn ensure_left(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
-    let now = state.clock.now().as_second();
-    for (counter, max, per) in counters(limit, caller) {
-        let decision = state.store.peek_rate_limit(limit.scope, &counter, max, limit.window_seconds, now).await?;
-        if let RateDecision::Limited { retry_after_seconds } = decision {
-            return Err(exceeded(limit, max, per, retry_after_seconds));
-        }
-    }
-    Ok(())
+    check(state, limit, caller, false).await
 }
 
 /// Counts one failure against both of the caller's budgets.

@@ -117,13 +117,7 @@ pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
 /// `GET /api/enterprise/support/tickets/{ticketId}`: the filing organisation or an admin.
 pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
-    let ticket_id = path_param(&req, "ticketId")?;
-    let ticket = state.store.get_ticket(&ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
-    let visible = principal.is_admin()
-        || (principal.roles.has(Role::Enterprise) && principal.org.as_ref() == Some(&ticket.org_id));
-    if !visible {
-        return Err(ApiError::not_found("ticket"));
-    }
+    let (ticket, _) = workable_ticket(&state, &principal, &path_param(&req, "ticketId")?).await?;
     let replies = state.store.ticket_replies(&ticket.id).await?;
     let mut body = ticket_json(&ticket);
     body["replies"] = replies.iter().map(reply_json).collect();
@@ -146,6 +140,16 @@ async fn workable_ticket(state: &AppState, principal: &Principal, id: &str) -> R
         return Ok((ticket, false));
     }
     Err(ApiError::not_found("ticket"))
+}
+
+/// A reply or move whose condition failed: the ticket's status changed since it was read.
+fn changed_meanwhile(e: StoreError) -> ApiError {
+    match e {
+        StoreError::ConditionFailed => {
+            ApiError::conflict("conflict", "The ticket changed meanwhile; read it again and retry.")
+        }
+        other => other.into(),
+    }
 }
 
 fn closed(ticket: &SupportTicket) -> ApiError {
@@ -182,12 +186,7 @@ pub async fn reply(req: Request, state: Arc<AppState>) -> HttpResult {
             body: text.clone(),
             created_at: state.clock.now(),
         };
-        state.store.reply_to_ticket(&ticket, &reply, to).await.map_err(|e| match e {
-            azora_store::StoreError::ConditionFailed => {
-                ApiError::conflict("conflict", "The ticket changed meanwhile; read it again and retry.")
-            }
-            other => other.into(),
-        })?;
+        state.store.reply_to_ticket(&ticket, &reply, to).await.map_err(changed_meanwhile)?;
         let recipient = if by_support {
             ticket.reply_to.as_deref().and_then(|r| EmailAddress::parse(r).ok())
         } else {
@@ -241,12 +240,7 @@ pub async fn set_status(req: Request, state: Arc<AppState>) -> HttpResult {
             format!("A ticket that is {} cannot be moved to {} by you.", from.as_str(), to.as_str()),
         ));
     }
-    state.store.move_ticket(&ticket, to, state.clock.now()).await.map_err(|e| match e {
-        azora_store::StoreError::ConditionFailed => {
-            ApiError::conflict("conflict", "The ticket changed meanwhile; read it again and retry.")
-        }
-        other => other.into(),
-    })?;
+    state.store.move_ticket(&ticket, to, state.clock.now()).await.map_err(changed_meanwhile)?;
     ok(&ticket_json(&SupportTicket { status: to.as_str().to_string(), ..ticket }))
 }
 
