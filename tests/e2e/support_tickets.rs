@@ -89,3 +89,49 @@ async fn a_ticket_is_a_conversation_with_statuses_emails_and_a_queue() {
     let (status, _) = json_of(app.get("/api/admin/support/tickets", Some(&boss)).await).await;
     assert_eq!(status, 403);
 }
+
+/// Replies and moves racing on one ticket: each either applies whole or is refused (409), so the
+/// conversation holds exactly the replies that were answered 201, and the ticket is in the support
+/// queue exactly when its final status is `open`.
+#[tokio::test]
+async fn racing_replies_and_moves_leave_the_ticket_and_its_queue_entry_in_step() {
+    let app = spawn_app().await;
+    let org = unique("org");
+    let boss = app.token_with_email_and_org(&unique("boss"), &["enterprise"], "boss@example.com", Some(&org));
+    let support = app.token(&unique("support"), &["admin"]);
+    let body = json!({ "subject": "Race", "body": "Who wins?", "priority": "normal" });
+    let (status, ticket) = post(&app, "/api/enterprise/support/tickets", &boss, body).await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["ticketId"].as_str().unwrap().to_string();
+    let replies = format!("/api/enterprise/support/tickets/{id}/replies");
+    let status_path = format!("/api/enterprise/support/tickets/{id}/status");
+
+    for round in 0..3 {
+        let mut calls = Vec::new();
+        for (n, token) in [&boss, &support, &boss, &support].into_iter().enumerate() {
+            let text = json!({ "body": format!("round {round} reply {n}") });
+            calls.push(post(&app, &replies, token, text));
+        }
+        let moves = [(&boss, "resolved"), (&support, "pending_customer"), (&support, "open")];
+        let moved = futures::future::join_all(
+            moves.map(|(token, to)| post(&app, &status_path, token, json!({ "status": to }))),
+        );
+        let (answered, moved) = futures::join!(futures::future::join_all(calls), moved);
+        for (status, body) in answered.iter().chain(moved.iter()) {
+            assert!([200, 201, 409].contains(status), "round {round}: {status} {body}");
+            if *status == 409 {
+                assert!(["conflict", "invalid_transition"].contains(&error_code(body)), "{body}");
+            }
+        }
+        let accepted = answered.iter().filter(|(status, _)| *status == 201).count();
+        let (status, read) =
+            json_of(app.get(&format!("/api/enterprise/support/tickets/{id}"), Some(&boss)).await).await;
+        assert_eq!(status, 200, "{read}");
+        let stored = read["replies"].as_array().unwrap();
+        let this_round =
+            stored.iter().filter(|r| r["body"].as_str().unwrap().starts_with(&format!("round {round} "))).count();
+        assert_eq!(this_round, accepted, "round {round}: every reply answered 201 is stored, and only those");
+        let queued = queue(&app, &support).await.contains(&id);
+        assert_eq!(queued, read["status"] == "open", "round {round}: in the queue exactly when open: {read}");
+    }
+}

@@ -9,6 +9,7 @@ use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
 use crate::refunds::RefundError;
 use crate::rewards::RewardsError;
+use crate::support::SupportError;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
 use azora_domain::tokens::{LedgerRefusal, VoucherRefusal};
 use http::StatusCode;
@@ -190,6 +191,26 @@ impl From<BillingError> for ApiError {
             ),
             BillingError::Gateway(e) => gateway_error(e),
             BillingError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<SupportError> for ApiError {
+    fn from(e: SupportError) -> Self {
+        match e {
+            SupportError::NotFound => ApiError::not_found("ticket"),
+            SupportError::Closed(id) => {
+                ApiError::conflict("ticket_closed", format!("Ticket {id} is closed; file a new one."))
+            }
+            SupportError::InvalidTransition { from, to } => ApiError::conflict(
+                "invalid_transition",
+                format!("A ticket that is {} cannot be moved to {} by you.", from.as_str(), to.as_str()),
+            ),
+            SupportError::ChangedMeanwhile => {
+                ApiError::conflict("conflict", "The ticket changed meanwhile; read it again and retry.")
+            }
+            SupportError::Limited(e) => e.into(),
+            SupportError::Fault(f) => f.into(),
         }
     }
 }

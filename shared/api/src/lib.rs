@@ -32,6 +32,7 @@ pub mod refunds;
 pub mod rewards;
 pub mod state;
 pub mod subscriptions;
+pub mod support;
 pub mod telemetry;
 pub mod workers;
 

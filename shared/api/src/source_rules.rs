@@ -77,6 +77,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "notify",
     "licensing::usage",
     "limits",
+    "support",
 ];
 const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
 
