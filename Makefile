@@ -10,7 +10,7 @@ help:
 	@echo "make dev     serve every function on http://127.0.0.1:$${PORT:-3000} against DynamoDB Local + moto"
 	@echo "make web     rebuild the web console (web/) on every change, for make dev to serve"
 	@echo "make test    fmt, clippy, cfn-lint, unit + store + end-to-end tests, IAM conformance (starts and stops its services)"
-	@echo "make fuzz    the parser property tests (fuzz_*) with many cases (AZORA_FUZZ_CASES=20000)"
+	@echo "make fuzz    the parser property tests (fuzz_*) with many cases (AZORA_FUZZ_CASES=20000), then the API fuzzing with 300 examples per operation and a fresh seed"
 	@echo "make soak    the randomized invariant test with more steps and seeds (SOAK_SEEDS=\"1 2 3\" SOAK_STEPS=600)"
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
 	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
@@ -31,6 +31,7 @@ test:
 FUZZ_CASES ?= 20000
 fuzz:
 	AZORA_FUZZ_CASES=$(FUZZ_CASES) cargo test -p azora-domain -p azora-stripe -p azora-store -p azora-api --lib fuzz_
+	@infra/scripts/fuzz-api.sh
 
 soak:
 	@infra/scripts/soak.sh

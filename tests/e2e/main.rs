@@ -2,6 +2,7 @@
 //! moto). Run with `make test`.
 
 mod abuse_limits;
+mod api_fuzz;
 mod auth;
 mod authz_matrix;
 mod billing_cycle_resume;

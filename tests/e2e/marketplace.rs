@@ -69,6 +69,15 @@ async fn instructors_upload_validate_and_publish_their_own_courses() {
     draft["publish"] = json!(true);
     let (status, body) = upload(&app, &teacher, &draft).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("lessons")), "{body}");
+    // Publishing the stored draft later: the course, not the request, is incomplete (422).
+    let publish = json!({ "status": "published" });
+    let (status, body) =
+        json_of(app.post(&format!("/api/courses/{id}/status"), Some(&teacher), None, &publish).await).await;
+    assert_eq!(
+        (status, &body["error"]["code"], &body["error"]["field"]),
+        (422, &json!("course_incomplete"), &json!("lessons")),
+        "{body}"
+    );
 
     // Drafts are private.
     let (status, _) = json_of(app.get(&format!("/api/courses/{id}"), None).await).await;
@@ -221,6 +230,12 @@ async fn the_catalog_filters_sorts_and_paginates_without_duplicates_or_gaps() {
     ] {
         let (status, body) = json_of(app.get(&format!("/api/courses/list?{bad}"), None).await).await;
         assert_eq!(status, 400, "{bad}: {body}");
+    }
+    // An empty price range finds nothing (it was a 503: DynamoDB refuses a reversed BETWEEN).
+    for sort in ["price_asc", "price_desc", "newest"] {
+        let path = format!("/api/courses/list?sort={sort}&minPrice=5000&maxPrice=100");
+        let (status, body) = json_of(app.get(&path, None).await).await;
+        assert_eq!((status, &body["items"]), (200, &json!([])), "{sort}: {body}");
     }
 }
 

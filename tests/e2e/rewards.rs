@@ -579,6 +579,13 @@ async fn awards_and_redemptions_are_validated_and_authorized() {
             service.clone(),
             None,
             json!({ "userId": user, "reason": "course_completion", "courseId": "c", "timeZone": "Mars/Base" }),
+            422,
+            "unknown_time_zone",
+        ),
+        (
+            service.clone(),
+            None,
+            json!({ "userId": user, "reason": "course_completion", "courseId": "c", "timeZone": "Mars Base!" }),
             400,
             "validation_failed",
         ),

@@ -97,12 +97,16 @@ pub fn requested_change(
     if tier == Tier::Enterprise {
         return Err(BillingError::EnterpriseViaLicense);
     }
-    let interval = match (tier, interval) {
-        (Tier::Free, _) => None,
-        (_, Some(raw)) => Some(
+    // A malformed interval is refused even where it would not matter (moving to Free).
+    let asked = interval
+        .map(|raw| {
             BillingInterval::parse(raw)
-                .ok_or(BillingError::Invalid { field: "interval", message: "interval must be month or year" })?,
-        ),
+                .ok_or(BillingError::Invalid { field: "interval", message: "interval must be month or year" })
+        })
+        .transpose()?;
+    let interval = match (tier, asked) {
+        (Tier::Free, _) => None,
+        (_, Some(asked)) => Some(asked),
         (_, None) => current.1,
     };
     let kind = classify_change(current, (tier, interval));
@@ -309,6 +313,13 @@ mod tests {
             requested_change(&monthly, None, Some("week")),
             Err(BillingError::Invalid { field: "interval", .. })
         ));
+        assert!(
+            matches!(
+                requested_change(&monthly, Some("free"), Some("week")),
+                Err(BillingError::Invalid { field: "interval", .. })
+            ),
+            "found by the API fuzzing: moving to Free ignored a malformed interval"
+        );
         let yearly = record(BillingInterval::Year, false);
         assert_eq!(requested_change(&yearly, None, Some("month")).unwrap().kind, PlanChange::Downgrade);
     }

@@ -54,17 +54,32 @@ pub fn title_words(title: &str) -> Vec<String> {
     words
 }
 
-/// Parses `4`, `4.5` or `4.25` (0 to 5) into hundredths.
+/// The words of a catalog search that filter it: its title words, at most [`MAX_SEARCH_WORDS`]
+/// of them, the longest (the most selective) when there are more.
+pub fn search_words(q: &str) -> Vec<String> {
+    let mut words = title_words(q);
+    if words.len() > MAX_SEARCH_WORDS {
+        words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then_with(|| a.cmp(b)));
+        words.truncate(MAX_SEARCH_WORDS);
+        words.sort();
+    }
+    words
+}
+
+pub const MAX_SEARCH_WORDS: usize = 5;
+
+/// Parses a number from 0 to 5 (`4`, `4.5`, `4.25`, or as a JSON number prints, `4.2500000000000001`
+/// or `4e0`) into hundredths, rounded to the nearest. A filter threshold, not money: the rounding
+/// only decides which side of a boundary a request falls.
 pub fn parse_rating(raw: &str) -> Result<i64, ValidationError> {
-    let bad = || ValidationError::new("minRating", "must be a number from 0 to 5 with at most 2 decimals");
-    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    let bad = || ValidationError::new("minRating", "must be a number from 0 to 5");
+    let numeric =
+        !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let value: f64 = if numeric { raw.parse().map_err(|_| bad())? } else { return Err(bad()) };
+    if !(0.0..=5.0).contains(&value) {
         return Err(bad());
     }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().map_err(|_| bad())? };
-    let value = whole * 100 + frac;
-    if (0..=500).contains(&value) { Ok(value) } else { Err(bad()) }
+    Ok((value * 100.0).round() as i64)
 }
 
 pub fn validate_category(raw: &str) -> Result<String, ValidationError> {
@@ -85,15 +100,24 @@ mod tests {
     }
 
     #[test]
+    fn a_search_keeps_its_five_longest_words() {
+        assert_eq!(search_words("Rust for the web"), ["for", "rust", "the", "web"]);
+        assert_eq!(
+            search_words("an intro to rust web servers with axum"),
+            ["axum", "intro", "rust", "servers", "with"]
+        );
+    }
+
+    #[test]
     fn ratings_parse_to_hundredths() {
         assert_eq!(parse_rating("4"), Ok(400));
         assert_eq!(parse_rating("4.5"), Ok(450));
         assert_eq!(parse_rating("4.25"), Ok(425));
-        for bad in ["", "5.1", "-1", "4.255", "a", ".5", "4."] {
-            if bad == "4." {
-                assert_eq!(parse_rating(bad), Ok(400));
-                continue;
-            }
+        assert_eq!(parse_rating("4."), Ok(400));
+        assert_eq!(parse_rating("0.5700000000000001"), Ok(57));
+        assert_eq!(parse_rating("1.5e-187"), Ok(0));
+        assert_eq!(parse_rating("5e0"), Ok(500));
+        for bad in ["", "5.1", "-1", "a", "inf", "NaN", "1e3", "4,5", " 4"] {
             assert!(parse_rating(bad).is_err(), "{bad}");
         }
     }

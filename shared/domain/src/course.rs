@@ -43,6 +43,7 @@ pub struct CourseOffer {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Lesson {
     pub title: String,
+    #[serde(deserialize_with = "crate::json_integer::exact")]
     pub duration_seconds: u32,
     pub content_url: String,
 }
@@ -194,6 +195,16 @@ pub fn validate_content(c: &CourseContent) -> Result<(), Vec<ValidationError>> {
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// A course id a client sends (an order item, an award): 1 to 64 characters without `#`, our key
+/// separator. Whether the course exists is the caller's next question (404).
+pub fn check_course_ref(field: &str, id: &str) -> Result<(), ValidationError> {
+    let length = id.chars().count();
+    if length == 0 || length > 64 || id.contains('#') {
+        return Err(ValidationError::new(field, "must be 1 to 64 characters without #"));
+    }
+    Ok(())
 }
 
 /// Publishing needs content to sell.

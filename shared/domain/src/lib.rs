@@ -8,6 +8,7 @@ pub mod course;
 pub mod entitlements;
 pub mod error;
 pub mod ids;
+pub mod json_integer;
 pub mod leaderboard;
 pub mod license;
 pub mod license_key;

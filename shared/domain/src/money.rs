@@ -98,6 +98,7 @@ pub enum MoneyError {
 /// An amount of money: `amount` minor units (cents, pence, yen) of `currency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
+    #[serde(deserialize_with = "crate::json_integer::exact")]
     pub amount: i64,
     pub currency: Currency,
 }

@@ -69,10 +69,16 @@ pub fn local_day(at: Timestamp, tz: &TimeZone) -> Date {
 /// time zone database.
 pub fn parse_time_zone(name: &str) -> Result<TimeZone, ValidationError> {
     let invalid = || ValidationError::new("timeZone", format!("'{name}' is not an IANA time zone name"));
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b)) {
+    if !is_zone_name_shaped(name) {
         return Err(invalid());
     }
     TimeZone::get(name).map_err(|_| invalid())
+}
+
+/// Whether `name` has the shape of an IANA zone name (1 to 64 of letters, digits, `/ _ - +`),
+/// known or not: a well-formed unknown name is a different refusal from a malformed one.
+pub fn is_zone_name_shaped(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b))
 }
 
 #[cfg(test)]

@@ -110,6 +110,12 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Course>, StoreError> {
+        // No price lies in an empty range (DynamoDB refuses a BETWEEN whose bounds are reversed).
+        if let (Some(min), Some(max)) = (q.min_price, q.max_price)
+            && min > max
+        {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        }
         let (index, sort_attr, ascending) = index_of(q.sort);
         let mut query = Query::on(Some(index), keys::CATALOG_PK, keys::CATALOG);
         if !ascending {

@@ -5,7 +5,7 @@ import { Pager, useCursorPages } from '../components/paging';
 import { AsyncView, Empty, useAsync } from '../components/ui';
 import { navigate } from '../router';
 
-const CATEGORIES = ['development', 'business', 'design', 'marketing', 'data-science', 'languages', 'music', 'personal-development'];
+const CATEGORIES = ['development', 'business', 'design', 'marketing', 'data-science', 'languages', 'music', 'personal-development'] as const;
 const LEVELS = ['beginner', 'intermediate', 'advanced', 'all_levels'] as const;
 const SORTS = [
   ['newest', 'Newest'],
@@ -16,6 +16,7 @@ const SORTS = [
 ] as const;
 type Sort = (typeof SORTS)[number][0];
 type Level = (typeof LEVELS)[number];
+type Category = (typeof CATEGORIES)[number];
 const FILTERS = ['q', 'category', 'level', 'language', 'minRating', 'maxPrice', 'sort'] as const;
 
 export function Catalog({ query }: { query: URLSearchParams }) {
@@ -28,7 +29,7 @@ export function Catalog({ query }: { query: URLSearchParams }) {
         signal,
         query: {
           q: filters.q || undefined,
-          category: filters.category || undefined,
+          category: (filters.category || undefined) as Category | undefined,
           level: (filters.level || undefined) as Level | undefined,
           language: filters.language || undefined,
           minRating: filters.minRating ? Number(filters.minRating) : undefined,

@@ -227,6 +227,8 @@ function LicenseAdmin({ license, onChanged }: { license: License; onChanged: () 
     }
   };
   const body = { reason: reason.trim() || undefined };
+  // Suspending and revoking need a reason (it goes to the audit log).
+  const reasoned = { reason: reason.trim() };
   return (
     <form className="card" onSubmit={(e) => e.preventDefault()} aria-label="Manage license">
       <h2>Manage (admin)</h2>
@@ -273,10 +275,10 @@ function LicenseAdmin({ license, onChanged }: { license: License; onChanged: () 
           <button
             type="button"
             className="secondary"
-            disabled={busy || license.status !== 'active'}
+            disabled={busy || license.status !== 'active' || !reasoned.reason}
             onClick={() =>
               run('License suspended.', (idempotencyKey) =>
-                api.post('/api/enterprise/licenses/{licenseId}/suspend', { params, idempotencyKey, body }),
+                api.post('/api/enterprise/licenses/{licenseId}/suspend', { params, idempotencyKey, body: reasoned }),
               )
             }
           >
@@ -286,11 +288,11 @@ function LicenseAdmin({ license, onChanged }: { license: License; onChanged: () 
         <button
           type="button"
           className="secondary"
-          disabled={busy || license.status === 'revoked'}
+          disabled={busy || license.status === 'revoked' || !reasoned.reason}
           onClick={() =>
             window.confirm('Revoke this license for good? Its seats stop working.') &&
             run('License revoked.', (idempotencyKey) =>
-              api.post('/api/enterprise/licenses/{licenseId}/revoke', { params, idempotencyKey, body }),
+              api.post('/api/enterprise/licenses/{licenseId}/revoke', { params, idempotencyKey, body: reasoned }),
             )
           }
         >

@@ -9,7 +9,7 @@ use crate::idempotency;
 use crate::limits::Caller;
 use crate::state::AppState;
 use ::http::StatusCode;
-use azora_domain::catalog::{CatalogQuery, CatalogSort, parse_rating, title_words, validate_category};
+use azora_domain::catalog::{CatalogQuery, CatalogSort, parse_rating, search_words, validate_category};
 use azora_domain::course::{Course, CourseContent, CourseStatus, Lesson, Level, can_publish, validate_content};
 use azora_domain::ids::new_id;
 use azora_domain::{Currency, Money, Role, UserId, ValidationError};
@@ -21,6 +21,7 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PriceInput {
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
     amount: i64,
     currency: String,
 }
@@ -200,11 +201,7 @@ pub async fn list(req: Request, state: Arc<AppState>) -> HttpResult {
             })
         })
         .transpose()?;
-    let words = query(&req, "q").map(|q| title_words(&q)).unwrap_or_default();
-    if words.len() > 5 {
-        return Err(ApiError::bad_request("validation_failed", "q may hold at most 5 words")
-            .with_details(json!({ "field": "q" })));
-    }
+    let words = query(&req, "q").map(|q| search_words(&q)).unwrap_or_default();
     let q = CatalogQuery {
         sort,
         category: query(&req, "category").map(|c| validate_category(&c)).transpose()?,
@@ -402,7 +399,11 @@ pub async fn set_status(req: Request, state: Arc<AppState>) -> HttpResult {
         return Err(ApiError::unprocessable("course_archived", "An archived course stays archived."));
     }
     if to == CourseStatus::Published {
-        can_publish(&course.content).map_err(|e| validation_errors(vec![e]))?;
+        // The stored course, not this request, lacks what publishing needs: a business rule (422).
+        can_publish(&course.content).map_err(|e| {
+            ApiError::unprocessable("course_incomplete", format!("{}: {}", e.field, e.message))
+                .with_details(json!({ "field": e.field }))
+        })?;
     }
     let now = state.clock.now();
     let changed = Course {

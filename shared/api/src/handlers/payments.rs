@@ -13,6 +13,7 @@ use crate::refunds::{RefundAsk, request_refund};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::UserId;
+use azora_domain::course::check_course_ref;
 use azora_domain::payment::{OrderItem, Payment, Refund};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -53,10 +54,7 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
         })
         .collect();
     for id in &course_ids {
-        if id.is_empty() || id.len() > 64 || id.contains('#') {
-            return Err(ApiError::bad_request("validation_failed", "courseId is not a valid id")
-                .with_details(json!({ "field": "items.courseId" })));
-        }
+        check_course_ref("items.courseId", id)?;
     }
     if let Some(v) = &body.voucher_id
         && (v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
@@ -210,6 +208,7 @@ pub async fn receipt(req: Request, state: Arc<AppState>) -> HttpResult {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RefundBody {
     payment_id: String,
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     amount: Option<i64>,
     reason: String,
 }

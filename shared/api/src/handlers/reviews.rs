@@ -13,6 +13,7 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReviewRequest {
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
     rating: i64,
     text: Option<String>,
 }

@@ -10,8 +10,9 @@ use crate::idempotency::derived_id;
 use crate::rewards::{CompletionEvent, ManualAward, entry_json};
 use crate::state::AppState;
 use ::http::StatusCode;
+use azora_domain::course::check_course_ref;
 use azora_domain::notification::EmailAddress;
-use azora_domain::streak::{local_day, parse_time_zone};
+use azora_domain::streak::{is_zone_name_shaped, local_day, parse_time_zone};
 use azora_domain::tokens::{
     LedgerEntry, MAX_MANUAL_AMOUNT, Voucher, VoucherStatus, completion_source, validate_source_key,
 };
@@ -30,6 +31,7 @@ pub const COURSE_COMPLETION: &str = "course_completion";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AwardRequest {
     user_id: String,
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     amount: Option<i64>,
     reason: String,
     course_id: Option<String>,
@@ -53,11 +55,8 @@ fn validate_reason(reason: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(invalid("reason", "reason must be 1 to 64 characters of a-z, 0-9 and _")) }
 }
 
-pub fn validate_course_id(id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 64 || id.contains('#') {
-        return Err(invalid("courseId", "courseId is not a valid id"));
-    }
-    Ok(())
+fn validate_course_id(id: &str) -> Result<(), ApiError> {
+    Ok(check_course_ref("courseId", id)?)
 }
 
 /// `POST /api/tokens/award`. `reason: "course_completion"` (roles service or admin) queues the
@@ -73,6 +72,10 @@ pub async fn award(req: Request, state: Arc<AppState>) -> HttpResult {
         EmailAddress::parse(email.clone())?;
     }
     if body.reason == COURSE_COMPLETION {
+        // Completions are idempotent by their source key; a key sent anyway must still be well formed.
+        if http::header(&req, "idempotency-key").is_some() {
+            idempotency::key(&req)?;
+        }
         return queue_completion(&state, &user, body).await;
     }
     principal.require_any(&[Role::Admin])?;
@@ -104,7 +107,13 @@ async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -
         return Err(invalid("sourceKey", "completion awards use the source key completion#<courseId>"));
     }
     if let Some(zone) = &body.time_zone {
-        parse_time_zone(zone)?;
+        parse_time_zone(zone).map_err(|e| {
+            if is_zone_name_shaped(zone) {
+                ApiError::unprocessable("unknown_time_zone", e.message).with_details(json!({ "field": "timeZone" }))
+            } else {
+                e.into()
+            }
+        })?;
     }
     let now = state.clock.now();
     let completed_at = body.completed_at.unwrap_or(now);
