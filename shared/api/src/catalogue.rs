@@ -9,6 +9,7 @@ use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
 use crate::refunds::RefundError;
 use crate::rewards::RewardsError;
+use crate::subscriptions::SubscriptionError;
 use crate::support::SupportError;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
 use azora_domain::tokens::{LedgerRefusal, VoucherRefusal};
@@ -211,6 +212,27 @@ impl From<SupportError> for ApiError {
             }
             SupportError::Limited(e) => e.into(),
             SupportError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<SubscriptionError> for ApiError {
+    fn from(e: SubscriptionError) -> Self {
+        match e {
+            SubscriptionError::Exists => {
+                ApiError::conflict("subscription_exists", "You already have a subscription; change it with update.")
+            }
+            SubscriptionError::InProgress { retry_after_seconds } => {
+                let mut e = ApiError::conflict(
+                    "subscription_in_progress",
+                    "Another request is creating your subscription; check it with GET /api/subscriptions/current.",
+                );
+                e.retry_after_seconds = Some(retry_after_seconds);
+                e
+            }
+            SubscriptionError::Contended => ApiError::unavailable("the subscription slot kept changing"),
+            SubscriptionError::Gateway(e) => gateway_error(e),
+            SubscriptionError::Fault(f) => f.into(),
         }
     }
 }

@@ -238,8 +238,7 @@ pub async fn warn_if_card_expires(
     let to = crate::subscriptions::email_for(
         &record.user_id,
         state.store.subscription_email(&record.user_id).await?.as_deref(),
-    )
-    .map_err(|e| Fault::broken(e.message))?;
+    )?;
     let notification = Notification {
         id: format!("card-expiring-{}-{}-{}", record.user_id, card.id, renews_at.as_second()),
         to,

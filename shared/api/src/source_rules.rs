@@ -78,6 +78,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "licensing::usage",
     "limits",
     "support",
+    "subscriptions",
 ];
 const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
 

@@ -1,8 +1,6 @@
 //! Subscription lifecycle shared by the handlers, the stripe-events worker and the billing-cycle
 //! job: mapping Stripe's subscription to our record and the emails that go with changes.
 
-use crate::error::ApiError;
-use crate::error::gateway_error;
 use crate::fault::Fault;
 use crate::state::AppState;
 use crate::telemetry;
@@ -11,6 +9,36 @@ use azora_domain::subscription::{BillingInterval, SubscriptionStatus, pro_lookup
 use azora_domain::{Currency, Money, UserId};
 use azora_store::subscriptions::{SlotOutcome, StripeSubscriptionState, SubscriptionRecord};
 use azora_stripe::billing::{PriceSpec, SubscriptionOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriptionError {
+    /// A live subscription exists (409 `subscription_exists`).
+    #[error("a live subscription exists")]
+    Exists,
+    /// Another request holds the user's subscription slot (409 `subscription_in_progress`).
+    #[error("another request is creating the subscription")]
+    InProgress { retry_after_seconds: u64 },
+    /// The slot kept changing under us (503: retry).
+    #[error("the subscription slot kept changing")]
+    Contended,
+    /// Stripe refused or failed where the caller should hear why (a declined card is 402).
+    #[error("payment provider: {0}")]
+    Gateway(azora_stripe::GatewayError),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<azora_store::StoreError> for SubscriptionError {
+    fn from(e: azora_store::StoreError) -> Self {
+        SubscriptionError::Fault(e.into())
+    }
+}
+
+impl From<crate::needs::UndeclaredPart> for SubscriptionError {
+    fn from(e: crate::needs::UndeclaredPart) -> Self {
+        SubscriptionError::Fault(e.into())
+    }
+}
 
 /// The Stripe price of Pro for `interval` (found by lookup key, created once if missing).
 pub async fn pro_price_id(state: &AppState, interval: BillingInterval) -> Result<String, Fault> {
@@ -63,12 +91,12 @@ pub fn state_of(
 
 /// Where subscription emails go: the address recorded at subscribe time, or the documented
 /// fallback `<userId>@users.azora.local`.
-pub fn email_for(user: &UserId, recorded: Option<&str>) -> Result<EmailAddress, ApiError> {
+pub fn email_for(user: &UserId, recorded: Option<&str>) -> Result<EmailAddress, Fault> {
     recorded
         .and_then(|e| EmailAddress::parse(e).ok())
         .map(Ok)
         .unwrap_or_else(|| EmailAddress::parse(format!("{}@users.azora.local", user.as_str().replace(['|', '@'], "."))))
-        .map_err(ApiError::internal)
+        .map_err(Fault::broken)
 }
 
 pub fn plan_name(record: &SubscriptionRecord) -> String {
@@ -79,8 +107,8 @@ pub fn plan_name(record: &SubscriptionRecord) -> String {
     }
 }
 
-pub async fn notify(state: &AppState, id: String, to: EmailAddress, kind: NotificationKind) -> Result<(), ApiError> {
-    Ok(state.notifier()?.send(&Notification { id, to, kind }).await?)
+pub async fn notify(state: &AppState, id: String, to: EmailAddress, kind: NotificationKind) -> Result<(), Fault> {
+    state.notifier()?.send(&Notification { id, to, kind }).await
 }
 
 /// After Stripe ended a subscription: resume on a pending downgrade (yearly → monthly), or drop
@@ -89,11 +117,11 @@ pub async fn after_subscription_ended(
     state: &AppState,
     record: &SubscriptionRecord,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), SubscriptionError> {
     if let Some(change) = record.pending_change.as_ref().filter(|c| c.tier == azora_domain::Tier::Pro) {
         let interval = change.interval.unwrap_or(BillingInterval::Month);
         let customer =
-            record.stripe_customer_id.clone().ok_or_else(|| ApiError::internal("subscription without customer"))?;
+            record.stripe_customer_id.clone().ok_or_else(|| Fault::broken("subscription without customer"))?;
         let old = record.stripe_subscription_id.clone().unwrap_or_default();
         let user = &record.user_id;
         // Like a create from the API, the renewal takes the user's slot first (one claim per
@@ -104,14 +132,14 @@ pub async fn after_subscription_ended(
         match take_slot(state, user, &claim_id, &key).await {
             Ok(Slot::Held) => {}
             Ok(Slot::Adopted(_)) => return Ok(()),
-            Err(e) if e.code == "subscription_exists" => {
+            Err(SubscriptionError::Exists) => {
                 tracing::info!(user_id = %user, "a live subscription exists; the pending plan is not started");
                 return Ok(());
             }
             Err(e) => return Err(e),
         }
         let created = async {
-            let price = pro_price_id(state, interval).await.map_err(|e| (ApiError::from(e), true))?;
+            let price = pro_price_id(state, interval).await.map_err(|e| (SubscriptionError::from(e), true))?;
             let metadata = std::collections::HashMap::from([
                 ("userId".to_string(), user.to_string()),
                 ("tier".to_string(), "pro".to_string()),
@@ -121,7 +149,7 @@ pub async fn after_subscription_ended(
             let stripe = state.stripe().map_err(|e| (e.into(), true))?;
             stripe.create_subscription(&customer, &price, true, metadata, &key).await.map_err(|e| {
                 let nothing = certainly_nothing_created(&e);
-                (gateway_error(e), nothing)
+                (SubscriptionError::Gateway(e), nothing)
             })
         }
         .await;
@@ -136,7 +164,7 @@ pub async fn after_subscription_ended(
         };
         match finish_created(state, user, &customer, &claim_id, &created).await {
             Ok(_) => {}
-            Err(e) if e.code == "subscription_exists" => return Ok(()),
+            Err(SubscriptionError::Exists) => return Ok(()),
             Err(e) => return Err(e),
         }
         if let Some(email) = email {
@@ -148,8 +176,13 @@ pub async fn after_subscription_ended(
     telemetry::count("SubscriptionsEnded", 1);
     let to = email_for(&record.user_id, state.store.subscription_email(&record.user_id).await?.as_deref())?;
     let id = format!("subscription-ended-{}", record.stripe_subscription_id.clone().unwrap_or_default());
-    notify(state, id, to, NotificationKind::SubscriptionEnded { plan: plan_name(record), reason: reason.to_string() })
-        .await
+    Ok(notify(
+        state,
+        id,
+        to,
+        NotificationKind::SubscriptionEnded { plan: plan_name(record), reason: reason.to_string() },
+    )
+    .await?)
 }
 
 /// Pro's price for display in reminders.
@@ -180,7 +213,11 @@ fn json_state(sub: &serde_json::Value, as_of: i64) -> Option<(UserId, StripeSubs
 /// second), so the event only says *which* subscription changed: its current state is re-read
 /// from Stripe and applied unless a newer one was applied already. An ended subscription drops the
 /// user to Free (or starts the pending monthly plan).
-pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value, created: i64) -> Result<(), ApiError> {
+pub async fn apply_subscription_event(
+    state: &AppState,
+    sub: &serde_json::Value,
+    created: i64,
+) -> Result<(), SubscriptionError> {
     let Some((user, from_event)) = json_state(sub, created) else {
         tracing::info!("subscription event without our metadata; ignored");
         return Ok(());
@@ -188,7 +225,7 @@ pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value,
     let next = match state.stripe()?.retrieve_subscription(&from_event.stripe_subscription_id).await {
         Ok(fresh) => state_of(&fresh, interval_of(&fresh).or(from_event.interval), created),
         Err(azora_stripe::GatewayError::Rejected { .. }) => from_event,
-        Err(e) => return Err(gateway_error(e)),
+        Err(e) => return Err(SubscriptionError::Gateway(e)),
     };
     let applied = state.store.apply_stripe_state(&user, &next, state.clock.now()).await?;
     if applied
@@ -230,8 +267,8 @@ pub async fn apply_invoice_event(
     sub_id: &str,
     invoice: &InvoiceEvent<'_>,
     created: i64,
-) -> Result<(), ApiError> {
-    let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(gateway_error)?;
+) -> Result<(), SubscriptionError> {
+    let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(SubscriptionError::Gateway)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
     state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), created), state.clock.now()).await?;
     let renewal_paid =
@@ -260,7 +297,7 @@ pub async fn apply_invoice_event(
             next_attempt: invoice.next_payment_attempt.map(day),
         };
         let id = format!("invoice-failed-{}-{}", invoice.id, invoice.attempt_count.max(1));
-        return notify(state, id, to, kind).await;
+        return Ok(notify(state, id, to, kind).await?);
     }
     let currency = invoice.currency.map(str::to_ascii_uppercase).unwrap_or_default();
     let Ok(currency) = azora_domain::Currency::parse(&currency) else {
@@ -274,7 +311,7 @@ pub async fn apply_invoice_event(
         paid_on: day(created),
         period_end: fresh.current_period_end.map(day).unwrap_or_default(),
     };
-    notify(state, format!("invoice-paid-{}", invoice.id), to, kind).await
+    Ok(notify(state, format!("invoice-paid-{}", invoice.id), to, kind).await?)
 }
 
 /// Lease of a subscription slot claim, in real seconds: longer than the create function's timeout
@@ -299,9 +336,13 @@ fn ended(status: &str) -> bool {
 
 /// The live Stripe subscriptions created under `claim_id` (found by the `claimId` metadata every
 /// create writes), on the user's Stripe customer.
-async fn created_under(state: &AppState, user: &UserId, claim_id: &str) -> Result<Vec<SubscriptionOutcome>, ApiError> {
+async fn created_under(
+    state: &AppState,
+    user: &UserId,
+    claim_id: &str,
+) -> Result<Vec<SubscriptionOutcome>, SubscriptionError> {
     let Some(customer) = state.store.get_stripe_customer(user).await? else { return Ok(Vec::new()) };
-    let all = state.stripe()?.list_customer_subscriptions(&customer).await.map_err(gateway_error)?;
+    let all = state.stripe()?.list_customer_subscriptions(&customer).await.map_err(SubscriptionError::Gateway)?;
     Ok(all
         .into_iter()
         .filter(|s| s.metadata.get("claimId").map(String::as_str) == Some(claim_id) && !ended(&s.status))
@@ -334,11 +375,11 @@ async fn adopt(
     user: &UserId,
     claim_id: &str,
     found: &[SubscriptionOutcome],
-) -> Result<Option<SubscriptionOutcome>, ApiError> {
+) -> Result<Option<SubscriptionOutcome>, SubscriptionError> {
     let Some(first) = found.first() else { return Ok(None) };
     for extra in &found[1..] {
         tracing::error!(user_id = %user, subscription = %extra.id, "second live subscription under one claim; canceling");
-        state.stripe()?.cancel_subscription_now(&extra.id).await.map_err(gateway_error)?;
+        state.stripe()?.cancel_subscription_now(&extra.id).await.map_err(SubscriptionError::Gateway)?;
     }
     let customer = state.store.get_stripe_customer(user).await?;
     match state.store.finish_subscription_claim(&record_of(user, customer, first), claim_id, state.clock.now()).await {
@@ -349,7 +390,7 @@ async fn adopt(
                 // Another live subscription is recorded: this one would bill the customer for
                 // nothing.
                 tracing::error!(user_id = %user, subscription = %first.id, "orphan under an old claim; canceling");
-                state.stripe()?.cancel_subscription_now(&first.id).await.map_err(gateway_error)?;
+                state.stripe()?.cancel_subscription_now(&first.id).await.map_err(SubscriptionError::Gateway)?;
                 state.store.release_subscription_claim(user, claim_id).await?;
                 return Ok(None);
             }
@@ -368,7 +409,12 @@ async fn adopt(
 /// is taken over only after Stripe shows it created nothing live (what it did create is adopted:
 /// the user then has a subscription). A retry of the same claim first looks for what its earlier
 /// attempt created, so that it never creates twice, even after Stripe's idempotency window.
-pub async fn take_slot(state: &AppState, user: &UserId, claim_id: &str, stripe_key: &str) -> Result<Slot, ApiError> {
+pub async fn take_slot(
+    state: &AppState,
+    user: &UserId,
+    claim_id: &str,
+    stripe_key: &str,
+) -> Result<Slot, SubscriptionError> {
     let now = state.clock.now().as_second();
     let claim = azora_store::subscriptions::SlotClaim {
         claim_id: claim_id.to_string(),
@@ -376,8 +422,6 @@ pub async fn take_slot(state: &AppState, user: &UserId, claim_id: &str, stripe_k
         lease_until: now + SLOT_LEASE_SECONDS,
         created_at: now,
     };
-    let exists =
-        || ApiError::conflict("subscription_exists", "You already have a subscription; change it with update.");
     let mut replacing: Option<String> = None;
     for _ in 0..3 {
         match state.store.claim_subscription_slot(user, &claim, replacing.as_deref(), now).await? {
@@ -389,25 +433,21 @@ pub async fn take_slot(state: &AppState, user: &UserId, claim_id: &str, stripe_k
                     None => Slot::Held,
                 });
             }
-            SlotOutcome::Live => return Err(exists()),
+            SlotOutcome::Live => return Err(SubscriptionError::Exists),
             SlotOutcome::Held(other) => {
-                let mut e = ApiError::conflict(
-                    "subscription_in_progress",
-                    "Another request is creating your subscription; check it with GET /api/subscriptions/current.",
-                );
-                e.retry_after_seconds = Some(u64::try_from(other.lease_until - now).unwrap_or(1).max(1));
-                return Err(e);
+                let retry_after_seconds = u64::try_from(other.lease_until - now).unwrap_or(1).max(1);
+                return Err(SubscriptionError::InProgress { retry_after_seconds });
             }
             SlotOutcome::Expired(old) => {
                 let found = created_under(state, user, &old.claim_id).await?;
                 if adopt(state, user, &old.claim_id, &found).await?.is_some() {
-                    return Err(exists());
+                    return Err(SubscriptionError::Exists);
                 }
                 replacing = Some(old.claim_id);
             }
         }
     }
-    Err(ApiError::unavailable("the subscription slot kept changing"))
+    Err(SubscriptionError::Contended)
 }
 
 /// Gives the slot back after Stripe certainly created nothing under `claim_id`.
@@ -438,7 +478,7 @@ pub async fn finish_created(
     customer: &str,
     claim_id: &str,
     created: &SubscriptionOutcome,
-) -> Result<SubscriptionRecord, ApiError> {
+) -> Result<SubscriptionRecord, SubscriptionError> {
     let record = record_of(user, Some(customer.to_string()), created);
     match state.store.finish_subscription_claim(&record, claim_id, state.clock.now()).await {
         Ok(()) => Ok(record),
@@ -448,7 +488,7 @@ pub async fn finish_created(
                 telemetry::count("SubscriptionOrphans", 1);
                 tracing::error!(error = %e, subscription = %created.id, "could not cancel an orphaned subscription");
             }
-            Err(ApiError::conflict("subscription_exists", "You already have a subscription."))
+            Err(SubscriptionError::Exists)
         }
         Err(e) => Err(e.into()),
     }
@@ -473,7 +513,7 @@ pub async fn settle_claim(
     state: &AppState,
     user: &UserId,
     claim: &azora_store::subscriptions::SlotClaim,
-) -> Result<ClaimSettled, ApiError> {
+) -> Result<ClaimSettled, SubscriptionError> {
     let now = state.clock.now().as_second();
     if claim.lease_until >= now {
         return Ok(ClaimSettled::Running);

@@ -215,7 +215,7 @@ async fn claims_step(
                 Ok(_) => {}
                 Err(e) => {
                     save_step(checkpoint, CLAIMS, cursor.as_deref(), false, report, &mut saved).await?;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
             cursor = azora_store::Store::slot_claim_cursor_after(user);
