@@ -264,7 +264,7 @@ async fn a_paid_renewal_emails_its_receipt_once() {
     let first_end = current(&app, &s).await["currentPeriodEnd"].clone();
     advance(&app, 31 * DAY + 3600).await;
     wait_current(&app, &s, |c| c["currentPeriodEnd"] != first_end).await;
-    let emails = app.wait_for_emails(&s.email, 1).await;
+    let emails = app.wait_for_email_where(&s.email, |e| e["subject"] == "Your Azora subscription renewed").await;
     let renewed: Vec<&Value> = emails.iter().filter(|e| e["subject"] == "Your Azora subscription renewed").collect();
     assert_eq!(renewed.len(), 1, "one receipt for the renewal, none for the first invoice: {emails:?}");
     let text = renewed[0].to_string();

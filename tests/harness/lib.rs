@@ -266,6 +266,19 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits until an email matching `wanted` reached `to` (other mail may arrive first); returns
+    /// every email to `to` at that point.
+    pub async fn wait_for_email_where(&self, to: &str, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let emails = self.sent_emails(to).await;
+            if emails.iter().any(&wanted) || Instant::now() > deadline {
+                return emails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until at least `count` emails reached `to` (the email worker runs asynchronously).
     pub async fn wait_for_emails(&self, to: &str, count: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(20);

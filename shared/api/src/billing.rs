@@ -1,6 +1,7 @@
 //! The billing screens' services: which change of plan a request asks for (the one rule for
 //! `PUT /api/subscriptions/update` and its preview), what that change would invoice now (Stripe's
-//! invoice preview, prorated exactly as the update then charges), and the caller's invoices.
+//! invoice preview, prorated exactly as the update then charges), making that change, and the
+//! caller's invoices.
 //! Plain async functions over [`AppState`] with their own error, mapped to the API's at the edge.
 
 use crate::fault::Fault;
@@ -261,6 +262,71 @@ fn invoice_of(inv: &InvoiceSummary) -> Result<Invoice, BillingError> {
         hosted_invoice_url: inv.hosted_invoice_url.clone(),
         invoice_pdf: inv.invoice_pdf.clone(),
     })
+}
+
+/// What a change of plan did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanChangeDone {
+    /// The plan the user has now, cancelling a scheduled downgrade.
+    Resumed,
+    /// Monthly → yearly, now; the proration was invoiced at once (`proration_amount`, USD).
+    Upgraded { proration_amount: Option<i64>, record: Option<SubscriptionRecord> },
+    /// Scheduled for the period end (the record's `pending_change`).
+    Downgraded,
+}
+
+/// Makes the change of plan `tier`/`interval` asks for (see [`requested_change`]): an upgrade
+/// takes effect now, charging exactly what the preview quoted at `quoted_at` (at most
+/// [`QUOTE_VALID_FOR`] old); a downgrade is scheduled for the period end; asking for the plan the
+/// user will have resumes it.
+pub async fn change_plan(
+    state: &AppState,
+    user: &UserId,
+    tier: Option<&str>,
+    interval: Option<&str>,
+    quoted_at: Option<Timestamp>,
+) -> Result<PlanChangeDone, BillingError> {
+    use azora_domain::subscription::PendingChange;
+    let record = live_subscription(state, user).await?;
+    let requested = requested_change(&record, tier, interval)?;
+    let sub_id = record.stripe_subscription_id.clone().ok_or(BillingError::NoSubscription)?;
+    let scheduled = record.pending_change.is_some();
+    let now = state.clock.now();
+    let proration_date = quoted_at.map(|at| check_quote(at, now)).transpose()?;
+    let stripe = state.stripe()?;
+    match requested.kind {
+        PlanChange::Same => {
+            stripe.set_cancel_at_period_end(&sub_id, false).await?;
+            state.store.set_pending_change(user, None).await?;
+            Ok(PlanChangeDone::Resumed)
+        }
+        PlanChange::Upgrade => {
+            let new_interval = requested.interval.ok_or_else(|| Fault::broken("upgrade without interval"))?;
+            let price = pro_price_id(state, new_interval).await?;
+            let item = stripe.retrieve_subscription(&sub_id).await?.item_id.unwrap_or_default();
+            // A new quote is a new attempt (a declined one is not replayed for it).
+            let key = match proration_date {
+                Some(at) => format!("upgrade-{sub_id}-{}-{at}", new_interval.as_str()),
+                None => format!("upgrade-{sub_id}-{}", new_interval.as_str()),
+            };
+            let updated = stripe.change_subscription_price(&sub_id, &item, &price, true, proration_date, &key).await?;
+            if scheduled {
+                stripe.set_cancel_at_period_end(&sub_id, false).await?;
+                state.store.set_pending_change(user, None).await?;
+            }
+            let applied = crate::subscriptions::state_of(&updated, Some(new_interval), now.as_second());
+            state.store.apply_stripe_state(user, &applied, now).await?;
+            let record = state.store.get_subscription_record(user).await?;
+            Ok(PlanChangeDone::Upgraded { proration_amount: updated.latest_invoice_amount, record })
+        }
+        PlanChange::Downgrade => {
+            let effective_at = record.subscription.current_period_end.unwrap_or(now);
+            stripe.set_cancel_at_period_end(&sub_id, true).await?;
+            let pending = PendingChange { tier: requested.tier, interval: requested.interval, effective_at };
+            state.store.set_pending_change(user, Some(&pending)).await?;
+            Ok(PlanChangeDone::Downgraded)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,7 @@ impl From<SubscriptionError> for ApiError {
                 e.retry_after_seconds = Some(retry_after_seconds);
                 e
             }
+            SubscriptionError::NotFound => ApiError::not_found("subscription"),
             SubscriptionError::Contended => ApiError::unavailable("the subscription slot kept changing"),
             SubscriptionError::Gateway(e) => gateway_error(e),
             SubscriptionError::Fault(f) => f.into(),

@@ -18,6 +18,9 @@ pub enum SubscriptionError {
     /// Another request holds the user's subscription slot (409 `subscription_in_progress`).
     #[error("another request is creating the subscription")]
     InProgress { retry_after_seconds: u64 },
+    /// No live subscription (404, as for another user's).
+    #[error("no live subscription")]
+    NotFound,
     /// The slot kept changing under us (503: retry).
     #[error("the subscription slot kept changing")]
     Contended,
@@ -527,4 +530,117 @@ pub async fn settle_claim(
         return Ok(ClaimSettled::Released);
     }
     Ok(ClaimSettled::Unchanged)
+}
+
+/// Whether the record is a subscription that still bills or grants (anything but canceled).
+pub fn is_live(record: &SubscriptionRecord) -> bool {
+    record.subscription.status != SubscriptionStatus::Canceled
+}
+
+/// A Pro subscription to create for a user, once per idempotency key.
+pub struct NewSubscription<'a> {
+    pub interval: BillingInterval,
+    /// Charged at once when given (it becomes the customer's default), else the client confirms.
+    pub payment_method_id: Option<&'a str>,
+    pub idempotency_key: &'a str,
+}
+
+/// Creates the user's one live subscription; incomplete until its first invoice is paid.
+///
+/// Invariant: concurrent creates leave at most one live Stripe subscription. The user's slot is
+/// claimed in DynamoDB (conditional on no live subscription and no other running claim) before
+/// Stripe is called, so only the claim holder touches Stripe; the others are refused at once. See
+/// [`take_slot`] for crashed claims.
+pub async fn create(
+    state: &AppState,
+    subscriber: &crate::auth::Principal,
+    new: NewSubscription<'_>,
+) -> Result<SubscriptionOutcome, SubscriptionError> {
+    let user = &subscriber.user_id;
+    if state.store.get_subscription_record(user).await?.as_ref().is_some_and(is_live) {
+        return Err(SubscriptionError::Exists);
+    }
+    // One claim per (user, Idempotency-Key): a retry of this request is the same claim and uses
+    // the same Stripe idempotency key.
+    let claim_id = crate::idempotency::fingerprint(format!("{user}:{}", new.idempotency_key).as_bytes());
+    let key = format!("subscription-{claim_id}");
+    if let Slot::Adopted(found) = take_slot(state, user, &claim_id, &key).await? {
+        return Ok(*found);
+    }
+    let (created, customer) = match create_in_stripe(state, subscriber, &new, &claim_id, &key).await {
+        Ok(done) => done,
+        Err((e, nothing_created)) => {
+            if nothing_created {
+                release_slot(state, user, &claim_id).await;
+            }
+            return Err(e);
+        }
+    };
+    finish_created(state, user, &customer, &claim_id, &created).await?;
+    if let Some(email) = &subscriber.email {
+        state.store.set_subscription_email(user, email.as_str()).await?;
+    }
+    Ok(created)
+}
+
+/// The Stripe side of a create, by the slot's holder: the customer, its default payment method,
+/// the price and the subscription (with the claim in its metadata). On failure, also whether
+/// Stripe certainly created no subscription.
+async fn create_in_stripe(
+    state: &AppState,
+    subscriber: &crate::auth::Principal,
+    new: &NewSubscription<'_>,
+    claim_id: &str,
+    key: &str,
+) -> Result<(SubscriptionOutcome, String), (SubscriptionError, bool)> {
+    // Nothing before the create call can create a subscription.
+    let customer = crate::payments::customer_of(state, subscriber).await.map_err(|e| (e.into(), true))?;
+    let stripe = state.stripe().map_err(|e| (e.into(), true))?;
+    if let Some(pm) = new.payment_method_id {
+        stripe.set_default_payment_method(&customer, pm).await.map_err(|e| (SubscriptionError::Gateway(e), true))?;
+    }
+    let price = pro_price_id(state, new.interval).await.map_err(|e| (e.into(), true))?;
+    let metadata = std::collections::HashMap::from([
+        ("userId".to_string(), subscriber.user_id.to_string()),
+        ("tier".to_string(), "pro".to_string()),
+        ("interval".to_string(), new.interval.as_str().to_string()),
+        ("claimId".to_string(), claim_id.to_string()),
+    ]);
+    let created = stripe
+        .create_subscription(&customer, &price, new.payment_method_id.is_some(), metadata, key)
+        .await
+        .map_err(|e| {
+        let nothing = certainly_nothing_created(&e);
+        (SubscriptionError::Gateway(e), nothing)
+    })?;
+    Ok((created, customer))
+}
+
+/// Cancels `user`'s live subscription: at the period end (access until then; shown as a pending
+/// change to Free), or at once. Who may ask which is the caller's question.
+pub async fn cancel(state: &AppState, user: &UserId, at_period_end: bool) -> Result<String, SubscriptionError> {
+    let record = state.store.get_subscription_record(user).await?.filter(is_live).ok_or(SubscriptionError::NotFound)?;
+    let sub_id = record.stripe_subscription_id.clone().ok_or(SubscriptionError::NotFound)?;
+    let now = state.clock.now();
+    let stripe = state.stripe()?;
+    let (updated, pending) = if at_period_end {
+        let updated = stripe.set_cancel_at_period_end(&sub_id, true).await.map_err(SubscriptionError::Gateway)?;
+        let effective_at = record.subscription.current_period_end.unwrap_or(now);
+        (
+            updated,
+            Some(azora_domain::subscription::PendingChange {
+                tier: azora_domain::Tier::Free,
+                interval: None,
+                effective_at,
+            }),
+        )
+    } else {
+        (stripe.cancel_subscription_now(&sub_id).await.map_err(SubscriptionError::Gateway)?, None)
+    };
+    state.store.set_pending_change(user, pending.as_ref()).await?;
+    state
+        .store
+        .apply_stripe_state(user, &state_of(&updated, record.subscription.interval, now.as_second()), now)
+        .await?;
+    Ok(sub_id)
 }

@@ -1,28 +1,23 @@
 //! Subscription endpoints.
 
 use crate::billing;
+use crate::billing::PlanChangeDone;
 use crate::error::ApiError;
-use crate::error::gateway_error;
 use crate::http::{self, HttpResult, json_body, ok};
 use crate::idempotency;
 use crate::state::AppState;
-use crate::subscriptions::{
-    Slot, certainly_nothing_created, finish_created, pro_price_id, release_slot, state_of, status_from_stripe,
-    take_slot,
-};
+use crate::subscriptions::{self, NewSubscription, status_from_stripe};
 use ::http::StatusCode;
 use azora_domain::entitlements::Source;
 use azora_domain::subscription::Subscription;
-use azora_domain::subscription::{BillingInterval, PendingChange, PlanChange, SubscriptionStatus};
+use azora_domain::subscription::{BillingInterval, PlanChange, SubscriptionStatus};
 use azora_domain::tiers::Feature;
 use azora_domain::{Tier, UserId};
-use azora_store::subscriptions::SubscriptionRecord;
 use azora_stripe::billing::SubscriptionOutcome;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Serialize)]
@@ -121,10 +116,6 @@ fn current_view(plan: &crate::entitlements::Plan) -> Result<serde_json::Value, A
     Ok(view)
 }
 
-fn is_live(record: &SubscriptionRecord) -> bool {
-    record.subscription.status != SubscriptionStatus::Canceled
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateRequest {
@@ -154,13 +145,9 @@ fn parse_interval(raw: &str) -> Result<BillingInterval, ApiError> {
     })
 }
 
-/// `POST /api/subscriptions/create`: one live subscription per user; incomplete until its first
-/// invoice is paid (at once with `paymentMethodId`, else by the client with `clientSecret`).
-///
-/// Invariant: concurrent creates leave at most one live Stripe subscription. The user's slot is
-/// claimed in DynamoDB (conditional on no live subscription and no other running claim) before
-/// Stripe is called, so only the claim holder touches Stripe; the others get 409 at once. See
-/// `crate::subscriptions::take_slot` for crashed claims.
+/// `POST /api/subscriptions/create`: one live subscription per user (see
+/// [`subscriptions::create`]); incomplete until its first invoice is paid (at once with
+/// `paymentMethodId`, else by the client with `clientSecret`).
 pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: CreateRequest = json_body(&req)?;
@@ -169,77 +156,13 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     if let Some(pm) = &body.payment_method_id {
         super::payments::validate_payment_method(pm)?;
     }
+    let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
-        if state.store.get_subscription_record(&principal.user_id).await?.as_ref().is_some_and(is_live) {
-            return Err(ApiError::conflict(
-                "subscription_exists",
-                "You already have a subscription; change it with update.",
-            ));
-        }
-        // One claim per (user, Idempotency-Key): a retry of this request is the same claim and
-        // uses the same Stripe idempotency key.
-        let claim_id =
-            idempotency::fingerprint(format!("{}:{}", principal.user_id, idempotency::key(&req)?).as_bytes());
-        let key = format!("subscription-{claim_id}");
-        if let Slot::Adopted(found) = take_slot(&state, &principal.user_id, &claim_id, &key).await? {
-            return created_response(&found);
-        }
-        let (created, customer) = match create_in_stripe(&state, &principal, &body, interval, &claim_id, &key).await {
-            Ok(done) => done,
-            Err((e, nothing_created)) => {
-                if nothing_created {
-                    release_slot(&state, &principal.user_id, &claim_id).await;
-                }
-                return Err(e);
-            }
-        };
-        finish_created(&state, &principal.user_id, &customer, &claim_id, &created).await?;
-        if let Some(email) = &principal.email {
-            state.store.set_subscription_email(&principal.user_id, email.as_str()).await?;
-        }
-        created_response(&created)
+        let new =
+            NewSubscription { interval, payment_method_id: body.payment_method_id.as_deref(), idempotency_key: &key };
+        created_response(&subscriptions::create(&state, &principal, new).await?)
     })
     .await
-}
-
-/// The Stripe side of a create, by the slot's holder: the customer, its default payment method,
-/// the price and the subscription (with the claim in its metadata). On failure, also whether
-/// Stripe certainly created no subscription.
-async fn create_in_stripe(
-    state: &AppState,
-    principal: &crate::auth::Principal,
-    body: &CreateRequest,
-    interval: BillingInterval,
-    claim_id: &str,
-    key: &str,
-) -> Result<(SubscriptionOutcome, String), (ApiError, bool)> {
-    // Nothing before the create call can create a subscription.
-    let customer = crate::payments::customer_of(state, principal).await.map_err(|e| (e.into(), true))?;
-    if let Some(pm) = &body.payment_method_id {
-        state
-            .stripe()
-            .map_err(|e| (e.into(), true))?
-            .set_default_payment_method(&customer, pm)
-            .await
-            .map_err(|e| (gateway_error(e), true))?;
-    }
-    let price = pro_price_id(state, interval).await.map_err(|e| (ApiError::from(e), true))?;
-    let metadata = HashMap::from([
-        ("userId".to_string(), principal.user_id.to_string()),
-        ("tier".to_string(), "pro".to_string()),
-        ("interval".to_string(), interval.as_str().to_string()),
-        ("claimId".to_string(), claim_id.to_string()),
-    ]);
-    let created = state
-        .stripe()
-        .map_err(|e| (e.into(), true))?
-        .create_subscription(&customer, &price, body.payment_method_id.is_some(), metadata, key)
-        .await
-        .map_err(|e| {
-            let nothing = certainly_nothing_created(&e);
-            (gateway_error(e), nothing)
-        })?;
-    Ok((created, customer))
 }
 
 fn created_response(created: &SubscriptionOutcome) -> HttpResult {
@@ -277,67 +200,23 @@ pub async fn update(req: Request, state: Arc<AppState>) -> HttpResult {
                 .with_details(json!({ "field": "prorationDate" }))
         })?),
     };
-    let record = billing::live_subscription(&state, &principal.user_id).await?;
-    let requested = billing::requested_change(&record, body.tier.as_deref(), body.interval.as_deref())?;
-    let (tier, interval, change) = (requested.tier, requested.interval, requested.kind);
-    let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
-    let pending_target = record.pending_change.as_ref().map(|c| (c.tier, c.interval));
-    let now = state.clock.now();
-    let proration_date = quoted_at.map(|at| billing::check_quote(at, now)).transpose()?;
-    match change {
-        // Resume: the plan you have now, cancelling a scheduled downgrade.
-        PlanChange::Same => {
-            state.stripe()?.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
-            state.store.set_pending_change(&principal.user_id, None).await?;
-        }
-        PlanChange::Upgrade => {
-            let Some(new_interval) = interval else { return Err(ApiError::internal("upgrade without interval")) };
-            let price = pro_price_id(&state, new_interval).await?;
-            let item = state
-                .stripe()?
-                .retrieve_subscription(&sub_id)
-                .await
-                .map_err(gateway_error)?
-                .item_id
-                .unwrap_or_default();
-            // A new quote is a new attempt (a declined one is not replayed for it).
-            let key = match proration_date {
-                Some(at) => format!("upgrade-{sub_id}-{}-{at}", new_interval.as_str()),
-                None => format!("upgrade-{sub_id}-{}", new_interval.as_str()),
-            };
-            let updated = state
-                .stripe()?
-                .change_subscription_price(&sub_id, &item, &price, true, proration_date, &key)
-                .await
-                .map_err(gateway_error)?;
-            if pending_target.is_some() {
-                state.stripe()?.set_cancel_at_period_end(&sub_id, false).await.map_err(gateway_error)?;
-                state.store.set_pending_change(&principal.user_id, None).await?;
-            }
-            state
-                .store
-                .apply_stripe_state(&principal.user_id, &state_of(&updated, Some(new_interval), now.as_second()), now)
-                .await?;
-            let record = state.store.get_subscription_record(&principal.user_id).await?;
-            return ok(&json!({
-                "change": "upgrade",
-                "effective": "now",
-                "prorationAmount": updated.latest_invoice_amount,
-                "currency": "USD",
-                "subscription": record.map(|r| SubscriptionView::from(&r.subscription)),
-            }));
-        }
-        PlanChange::Downgrade => {
-            let effective_at = record.subscription.current_period_end.unwrap_or(now);
-            state.stripe()?.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
-            let pending = PendingChange { tier, interval, effective_at };
-            state.store.set_pending_change(&principal.user_id, Some(&pending)).await?;
-        }
+    let done =
+        billing::change_plan(&state, &principal.user_id, body.tier.as_deref(), body.interval.as_deref(), quoted_at)
+            .await?;
+    if let PlanChangeDone::Upgraded { proration_amount, record } = done {
+        return ok(&json!({
+            "change": "upgrade",
+            "effective": "now",
+            "prorationAmount": proration_amount,
+            "currency": "USD",
+            "subscription": record.map(|r| SubscriptionView::from(&r.subscription)),
+        }));
     }
     let record = state.store.get_subscription_record(&principal.user_id).await?;
+    let downgrade = done == PlanChangeDone::Downgraded;
     ok(&json!({
-        "change": match change { PlanChange::Same => "resume", _ => "downgrade" },
-        "effective": if change == PlanChange::Downgrade { "period_end" } else { "now" },
+        "change": if downgrade { "downgrade" } else { "resume" },
+        "effective": if downgrade { "period_end" } else { "now" },
         "pendingChange": record.as_ref().and_then(|r| r.pending_change.as_ref()).map(|c| json!({
             "tier": c.tier.as_str(), "interval": c.interval.map(|i| i.as_str()), "effectiveAt": c.effective_at.to_string()
         })),
@@ -428,34 +307,7 @@ pub async fn cancel(req: Request, state: Arc<AppState>) -> HttpResult {
         }
         _ => principal.user_id.clone(),
     };
-    let record = state
-        .store
-        .get_subscription_record(&user)
-        .await?
-        .filter(is_live)
-        .ok_or_else(|| ApiError::not_found("subscription"))?;
-    let sub_id = record.stripe_subscription_id.clone().ok_or_else(|| ApiError::not_found("subscription"))?;
-    let now = state.clock.now();
-    if body.at_period_end {
-        let updated = state.stripe()?.set_cancel_at_period_end(&sub_id, true).await.map_err(gateway_error)?;
-        let pending = PendingChange {
-            tier: Tier::Free,
-            interval: None,
-            effective_at: record.subscription.current_period_end.unwrap_or(now),
-        };
-        state.store.set_pending_change(&user, Some(&pending)).await?;
-        state
-            .store
-            .apply_stripe_state(&user, &state_of(&updated, record.subscription.interval, now.as_second()), now)
-            .await?;
-    } else {
-        let canceled = state.stripe()?.cancel_subscription_now(&sub_id).await.map_err(gateway_error)?;
-        state.store.set_pending_change(&user, None).await?;
-        state
-            .store
-            .apply_stripe_state(&user, &state_of(&canceled, record.subscription.interval, now.as_second()), now)
-            .await?;
-    }
+    let sub_id = subscriptions::cancel(&state, &user, body.at_period_end).await?;
     if principal.is_admin() {
         crate::audit::record(
             &state,
