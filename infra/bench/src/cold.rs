@@ -187,6 +187,9 @@ async fn one_run(
     let mut first_next = None;
     let outcome = loop {
         tokio::select! {
+            // A recorded answer wins over the exit that may follow it: in the release build a
+            // panicking function answers, then aborts (`azora_api::panic_report`).
+            biased;
             event = observed.recv() => match event {
                 Some(Observed::Next { at, served: true }) => first_next = Some(at),
                 Some(Observed::Next { served: false, .. }) => {}

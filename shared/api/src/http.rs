@@ -102,3 +102,54 @@ pub fn source_ip(req: &Request) -> String {
     .filter(|ip| !ip.is_empty() && ip.len() <= 64)
     .unwrap_or_else(|| "unknown".into())
 }
+
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// The headers every API response carries, set in the one place every response passes:
+/// `Strict-Transport-Security`, `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
+/// unless the handler chose a cache policy for an anonymous request (public, caller-independent
+/// answers such as the license public key). A request with credentials is never cacheable.
+pub fn security_headers(response: &mut Response<Body>, authenticated: bool) {
+    use http::HeaderValue;
+    use http::header::{CACHE_CONTROL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+    let headers = response.headers_mut();
+    headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if authenticated || !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cache(value: Option<&'static str>) -> Response<Body> {
+        let mut r = Response::new(Body::Empty);
+        if let Some(v) = value {
+            r.headers_mut().insert("cache-control", http::HeaderValue::from_static(v));
+        }
+        r
+    }
+
+    #[test]
+    fn every_response_gets_the_security_headers() {
+        for authenticated in [false, true] {
+            let mut r = with_cache(None);
+            security_headers(&mut r, authenticated);
+            assert_eq!(r.headers()["strict-transport-security"], HSTS);
+            assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+            assert_eq!(r.headers()["cache-control"], "no-store");
+        }
+    }
+
+    #[test]
+    fn a_public_cache_policy_survives_only_for_anonymous_requests() {
+        let mut r = with_cache(Some("public, max-age=300"));
+        security_headers(&mut r, false);
+        assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+        let mut r = with_cache(Some("public, max-age=300"));
+        security_headers(&mut r, true);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+    }
+}

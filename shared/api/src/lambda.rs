@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::http::HttpResult;
 use crate::needs::Needs;
+use crate::panic_report::{self, Answer};
 use crate::state::AppState;
 use crate::{http, telemetry};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -77,36 +78,55 @@ pub async fn run_job<const NEEDS: u32>(handler: JobHandler) -> Result<(), lambda
 }
 
 async fn serve_http(handler: HttpHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    use lambda_http::RequestExt;
+    panic_report::install(Answer::Http500);
     lambda_http::run(service_fn(move |req: Request| {
         let state = state.clone();
-        async move { Ok::<_, lambda_http::Error>(dispatch_http(handler, req, state).await) }
-    }))
-    .await
-}
-
-async fn serve_sqs(handler: SqsHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let state = state.clone();
-        async move { Ok::<_, lambda_runtime::Error>(dispatch_sqs(handler, event.payload, state).await) }
-    }))
-    .await
-}
-
-async fn serve_job(handler: JobHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let state = state.clone();
+        let lambda_request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        panic_report::begin(&lambda_request_id, &http::request_id(&req));
         async move {
-            // Jobs bound their work by the invocation's deadline (`jobs::Budget`).
-            let deadline = event.context.deadline();
-            crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
-                .await
-                .map_err(|e| lambda_runtime::Error::from(e.message))
+            let response = dispatch_http(handler, req, state).await;
+            panic_report::finish();
+            Ok::<_, lambda_http::Error>(response)
         }
     }))
     .await
 }
 
-/// Runs an HTTP handler inside a request span; errors and panics become JSON error responses.
+async fn serve_sqs(handler: SqsHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    panic_report::install(Answer::InvocationError);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        panic_report::begin(&event.context.request_id, "");
+        async move {
+            let response = dispatch_sqs(handler, event.payload, state).await;
+            panic_report::finish();
+            Ok::<_, lambda_runtime::Error>(response)
+        }
+    }))
+    .await
+}
+
+async fn serve_job(handler: JobHandler, state: Arc<AppState>) -> Result<(), lambda_runtime::Error> {
+    panic_report::install(Answer::InvocationError);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let state = state.clone();
+        panic_report::begin(&event.context.request_id, "");
+        async move {
+            // Jobs bound their work by the invocation's deadline (`jobs::Budget`).
+            let deadline = event.context.deadline();
+            let result = crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.message));
+            panic_report::finish();
+            result
+        }
+    }))
+    .await
+}
+
+/// Runs an HTTP handler inside a request span; errors and panics become JSON error responses
+/// (panics here where they unwind: tests and the local server; see [`panic_report`] for release).
 pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppState>) -> Response<Body> {
     let request_id = http::request_id(&req);
     let span = tracing::info_span!(
@@ -128,7 +148,7 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
         if let Ok(value) = request_id.parse() {
             response.headers_mut().insert("x-request-id", value);
         }
-        security_headers(&mut response, authenticated);
+        http::security_headers(&mut response, authenticated);
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -138,23 +158,6 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
     }
     .instrument(span)
     .await
-}
-
-pub const HSTS: &str = "max-age=63072000; includeSubDomains";
-
-/// The headers every API response carries, set in the one place every response passes:
-/// `Strict-Transport-Security`, `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
-/// unless the handler chose a cache policy for an anonymous request (public, caller-independent
-/// answers such as the license public key). A request with credentials is never cacheable.
-pub fn security_headers(response: &mut Response<Body>, authenticated: bool) {
-    use ::http::HeaderValue;
-    use ::http::header::{CACHE_CONTROL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
-    let headers = response.headers_mut();
-    headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if authenticated || !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
 }
 
 /// Runs an SQS consumer; a panic fails the whole batch so every message is retried.
@@ -188,38 +191,4 @@ pub async fn dispatch_job(
     }
     .instrument(span)
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_cache(value: Option<&'static str>) -> Response<Body> {
-        let mut r = Response::new(Body::Empty);
-        if let Some(v) = value {
-            r.headers_mut().insert("cache-control", ::http::HeaderValue::from_static(v));
-        }
-        r
-    }
-
-    #[test]
-    fn every_response_gets_the_security_headers() {
-        for authenticated in [false, true] {
-            let mut r = with_cache(None);
-            security_headers(&mut r, authenticated);
-            assert_eq!(r.headers()["strict-transport-security"], HSTS);
-            assert_eq!(r.headers()["x-content-type-options"], "nosniff");
-            assert_eq!(r.headers()["cache-control"], "no-store");
-        }
-    }
-
-    #[test]
-    fn a_public_cache_policy_survives_only_for_anonymous_requests() {
-        let mut r = with_cache(Some("public, max-age=300"));
-        security_headers(&mut r, false);
-        assert_eq!(r.headers()["cache-control"], "public, max-age=300");
-        let mut r = with_cache(Some("public, max-age=300"));
-        security_headers(&mut r, true);
-        assert_eq!(r.headers()["cache-control"], "no-store");
-    }
 }

@@ -25,6 +25,7 @@ pub mod licensing;
 pub mod limits;
 pub mod needs;
 pub mod notify;
+pub mod panic_report;
 pub mod payment_methods;
 pub mod payments;
 pub mod plans;

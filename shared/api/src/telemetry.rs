@@ -5,21 +5,29 @@
 
 use serde_json::json;
 use std::sync::OnceLock;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the JSON subscriber once; later calls do nothing.
 pub fn init() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
+        let json = tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .with_target(false)
-            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-            .try_init();
+            .with_target(false);
+        let _ = tracing_subscriber::registry().with(json).with(log_filter(std::env::var("RUST_LOG").ok())).try_init();
     });
+}
+
+/// `RUST_LOG` as `target=level` directives and a bare default level (`info` when unset or
+/// unreadable). `Targets`, not `EnvFilter`: the same syntax without span filters, and without
+/// the regex engine `EnvFilter` brings into every binary.
+fn log_filter(spec: Option<String>) -> Targets {
+    spec.and_then(|s| s.parse().ok()).unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 pub const NAMESPACE: &str = "Azora";
@@ -54,6 +62,19 @@ pub fn count(name: &str, value: u64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rust_log_directives_choose_levels_per_target() {
+        use tracing::Level;
+        let filter = super::log_filter(Some("warn,azora_api=debug".into()));
+        assert!(filter.would_enable("azora_api::lambda", &Level::DEBUG));
+        assert!(!filter.would_enable("hyper", &Level::INFO));
+        let default = super::log_filter(None);
+        assert!(default.would_enable("anything", &Level::INFO));
+        assert!(!default.would_enable("anything", &Level::DEBUG));
+        let unreadable = super::log_filter(Some("=?=".into()));
+        assert!(unreadable.would_enable("anything", &Level::INFO));
+    }
+
     #[test]
     fn emf_line_has_the_documented_shape() {
         let line = super::emf_line("f", "PaymentsSucceeded", 2.0, "Count", 1000);

@@ -1,5 +1,5 @@
 //! A function whose handler panics, run by `bench functions` in the release build: the answer must
-//! be our JSON 500 (the release profile unwinds, so `lambda::dispatch_http` catches the panic).
+//! be our JSON 500 (the release profile aborts on panic; `azora_api::panic_report` answers first).
 
 use azora_api::lambda::{HttpHandler, run_http};
 use azora_api::needs::Needs;
