@@ -21,6 +21,7 @@ mod payments;
 mod payouts;
 mod plans;
 mod platform;
+mod receipts;
 mod rewards;
 mod subscription_races;
 mod subscriptions;
