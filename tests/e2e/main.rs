@@ -8,6 +8,7 @@ mod billing_cycle_resume;
 mod billing_screens;
 mod console;
 mod contract;
+mod dunning;
 mod entitlements;
 mod iam;
 mod idempotency;

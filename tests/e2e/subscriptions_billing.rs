@@ -227,7 +227,7 @@ async fn a_failed_renewal_goes_past_due_emails_then_drops_to_free_after_grace() 
     assert!(
         emails.iter().any(|e| e["subject"] == "We could not renew your Azora subscription"
             && e.to_string().contains("/billing/payment-method")
-            && e.to_string().contains("We will not try your card again automatically")),
+            && e.to_string().contains("That was the final attempt: we will not try your card again automatically")),
         "{emails:?}"
     );
 

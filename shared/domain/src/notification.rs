@@ -257,7 +257,9 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                     },
                     match next_attempt {
                         Some(date) => format!("We will try your card again on {date}."),
-                        None => "We will not try your card again automatically.".to_string(),
+                        None => {
+                            "That was the final attempt: we will not try your card again automatically.".to_string()
+                        }
                     },
                     format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
                 ],
