@@ -468,6 +468,8 @@ async fn another_users_or_orgs_objects_are_never_served() {
     let mut probes: Vec<Probe> = vec![
         ("GET", format!("/api/payments/{payment}"), tb.clone(), None, NOT_FOUND),
         ("GET", format!("/api/payments/{payment}/receipt"), tb.clone(), None, NOT_FOUND),
+        ("GET", format!("/api/payments/{payment}/receipt?format=pdf"), tb.clone(), None, NOT_FOUND),
+        ("GET", format!("/api/payments/{payment}/receipt?format=json"), tb.clone(), None, NOT_FOUND),
         (
             "POST",
             "/api/payments/refund".into(),

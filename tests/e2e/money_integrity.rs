@@ -299,6 +299,9 @@ async fn refund_effects_left_halfway_are_finished_by_the_reconcile_job_and_stale
     let (_, body) = order(&app, &b, &[&course], Some("pm_card_visa"), "half-1").await;
     let payment_id = id_of(&body);
     wait_until(&app, &payment_id, "fulfilment", |p| p.fulfilled_at.is_some()).await;
+    // The worker's fulfilment is over (its last effect, the receipt email, is out): otherwise its
+    // own `finish_refunds`, which follows the fulfilment, could still find the refund below.
+    app.wait_for_emails(&format!("{}@example.com", b.id), 1).await;
     let store = &app.booted.state.store;
 
     // Counted, then the process died: access and earnings still as before the refund.

@@ -217,6 +217,8 @@ async fn a_failed_renewal_goes_past_due_emails_then_drops_to_free_after_grace() 
         .unwrap()
         .unwrap();
     app.sandbox_post(&format!("/_sandbox/customers/{customer}/fail_charges"), json!({ "fail": true })).await;
+    // No automatic retries (the schedule itself: tests/e2e/dunning.rs): the first failure is final.
+    app.sandbox_post("/_sandbox/config", json!({ "invoiceRetryDays": [] })).await;
     // Just past the renewal (a monthly period is at most 31 days): past due since the renewal.
     advance(&app, 31 * DAY + 3600).await;
     let c = wait_current(&app, &s, |c| c["status"] == "past_due").await;
@@ -225,7 +227,7 @@ async fn a_failed_renewal_goes_past_due_emails_then_drops_to_free_after_grace() 
     assert!(
         emails.iter().any(|e| e["subject"] == "We could not renew your Azora subscription"
             && e.to_string().contains("/billing/payment-method")
-            && e.to_string().contains("We will not try your card again automatically")),
+            && e.to_string().contains("That was the final attempt: we will not try your card again automatically")),
         "{emails:?}"
     );
 

@@ -36,6 +36,10 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("TOKEN_COMPLETION_BASE", "100"),
     // Award digests every minute locally (15 minutes in AWS), so they are quick to see.
     ("TOKEN_DIGEST_WINDOW_SECONDS", "60"),
+    // The seller on receipts and the tax included in prices (template.yaml's defaults).
+    ("SELLER_NAME", "Azora Learning Ltd"),
+    ("SELLER_ADDRESS", "1 Example Street|London EC1A 1AA|United Kingdom"),
+    ("TAX_RATE_BPS", "0"),
     ("PORT", "3000"),
 ];
 
@@ -64,6 +68,10 @@ const OVERRIDABLE: &[&str] = &[
     "TOKEN_COMPLETION_BASE",
     "TOKEN_DIGEST_WINDOW_SECONDS",
     "TOKEN_REWARDS_CATALOG",
+    "SELLER_NAME",
+    "SELLER_ADDRESS",
+    "SELLER_TAX_ID",
+    "TAX_RATE_BPS",
     "PORT",
 ];
 

@@ -937,6 +937,13 @@ pub fn mark_paid(store: &mut Store, source: &EventSource, invoice_id: &str, inte
 
 /// A payment attempt of an open invoice failed (or could not be made: no payment method).
 /// Event `invoice.payment_failed`; an active subscription becomes `past_due`.
+///
+/// Retries, as Stripe's custom retry schedule: an invoice that is its subscription's latest, of a
+/// subscription already under way (not the first invoice of an `incomplete` one, which the
+/// customer pays on session), is retried `config.invoice_retry_days[n]` days after its `n`th
+/// failed attempt (`next_payment_attempt`, run by [`advance`]). When the last retry failed, the
+/// event has no `next_payment_attempt` and the subscription ends up as `config.invoice_retry_end`
+/// says: left `past_due`, marked `unpaid`, or canceled (`customer.subscription.deleted`).
 pub fn attempt_failed(store: &mut Store, source: &EventSource, invoice_id: &str) -> ApiResult<()> {
     let account = owner(store, invoice_id);
     let account = account.as_deref();
@@ -946,21 +953,79 @@ pub fn attempt_failed(store: &mut Store, source: &EventSource, invoice_id: &str)
     if s(&invoice, "status") != "open" {
         return Ok(());
     }
+    let sub_id = internal(store, invoice_id, "subscription").and_then(|v| v.as_str().map(str::to_string));
+    let sub = sub_id.as_deref().and_then(|id| object(store, id));
+    let retried = sub.as_ref().is_some_and(|sub| {
+        s(sub, "latest_invoice") == invoice_id
+            && ["active", "trialing", "past_due", "unpaid"].contains(&s(sub, "status"))
+    });
     let attempts = int(&invoice, "attempt_count") + 1;
-    overlay(&mut invoice, json!({"attempted": true, "attempt_count": attempts, "next_payment_attempt": null}));
+    let now = time_of(store, source);
+    let next = if retried {
+        usize::try_from(attempts - 1)
+            .ok()
+            .and_then(|i| store.config.invoice_retry_days.get(i))
+            .map(|days| now + days * 86_400)
+    } else {
+        None
+    };
+    overlay(&mut invoice, json!({"attempted": true, "attempt_count": attempts, "next_payment_attempt": next}));
     save(store, &invoice, account)?;
     store.emit(source, "invoice.payment_failed", &invoice, None);
-    if let Some(sub_id) = internal(store, invoice_id, "subscription").and_then(|v| v.as_str().map(str::to_string))
-        && let Some(old) = object(store, &sub_id)
-        && s(&old, "latest_invoice") == invoice_id
-        && ["active", "trialing"].contains(&s(&old, "status"))
-    {
-        let mut sub = old.clone();
+    let Some(old) = sub else { return Ok(()) };
+    if s(&old, "latest_invoice") != invoice_id {
+        return Ok(());
+    }
+    let mut sub = old.clone();
+    if ["active", "trialing"].contains(&s(&old, "status")) {
         set(&mut sub, "status", json!("past_due"));
+    }
+    if retried && next.is_none() {
+        match store.config.invoice_retry_end.as_str() {
+            "unpaid" => set(&mut sub, "status", json!("unpaid")),
+            "canceled" => {
+                if sub.get("canceled_at").is_none_or(Value::is_null) {
+                    set(&mut sub, "canceled_at", json!(now));
+                }
+                overlay(&mut sub, json!({"status": "canceled", "ended_at": now}));
+                save(store, &sub, account)?;
+                store.emit(source, "customer.subscription.deleted", &sub, None);
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    if sub != old {
         save(store, &sub, account)?;
         emit_sub_updated(store, source, &old, &sub);
     }
     Ok(())
+}
+
+/// The retry of a subscription's latest invoice that falls due next, if one is scheduled.
+fn next_retry(store: &Store, sub: &Value) -> Option<i64> {
+    if !["active", "past_due", "unpaid"].contains(&s(sub, "status")) {
+        return None;
+    }
+    let invoice = object(store, s(sub, "latest_invoice"))?;
+    if s(&invoice, "status") != "open" {
+        return None;
+    }
+    invoice.get("next_payment_attempt").and_then(Value::as_i64)
+}
+
+/// A scheduled retry falls due: the latest invoice is charged again off-session with the
+/// subscription's (or the customer's) default payment method as it is now.
+fn retry(store: &mut Store, source: &EventSource, base_url: &str, sub_id: &str) -> ApiResult<()> {
+    let Some(sub) = object(store, sub_id) else { return Ok(()) };
+    let invoice_id = s(&sub, "latest_invoice").to_string();
+    let account = owner(store, &invoice_id);
+    let Some(mut invoice) = object(store, &invoice_id) else { return Ok(()) };
+    // Unscheduled first, so that an attempt that neither fails nor succeeds (3-D Secure) is not
+    // due again; a failure schedules the next one.
+    set(&mut invoice, "next_payment_attempt", Value::Null);
+    save(store, &invoice, account.as_deref())?;
+    collect(store, source, base_url, &invoice_id, Attempt::OffSession, None)
 }
 
 fn subscription_paid(
@@ -1063,6 +1128,7 @@ pub fn void_invoice(store: &mut Store, source: &EventSource, invoice_id: &str) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Due {
     Renew,
+    Retry,
     EndTrial,
     Cancel,
     Expire,
@@ -1115,11 +1181,11 @@ pub fn advance(store: &mut Store, base_url: &str, clock: Option<&str>, target: i
         let mut next: Option<(i64, Due, String)> = None;
         for id in &subscriptions {
             let Some(sub) = object(store, id) else { continue };
-            if let Some((due, what)) = next_due(&sub)
-                && due <= target
-                && next.as_ref().is_none_or(|(t, _, _)| due < *t)
-            {
-                next = Some((due, what, id.clone()));
+            let retrying = next_retry(store, &sub).map(|t| (t, Due::Retry));
+            for (due, what) in retrying.into_iter().chain(next_due(&sub)) {
+                if due <= target && next.as_ref().is_none_or(|(t, _, _)| due < *t) {
+                    next = Some((due, what, id.clone()));
+                }
             }
         }
         let Some((due, what, sub_id)) = next else {
@@ -1131,6 +1197,7 @@ pub fn advance(store: &mut Store, base_url: &str, clock: Option<&str>, target: i
         let source = EventSource { at: clock.map(|_| due), account: owner(store, &sub_id), ..EventSource::default() };
         match what {
             Due::Renew => renew(store, &source, base_url, &sub_id)?,
+            Due::Retry => retry(store, &source, base_url, &sub_id)?,
             Due::EndTrial => end_trial(store, &source, base_url, &sub_id)?,
             Due::Cancel => cancel_scheduled(store, &source, &sub_id)?,
             Due::Expire => expire(store, &source, &sub_id)?,
@@ -1144,6 +1211,10 @@ fn boundaries_until(store: &Store, subscriptions: &[String], target: i64) -> usi
     let mut count = 0;
     for id in subscriptions {
         let Some(sub) = object(store, id) else { continue };
+        // Retries: at most the schedule's length of them.
+        if next_retry(store, &sub).is_some_and(|t| t <= target) {
+            count += store.config.invoice_retry_days.len();
+        }
         let Some((first, what)) = next_due(&sub) else { continue };
         if first > target {
             continue;

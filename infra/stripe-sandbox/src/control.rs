@@ -313,6 +313,26 @@ fn update_config(shared: &Shared, input: &Map<String, Value>) -> ApiResult<()> {
                 }
                 config.available_after_seconds = seconds;
             }
+            "invoiceRetryDays" => {
+                config.invoice_retry_days = serde_json::from_value::<Vec<i64>>(value.clone())
+                    .ok()
+                    .filter(|days| days.len() <= 8 && days.iter().all(|d| (1..=60).contains(d)))
+                    .ok_or_else(|| {
+                        ApiError::invalid_nocode(
+                            "invoiceRetryDays must be an array of at most 8 whole days from 1 to 60.",
+                        )
+                        .param(key)
+                    })?
+            }
+            "invoiceRetryEnd" => {
+                let end = value_str(value, key)?;
+                if !crate::records::INVOICE_RETRY_ENDS.contains(&end.as_str()) {
+                    return Err(
+                        ApiError::invalid_nocode("invoiceRetryEnd must be past_due, unpaid or canceled.").param(key)
+                    );
+                }
+                config.invoice_retry_end = end;
+            }
             other => return Err(ApiError::unknown_param(other)),
         }
     }

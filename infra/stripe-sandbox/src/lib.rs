@@ -35,7 +35,10 @@ mod store;
 mod time;
 mod webhooks;
 
-pub use records::{DeliverOptions, DeliveryAttempt, RecordedRequest, SandboxConfig};
+pub use records::{
+    DEFAULT_INVOICE_RETRY_DAYS, DEFAULT_INVOICE_RETRY_END, DeliverOptions, DeliveryAttempt, INVOICE_RETRY_ENDS,
+    RecordedRequest, SandboxConfig,
+};
 pub use resources::payment_methods::{Behavior as TestCardBehavior, TEST_CARDS, TestCard};
 pub use sandbox::{DEFAULT_PORT, DEFAULT_WEBHOOK_SECRET, Sandbox, SandboxError, SandboxHandle, SandboxOptions};
 pub use store::API_VERSION;

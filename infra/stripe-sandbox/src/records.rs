@@ -21,6 +21,32 @@ pub struct SandboxConfig {
     /// Fixed per charge when it succeeds; 0 makes new charges available at once.
     #[serde(default = "default_available_after")]
     pub available_after_seconds: i64,
+    /// Automatic retries of a failed subscription invoice, as Stripe's custom retry schedule
+    /// (Dashboard → Billing → Revenue recovery → Retries): each entry is a retry, in days after
+    /// the previous attempt; its length is the number of retries. Default `[3, 2, 2]`: retries 3,
+    /// 5 and 7 days after the first failure (four attempts in all). Empty: no retries.
+    #[serde(default = "default_invoice_retry_days")]
+    pub invoice_retry_days: Vec<i64>,
+    /// The subscription's status once the last retry failed (Stripe's "subscription status"
+    /// setting of the same page): `past_due` (leave it past due; the default), `unpaid` or
+    /// `canceled`.
+    #[serde(default = "default_invoice_retry_end")]
+    pub invoice_retry_end: String,
+}
+
+/// The default retry schedule: 3, 5 and 7 days after the first failed attempt.
+pub const DEFAULT_INVOICE_RETRY_DAYS: [i64; 3] = [3, 2, 2];
+/// What a subscription becomes when all retries failed, by default: it stays `past_due`.
+pub const DEFAULT_INVOICE_RETRY_END: &str = "past_due";
+/// The statuses a subscription may be left in once all retries failed.
+pub const INVOICE_RETRY_ENDS: [&str; 3] = ["past_due", "unpaid", "canceled"];
+
+fn default_invoice_retry_days() -> Vec<i64> {
+    DEFAULT_INVOICE_RETRY_DAYS.to_vec()
+}
+
+fn default_invoice_retry_end() -> String {
+    DEFAULT_INVOICE_RETRY_END.to_string()
 }
 
 /// Stripe's usual hold for card payments in the US: 2 days.

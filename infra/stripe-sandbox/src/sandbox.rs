@@ -41,6 +41,12 @@ pub struct SandboxOptions {
     /// platform's balance (and can fund transfers), on the sandbox clock. Default: 2 days, as for
     /// US cards on Stripe; `Duration::ZERO` makes charges available at once.
     pub available_after: Duration,
+    /// Retries of a failed subscription invoice, in days after the previous attempt (Stripe's
+    /// custom retry schedule); default `[3, 2, 2]`.
+    pub invoice_retry_days: Vec<i64>,
+    /// The subscription's status after the last retry failed: `past_due` (default), `unpaid`
+    /// or `canceled`.
+    pub invoice_retry_end: String,
 }
 
 impl Default for SandboxOptions {
@@ -58,6 +64,8 @@ impl Default for SandboxOptions {
             ],
             log_requests: false,
             available_after: Duration::from_secs(crate::records::DEFAULT_AVAILABLE_AFTER_SECONDS as u64),
+            invoice_retry_days: crate::records::DEFAULT_INVOICE_RETRY_DAYS.to_vec(),
+            invoice_retry_end: crate::records::DEFAULT_INVOICE_RETRY_END.to_string(),
         }
     }
 }
@@ -140,6 +148,8 @@ impl Sandbox {
             auto_deliver: options.auto_deliver,
             retry_delays_ms: options.retry_delays.iter().map(|d| d.as_millis() as u64).collect(),
             available_after_seconds: i64::try_from(options.available_after.as_secs()).unwrap_or(i64::MAX),
+            invoice_retry_days: options.invoice_retry_days,
+            invoice_retry_end: options.invoice_retry_end,
         };
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::new(config)),

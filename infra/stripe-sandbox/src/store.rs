@@ -320,6 +320,8 @@ mod tests {
             auto_deliver: true,
             retry_delays_ms: vec![],
             available_after_seconds: 0,
+            invoice_retry_days: vec![3, 2, 2],
+            invoice_retry_end: "past_due".into(),
         }
     }
 

@@ -6,7 +6,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{KEY, SECRET, TestSandbox, parse_as, start};
+use azora_stripe_sandbox::SandboxOptions;
+use common::{KEY, SECRET, TestSandbox, parse_as, start, start_with};
 use serde_json::{Value, json};
 use stripe::StripeError;
 use stripe_billing::invoice::{ListInvoice, PayInvoice, RetrieveInvoice};
@@ -1026,4 +1027,129 @@ async fn an_invoice_preview_is_what_the_update_then_invoices() {
         matches!(ended, Err(StripeError::Stripe(ref e, 400)) if e.code.as_ref().map(|c| c.as_str()) == Some("invoice_upcoming_none")),
         "{ended:?}"
     );
+}
+
+/// A customer on a test clock at Jan 15 with a monthly Pro subscription paid by Visa, whose
+/// card then starts failing (`pm_card_chargeCustomerFail` becomes the default); the clock then
+/// passes the Feb 15 renewal, which fails.
+async fn failing_renewal(t: &TestSandbox) -> (String, String, Subscription) {
+    let c = catalog(&t.client).await;
+    let clock = clock(&t.client, JAN_15).await;
+    let (customer, _) = customer_with(&t.client, "pm_card_visa", Some(&clock)).await;
+    let sub = CreateSubscription::new()
+        .customer(customer.as_str())
+        .items(vec![item(&c.monthly)])
+        .send(&t.client)
+        .await
+        .expect("subscription");
+    let failing = AttachPaymentMethod::new("pm_card_chargeCustomerFail")
+        .customer(customer.as_str())
+        .send(&t.client)
+        .await
+        .expect("attaches");
+    UpdateCustomer::new(customer.as_str())
+        .invoice_settings(UpdateCustomerInvoiceSettings {
+            default_payment_method: Some(failing.id.as_str().to_string()),
+            ..UpdateCustomerInvoiceSettings::new()
+        })
+        .send(&t.client)
+        .await
+        .expect("switch card");
+    advance(&t.client, &clock, FEB_15 + 60).await;
+    (clock, customer, sub)
+}
+
+/// `(attempt_count, next_payment_attempt, created)` of each `invoice.payment_failed`, in order.
+fn failures(t: &TestSandbox) -> Vec<(i64, Option<i64>, i64)> {
+    let mut events = events(t, "invoice.payment_failed");
+    events.sort_by_key(|e| e["created"].as_i64());
+    events
+        .iter()
+        .map(|e| {
+            let invoice = &e["data"]["object"];
+            (
+                invoice["attempt_count"].as_i64().unwrap_or(-1),
+                invoice["next_payment_attempt"].as_i64(),
+                e["created"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_renewal_is_retried_on_the_schedule_then_left_as_configured() {
+    for end in ["past_due", "unpaid", "canceled"] {
+        let t = start_with(SandboxOptions {
+            webhook_secret: SECRET.into(),
+            invoice_retry_end: end.to_string(),
+            ..SandboxOptions::default()
+        })
+        .await;
+        let (clock, _, sub) = failing_renewal(&t).await;
+        // Attempt 1 at the renewal, then retries 3, 2 and 2 days after the previous attempt.
+        assert_eq!(failures(&t), vec![(1, Some(FEB_15 + 3 * DAY), FEB_15)], "{end}");
+        let sub_now = RetrieveSubscription::new(sub.id.clone()).send(&t.client).await.expect("retrieve");
+        assert_eq!(sub_now.status, SubscriptionStatus::PastDue);
+        let invoice = RetrieveInvoice::new(latest_invoice_id(&sub_now)).send(&t.client).await.expect("invoice");
+        assert_eq!((invoice.attempt_count, invoice.next_payment_attempt), (1, Some(FEB_15 + 3 * DAY)));
+
+        // Nothing happens before the retry is due.
+        advance(&t.client, &clock, FEB_15 + 3 * DAY - 60).await;
+        assert_eq!(failures(&t).len(), 1);
+        advance(&t.client, &clock, FEB_15 + 7 * DAY + 60).await;
+        assert_eq!(
+            failures(&t),
+            vec![
+                (1, Some(FEB_15 + 3 * DAY), FEB_15),
+                (2, Some(FEB_15 + 5 * DAY), FEB_15 + 3 * DAY),
+                (3, Some(FEB_15 + 7 * DAY), FEB_15 + 5 * DAY),
+                (4, None, FEB_15 + 7 * DAY),
+            ],
+            "{end}"
+        );
+        let sub_now = RetrieveSubscription::new(sub.id.clone()).send(&t.client).await.expect("retrieve");
+        let expected = match end {
+            "past_due" => SubscriptionStatus::PastDue,
+            "unpaid" => SubscriptionStatus::Unpaid,
+            _ => SubscriptionStatus::Canceled,
+        };
+        assert_eq!(sub_now.status, expected, "{end}");
+        assert_eq!(events(&t, "customer.subscription.deleted").len(), usize::from(end == "canceled"), "{end}");
+        let invoice = RetrieveInvoice::new(latest_invoice_id(&sub_now)).send(&t.client).await.expect("invoice");
+        assert_eq!((invoice.attempt_count, invoice.next_payment_attempt), (4, None));
+        // No attempt after the last one.
+        advance(&t.client, &clock, FEB_15 + 12 * DAY).await;
+        assert_eq!(failures(&t).len(), 4, "{end}");
+    }
+}
+
+#[tokio::test]
+async fn a_retry_charges_the_card_fixed_meanwhile_and_the_subscription_is_active_again() {
+    let t = start().await;
+    let (clock, customer, sub) = failing_renewal(&t).await;
+    let good =
+        AttachPaymentMethod::new("pm_card_visa").customer(customer.as_str()).send(&t.client).await.expect("attach");
+    UpdateCustomer::new(customer.as_str())
+        .invoice_settings(UpdateCustomerInvoiceSettings {
+            default_payment_method: Some(good.id.as_str().to_string()),
+            ..UpdateCustomerInvoiceSettings::new()
+        })
+        .send(&t.client)
+        .await
+        .expect("fix card");
+    advance(&t.client, &clock, FEB_15 + 3 * DAY + 60).await;
+    let sub_now = RetrieveSubscription::new(sub.id.clone()).send(&t.client).await.expect("retrieve");
+    assert_eq!(sub_now.status, SubscriptionStatus::Active);
+    let invoice = RetrieveInvoice::new(latest_invoice_id(&sub_now)).send(&t.client).await.expect("invoice");
+    assert_eq!(invoice.status, Some(InvoiceStatus::Paid));
+    assert_eq!((invoice.attempt_count, invoice.next_payment_attempt), (2, None));
+    let paid: Vec<Value> = events(&t, "invoice.paid")
+        .into_iter()
+        .filter(|e| e["data"]["object"]["billing_reason"] == "subscription_cycle")
+        .collect();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0]["created"], FEB_15 + 3 * DAY);
+    assert_eq!(failures(&t).len(), 1, "one failure, then paid");
+    advance(&t.client, &clock, FEB_15 + 10 * DAY).await;
+    assert_eq!(failures(&t).len(), 1, "no retry once paid");
 }

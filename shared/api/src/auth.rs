@@ -18,6 +18,8 @@ pub struct Principal {
     pub org: Option<OrgId>,
     /// The `email` claim, when the identity provider sends one (receipts go there).
     pub email: Option<EmailAddress>,
+    /// The `name` claim, when sent (the buyer's name on receipts).
+    pub name: Option<String>,
 }
 
 impl Principal {
@@ -43,6 +45,8 @@ struct Claims {
     org: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     iat: Option<u64>,
 }
@@ -104,7 +108,12 @@ impl JwtVerifier {
             .map_err(|_| ApiError::unauthorized("The token's org is not a valid id."))?;
         // A malformed email claim is ignored rather than failing authentication.
         let email = claims.email.and_then(|e| EmailAddress::parse(e).ok());
-        Ok(Principal { user_id, roles, org, email })
+        // The name is only printed (receipts): control characters dropped, at most 200 characters.
+        let name = claims
+            .name
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect::<String>().trim().to_string())
+            .filter(|n| !n.is_empty());
+        Ok(Principal { user_id, roles, org, email, name })
     }
 
     /// Reads `Authorization: Bearer <token>` and verifies it.

@@ -133,6 +133,44 @@ pub struct Config {
     pub support_email: Part<EmailAddress>,
     /// Token rewards: the rewards queue, award amounts, digest window and catalog.
     pub tokens: Part<crate::rewards::config::TokensConfig>,
+    /// The seller named on receipts and the tax rate of new orders.
+    pub receipts: Part<ReceiptsConfig>,
+}
+
+/// What receipts state besides the payment: the seller, from `SELLER_NAME`, `SELLER_ADDRESS`
+/// (lines separated by `|`) and the optional `SELLER_TAX_ID`, and `TAX_RATE_BPS`, the tax rate
+/// included in prices (basis points, 0 to 10000, default 0), recorded on each order when placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptsConfig {
+    pub seller: azora_domain::receipt::Seller,
+    pub tax_rate_bps: u32,
+}
+
+impl ReceiptsConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<ReceiptsConfig, ConfigError> {
+        let name = get("SELLER_NAME").map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let name = name.ok_or(ConfigError::Missing("SELLER_NAME"))?;
+        let address: Vec<String> = get("SELLER_ADDRESS")
+            .ok_or(ConfigError::Missing("SELLER_ADDRESS"))?
+            .split('|')
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if address.is_empty() {
+            return Err(ConfigError::Invalid { name: "SELLER_ADDRESS", reason: "must name at least one line".into() });
+        }
+        let tax_id = get("SELLER_TAX_ID").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let tax_rate_bps = match get("TAX_RATE_BPS") {
+            None => 0,
+            Some(raw) => raw.trim().parse().ok().filter(|r| *r <= azora_domain::receipt::MAX_TAX_RATE_BPS).ok_or(
+                ConfigError::Invalid {
+                    name: "TAX_RATE_BPS",
+                    reason: "must be a whole number of basis points from 0 to 10000 (2000 = 20%)".into(),
+                },
+            )?,
+        };
+        Ok(ReceiptsConfig { seller: azora_domain::receipt::Seller { name, address, tax_id }, tax_rate_bps })
+    }
 }
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
@@ -225,6 +263,7 @@ impl Config {
             })?,
             support_email: Part::load(needs, Needs::SUPPORT, || email("SUPPORT_EMAIL"))?,
             tokens: Part::load(needs, Needs::TOKENS, || crate::rewards::config::TokensConfig::from_lookup(&get))?,
+            receipts: Part::load(needs, Needs::RECEIPTS, || ReceiptsConfig::from_lookup(&get))?,
         };
         if const { Needs::from_bits(GATE).has(Needs::LICENSE_SIGNER.and(Needs::LICENSE_VERIFIER)) } {
             config.check_license_key_pair()?;
@@ -296,6 +335,8 @@ mod tests {
             ("LICENSE_PUBLIC_KEY", public_key_of(SEED).as_str()),
             ("SUPPORT_EMAIL", "support@azora.local"),
             ("REWARDS_QUEUE_URL", "http://q3"),
+            ("SELLER_NAME", "Azora Learning Ltd"),
+            ("SELLER_ADDRESS", "1 Example Street | London EC1A 1AA"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -379,6 +420,27 @@ mod tests {
             Config::from_map(Needs::EVERYTHING, &vars),
             Err(ConfigError::Invalid { name: "JWT_ALGORITHM", .. })
         ));
+    }
+
+    #[test]
+    fn receipts_read_the_seller_and_a_bounded_tax_rate() {
+        let c = Config::from_map(Needs::RECEIPTS, &base()).unwrap();
+        let r = c.receipts.get().unwrap();
+        assert_eq!(r.seller.address, ["1 Example Street", "London EC1A 1AA"]);
+        assert_eq!((r.seller.tax_id.as_deref(), r.tax_rate_bps), (None, 0));
+        let mut vars = base();
+        vars.insert("TAX_RATE_BPS".into(), "2000".into());
+        vars.insert("SELLER_TAX_ID".into(), "GB123456789".into());
+        let r = Config::from_map(Needs::RECEIPTS, &vars).unwrap().receipts.get().unwrap().clone();
+        assert_eq!((r.seller.tax_id.as_deref(), r.tax_rate_bps), (Some("GB123456789"), 2000));
+        for bad in ["-1", "10001", "20%", "0.2"] {
+            vars.insert("TAX_RATE_BPS".into(), bad.into());
+            let err = Config::from_map(Needs::RECEIPTS, &vars).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { name: "TAX_RATE_BPS", .. }), "{bad}: {err}");
+        }
+        let mut vars = base();
+        vars.remove("SELLER_NAME");
+        assert_eq!(Config::from_map(Needs::RECEIPTS, &vars).unwrap_err(), ConfigError::Missing("SELLER_NAME"));
     }
 
     #[test]

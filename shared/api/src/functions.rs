@@ -54,9 +54,9 @@ macro_rules! job {
 }
 
 const AUTH: Needs = Needs::AUTH;
-/// Charging for courses: the PaymentIntent, the receipt email, and the earnings hold of the
-/// refund window when the payment is fulfilled at once.
-const CHECKOUT: Needs = Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::REFUND_POLICY);
+/// Charging for courses: the PaymentIntent, the receipt email, the earnings hold of the
+/// refund window when the payment is fulfilled at once, and the tax rate recorded on each order.
+const CHECKOUT: Needs = Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::REFUND_POLICY).and(Needs::RECEIPTS);
 /// Subscription changes: Stripe, the emails (with links into the app) and the grace period.
 const SUBSCRIPTION_WRITES: Needs =
     Needs::AUTH.and(Needs::STRIPE).and(Needs::MAIL).and(Needs::APP_URL).and(Needs::GRACE);
@@ -97,7 +97,7 @@ pub const PAYMENT_METHODS_DELETE: Function = http!(handlers::payment_methods::re
 pub const PAYMENTS_PROCESS: Function = http!(handlers::payments::process, CHECKOUT);
 pub const PAYMENTS_HISTORY: Function = http!(handlers::payments::history, AUTH);
 pub const PAYMENTS_GET: Function = http!(handlers::payments::get, AUTH);
-pub const PAYMENTS_RECEIPT: Function = http!(handlers::payments::receipt, AUTH);
+pub const PAYMENTS_RECEIPT: Function = http!(handlers::payments::receipt, AUTH.and(Needs::RECEIPTS));
 pub const PAYMENTS_REFUND: Function = http!(handlers::payments::refund, CHECKOUT);
 pub const STRIPE_WEBHOOK: Function = http!(handlers::webhooks::stripe, Needs::STRIPE_WEBHOOK);
 
@@ -164,11 +164,12 @@ pub const COURSES_DELETE: Function = http!(handlers::courses::delete_draft, AUTH
 pub const USERS_PRIVACY: Function = http!(handlers::leaderboard::privacy, AUTH);
 
 // Consumers and scheduled jobs
-pub const STRIPE_EVENTS_WORKER: Function = sqs!(workers::stripe_events::handle, STRIPE_EFFECTS);
+/// Fulfilment sends the receipt (the seller's details).
+pub const STRIPE_EVENTS_WORKER: Function = sqs!(workers::stripe_events::handle, STRIPE_EFFECTS.and(Needs::RECEIPTS));
 pub const EMAIL_WORKER: Function = sqs!(workers::email::handle, Needs::SES);
 pub const REWARDS_WORKER: Function = sqs!(workers::rewards::handle, Needs::TOKENS.and(Needs::MAIL).and(Needs::GRACE));
 pub const BILLING_CYCLE: Function = job!(jobs::billing_cycle::run, STRIPE_EFFECTS);
-pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS);
+pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS.and(Needs::RECEIPTS));
 pub const LEADERBOARD_STATS: Function = job!(leaderboard_stats, Needs::NOTHING);
 
 /// The stats job takes no input.

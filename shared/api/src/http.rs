@@ -92,6 +92,17 @@ pub fn html(body: String) -> HttpResult {
         .map_err(ApiError::internal)
 }
 
+/// A file download: `content_type`, `Content-Disposition: inline` with `file_name`, the bytes as a
+/// binary body (API Gateway returns it base64-encoded to the Lambda runtime and raw to the client).
+pub fn file(content_type: &str, file_name: &str, bytes: Vec<u8>) -> HttpResult {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", content_type)
+        .header("content-disposition", format!("inline; filename=\"{file_name}\""))
+        .body(Body::Binary(bytes))
+        .map_err(ApiError::internal)
+}
+
 /// The address a request came from, as API Gateway saw it (for per-address limits); `unknown`
 /// when there is none.
 pub fn source_ip(req: &Request) -> String {

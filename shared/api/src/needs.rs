@@ -57,6 +57,11 @@ const PARTS: &[Part] = &[
             "TOKEN_REWARDS_CATALOG",
         ],
     },
+    Part {
+        needs: Needs::RECEIPTS,
+        name: "RECEIPTS",
+        variables: &["SELLER_NAME", "SELLER_ADDRESS", "SELLER_TAX_ID", "TAX_RATE_BPS"],
+    },
 ];
 
 impl Needs {
@@ -90,8 +95,10 @@ impl Needs {
     pub const TOKENS: Needs = Needs(1 << 11);
     /// The license public key: checking keys (activation, validation) and publishing it.
     pub const LICENSE_VERIFIER: Needs = Needs(1 << 12);
+    /// What receipts state: the seller (name, address, tax id) and the tax rate of new orders.
+    pub const RECEIPTS: Needs = Needs(1 << 13);
     /// Every part: the local server's own state (seeding, tests) and nothing deployed.
-    pub const EVERYTHING: Needs = Needs((1 << 13) - 1);
+    pub const EVERYTHING: Needs = Needs((1 << 14) - 1);
 
     pub const fn and(self, other: Needs) -> Needs {
         Needs(self.0 | other.0)

@@ -9,7 +9,7 @@ use crate::telemetry;
 use azora_domain::Money;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
 use azora_domain::payment::{Payment, PaymentStatus, RefundStatus};
-use azora_domain::receipt::{Receipt, ReceiptLine, ReceiptRefund};
+use azora_domain::receipt::{Buyer, Receipt, ReceiptLine, ReceiptRefund, included_tax};
 use azora_store::earnings::AppliedReversal;
 use azora_store::payments::Fulfilment;
 use azora_stripe::GatewayError;
@@ -42,9 +42,12 @@ pub fn email_of(payment: &Payment) -> Result<EmailAddress, Fault> {
         .map_err(Fault::broken)
 }
 
-/// Builds the receipt document of a fulfilled payment.
+/// Builds the receipt document of a fulfilled payment: the seller from the configuration, the
+/// buyer, the card and the tax rate recorded on the payment (no Stripe call), its lines and the
+/// refunds that succeeded.
 pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Receipt>, Fault> {
     let Some(number) = payment.receipt_number.clone() else { return Ok(None) };
+    let receipts = state.config.receipts.get()?;
     let refunds = state.store.list_refunds(&payment.id).await?;
     let mut lines: Vec<ReceiptLine> =
         payment.items.iter().map(|i| ReceiptLine { description: i.title().to_string(), amount: i.price() }).collect();
@@ -54,19 +57,37 @@ pub async fn receipt_of(state: &AppState, payment: &Payment) -> Result<Option<Re
             amount: Money::new(-v.discount.amount, v.discount.currency),
         });
     }
+    let mut refunds: Vec<ReceiptRefund> = refunds
+        .into_iter()
+        .filter(|r| r.status == azora_domain::payment::RefundStatus::Succeeded)
+        .map(|r| ReceiptRefund { at: r.created_at, amount: r.amount })
+        .collect();
+    refunds.sort_by_key(|r| r.at);
     Ok(Some(Receipt {
         number,
         issued_at: payment.paid_at.or(payment.fulfilled_at).unwrap_or(payment.created_at),
         payment_id: payment.id.clone(),
+        seller: Some(receipts.seller.clone()),
+        buyer: Some(Buyer { name: payment.buyer_name.clone(), email: email_of(payment)?.to_string() }),
+        payment_method: payment.card.clone(),
         lines,
-        tax: None,
+        tax: Some(included_tax(payment.amount, payment.tax_rate_bps.unwrap_or(receipts.tax_rate_bps))),
         total: payment.amount,
-        refunds: refunds
-            .into_iter()
-            .filter(|r| r.status == azora_domain::payment::RefundStatus::Succeeded)
-            .map(|r| ReceiptRefund { at: r.created_at, amount: r.amount })
-            .collect(),
+        refunds,
     }))
+}
+
+/// Records the card of the payment's charge on the payment (once), so that its receipt names it
+/// without asking Stripe again.
+async fn record_card(state: &AppState, payment: &Payment) -> Result<(), Fault> {
+    if payment.card.is_some() {
+        return Ok(());
+    }
+    let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
+    if let Some(card) = state.stripe()?.charged_card(pi).await? {
+        state.store.record_payment_card(&payment.id, &card).await?;
+    }
+    Ok(())
 }
 
 /// Marks the payment succeeded (if the state machine allows), grants access and issues the
@@ -85,6 +106,9 @@ pub async fn settle_success(state: &AppState, payment_id: &str, now: Timestamp) 
         return Ok(());
     }
     let hold_seconds = *state.config.refund_window_days.get()? * 24 * 3600;
+    if payment.fulfilled_at.is_none() {
+        record_card(state, &payment).await?;
+    }
     match state.store.fulfil_payment(&payment, now, hold_seconds).await? {
         Fulfilment::Done { receipt_number } => {
             tracing::info!(payment_id, receipt_number, "payment fulfilled");

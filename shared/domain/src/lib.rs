@@ -15,6 +15,7 @@ pub mod license_key;
 pub mod money;
 pub mod notification;
 pub mod payment;
+pub mod pdf;
 pub mod plans;
 pub mod receipt;
 pub mod roles;

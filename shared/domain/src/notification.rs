@@ -163,6 +163,16 @@ pub struct RenderedEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Files sent with the email (the receipt's PDF).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 /// Escapes text for inclusion in HTML element content or a quoted attribute.
@@ -191,7 +201,12 @@ fn html_page(title: &str, paragraphs: &[String]) -> String {
 }
 
 fn simple(subject: &str, paragraphs: Vec<String>) -> RenderedEmail {
-    RenderedEmail { html: html_page(subject, &paragraphs), text: paragraphs.join("\n\n"), subject: subject.to_string() }
+    RenderedEmail {
+        html: html_page(subject, &paragraphs),
+        text: paragraphs.join("\n\n"),
+        subject: subject.to_string(),
+        attachments: Vec::new(),
+    }
 }
 
 /// Renders a notification as an email with an HTML and a plain-text part carrying the same facts.
@@ -204,10 +219,19 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                 format!("Requested by {requested_by} (notification {}).", notification.id),
             ],
         ),
+        // The PDF goes with the email, rendered from the same receipt.
         NotificationKind::PaymentReceipt { receipt } => RenderedEmail {
             subject: format!("Your Azora receipt {}", receipt.number),
-            text: receipt.text(),
-            html: receipt.html(),
+            text: format!("{}\nThe receipt is attached as a PDF ({}.pdf).\n", receipt.text(), receipt.number),
+            html: receipt.html().replace(
+                "</body>",
+                &format!("<p>The receipt is attached as a PDF ({}.pdf).</p></body>", escape_html(&receipt.number)),
+            ),
+            attachments: vec![Attachment {
+                file_name: format!("{}.pdf", receipt.number),
+                content_type: "application/pdf".to_string(),
+                content: receipt.pdf(),
+            }],
         },
         NotificationKind::PaymentFailed { payment_id, amount, reason } => simple(
             "Your Azora payment did not go through",
@@ -233,7 +257,9 @@ pub fn render(notification: &Notification) -> RenderedEmail {
                     },
                     match next_attempt {
                         Some(date) => format!("We will try your card again on {date}."),
-                        None => "We will not try your card again automatically.".to_string(),
+                        None => {
+                            "That was the final attempt: we will not try your card again automatically.".to_string()
+                        }
                     },
                     format!("Update your card within {grace_days} days to keep your plan: {update_card_url}"),
                 ],

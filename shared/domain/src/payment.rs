@@ -423,6 +423,9 @@ mod tests {
             id: "pay_1".into(),
             user_id: UserId::parse("buyer").unwrap(),
             buyer_email: None,
+            buyer_name: None,
+            tax_rate_bps: None,
+            card: None,
             items: vec![],
             amount: Money::new(amount, Currency::Usd),
             status,
@@ -584,6 +587,13 @@ pub struct Payment {
     pub user_id: UserId,
     /// Where receipts go (the buyer's token `email` claim at purchase time).
     pub buyer_email: Option<String>,
+    /// The buyer's name for the receipt (the token's `name` claim at purchase time).
+    pub buyer_name: Option<String>,
+    /// The tax rate in force when the order was placed (basis points, prices tax-inclusive);
+    /// `None` for payments from before rates were recorded (their receipts use the configured rate).
+    pub tax_rate_bps: Option<u32>,
+    /// The card charged, from the charge's `payment_method_details`, recorded at fulfilment.
+    pub card: Option<crate::receipt::PaymentCard>,
     pub items: Vec<OrderItem>,
     pub amount: Money,
     pub status: PaymentStatus,

@@ -10,6 +10,7 @@ use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::UserId;
 use azora_domain::payment::{OrderItem, Payment, PaymentStatus, payment_item_cash, receipt_number, refunded_items};
+use azora_domain::receipt::PaymentCard;
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,15 @@ impl Store {
         else {
             return Ok(false);
         };
+        self.update(&payment_key(payment_id), expr).await.applied()
+    }
+
+    /// Records the card the payment was charged to (for its receipt), once: a duplicate event or a
+    /// concurrent fulfilment finds it recorded and writes nothing. Returns whether this call wrote it.
+    pub async fn record_payment_card(&self, payment_id: &str, card: &PaymentCard) -> Result<bool, StoreError> {
+        let expr = Expr::update("SET paymentCard = :card")
+            .only_if("attribute_exists(PK) AND attribute_not_exists(paymentCard)")
+            .value(":card", json(card)?);
         self.update(&payment_key(payment_id), expr).await.applied()
     }
 
@@ -259,12 +269,23 @@ impl ToItem for Payment {
         if let Some(email) = &self.buyer_email {
             item.insert("buyerEmail".to_string(), s(email));
         }
+        if let Some(name) = &self.buyer_name {
+            item.insert("buyerName".to_string(), s(name));
+        }
+        if let Some(rate) = self.tax_rate_bps {
+            item.insert("taxRateBps".to_string(), n(rate));
+        }
+        if let Some(card) = &self.card {
+            item.insert("paymentCard".to_string(), json(card)?);
+        }
         Ok(item)
     }
 }
 
 from_item! { Payment as "payment", |f| {
     id: f.string("paymentId")?, user_id: f.user("userId")?, buyer_email: f.opt("buyerEmail"), items: f.json("items")?,
+    buyer_name: f.opt("buyerName"), tax_rate_bps: f.opt_i64("taxRateBps")?.and_then(|r| u32::try_from(r).ok()),
+    card: f.opt_json("paymentCard")?,
     amount: f.money("amount", "currency")?, status: f.named("status", PaymentStatus::parse)?,
     stripe_payment_intent_id: f.opt("stripePaymentIntentId"), refunded: f.count("refundedAmount")?,
     refundable: f.count("refundableRemaining")?, receipt_number: f.opt("receiptNumber"),

@@ -124,6 +124,9 @@ fn payment_of(u: &UserId, id: &str, amount: i64, currency: Currency) -> Payment 
         id: id.into(),
         user_id: u.clone(),
         buyer_email: None,
+        buyer_name: None,
+        tax_rate_bps: None,
+        card: None,
         items: vec![OrderItem::Course {
             course_id: "c1".into(),
             title: "Course".into(),

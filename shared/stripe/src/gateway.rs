@@ -1,4 +1,5 @@
 use azora_domain::Money;
+use azora_domain::receipt::PaymentCard;
 use std::collections::HashMap;
 use stripe::{Client, ClientBuilder, StripeError};
 use stripe_client_core::IdempotencyKey;
@@ -126,6 +127,13 @@ impl From<&PaymentIntent> for PaymentIntentOutcome {
             metadata: pi.metadata.clone(),
         }
     }
+}
+
+/// Brand and last 4 of a card charge (wire → domain).
+pub fn card_of_charge(charge: &stripe_shared::Charge) -> Option<PaymentCard> {
+    let card = charge.payment_method_details.as_ref()?.card.as_ref()?;
+    let last4 = card.last4.clone().filter(|l| !l.is_empty())?;
+    Some(PaymentCard { brand: card.brand.clone().unwrap_or_else(|| "unknown".to_string()), last4 })
 }
 
 #[derive(Debug, Clone)]
@@ -300,6 +308,20 @@ impl StripeGateway {
     pub async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentOutcome, GatewayError> {
         let pi = RetrievePaymentIntent::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
         Ok(PaymentIntentOutcome::from(&pi))
+    }
+
+    /// The card a PaymentIntent's latest charge was made with (`payment_method_details.card`:
+    /// brand and last 4), for the receipt; `None` when the charge was not a card payment.
+    pub async fn charged_card(&self, payment_intent_id: &str) -> Result<Option<PaymentCard>, GatewayError> {
+        let pi = RetrievePaymentIntent::new(payment_intent_id)
+            .expand(vec!["latest_charge".to_string()])
+            .send(&self.client)
+            .await
+            .map_err(GatewayError::from_stripe)?;
+        Ok(match &pi.latest_charge {
+            Some(Expandable::Object(charge)) => card_of_charge(charge),
+            _ => None,
+        })
     }
 
     pub async fn create_refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, GatewayError> {

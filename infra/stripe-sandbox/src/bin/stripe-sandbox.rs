@@ -6,7 +6,10 @@
 //! ```
 //! Environment: `STRIPE_SANDBOX_HOST`, `STRIPE_SANDBOX_PORT` (default 12111),
 //! `STRIPE_WEBHOOK_URL`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_SANDBOX_AVAILABLE_AFTER` (seconds a
-//! charge stays pending, default 172800 = 2 days); flags win over the environment.
+//! charge stays pending, default 172800 = 2 days), `STRIPE_SANDBOX_INVOICE_RETRY_DAYS` (retries of
+//! a failed subscription invoice in days after the previous attempt, default `3,2,2`; `none`: no
+//! retries) and `STRIPE_SANDBOX_INVOICE_RETRY_END` (the subscription's status after the last
+//! failed retry: `past_due`, the default, `unpaid` or `canceled`); flags win over the environment.
 //! Logs one line per request to stderr. Stops on Ctrl-C or SIGTERM.
 
 use std::net::{IpAddr, SocketAddr};
@@ -15,10 +18,31 @@ use std::process::ExitCode;
 use azora_stripe_sandbox::{API_VERSION, DEFAULT_PORT, Sandbox, SandboxOptions};
 
 const USAGE: &str = "usage: stripe-sandbox [--host ADDR] [--port PORT] [--webhook-url URL] [--webhook-secret SECRET] [--no-auto-deliver] [--available-after SECONDS] [--quiet]
-env: STRIPE_SANDBOX_HOST, STRIPE_SANDBOX_PORT (default 12111), STRIPE_WEBHOOK_URL, STRIPE_WEBHOOK_SECRET, STRIPE_SANDBOX_AVAILABLE_AFTER (default 172800)";
+env: STRIPE_SANDBOX_HOST, STRIPE_SANDBOX_PORT (default 12111), STRIPE_WEBHOOK_URL, STRIPE_WEBHOOK_SECRET, STRIPE_SANDBOX_AVAILABLE_AFTER (default 172800), STRIPE_SANDBOX_INVOICE_RETRY_DAYS (default 3,2,2), STRIPE_SANDBOX_INVOICE_RETRY_END (default past_due)";
 
 fn seconds(raw: &str) -> Result<std::time::Duration, String> {
     raw.trim().parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| format!("invalid seconds {raw}"))
+}
+
+/// `3,2,2`: retries in days after the previous attempt; empty or `none`: no retries.
+fn retry_days(raw: &str) -> Result<Vec<i64>, String> {
+    if raw.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    raw.split(',')
+        .map(|d| d.trim().parse::<i64>().ok().filter(|d| (1..=60).contains(d)))
+        .collect::<Option<Vec<i64>>>()
+        .filter(|days| days.len() <= 8)
+        .ok_or_else(|| format!("invalid retry schedule {raw}: at most 8 comma-separated days from 1 to 60"))
+}
+
+fn retry_end(raw: &str) -> Result<String, String> {
+    let end = raw.trim();
+    if azora_stripe_sandbox::INVOICE_RETRY_ENDS.contains(&end) {
+        Ok(end.to_string())
+    } else {
+        Err(format!("invalid retry end state {raw}: past_due, unpaid or canceled"))
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -36,6 +60,12 @@ fn options() -> Result<SandboxOptions, String> {
     options.log_requests = true;
     if let Some(after) = env("STRIPE_SANDBOX_AVAILABLE_AFTER") {
         options.available_after = seconds(&after)?;
+    }
+    if let Some(days) = env("STRIPE_SANDBOX_INVOICE_RETRY_DAYS") {
+        options.invoice_retry_days = retry_days(&days)?;
+    }
+    if let Some(end) = env("STRIPE_SANDBOX_INVOICE_RETRY_END") {
+        options.invoice_retry_end = retry_end(&end)?;
     }
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

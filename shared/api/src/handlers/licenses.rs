@@ -701,6 +701,7 @@ mod tests {
             roles: Roles::new(roles.to_vec()),
             org: org.map(|o| OrgId::parse(o).unwrap()),
             email: None,
+            name: None,
         }
     }
 

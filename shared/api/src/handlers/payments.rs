@@ -194,14 +194,30 @@ pub async fn get(req: Request, state: Arc<AppState>) -> HttpResult {
     ok(&payment_json(&payment, Some(&refunds)))
 }
 
-/// `GET /api/payments/{paymentId}/receipt`: the receipt as HTML, once the payment succeeded.
+/// `GET /api/payments/{paymentId}/receipt[?format=html|pdf|json]`: the receipt, once the payment
+/// succeeded, for its buyer and admins (another user's answers 404 like a missing one): an HTML
+/// page (the default), a PDF download or the JSON document they are both rendered from.
 pub async fn receipt(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
+    let format = query(&req, "format");
+    let format = match format.as_deref() {
+        None | Some("html") => "html",
+        Some("pdf") => "pdf",
+        Some("json") => "json",
+        Some(_) => {
+            return Err(ApiError::bad_request("validation_failed", "format must be html, pdf or json.")
+                .with_details(json!({ "field": "format" })));
+        }
+    };
     let payment = visible_payment(&state, &principal, &path_param(&req, "paymentId")?).await?;
     let receipt = receipt_of(&state, &payment).await?.ok_or_else(|| {
         ApiError::conflict("receipt_not_ready", "The receipt is issued once the payment has succeeded.")
     })?;
-    http::html(receipt.html())
+    match format {
+        "pdf" => http::file("application/pdf", &format!("{}.pdf", receipt.number), receipt.pdf()),
+        "json" => ok(&json!({ "receipt": receipt, "netPaid": receipt.net_paid() })),
+        _ => http::html(receipt.html()),
+    }
 }
 
 #[derive(Deserialize)]

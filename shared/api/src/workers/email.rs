@@ -8,10 +8,12 @@ use crate::idempotency::fingerprint;
 use crate::state::AppState;
 use crate::telemetry;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{
+    Attachment, AttachmentContentDisposition, Body, Content, Destination, EmailContent, Message,
+};
 use azora_domain::UserId;
 use azora_domain::ids::new_id;
-use azora_domain::notification::{DigestAward, Notification, NotificationKind, render};
+use azora_domain::notification::{DigestAward, Notification, NotificationKind, RenderedEmail, render};
 use azora_domain::tokens::LedgerKind;
 use azora_store::claims::{ClaimOutcome, ClaimRequest};
 use std::sync::Arc;
@@ -120,12 +122,7 @@ async fn fill_digest(state: &AppState, notification: &mut Notification) -> Resul
 }
 
 async fn send(state: &AppState, notification: &Notification) -> Result<String, String> {
-    let email = render(notification);
-    let content = |text: String| Content::builder().data(text).charset("UTF-8").build().map_err(|e| e.to_string());
-    let message = Message::builder()
-        .subject(content(email.subject)?)
-        .body(Body::builder().text(content(email.text)?).html(content(email.html)?).build())
-        .build();
+    let message = ses_message(render(notification))?;
     let from = state.config.email_from.get().map_err(|e| e.to_string())?;
     let out = state
         .ses()
@@ -138,4 +135,62 @@ async fn send(state: &AppState, notification: &Notification) -> Result<String, S
         .await
         .map_err(|e| aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())?;
     Ok(out.message_id.unwrap_or_default())
+}
+
+/// The SES message of a rendered email: subject, text and HTML parts, and its attachments (SES v2
+/// simple content builds the MIME message itself).
+fn ses_message(email: RenderedEmail) -> Result<Message, String> {
+    let content = |text: String| Content::builder().data(text).charset("UTF-8").build().map_err(|e| e.to_string());
+    let mut message = Message::builder()
+        .subject(content(email.subject)?)
+        .body(Body::builder().text(content(email.text)?).html(content(email.html)?).build());
+    for file in email.attachments {
+        message = message.attachments(
+            Attachment::builder()
+                .file_name(file.file_name)
+                .content_type(file.content_type)
+                .content_disposition(AttachmentContentDisposition::Attachment)
+                .raw_content(aws_sdk_sesv2::primitives::Blob::new(file.content))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(message.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azora_domain::notification::EmailAddress;
+    use azora_domain::receipt::{Receipt, ReceiptLine};
+    use azora_domain::{Currency, Money};
+
+    #[test]
+    fn the_receipt_email_carries_its_pdf() {
+        let receipt = Receipt {
+            number: "R-2026-000007".into(),
+            issued_at: "2026-12-01T10:00:00Z".parse().unwrap(),
+            payment_id: "pay_1".into(),
+            seller: None,
+            buyer: None,
+            payment_method: None,
+            lines: vec![ReceiptLine { description: "Course".into(), amount: Money::new(1000, Currency::Usd) }],
+            tax: None,
+            total: Money::new(1000, Currency::Usd),
+            refunds: vec![],
+        };
+        let notification = Notification {
+            id: "receipt-pay_1".into(),
+            to: EmailAddress::parse("buyer@example.com").unwrap(),
+            kind: NotificationKind::PaymentReceipt { receipt },
+        };
+        let message = ses_message(render(&notification)).unwrap();
+        let files = message.attachments();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].file_name(), "R-2026-000007.pdf");
+        assert_eq!(files[0].content_type(), Some("application/pdf"));
+        assert!(files[0].raw_content().as_ref().starts_with(b"%PDF-1.4"));
+        let other = Notification { kind: NotificationKind::TestEmail { requested_by: "ops".into() }, ..notification };
+        assert!(ses_message(render(&other)).unwrap().attachments().is_empty());
+    }
 }
