@@ -75,7 +75,10 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "audit",
     "fault",
     "notify",
+    "licensing",
+    "licensing::licenses",
     "licensing::usage",
+    "licensing::white_label",
     "limits",
 ];
 const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
