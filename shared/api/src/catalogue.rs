@@ -230,6 +230,12 @@ impl From<LicenseError> for ApiError {
             LicenseError::DomainTaken(_) => {
                 ApiError::conflict("domain_taken", message).with_details(json!({ "field": "customDomain" }))
             }
+            LicenseError::NothingToVerify => ApiError::conflict("nothing_to_verify", message),
+            LicenseError::DomainNotVerified { record, found } => {
+                ApiError::unprocessable("domain_not_verified", message)
+                    .with_details(json!({ "record": record, "found": found }))
+            }
+            LicenseError::DnsUnavailable(cause) => ApiError::unavailable(format!("DNS resolver: {cause}")),
             LicenseError::RateLimited { retry_after_seconds, .. } => {
                 let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
                 e.retry_after_seconds = Some(retry_after_seconds);

@@ -57,6 +57,7 @@ const PARTS: &[Part] = &[
             "TOKEN_REWARDS_CATALOG",
         ],
     },
+    Part { needs: Needs::DNS, name: "DNS", variables: &["DNS_RESOLVER_URL"] },
 ];
 
 impl Needs {
@@ -90,8 +91,10 @@ impl Needs {
     pub const TOKENS: Needs = Needs(1 << 11);
     /// The license public key: checking keys (activation, validation) and publishing it.
     pub const LICENSE_VERIFIER: Needs = Needs(1 << 12);
+    /// A DNS-over-HTTPS resolver (JSON API): proving control of a white-label domain.
+    pub const DNS: Needs = Needs(1 << 13);
     /// Every part: the local server's own state (seeding, tests) and nothing deployed.
-    pub const EVERYTHING: Needs = Needs((1 << 13) - 1);
+    pub const EVERYTHING: Needs = Needs((1 << 14) - 1);
 
     pub const fn and(self, other: Needs) -> Needs {
         Needs(self.0 | other.0)

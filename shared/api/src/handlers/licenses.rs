@@ -6,7 +6,9 @@
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, ok, path_param, query};
 use crate::idempotency::{self, derived_id};
+use crate::licensing::dns::DohResolver;
 use crate::licensing::licenses::{self as service, Actor, NewLicense, RenewTerms, StatusChange, now_secs, verify_key};
+use crate::licensing::white_label::{Claim, Verified};
 use crate::licensing::{LicenseError, license_json, managed_license, white_label};
 use crate::state::AppState;
 use ::http::StatusCode;
@@ -243,7 +245,9 @@ struct WhiteLabelRequest {
 }
 
 /// `PUT /api/enterprise/licenses/{licenseId}/white-label` (the org's enterprise admin or an admin;
-/// needs the license feature `white_label`; audited).
+/// needs the license feature `white_label`; audited): the theme of the domain already verified for
+/// this license applies at once (`status: active`); a new domain is claimed pending its DNS proof
+/// (`status: pending_verification` and the TXT `verification` record to create).
 pub async fn white_label_put(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: WhiteLabelRequest = json_body(&req)?;
@@ -251,8 +255,27 @@ pub async fn white_label_put(req: Request, state: Arc<AppState>) -> HttpResult {
     let settings = WhiteLabel::parse(&body.brand_name, &body.logo_url, &body.primary_color, &body.custom_domain)?;
     let request_id = http::request_id(&req);
     let actor = Actor { principal: &principal, request_id: &request_id };
-    white_label::save(&state, &actor, &license, &settings).await?;
-    ok(&json!({ "licenseId": license.id, "whiteLabel": settings }))
+    match white_label::claim(&state, &actor, &license, &settings).await? {
+        Claim::Active => ok(&json!({ "licenseId": license.id, "whiteLabel": settings, "status": "active" })),
+        Claim::Pending { record } => http::json(
+            StatusCode::ACCEPTED,
+            &json!({ "licenseId": license.id, "whiteLabel": settings, "status": "pending_verification",
+                     "verification": record }),
+        ),
+    }
+}
+
+/// `POST /api/enterprise/licenses/{licenseId}/white-label/verify` (the org's enterprise admin or an
+/// admin; audited): checks the pending domain's TXT record through the DNS resolver and, when it
+/// shows the token, makes the theme live on the domain.
+pub async fn white_label_verify(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let license = managed_license(&state, &principal, &path_param(&req, "licenseId")?).await?;
+    let resolver = DohResolver::new(state.config.dns_resolver_url.get()?);
+    let request_id = http::request_id(&req);
+    let actor = Actor { principal: &principal, request_id: &request_id };
+    let Verified::Active(settings) = white_label::verify(&state, &actor, &license, &resolver).await?;
+    ok(&json!({ "licenseId": license.id, "whiteLabel": settings, "status": "active" }))
 }
 
 /// `GET /api/enterprise/white-label?domain=` (public): the theme served on a custom domain, while

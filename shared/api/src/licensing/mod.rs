@@ -9,6 +9,7 @@
 //! else asking for a license gets the same 404 as for a license that does not exist.
 
 pub mod cycle;
+pub mod dns;
 pub mod licenses;
 pub mod usage;
 pub mod white_label;
@@ -71,6 +72,15 @@ pub enum LicenseError {
     /// The domain is verified for another license (409 `domain_taken`).
     #[error("The domain {0} is used by another license.")]
     DomainTaken(String),
+    /// Nothing is pending verification (409 `nothing_to_verify`).
+    #[error("No custom domain is waiting for verification on this license; claim one with PUT first.")]
+    NothingToVerify,
+    /// The domain's TXT record is missing or shows another token (422 `domain_not_verified`).
+    #[error("The TXT record {} does not show {} yet; create it (DNS changes can take a few minutes) and verify again.", .record.name, .record.value)]
+    DomainNotVerified { record: white_label::DnsRecord, found: Vec<String> },
+    /// The DNS resolver did not answer (503).
+    #[error("DNS resolver: {0}")]
+    DnsUnavailable(String),
     /// Over the validation budget (429 `rate_limited` with Retry-After).
     #[error("At most {limit} validations per minute per caller; retry after {retry_after_seconds} s.")]
     RateLimited { limit: u32, retry_after_seconds: u64 },
