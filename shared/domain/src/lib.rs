@@ -11,6 +11,7 @@ pub mod ids;
 pub mod leaderboard;
 pub mod license;
 pub mod license_key;
+pub mod license_purchase;
 pub mod money;
 pub mod notification;
 pub mod payment;
