@@ -42,4 +42,6 @@ if [ -z "${STRIPE_API_BASE:-}" ]; then
   wait_http "${STRIPE_API_BASE}_sandbox/health" 30 || die "the Stripe sandbox did not start; see $LOCAL_DIR/run/dev/stripe-sandbox.log"
   log "Stripe sandbox on $STRIPE_API_BASE (control API: ${STRIPE_API_BASE}_sandbox/)"
 fi
+# White-label domain proofs ask the sandbox's DNS-over-HTTPS stand-in (records: POST /_sandbox/dns/txt).
+export DNS_RESOLVER_URL="${DNS_RESOLVER_URL:-${STRIPE_API_BASE}dns-query}"
 ./target/debug/local-server --seed

@@ -144,6 +144,8 @@ const MATRIX: &[Row] = &[
         r##"{"brandName":"Org A","logoUrl":"https://cdn.example.com/a.png","primaryColor":"#112233","customDomain":"{domain}"}"##,
         "UDD2D2D",
     ),
+    // Nothing pending once the fixture's domain is verified: 409 nothing_to_verify for those allowed.
+    row("POST", "/api/enterprise/licenses/{licenseId}/white-label/verify", "", "{}", "UDDADAD"),
     row("GET", "/api/enterprise/white-label", "domain={domain}", "", "2222222"),
     row("GET", "/api/enterprise/usage", "licenseId={licenseId}", "", "UDD2D2D"),
     row(
@@ -306,13 +308,24 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
     .await;
     let license_id = license["licenseId"].as_str().expect("licenseId").to_string();
     let domain = format!("{}.org-a.example.com", unique("learn"));
-    ok_json(
+    let claim = ok_json(
         app,
         "PUT",
         &format!("/api/enterprise/licenses/{license_id}/white-label"),
         &callers.org_member,
         json!({ "brandName": "Org A", "logoUrl": "https://cdn.example.com/a.png", "primaryColor": "#112233",
                 "customDomain": domain }),
+    )
+    .await;
+    // The domain is proven through the sandbox's DNS stand-in, so its theme is served.
+    let record = &claim["verification"];
+    app.sandbox_post("/_sandbox/dns/txt", json!({ "name": record["name"], "values": [record["value"]] })).await;
+    ok_json(
+        app,
+        "POST",
+        &format!("/api/enterprise/licenses/{license_id}/white-label/verify"),
+        &callers.org_member,
+        json!({}),
     )
     .await;
     let ticket = ok_json(
@@ -388,7 +401,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says_with_security_heade
     let mut failures = Vec::new();
     for r in MATRIX {
         // Admin actions change the license's status: they act on a license of their own.
-        let path = if r.path.starts_with("/api/enterprise/licenses/{licenseId}/") && !r.path.ends_with("/white-label") {
+        let path = if r.path.starts_with("/api/enterprise/licenses/{licenseId}/") && !r.path.contains("/white-label") {
             r.path.replace("{licenseId}", fx.get("adminLicenseId"))
         } else {
             fx.fill(r.path)
@@ -593,6 +606,13 @@ async fn another_users_or_orgs_objects_are_never_served() {
             format!("/api/enterprise/licenses/{lic}/white-label"),
             token.clone(),
             Some(white_label.clone()),
+            NOT_FOUND,
+        ));
+        probes.push((
+            "POST",
+            format!("/api/enterprise/licenses/{lic}/white-label/verify"),
+            token.clone(),
+            Some(json!({})),
             NOT_FOUND,
         ));
         probes.push(("GET", format!("/api/enterprise/support/tickets/{ticket_id}"), token.clone(), None, NOT_FOUND));

@@ -528,8 +528,11 @@ async fn white_label_settings_are_validated_and_served_by_domain() {
         assert_eq!(err["error"]["field"], field, "{err}");
     }
     let (status, saved) = put(good.clone(), boss.clone(), id.to_string()).await;
-    assert_eq!(status, 200, "{saved}");
+    assert_eq!((status, saved["status"].as_str()), (202, Some("pending_verification")), "{saved}");
     assert_eq!(saved["whiteLabel"]["primaryColor"], "#1a2b3c");
+    prove_domain(&app, &saved["verification"]).await;
+    let (status, verified) = verify_domain(&app, &boss, id).await;
+    assert_eq!((status, verified["status"].as_str()), (200, Some("active")), "{verified}");
     let (status, theme) =
         json_of(app.get(&format!("/api/enterprise/white-label?domain={}", domain.to_uppercase()), None).await).await;
     assert_eq!(status, 200, "{theme}");
@@ -592,7 +595,125 @@ async fn white_label_settings_are_validated_and_served_by_domain() {
     assert_eq!(status, 200);
     let (status, saved) =
         put(good.clone(), org_admin(&app, &other_org), other["licenseId"].as_str().unwrap().into()).await;
-    assert_eq!(status, 200, "{saved}");
+    assert_eq!(status, 202, "{saved}");
+}
+
+/// Creates the TXT record a claim asked for, in the sandbox's DNS stand-in.
+async fn prove_domain(app: &TestApp, record: &Value) {
+    assert_eq!(record["type"], "TXT", "{record}");
+    app.sandbox_post("/_sandbox/dns/txt", json!({ "name": record["name"], "values": [record["value"]] })).await;
+}
+
+async fn verify_domain(app: &TestApp, token: &str, license_id: &str) -> (u16, Value) {
+    json_of(
+        app.post(&format!("/api/enterprise/licenses/{license_id}/white-label/verify"), Some(token), None, &json!({}))
+            .await,
+    )
+    .await
+}
+
+async fn claim_domain(app: &TestApp, token: &str, license_id: &str, domain: &str, brand: &str) -> (u16, Value) {
+    let body = json!({ "brandName": brand, "logoUrl": "https://cdn.example.com/logo.png", "primaryColor": "#102030",
+                       "customDomain": domain });
+    json_of(
+        app.request(reqwest::Method::PUT, &format!("/api/enterprise/licenses/{license_id}/white-label"), Some(token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_custom_domain_is_taken_only_with_dns_proof_and_released_on_revoke() {
+    let app = spawn_app().await;
+    let (org_a, org_b) = (unique("org"), unique("org"));
+    let (lic_a, lic_b) = (create_for(&app, &org_a, 2).await, create_for(&app, &org_b, 2).await);
+    let (id_a, id_b) = (lic_a["licenseId"].as_str().unwrap(), lic_b["licenseId"].as_str().unwrap());
+    let (boss_a, boss_b) = (org_admin(&app, &org_a), org_admin(&app, &org_b));
+    let domain = format!("{}.acme-learning.com", unique("learn"));
+    let theme = |d: String| {
+        let app = &app;
+        async move { json_of(app.get(&format!("/api/enterprise/white-label?domain={d}"), None).await).await }
+    };
+
+    // Nothing claimed yet: nothing to verify.
+    let (status, err) = verify_domain(&app, &boss_a, id_a).await;
+    assert_eq!((status, error_code(&err)), (409, "nothing_to_verify"), "{err}");
+
+    // A claims: pending, with the TXT record to create; the domain serves nothing yet.
+    let (status, claim) = claim_domain(&app, &boss_a, id_a, &domain, "A").await;
+    assert_eq!((status, claim["status"].as_str()), (202, Some("pending_verification")), "{claim}");
+    let record = claim["verification"].clone();
+    assert_eq!(record["name"], format!("_azora-verify.{domain}"));
+    let value = record["value"].as_str().unwrap().to_string();
+    assert!(value.starts_with("azora-verify=") && value.len() > 30, "{value}");
+    assert_eq!(theme(domain.clone()).await.0, 404);
+
+    // B claims the same domain too (nobody holds it yet) and gets its own token.
+    let (status, claim_b) = claim_domain(&app, &boss_b, id_b, &domain, "B").await;
+    assert_eq!(status, 202, "{claim_b}");
+    assert_ne!(claim_b["verification"]["value"], record["value"]);
+
+    // Verifying without the record: refused with the record to create; nothing changes.
+    let (status, err) = verify_domain(&app, &boss_a, id_a).await;
+    assert_eq!((status, error_code(&err)), (422, "domain_not_verified"), "{err}");
+    assert_eq!(err["error"]["record"]["value"], record["value"]);
+    // A record with another token (B's) does not prove A's claim.
+    prove_domain(&app, &claim_b["verification"]).await;
+    let (status, err) = verify_domain(&app, &boss_a, id_a).await;
+    assert_eq!((status, error_code(&err)), (422, "domain_not_verified"), "{err}");
+    assert_eq!(err["error"]["found"], json!([claim_b["verification"]["value"]]));
+
+    // A claiming again keeps its token, so the record it creates stays valid.
+    let (_, again) = claim_domain(&app, &boss_a, id_a, &domain, "A again").await;
+    assert_eq!(again["verification"]["value"], record["value"]);
+
+    // With A's record: A takes the domain and its theme is served.
+    prove_domain(&app, &record).await;
+    let (status, verified) = verify_domain(&app, &boss_a, id_a).await;
+    assert_eq!((status, verified["status"].as_str()), (200, Some("active")), "{verified}");
+    let (status, served) = theme(domain.clone()).await;
+    assert_eq!((status, served["brandName"].as_str()), (200, Some("A again")), "{served}");
+    // Nothing pending any more.
+    let (status, err) = verify_domain(&app, &boss_a, id_a).await;
+    assert_eq!((status, error_code(&err)), (409, "nothing_to_verify"), "{err}");
+    // A theme change on the verified domain applies at once.
+    let (status, saved) = claim_domain(&app, &boss_a, id_a, &domain, "A renamed").await;
+    assert_eq!((status, saved["status"].as_str()), (200, Some("active")), "{saved}");
+    assert_eq!(theme(domain.clone()).await.1["brandName"], "A renamed");
+
+    // B proving control now (say the DNS changed hands) does not take a verified domain away.
+    prove_domain(&app, &claim_b["verification"]).await;
+    let (status, err) = verify_domain(&app, &boss_b, id_b).await;
+    assert_eq!((status, error_code(&err)), (409, "domain_taken"), "{err}");
+    let (status, err) = claim_domain(&app, &boss_b, id_b, &domain, "B").await;
+    assert_eq!((status, error_code(&err)), (409, "domain_taken"), "{err}");
+    assert_eq!(theme(domain.clone()).await.1["brandName"], "A renamed");
+    // B cannot verify A's license either (404, as if absent).
+    let (status, _) = verify_domain(&app, &boss_b, id_a).await;
+    assert_eq!(status, 404);
+
+    // Revoking A releases the domain: B claims and proves it, and its theme is served.
+    let (status, _) = json_of(
+        app.post(
+            &format!("/api/enterprise/licenses/{id_a}/revoke"),
+            Some(&admin(&app)),
+            Some("r"),
+            &json!({ "reason": "ended" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(theme(domain.clone()).await.0, 404);
+    let (status, claim_b) = claim_domain(&app, &boss_b, id_b, &domain, "B").await;
+    assert_eq!(status, 202, "{claim_b}");
+    prove_domain(&app, &claim_b["verification"]).await;
+    let (status, verified) = verify_domain(&app, &boss_b, id_b).await;
+    assert_eq!((status, verified["status"].as_str()), (200, Some("active")), "{verified}");
+    assert_eq!(theme(domain.clone()).await.1["brandName"], "B");
 }
 
 #[tokio::test]

@@ -72,6 +72,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     .await
     .expect("stripe sandbox starts");
     settings.insert("STRIPE_API_BASE".into(), stripe.base_url());
+    settings.insert("DNS_RESOLVER_URL".into(), format!("{}dns-query", stripe.base_url()));
     settings.insert("STRIPE_SECRET_KEY".into(), "sk_test_end_to_end".into());
     settings.insert("STRIPE_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into());
     settings.extend(options.settings);

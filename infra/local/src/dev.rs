@@ -33,6 +33,8 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("LICENSE_SIGNING_KEY", "YXpvcmEtbG9jYWwtZGV2LWxpY2Vuc2Uta2V5LTAwMDE="),
     ("LICENSE_VALIDATE_RATE_LIMIT", "60"),
     ("SUPPORT_EMAIL", "support@azora.local"),
+    // The Stripe sandbox also answers DNS-over-HTTPS JSON queries (records set by its control API).
+    ("DNS_RESOLVER_URL", "http://127.0.0.1:12111/dns-query"),
     ("TOKEN_COMPLETION_BASE", "100"),
     // Award digests every minute locally (15 minutes in AWS), so they are quick to see.
     ("TOKEN_DIGEST_WINDOW_SECONDS", "60"),
@@ -64,6 +66,7 @@ const OVERRIDABLE: &[&str] = &[
     "LICENSE_PUBLIC_KEY",
     "LICENSE_VALIDATE_RATE_LIMIT",
     "SUPPORT_EMAIL",
+    "DNS_RESOLVER_URL",
     "REWARDS_QUEUE_URL",
     "TOKEN_COMPLETION_BASE",
     "TOKEN_DIGEST_WINDOW_SECONDS",

@@ -77,6 +77,22 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
             let requests = shared.lock().requests.clone();
             Ok(json!({"object": "list", "data": requests}))
         }
+        ("POST", ["dns", "txt"]) => {
+            let name = crate::dns::normalize(&value_str(input.get("name").unwrap_or(&Value::Null), "name")?);
+            let values: Vec<String> = match input.get("values") {
+                Some(Value::Array(values)) => {
+                    values.iter().map(|v| value_str(v, "values")).collect::<ApiResult<Vec<String>>>()?
+                }
+                _ => return Err(ApiError::invalid_nocode("values must be a list of strings.")),
+            };
+            let mut store = shared.lock();
+            if values.is_empty() {
+                store.dns_txt.remove(&name);
+            } else {
+                store.dns_txt.insert(name.clone(), values.clone());
+            }
+            Ok(json!({"name": name, "values": values}))
+        }
         ("POST", ["reset"]) => {
             shared.lock().reset();
             Ok(json!({"ok": true}))

@@ -19,6 +19,7 @@
 
 mod billing;
 mod control;
+mod dns;
 mod error;
 mod expand;
 mod fixtures;

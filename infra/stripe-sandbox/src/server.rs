@@ -74,6 +74,13 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Response<
                 api(&shared, &method, &path, query.as_deref(), &headers, &body)
             } else if path == "/_sandbox" || path.starts_with("/_sandbox/") {
                 control::handle(&shared, &method, &path, query.as_deref(), &body).await
+            } else if path == "/dns-query" && method == "GET" {
+                let name =
+                    crate::dns::normalize(&crate::dns::query_param(query.as_deref(), "name").unwrap_or_default());
+                let qtype = crate::dns::query_param(query.as_deref(), "type").unwrap_or_else(|| "A".into());
+                let records = shared.lock().dns_txt.get(&name).cloned();
+                let answer = crate::dns::answer(records.as_ref(), &name, &qtype);
+                json_response(200, &answer, &[("content-type", "application/dns-json".to_string())])
             } else if path == "/" {
                 json_response(200, &json!({"sandbox": "azora-stripe-sandbox", "api_version": API_VERSION}), &[])
             } else {

@@ -76,6 +76,8 @@ pub struct Store {
     outbox: Vec<String>,
     /// Seconds the sandbox clock runs ahead of the real one (`POST /_sandbox/clock/advance`).
     clock_offset: i64,
+    /// TXT records served by the DNS-over-HTTPS stand-in (`crate::dns`), by lower-case name.
+    pub dns_txt: HashMap<String, Vec<String>>,
 }
 
 pub fn unix_now() -> i64 {
@@ -98,6 +100,7 @@ impl Store {
             config,
             outbox: Vec::new(),
             clock_offset: 0,
+            dns_txt: HashMap::new(),
         }
     }
 

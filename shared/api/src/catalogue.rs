@@ -5,6 +5,7 @@
 use crate::billing::BillingError;
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
+use crate::licensing::LicenseError;
 use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
 use crate::refunds::RefundError;
@@ -234,6 +235,64 @@ impl From<SubscriptionError> for ApiError {
             SubscriptionError::Contended => ApiError::unavailable("the subscription slot kept changing"),
             SubscriptionError::Gateway(e) => gateway_error(e),
             SubscriptionError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<LicenseError> for ApiError {
+    fn from(e: LicenseError) -> Self {
+        let message = e.to_string();
+        match e {
+            LicenseError::NotFound(what) => ApiError::not_found(what),
+            LicenseError::Invalid(v) => v.into(),
+            LicenseError::Missing { field, .. } => {
+                ApiError::bad_request("validation_failed", message).with_details(json!({ "field": field }))
+            }
+            LicenseError::InvalidKey(_) => {
+                ApiError::bad_request("invalid_license_key", message).with_details(json!({ "field": "key" }))
+            }
+            LicenseError::SeatForOthers => ApiError::forbidden("forbidden", message),
+            LicenseError::SelfActivationDisabled => ApiError::forbidden("self_activation_disabled", message),
+            LicenseError::OrgMismatch => ApiError::forbidden("org_mismatch", message),
+            LicenseError::KeySuperseded => ApiError::forbidden("key_superseded", message),
+            LicenseError::Inactive(status) => {
+                ApiError::unprocessable("license_inactive", message).with_details(json!({ "status": status.as_str() }))
+            }
+            LicenseError::NoSeatsLeft { seats } => {
+                ApiError::conflict("no_seats_left", message).with_details(json!({ "seats": seats }))
+            }
+            LicenseError::InvalidTransition { current, .. } => ApiError::conflict("invalid_status_transition", message)
+                .with_details(json!({ "status": current.as_str() })),
+            LicenseError::Revoked => ApiError::conflict("license_revoked", message),
+            LicenseError::SeatsBelowUse { seats_used } => {
+                ApiError::unprocessable("seats_below_use", message).with_details(json!({ "seatsUsed": seats_used }))
+            }
+            LicenseError::Changed => ApiError::conflict("conflict", message),
+            LicenseError::FeatureNotLicensed(feature) => {
+                ApiError::forbidden("feature_not_licensed", message).with_details(json!({ "feature": feature }))
+            }
+            LicenseError::DomainTaken(_) => {
+                ApiError::conflict("domain_taken", message).with_details(json!({ "field": "customDomain" }))
+            }
+            LicenseError::NothingToVerify => ApiError::conflict("nothing_to_verify", message),
+            LicenseError::DomainNotVerified { record, found } => {
+                ApiError::unprocessable("domain_not_verified", message)
+                    .with_details(json!({ "record": record, "found": found }))
+            }
+            LicenseError::DnsUnavailable(cause) => ApiError::unavailable(format!("DNS resolver: {cause}")),
+            LicenseError::RateLimited { retry_after_seconds, .. } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+                e.retry_after_seconds = Some(retry_after_seconds);
+                e
+            }
+            LicenseError::InvalidMonth { field, .. } => {
+                let e = ApiError::bad_request("invalid_month", message);
+                match field {
+                    Some(field) => e.with_details(json!({ "field": field })),
+                    None => e,
+                }
+            }
+            LicenseError::Fault(f) => f.into(),
         }
     }
 }

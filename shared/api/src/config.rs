@@ -133,6 +133,9 @@ pub struct Config {
     pub support_email: Part<EmailAddress>,
     /// Token rewards: the rewards queue, award amounts, digest window and catalog.
     pub tokens: Part<crate::rewards::config::TokensConfig>,
+    /// `DNS_RESOLVER_URL`: a DNS-over-HTTPS JSON API (`?name=&type=TXT`), for white-label domain
+    /// proofs; default Cloudflare's.
+    pub dns_resolver_url: Part<String>,
     /// The seller named on receipts and the tax rate of new orders.
     pub receipts: Part<ReceiptsConfig>,
 }
@@ -175,6 +178,8 @@ impl ReceiptsConfig {
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 14;
+/// Cloudflare's DNS-over-HTTPS JSON API (`accept: application/dns-json`).
+pub const DEFAULT_DNS_RESOLVER_URL: &str = "https://cloudflare-dns.com/dns-query";
 pub const DEFAULT_APP_BASE_URL: &str = "https://app.azora.example";
 pub const DEFAULT_LICENSE_VALIDATE_RATE_LIMIT: u32 = 60;
 pub const DEFAULT_SUBSCRIPTION_GRACE_DAYS: i64 = 7;
@@ -263,6 +268,14 @@ impl Config {
             })?,
             support_email: Part::load(needs, Needs::SUPPORT, || email("SUPPORT_EMAIL"))?,
             tokens: Part::load(needs, Needs::TOKENS, || crate::rewards::config::TokensConfig::from_lookup(&get))?,
+            dns_resolver_url: Part::load(needs, Needs::DNS, || {
+                let url = get("DNS_RESOLVER_URL").unwrap_or_else(|| DEFAULT_DNS_RESOLVER_URL.into());
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(url)
+                } else {
+                    Err(ConfigError::Invalid { name: "DNS_RESOLVER_URL", reason: "must be an http(s) URL".into() })
+                }
+            })?,
             receipts: Part::load(needs, Needs::RECEIPTS, || ReceiptsConfig::from_lookup(&get))?,
         };
         if const { Needs::from_bits(GATE).has(Needs::LICENSE_SIGNER.and(Needs::LICENSE_VERIFIER)) } {

@@ -130,6 +130,7 @@ pub const ENTERPRISE_LICENSE_VALIDATE: Function =
 /// Renewal re-issues the key.
 pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_action, LICENSE_ISSUE);
 pub const ENTERPRISE_WHITE_LABEL_PUT: Function = http!(handlers::licenses::white_label_put, AUTH);
+pub const ENTERPRISE_WHITE_LABEL_VERIFY: Function = http!(handlers::licenses::white_label_verify, AUTH.and(Needs::DNS));
 pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white_label_get, AUTH);
 pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);
 pub const ENTERPRISE_TICKETS_CREATE: Function =

@@ -62,6 +62,7 @@ const PARTS: &[Part] = &[
         name: "RECEIPTS",
         variables: &["SELLER_NAME", "SELLER_ADDRESS", "SELLER_TAX_ID", "TAX_RATE_BPS"],
     },
+    Part { needs: Needs::DNS, name: "DNS", variables: &["DNS_RESOLVER_URL"] },
 ];
 
 impl Needs {
@@ -97,8 +98,10 @@ impl Needs {
     pub const LICENSE_VERIFIER: Needs = Needs(1 << 12);
     /// What receipts state: the seller (name, address, tax id) and the tax rate of new orders.
     pub const RECEIPTS: Needs = Needs(1 << 13);
+    /// A DNS-over-HTTPS resolver (JSON API): proving control of a white-label domain.
+    pub const DNS: Needs = Needs(1 << 14);
     /// Every part: the local server's own state (seeding, tests) and nothing deployed.
-    pub const EVERYTHING: Needs = Needs((1 << 14) - 1);
+    pub const EVERYTHING: Needs = Needs((1 << 15) - 1);
 
     pub const fn and(self, other: Needs) -> Needs {
         Needs(self.0 | other.0)

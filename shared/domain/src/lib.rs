@@ -12,6 +12,7 @@ pub mod json_integer;
 pub mod leaderboard;
 pub mod license;
 pub mod license_key;
+pub mod license_purchase;
 pub mod money;
 pub mod notification;
 pub mod payment;

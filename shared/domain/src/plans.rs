@@ -46,6 +46,14 @@ pub struct Plan {
     pub prices: Vec<PlanPrice>,
 }
 
+/// One Enterprise seat for one month, in USD minor units: what self-serve enterprise purchases
+/// (`license_purchase`) charge per seat and month of the term.
+pub const ENTERPRISE_SEAT_MONTHLY_PRICE: i64 = 1_500;
+
+pub fn enterprise_seat_price() -> Money {
+    Money::new(ENTERPRISE_SEAT_MONTHLY_PRICE, Currency::Usd)
+}
+
 /// Pro's prices as we define them (Stripe's own amount wins once the price exists there).
 pub fn pro_prices() -> Vec<PlanPrice> {
     [BillingInterval::Month, BillingInterval::Year]

@@ -67,6 +67,36 @@ pub enum Activation {
     NotFound,
 }
 
+/// A white-label theme whose custom domain is claimed but not yet proven: it takes effect when
+/// the domain's `_azora-verify` TXT record shows `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWhiteLabel {
+    pub license_id: String,
+    pub settings: WhiteLabel,
+    pub token: String,
+    pub claimed_at: Timestamp,
+}
+
+fn pending_key(license_id: &str) -> Key {
+    key(keys::license(license_id), keys::WHITE_LABEL_CLAIM)
+}
+
+impl ToItem for PendingWhiteLabel {
+    fn to_item(&self) -> Result<Item, StoreError> {
+        Ok(pending_key(&self.license_id).item([
+            ("licenseId", s(&self.license_id)),
+            ("whiteLabel", json(&self.settings)?),
+            ("token", s(&self.token)),
+            ("claimedAt", ts(self.claimed_at)),
+        ]))
+    }
+}
+
+from_item! { PendingWhiteLabel as "pending white-label claim", |f| {
+    license_id: f.string("licenseId")?, settings: f.json("whiteLabel")?, token: f.string("token")?,
+    claimed_at: f.ts("claimedAt")?,
+} }
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WhiteLabelOutcome {
     Saved,
@@ -408,6 +438,29 @@ impl Store {
         self.page(q, cursor).await
     }
 
+    /// Stores (replaces) a license's pending domain claim.
+    pub async fn put_pending_white_label(&self, pending: &PendingWhiteLabel) -> Result<(), StoreError> {
+        self.put(pending.to_item()?, None).await
+    }
+
+    pub async fn get_pending_white_label(&self, license_id: &str) -> Result<Option<PendingWhiteLabel>, StoreError> {
+        self.get(&pending_key(license_id), true).await
+    }
+
+    /// Makes a proven claim the license's theme: [`Store::set_white_label`] and, in the same
+    /// transaction, the removal of the pending claim with this very token (a claim replaced
+    /// meanwhile by another PUT is not applied: `ConditionFailed`).
+    pub async fn verify_white_label(
+        &self,
+        license: &License,
+        pending: &PendingWhiteLabel,
+        now: Timestamp,
+    ) -> Result<WhiteLabelOutcome, StoreError> {
+        let same_claim = Expr::when("#token = :token").name("#token", "token").value(":token", s(&pending.token));
+        let consume = self.tx_delete(&pending_key(&license.id), Some(same_claim))?;
+        self.save_white_label(license, &pending.settings, now, Some(consume)).await
+    }
+
     /// Saves the white-label settings and claims their custom domain for this license (a domain
     /// maps to one license), releasing the license's previous domain, in one transaction.
     pub async fn set_white_label(
@@ -415,6 +468,16 @@ impl Store {
         license: &License,
         settings: &WhiteLabel,
         now: Timestamp,
+    ) -> Result<WhiteLabelOutcome, StoreError> {
+        self.save_white_label(license, settings, now, None).await
+    }
+
+    async fn save_white_label(
+        &self,
+        license: &License,
+        settings: &WhiteLabel,
+        now: Timestamp,
+        also: Option<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<WhiteLabelOutcome, StoreError> {
         let previous = license.white_label.as_ref().map(|w| w.custom_domain.clone());
         let ours = || Expr::when("licenseId = :lid").value(":lid", s(&license.id));
@@ -441,6 +504,7 @@ impl Store {
         if let Some(old) = previous.filter(|old| *old != settings.custom_domain) {
             items.push(self.tx_delete(&domain_key(&old), Some(ours()))?);
         }
+        items.extend(also);
         match self.transact(items).await {
             Ok(()) => Ok(WhiteLabelOutcome::Saved),
             Err(e) if e.failed_condition_at(0) => Ok(WhiteLabelOutcome::DomainTaken),

@@ -1,0 +1,170 @@
+//! What an organisation pays for enterprise seats bought self-serve: a quote for N seats and a
+//! term, and the prorated price of seats added mid-term. The one seat price is
+//! [`crate::plans::enterprise_seat_price`]; nothing else states it.
+//!
+//! **Quote.** `total = seats × seat price per month × term months`, exact in minor units (checked
+//! arithmetic; the bounds keep it far from overflow).
+//!
+//! **Proration rule (seats added mid-term).** The term is counted in whole days, `term_days`
+//! (from the term's start to its end). The days left are the *started* days from now to the end
+//! (`ceil`, so a day already begun is charged in full, as Stripe's per-day proration does), at
+//! most `term_days`, at least 0. Then
+//! `amount = round_half_up(added seats × seat price per term × days left / term_days)`, computed in
+//! integers (`(2 × n + d) / (2 × d)`), so: adding at the term's start costs exactly the full term's
+//! price, adding at (or after) its end costs nothing, the amount never exceeds the full price and
+//! never decreases with more days left, and splitting an addition into two differs from adding at
+//! once by at most one minor unit.
+
+use crate::error::ValidationError;
+use crate::license::{MAX_SEATS, MAX_TERM_MONTHS};
+use crate::money::{Currency, Money};
+use crate::plans::enterprise_seat_price;
+use jiff::{SignedDuration, Timestamp};
+
+const DAY_SECONDS: i64 = 86_400;
+
+/// Terms sold self-serve, in months.
+pub const TERMS: [u32; 4] = [1, 6, 12, 24];
+
+/// A priced quote: seats for a term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatPrice {
+    pub seats: u32,
+    pub term_months: u32,
+    /// One seat for one month.
+    pub unit_monthly: Money,
+    /// One seat for the whole term.
+    pub unit_per_term: Money,
+    pub total: Money,
+}
+
+/// Checks a self-serve term (one of [`TERMS`]).
+pub fn parse_term(term_months: i64) -> Result<u32, ValidationError> {
+    u32::try_from(term_months)
+        .ok()
+        .filter(|m| TERMS.contains(m) && *m <= MAX_TERM_MONTHS)
+        .ok_or_else(|| ValidationError::new("termMonths", format!("must be one of {TERMS:?} months")))
+}
+
+/// Seats for a term at the plan's seat price.
+pub fn quote(seats: u32, term_months: u32) -> Result<SeatPrice, ValidationError> {
+    let unit_monthly = enterprise_seat_price();
+    let overflow = || ValidationError::new("seats", "the total is too large");
+    if seats == 0 || seats > MAX_SEATS {
+        return Err(ValidationError::new("seats", format!("must be a whole number from 1 to {MAX_SEATS}")));
+    }
+    let per_term = unit_monthly.amount.checked_mul(i64::from(term_months)).ok_or_else(overflow)?;
+    let total = per_term.checked_mul(i64::from(seats)).ok_or_else(overflow)?;
+    Ok(SeatPrice {
+        seats,
+        term_months,
+        unit_monthly,
+        unit_per_term: Money::new(per_term, unit_monthly.currency),
+        total: Money::new(total, unit_monthly.currency),
+    })
+}
+
+/// Whole days from `start` to `end` (at least 1).
+pub fn term_days(start: Timestamp, end: Timestamp) -> i64 {
+    ((end.as_second() - start.as_second()) / DAY_SECONDS).max(1)
+}
+
+/// Started days from `now` to `end`, within `0..=term_days`.
+pub fn days_left(now: Timestamp, end: Timestamp, term_days: i64) -> i64 {
+    let seconds = end.as_second() - now.as_second();
+    if seconds <= 0 { 0 } else { ((seconds + DAY_SECONDS - 1) / DAY_SECONDS).min(term_days) }
+}
+
+/// `round_half_up(n / d)` for `n ≥ 0`, `d > 0`, in 128-bit integers.
+fn div_round_half_up(n: i128, d: i128) -> i128 {
+    (2 * n + d) / (2 * d)
+}
+
+/// The prorated price of `added` seats for the rest of a term (see the module's rule).
+pub fn prorate(unit_per_term: Money, added: u32, days_left: i64, term_days: i64) -> Money {
+    let term_days = term_days.max(1);
+    let days_left = days_left.clamp(0, term_days);
+    let n = i128::from(unit_per_term.amount) * i128::from(added) * i128::from(days_left);
+    let amount = div_round_half_up(n, i128::from(term_days));
+    Money::new(i64::try_from(amount).unwrap_or(i64::MAX), unit_per_term.currency)
+}
+
+/// A term of `months` starting at `start` (calendar months in UTC).
+pub fn term_end(start: Timestamp, months: u32) -> Timestamp {
+    let zoned = start.to_zoned(jiff::tz::TimeZone::UTC);
+    zoned
+        .checked_add(jiff::Span::new().months(i64::from(months)))
+        .map(|z| z.timestamp())
+        .unwrap_or(start + SignedDuration::from_hours(24 * 30 * i64::from(months)))
+}
+
+/// The currency seats are sold in.
+pub fn currency() -> Currency {
+    enterprise_seat_price().currency
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn usd(amount: i64) -> Money {
+        Money::new(amount, Currency::Usd)
+    }
+
+    #[test]
+    fn a_quote_is_seats_times_the_seat_price_times_months() {
+        let q = quote(25, 12).unwrap();
+        let unit = enterprise_seat_price().amount;
+        assert_eq!(q.unit_per_term.amount, unit * 12);
+        assert_eq!(q.total.amount, unit * 12 * 25);
+        assert!(quote(0, 12).is_err() && quote(MAX_SEATS + 1, 12).is_err());
+        assert!(parse_term(12).is_ok() && parse_term(7).is_err() && parse_term(-1).is_err());
+    }
+
+    #[test]
+    fn proration_examples() {
+        // 10 seats at 180.00 a term, 365-day term: half a day's rounding goes up.
+        assert_eq!(prorate(usd(18_000), 10, 365, 365), usd(180_000));
+        assert_eq!(prorate(usd(18_000), 10, 0, 365), usd(0));
+        // 1 × 18000 × 100 / 365 = 4931.50… → 4932 (half up).
+        assert_eq!(prorate(usd(18_000), 1, 100, 365), usd(4_932));
+        // 1 × 100 × 1 / 8 = 12.5 → 13; 1 × 100 × 3 / 8 = 37.5 → 38.
+        assert_eq!(prorate(usd(100), 1, 1, 8), usd(13));
+        assert_eq!(prorate(usd(100), 1, 3, 8), usd(38));
+        let start: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
+        let end = term_end(start, 12);
+        assert_eq!(end, "2028-01-01T00:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(term_days(start, end), 365);
+        assert_eq!(days_left(start, end, 365), 365);
+        assert_eq!(days_left(end - SignedDuration::from_secs(1), end, 365), 1);
+        assert_eq!(days_left(end, end, 365), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn proration_is_bounded_monotonic_and_splits_within_a_cent(
+            unit in 1i64..10_000_000,
+            a in 1u32..5_000,
+            b in 1u32..5_000,
+            term in 1i64..1_900,
+            left in 0i64..1_900,
+        ) {
+            let left = left.min(term);
+            let full = unit * i64::from(a);
+            let p = prorate(usd(unit), a, left, term).amount;
+            prop_assert!((0..=full).contains(&p));
+            prop_assert_eq!(prorate(usd(unit), a, term, term).amount, full);
+            prop_assert_eq!(prorate(usd(unit), a, 0, term).amount, 0);
+            if left < term {
+                prop_assert!(prorate(usd(unit), a, left + 1, term).amount >= p);
+            }
+            // Exact within half a cent of the true value.
+            let exact = unit as f64 * f64::from(a) * left as f64 / term as f64;
+            prop_assert!((p as f64 - exact).abs() <= 0.5 + 1e-6 * exact.max(1.0));
+            let split = prorate(usd(unit), a, left, term).amount + prorate(usd(unit), b, left, term).amount;
+            let once = prorate(usd(unit), a + b, left, term).amount;
+            prop_assert!((split - once).abs() <= 1);
+        }
+    }
+}
