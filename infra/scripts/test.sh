@@ -36,6 +36,11 @@ export AZORA_IAM_CALLS_DIR="${CARGO_TARGET_DIR:-$PWD/target}/iam-calls"
 rm -rf "$AZORA_IAM_CALLS_DIR"
 RUST_LOG="${RUST_LOG:-error}" cargo test --workspace --quiet
 
+step "API fuzzing: schemathesis over the served OpenAPI document (tests/e2e/api_fuzz.rs)"
+# A fixed seed, so a failure here reproduces; `make fuzz` explores with fresh seeds and more cases.
+AZORA_FUZZ_SEED="${AZORA_FUZZ_SEED:-20261203}" AZORA_FUZZ_EXAMPLES="${AZORA_FUZZ_EXAMPLES:-25}" RUST_LOG="${RUST_LOG:-error}" \
+  cargo test --quiet --workspace --test e2e api_fuzz -- --ignored --nocapture
+
 step "web console journeys in headless Chromium (screenshots in target/web-screens)"
 # Before the IAM check, so the calls the console's journeys make are checked too.
 infra/scripts/browser-test.sh

@@ -1064,8 +1064,16 @@ async fn renewal_notices_are_sent_once_each_and_lapsed_licenses_expire() {
     let path = format!("/api/enterprise/licenses/{}/renew", lapsed.id);
     let (status, body) = json_of(app.post(&path, Some(&admin(&app)), Some("renew-0"), &json!({})).await).await;
     assert_eq!((status, error_code(&body)), (400, "validation_failed"), "an expired license needs a term");
+    // An explicit expiry in the past is a rule of the current time (422), not a malformed request;
+    // a whole number written 12.0 is the integer 12.
+    let past = json!({ "expiresAt": "2001-01-01T00:00:00Z" });
+    let (status, body) = json_of(app.post(&path, Some(&admin(&app)), Some("renew-past"), &past).await).await;
+    assert_eq!((status, error_code(&body)), (422, "expiry_out_of_range"), "{body}");
+    let fraction = json!({ "termMonths": 12.5 });
+    let (status, body) = json_of(app.post(&path, Some(&admin(&app)), Some("renew-frac"), &fraction).await).await;
+    assert_eq!(status, 400, "{body}");
     let (status, renewed) =
-        json_of(app.post(&path, Some(&admin(&app)), Some("renew-1"), &json!({ "termMonths": 12 })).await).await;
+        json_of(app.post(&path, Some(&admin(&app)), Some("renew-1"), &json!({ "termMonths": 12.0 })).await).await;
     assert_eq!(status, 200, "{renewed}");
     assert_eq!(renewed["status"], "active");
     assert_eq!(plan_of(&app, member.as_str()).await["tier"], "enterprise");

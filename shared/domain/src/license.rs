@@ -178,6 +178,14 @@ pub fn parse_grace_days(days: Option<i64>) -> Result<u32, ValidationError> {
     }
 }
 
+/// Whether `raw` is a well-formed time outside the window an explicit expiry must lie in (after
+/// `start`, at most [`MAX_TERM_MONTHS`] months ahead): a rule of the current time, which a
+/// request's shape cannot break (the API answers it 422, not 400).
+pub fn expiry_outside_window(start: Timestamp, raw: &str) -> bool {
+    let (Ok(at), Ok(latest)) = (raw.parse::<Timestamp>(), add_months(start, MAX_TERM_MONTHS)) else { return false };
+    at <= start || at > latest
+}
+
 /// The license term: either a number of calendar months from `start`, or an explicit expiry that
 /// lies after `start` and at most [`MAX_TERM_MONTHS`] months ahead. Expiries are whole seconds.
 pub fn parse_expiry(

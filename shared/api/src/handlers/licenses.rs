@@ -14,7 +14,8 @@ use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::audit::parse_month;
 use azora_domain::license::{
-    WhiteLabel, parse_expiry, parse_features, parse_grace_days, parse_hostname, parse_seats, parse_text,
+    MAX_TERM_MONTHS, WhiteLabel, expiry_outside_window, parse_expiry, parse_features, parse_grace_days, parse_hostname,
+    parse_seats, parse_text,
 };
 use azora_domain::notification::EmailAddress;
 use azora_domain::{OrgId, Role, UserId};
@@ -31,10 +32,13 @@ struct CreateRequest {
     org_id: Option<String>,
     org_name: String,
     contact_email: String,
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
     seats: i64,
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     term_months: Option<i64>,
     expires_at: Option<String>,
     features: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     grace_days: Option<i64>,
     #[serde(default)]
     allow_self_activation: bool,
@@ -51,6 +55,9 @@ pub async fn create(req: Request, state: Arc<AppState>) -> HttpResult {
     let contact_email = EmailAddress::parse(&body.contact_email)
         .map_err(|e| azora_domain::ValidationError::new("contactEmail", e.message))?;
     let seats = parse_seats(body.seats)?;
+    if body.term_months.is_none() {
+        check_expiry_window(now, body.expires_at.as_deref())?;
+    }
     let expires_at = parse_expiry(now, body.term_months, body.expires_at.as_deref())?;
     let features = parse_features(body.features.as_deref())?;
     let grace_days = parse_grace_days(body.grace_days)?;
@@ -198,9 +205,23 @@ struct StatusChangeRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RenewRequest {
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     term_months: Option<i64>,
     expires_at: Option<String>,
+    #[serde(default, deserialize_with = "azora_domain::json_integer::optional")]
     seats: Option<i64>,
+}
+
+/// An explicit expiry outside the allowed window (past, or beyond the longest term): 422.
+fn check_expiry_window(now: jiff::Timestamp, expires_at: Option<&str>) -> Result<(), ApiError> {
+    if expires_at.is_some_and(|raw| expiry_outside_window(now, raw)) {
+        return Err(ApiError::unprocessable(
+            "expiry_out_of_range",
+            format!("expiresAt must be in the future and at most {MAX_TERM_MONTHS} months ahead."),
+        )
+        .with_details(json!({ "field": "expiresAt" })));
+    }
+    Ok(())
 }
 
 /// `POST /api/enterprise/licenses/{licenseId}/{suspend|reinstate|revoke|renew}` (admin;
@@ -215,6 +236,9 @@ pub async fn admin_action(req: Request, state: Arc<AppState>) -> HttpResult {
     if action == "renew" {
         let body: RenewRequest = json_body(&req)?;
         let seats = body.seats.map(parse_seats).transpose()?;
+        if body.term_months.is_none() {
+            check_expiry_window(now_secs(&state.clock), body.expires_at.as_deref())?;
+        }
         let terms = RenewTerms { term_months: body.term_months, expires_at: body.expires_at.as_deref(), seats };
         return idempotency::once(&state, &req, &principal, || async {
             ok(&service::renew(&state, &actor, &license_id, &terms).await?)
