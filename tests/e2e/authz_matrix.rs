@@ -148,6 +148,17 @@ const MATRIX: &[Row] = &[
     row("POST", "/api/enterprise/licenses/{licenseId}/white-label/verify", "", "{}", "UDDADAD"),
     row("GET", "/api/enterprise/white-label", "domain={domain}", "", "2222222"),
     row("GET", "/api/enterprise/usage", "licenseId={licenseId}", "", "UDD2D2D"),
+    // Anyone signed in may ask for a quote (for their org, or for themselves).
+    row(
+        "POST",
+        "/api/enterprise/quotes",
+        "",
+        r#"{"seats":3,"termMonths":12,"orgName":"Matrix","contactEmail":"it@matrix.example"}"#,
+        "U222222",
+    ),
+    row("GET", "/api/enterprise/quotes", "", "", "U222222"),
+    // The fixture's quote is org A's: only org A's enterprise admins and admins see it.
+    row("GET", "/api/enterprise/quotes/{quoteId}", "", "", "UDD2D2D"),
     row(
         "POST",
         "/api/enterprise/support/tickets",
@@ -328,6 +339,14 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
         json!({}),
     )
     .await;
+    let quote = ok_json(
+        app,
+        "POST",
+        "/api/enterprise/quotes",
+        &callers.org_member,
+        json!({ "seats": 5, "termMonths": 12, "orgName": "Org A", "contactEmail": "it@org-a.example" }),
+    )
+    .await;
     let ticket = ok_json(
         app,
         "POST",
@@ -358,6 +377,7 @@ async fn fixtures(app: &TestApp, student_id: &str, instructor_id: &str, org: &st
             ("licenseId", license_id),
             ("licenseKey", license["key"].as_str().expect("key").to_string()),
             ("adminLicenseId", admin_license["licenseId"].as_str().expect("licenseId").to_string()),
+            ("quoteId", quote["quoteId"].as_str().expect("quoteId").to_string()),
             ("ticketId", ticket["ticketId"].as_str().expect("ticketId").to_string()),
             ("classId", class["classId"].as_str().expect("classId").to_string()),
             ("joinCode", class["joinCode"].as_str().expect("joinCode").to_string()),

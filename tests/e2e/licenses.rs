@@ -1081,3 +1081,49 @@ async fn renewal_notices_are_sent_once_each_and_lapsed_licenses_expire() {
     let third = run_billing_cycle(&app).await;
     assert_eq!((third["noticesSent"].as_u64(), third["expired"].as_u64()), (Some(0), Some(0)), "{third}");
 }
+
+#[tokio::test]
+async fn a_quote_prices_seats_exactly_and_only_its_owner_sees_it() {
+    let app = spawn_app().await;
+    let (org_a, org_b) = (unique("org"), unique("org"));
+    let (boss_a, boss_a2, boss_b) = (org_admin(&app, &org_a), org_admin(&app, &org_a), org_admin(&app, &org_b));
+    let body = json!({ "seats": 25, "termMonths": 12, "orgName": "Acme", "contactEmail": "it@acme.example" });
+    let (status, quote) = json_of(app.post("/api/enterprise/quotes", Some(&boss_a), None, &body).await).await;
+    assert_eq!(status, 201, "{quote}");
+    let unit = azora_domain::plans::ENTERPRISE_SEAT_MONTHLY_PRICE;
+    assert_eq!(quote["unitPricePerMonth"], json!({ "amount": unit, "currency": "USD" }));
+    assert_eq!(quote["unitPricePerTerm"], json!({ "amount": unit * 12, "currency": "USD" }));
+    assert_eq!(quote["total"], json!({ "amount": unit * 12 * 25, "currency": "USD" }));
+    assert_eq!((quote["orgId"].as_str(), quote["status"].as_str()), (Some(org_a.as_str()), Some("open")));
+    let id = quote["quoteId"].as_str().unwrap();
+
+    // Every enterprise admin of the org sees it, and lists it; another org's admin gets 404.
+    let (status, same) = json_of(app.get(&format!("/api/enterprise/quotes/{id}"), Some(&boss_a2)).await).await;
+    assert_eq!((status, &same["total"]), (200, &quote["total"]));
+    let (status, list) = json_of(app.get("/api/enterprise/quotes", Some(&boss_a2)).await).await;
+    assert_eq!((status, list["data"][0]["quoteId"].as_str()), (200, Some(id)), "{list}");
+    let (status, err) = json_of(app.get(&format!("/api/enterprise/quotes/{id}"), Some(&boss_b)).await).await;
+    assert_eq!((status, error_code(&err)), (404, "not_found"));
+    let (_, list_b) = json_of(app.get("/api/enterprise/quotes", Some(&boss_b)).await).await;
+    assert_eq!(list_b["data"], json!([]));
+    let (status, _) = json_of(app.get("/api/enterprise/quotes/quo_missing", Some(&boss_a)).await).await;
+    assert_eq!(status, 404);
+
+    // A user without an organisation may ask too (self-serve); the quote is theirs alone.
+    let student = app.token(&unique("buyer"), &["student"]);
+    let (status, own) = json_of(app.post("/api/enterprise/quotes", Some(&student), None, &body).await).await;
+    assert_eq!((status, own["orgId"].is_null()), (201, true), "{own}");
+    let (status, _) =
+        json_of(app.get(&format!("/api/enterprise/quotes/{}", own["quoteId"].as_str().unwrap()), Some(&boss_a)).await)
+            .await;
+    assert_eq!(status, 404);
+
+    // Bad input is a clear 400 naming the field.
+    for (field, bad) in [("seats", json!(0)), ("termMonths", json!(7)), ("contactEmail", json!("nope"))] {
+        let mut b = body.clone();
+        b[field] = bad;
+        let (status, err) = json_of(app.post("/api/enterprise/quotes", Some(&boss_a), None, &b).await).await;
+        assert_eq!((status, error_code(&err)), (400, "validation_failed"), "{field}: {err}");
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+}

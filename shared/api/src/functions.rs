@@ -132,6 +132,9 @@ pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_a
 pub const ENTERPRISE_WHITE_LABEL_PUT: Function = http!(handlers::licenses::white_label_put, AUTH);
 pub const ENTERPRISE_WHITE_LABEL_VERIFY: Function = http!(handlers::licenses::white_label_verify, AUTH.and(Needs::DNS));
 pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white_label_get, AUTH);
+pub const ENTERPRISE_QUOTES_CREATE: Function = http!(handlers::licenses::quote_create, AUTH);
+pub const ENTERPRISE_QUOTES_GET: Function = http!(handlers::licenses::quote_get, AUTH);
+pub const ENTERPRISE_QUOTES_LIST: Function = http!(handlers::licenses::quote_list, AUTH);
 pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);
 pub const ENTERPRISE_TICKETS_CREATE: Function =
     http!(handlers::support::create, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));

@@ -77,6 +77,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "notify",
     "licensing",
     "licensing::licenses",
+    "licensing::purchase",
     "licensing::usage",
     "licensing::white_label",
     "limits",

@@ -38,6 +38,54 @@ pub struct SeatPrice {
     pub total: Money,
 }
 
+/// How long a quote's price holds.
+pub const QUOTE_VALID_DAYS: i64 = 30;
+
+/// Where a quote stands. Only `open` exists so far: accepting (the invoice) is not built yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteStatus {
+    Open,
+}
+
+impl QuoteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuoteStatus::Open => "open",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw == "open").then_some(QuoteStatus::Open)
+    }
+}
+
+/// A priced offer of seats to an organisation (or to a user who has none yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub id: String,
+    /// Whose it is: `org:<orgId>` (an organisation's enterprise admin asked) or `user:<userId>`
+    /// (someone without an organisation yet).
+    pub owner: String,
+    pub org_id: Option<crate::OrgId>,
+    pub requested_by: crate::UserId,
+    pub org_name: String,
+    pub contact_email: crate::notification::EmailAddress,
+    pub price: SeatPrice,
+    pub status: QuoteStatus,
+    pub created_at: Timestamp,
+    pub valid_until: Timestamp,
+}
+
+/// The owner key of an organisation's quotes.
+pub fn org_owner(org: &crate::OrgId) -> String {
+    format!("org:{org}")
+}
+
+/// The owner key of a user's own quotes (no organisation yet).
+pub fn user_owner(user: &crate::UserId) -> String {
+    format!("user:{user}")
+}
+
 /// Checks a self-serve term (one of [`TERMS`]).
 pub fn parse_term(term_months: i64) -> Result<u32, ValidationError> {
     u32::try_from(term_months)

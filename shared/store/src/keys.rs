@@ -23,6 +23,7 @@
 //! | usage event counted   | `ORG#<orgId>`               | `USAGE_EVENT#<eventId>`|                              | count each event once                  |
 //! | active learner mark   | `ORG#<orgId>`               | `USAGE_ACTIVE#<yyyy-mm>#<userId>` |                   | distinct active learners per month     |
 //! | custom domain         | `DOMAIN#<hostname>`         | `WHITE_LABEL`          |                              | white-label theme by domain; one license per domain |
+//! | enterprise quote      | `ENT_QUOTE#<quoteId>`       | `ENT_QUOTE`            | `ENT_QUOTES#<owner>` / `<createdAt>#<quoteId>` | self-serve seat quotes; an owner's quotes newest first |
 //! | pending domain claim  | `LICENSE#<licenseId>`       | `WHITE_LABEL_CLAIM`    |                              | a claimed, not yet verified white-label domain and its DNS token |
 //! | support ticket        | `TICKET#<ticketId>`         | `TICKET`               | `ORG#<orgId>#TICKETS` / `<createdAt>#<ticketId>` | get; an org's tickets newest first |
 //! | ticket reply          | `TICKET#<ticketId>`         | `REPLY#<at>#<replyId>` |                              | a ticket's conversation in order       |
@@ -204,6 +205,17 @@ pub fn custom_domain(host: &str) -> String {
 
 pub const WHITE_LABEL: &str = "WHITE_LABEL";
 pub const WHITE_LABEL_CLAIM: &str = "WHITE_LABEL_CLAIM";
+
+pub fn enterprise_quote(quote_id: &str) -> String {
+    format!("ENT_QUOTE#{quote_id}")
+}
+
+pub const ENTERPRISE_QUOTE: &str = "ENT_QUOTE";
+
+/// GSI1 partition of an owner's (`org:<orgId>` or `user:<userId>`) enterprise quotes.
+pub fn enterprise_quotes_of(owner: &str) -> String {
+    format!("ENT_QUOTES#{owner}")
+}
 
 pub fn ticket(ticket_id: &str) -> String {
     format!("TICKET#{ticket_id}")

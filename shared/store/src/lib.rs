@@ -17,6 +17,7 @@ pub mod item;
 pub mod job_runs;
 pub mod keys;
 pub mod leaderboard;
+pub mod license_quotes;
 pub mod licenses;
 pub mod orders;
 pub mod payments;

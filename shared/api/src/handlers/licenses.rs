@@ -9,7 +9,7 @@ use crate::idempotency::{self, derived_id};
 use crate::licensing::dns::DohResolver;
 use crate::licensing::licenses::{self as service, Actor, NewLicense, RenewTerms, StatusChange, now_secs, verify_key};
 use crate::licensing::white_label::{Claim, Verified};
-use crate::licensing::{LicenseError, license_json, managed_license, white_label};
+use crate::licensing::{LicenseError, license_json, managed_license, purchase, white_label};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::audit::parse_month;
@@ -333,4 +333,46 @@ pub async fn usage(req: Request, state: Arc<AppState>) -> HttpResult {
     let license = managed_license(&state, &principal, &license_id).await?;
     let (from, to) = (month_param("from")?, month_param("to")?);
     ok(&service::usage(&state, &license, from, to).await?)
+}
+
+// ------------------------------------------------------------------ self-serve purchase: quotes
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct QuoteBody {
+    seats: i64,
+    term_months: i64,
+    org_name: String,
+    contact_email: String,
+}
+
+/// `POST /api/enterprise/quotes` (anyone signed in): prices N seats for a term, exactly.
+pub async fn quote_create(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let body: QuoteBody = json_body(&req)?;
+    let seats = parse_seats(body.seats)?;
+    let term_months = azora_domain::license_purchase::parse_term(body.term_months)?;
+    let org_name = parse_text("orgName", &body.org_name, 200)?;
+    let contact_email = EmailAddress::parse(&body.contact_email)
+        .map_err(|e| azora_domain::ValidationError::new("contactEmail", e.message))?;
+    let request = purchase::QuoteRequest { seats, term_months, org_name, contact_email };
+    let quote = purchase::request_quote(&state, &principal, request).await?;
+    http::json(StatusCode::CREATED, &purchase::quote_json(&quote, state.clock.now()))
+}
+
+/// `GET /api/enterprise/quotes/{quoteId}`: the quote's owner (its organisation's enterprise admins,
+/// or the user who asked) or an admin; anyone else 404.
+pub async fn quote_get(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let quote = purchase::quote_for(&state, &principal, &path_param(&req, "quoteId")?).await?;
+    ok(&purchase::quote_json(&quote, state.clock.now()))
+}
+
+/// `GET /api/enterprise/quotes?cursor=`: the caller's organisation's quotes (or their own), newest first.
+pub async fn quote_list(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let page = purchase::quotes(&state, &principal, query(&req, "cursor").as_deref()).await?;
+    let now = state.clock.now();
+    let items: Vec<_> = page.items.iter().map(|q| purchase::quote_json(q, now)).collect();
+    ok(&json!({ "data": items, "nextCursor": page.next_cursor }))
 }

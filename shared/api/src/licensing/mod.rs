@@ -11,6 +11,7 @@
 pub mod cycle;
 pub mod dns;
 pub mod licenses;
+pub mod purchase;
 pub mod usage;
 pub mod white_label;
 
