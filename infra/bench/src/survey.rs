@@ -70,14 +70,24 @@ pub async fn run(args: &[String], default_out: PathBuf) -> Result<(), String> {
     };
     let hello = measure(&release_dir.join(HELLO), &hello_def, false, BTreeMap::new(), 10, &work, hello_event).await?;
     let mut rows = Vec::new();
+    let mut not_built = Vec::new();
     for f in &template.functions {
+        // A partial release build (`cargo build --release -p <some functions>`) surveys what it has;
+        // `make bench` builds every function, so nothing is skipped there.
+        if !release_dir.join(&f.binary).exists() {
+            not_built.push(f.binary.clone());
+            continue;
+        }
         let needs = azora_local::functions::find(&f.binary).map(|f| f.needs).unwrap_or_default();
         let event = event_for(f);
         let row =
             measure(&release_dir.join(&f.binary), f, needs.has(Needs::STRIPE), env_of(f), runs, &work, event).await?;
         rows.push(row);
     }
-    let report = report(&hello, &rows, &probe, runs);
+    let mut report = report(&hello, &rows, &probe, runs);
+    if !not_built.is_empty() {
+        report.0.push_str(&format!("\nNot built, so not surveyed: {} function(s).\n", not_built.len()));
+    }
     println!("{}", report.0);
     std::fs::write(&out, serde_json::to_string_pretty(&report.1).unwrap_or_default())
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;

@@ -314,7 +314,8 @@ pub async fn change_plan(
                 stripe.set_cancel_at_period_end(&sub_id, false).await?;
                 state.store.set_pending_change(user, None).await?;
             }
-            let applied = crate::subscriptions::state_of(&updated, Some(new_interval), now.as_second());
+            let observed = state.clock.now().as_millisecond();
+            let applied = crate::subscriptions::state_of(&updated, Some(new_interval), observed);
             state.store.apply_stripe_state(user, &applied, now).await?;
             let record = state.store.get_subscription_record(user).await?;
             Ok(PlanChangeDone::Upgraded { proration_amount: updated.latest_invoice_amount, record })

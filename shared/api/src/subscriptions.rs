@@ -76,11 +76,14 @@ pub fn interval_of(outcome: &SubscriptionOutcome) -> Option<BillingInterval> {
         .or_else(|| outcome.metadata.get("interval").and_then(|i| BillingInterval::parse(i)))
 }
 
-/// Our view of a Stripe subscription as of `as_of` (an event's `created`, or now for a fetch).
+/// Our view of a Stripe subscription as observed at `as_of_ms` (Unix milliseconds): for a fetch,
+/// the moment just before it was sent; for an answer to our own change, the moment after it
+/// came back. Milliseconds, so that a fetch that started before our change and is applied after
+/// it (same second) is older and refused, instead of undoing the change.
 pub fn state_of(
     outcome: &SubscriptionOutcome,
     interval: Option<BillingInterval>,
-    as_of: i64,
+    as_of_ms: i64,
 ) -> StripeSubscriptionState {
     StripeSubscriptionState {
         stripe_subscription_id: outcome.id.clone(),
@@ -88,8 +91,13 @@ pub fn state_of(
         interval,
         current_period_end: outcome.current_period_end.and_then(|t| jiff::Timestamp::from_second(t).ok()),
         cancel_at_period_end: outcome.cancel_at_period_end,
-        as_of,
+        as_of: as_of_ms,
     }
+}
+
+/// Now, in Unix milliseconds, on the app's clock: when a fetch starts or our own change returns.
+fn observed_now(state: &AppState) -> i64 {
+    state.clock.now().as_millisecond()
 }
 
 /// Where subscription emails go: the address recorded at subscribe time, or the documented
@@ -221,12 +229,13 @@ pub async fn apply_subscription_event(
     sub: &serde_json::Value,
     created: i64,
 ) -> Result<(), SubscriptionError> {
-    let Some((user, from_event)) = json_state(sub, created) else {
+    let Some((user, from_event)) = json_state(sub, created.saturating_mul(1000)) else {
         tracing::info!("subscription event without our metadata; ignored");
         return Ok(());
     };
+    let read_at = observed_now(state).max(from_event.as_of);
     let next = match state.stripe()?.retrieve_subscription(&from_event.stripe_subscription_id).await {
-        Ok(fresh) => state_of(&fresh, interval_of(&fresh).or(from_event.interval), created),
+        Ok(fresh) => state_of(&fresh, interval_of(&fresh).or(from_event.interval), read_at),
         Err(azora_stripe::GatewayError::Rejected { .. }) => from_event,
         Err(e) => return Err(SubscriptionError::Gateway(e)),
     };
@@ -271,9 +280,10 @@ pub async fn apply_invoice_event(
     invoice: &InvoiceEvent<'_>,
     created: i64,
 ) -> Result<(), SubscriptionError> {
+    let read_at = observed_now(state).max(created.saturating_mul(1000));
     let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(SubscriptionError::Gateway)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
-    state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), created), state.clock.now()).await?;
+    state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), read_at), state.clock.now()).await?;
     let renewal_paid =
         !invoice.failed && invoice.billing_reason == Some("subscription_cycle") && invoice.amount_paid > 0;
     if invoice.failed {
@@ -638,9 +648,7 @@ pub async fn cancel(state: &AppState, user: &UserId, at_period_end: bool) -> Res
         (stripe.cancel_subscription_now(&sub_id).await.map_err(SubscriptionError::Gateway)?, None)
     };
     state.store.set_pending_change(user, pending.as_ref()).await?;
-    state
-        .store
-        .apply_stripe_state(user, &state_of(&updated, record.subscription.interval, now.as_second()), now)
-        .await?;
+    let observed = state_of(&updated, record.subscription.interval, observed_now(state));
+    state.store.apply_stripe_state(user, &observed, now).await?;
     Ok(sub_id)
 }

@@ -87,7 +87,8 @@ pub struct StripeSubscriptionState {
     pub interval: Option<BillingInterval>,
     pub current_period_end: Option<Timestamp>,
     pub cancel_at_period_end: bool,
-    /// The Stripe event's `created` (or the fetch time): older states never overwrite newer ones.
+    /// When this state was observed, in Unix milliseconds (an event's `created` × 1000, the start
+    /// of a fetch, or the return of our own change): older states never overwrite newer ones.
     pub as_of: i64,
 }
 
@@ -132,7 +133,7 @@ fn record_item(record: &SubscriptionRecord, now: Timestamp) -> Item {
             (keys::GSI1PK, Some(s(SUBSCRIPTIONS))),
             (keys::GSI1SK, Some(s(record.user_id.as_str()))),
             ("userId", Some(s(record.user_id.as_str()))),
-            ("stripeUpdatedAt", Some(n(now.as_second()))),
+            ("stripeUpdatedAt", Some(n(now.as_millisecond()))),
             ("stripeSubscriptionId", record.stripe_subscription_id.as_deref().map(s)),
             ("stripeCustomerId", record.stripe_customer_id.as_deref().map(s)),
         ]

@@ -300,7 +300,7 @@ async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut R
     let Some(sub_id) = &record.stripe_subscription_id else { return Ok(()) };
     let canceled = state.stripe()?.cancel_subscription_now(sub_id).await.map_err(gateway_error)?;
     state.store.set_pending_change(&record.user_id, None).await?;
-    let now = state.clock.now().as_second();
+    let now = state.clock.now().as_millisecond();
     if state
         .store
         .apply_stripe_state(&record.user_id, &state_of(&canceled, record.subscription.interval, now), state.clock.now())
@@ -318,6 +318,7 @@ async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut R
         return Ok(());
     }
     let Some(sub_id) = &record.stripe_subscription_id else { return Ok(()) };
+    let read_at = state.clock.now().as_millisecond();
     let fresh = match state.stripe()?.retrieve_subscription(sub_id).await {
         Ok(fresh) => fresh,
         Err(e) => {
@@ -325,7 +326,7 @@ async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut R
             return Ok(());
         }
     };
-    let theirs = state_of(&fresh, interval_of(&fresh).or(record.subscription.interval), state.clock.now().as_second());
+    let theirs = state_of(&fresh, interval_of(&fresh).or(record.subscription.interval), read_at);
     let ours = &record.subscription;
     let drifted = theirs.status != ours.status
         || theirs.current_period_end != ours.current_period_end
