@@ -4,47 +4,14 @@
 //! → Free; or the customer fixes the card before a retry, which pays the renewal (receipt email)
 //! and keeps the plan.
 
+use crate::subscriptions_billing::{DAY, Subscriber, advance, current, job, wait_current};
 use azora_e2e::{AppOptions, TestApp, json_of, spawn_app_with, unique};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const DAY: i64 = 24 * 3600;
-
-struct Subscriber {
-    email: String,
-    token: String,
-}
-
 async fn app_with_grace(days: &str) -> TestApp {
     let settings = [("SUBSCRIPTION_GRACE_DAYS".to_string(), days.to_string())].into_iter().collect();
     spawn_app_with(AppOptions { settings, ..Default::default() }).await
-}
-
-async fn current(app: &TestApp, s: &Subscriber) -> Value {
-    json_of(app.get("/api/subscriptions/current", Some(&s.token)).await).await.1
-}
-
-async fn wait_current(app: &TestApp, s: &Subscriber, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..150 {
-        let c = current(app, s).await;
-        if done(&c) {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("subscription never reached the expected state: {}", current(app, s).await);
-}
-
-/// Moves the sandbox's clock (renewals and retries happen) and ours together.
-async fn advance(app: &TestApp, seconds: i64) {
-    app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": seconds })).await;
-    app.booted.state.clock.advance(seconds);
-}
-
-async fn job(app: &TestApp) -> Value {
-    let (status, report) = json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await;
-    assert_eq!(status, 200, "{report}");
-    report
 }
 
 /// Saves a card through the payment-methods API and makes it the default (also on the live
@@ -72,7 +39,7 @@ async fn use_card(app: &TestApp, s: &Subscriber, test_card: &str) -> String {
 async fn subscriber_with_a_failing_card(app: &TestApp) -> (Subscriber, jiff::Timestamp) {
     let id = unique("dun");
     let email = format!("{id}@example.com");
-    let s = Subscriber { token: app.token_with_email(&id, &["student"], &email), email };
+    let s = Subscriber { token: app.token_with_email(&id, &["student"], &email), email, id };
     let body = json!({ "tier": "pro", "interval": "month", "paymentMethodId": "pm_card_visa" });
     let (status, created) =
         json_of(app.post("/api/subscriptions/create", Some(&s.token), Some(&unique("k")), &body).await).await;

@@ -593,8 +593,8 @@ async fn awards_and_redemptions_are_validated_and_authorized() {
             service.clone(),
             None,
             json!({ "userId": user, "reason": "course_completion", "courseId": "c", "completedAt": "2999-01-01T00:00:00Z" }),
-            400,
-            "validation_failed",
+            422,
+            "completed_in_future",
         ),
         (
             service.clone(),

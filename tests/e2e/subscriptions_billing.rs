@@ -5,12 +5,13 @@ use azora_e2e::{AppOptions, TestApp, error_code, json_of, spawn_app, spawn_app_w
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const DAY: i64 = 24 * 3600;
+pub(crate) const DAY: i64 = 24 * 3600;
 
-struct Subscriber {
-    id: String,
-    email: String,
-    token: String,
+/// A learner with an email claim; `dunning.rs` shares these helpers.
+pub(crate) struct Subscriber {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) token: String,
 }
 
 fn subscriber(app: &TestApp) -> Subscriber {
@@ -28,11 +29,11 @@ async fn subscribe(app: &TestApp, s: &Subscriber, interval: &str) -> Value {
     created
 }
 
-async fn current(app: &TestApp, s: &Subscriber) -> Value {
+pub(crate) async fn current(app: &TestApp, s: &Subscriber) -> Value {
     json_of(app.get("/api/subscriptions/current", Some(&s.token)).await).await.1
 }
 
-async fn wait_current(app: &TestApp, s: &Subscriber, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_current(app: &TestApp, s: &Subscriber, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..150 {
         let c = current(app, s).await;
         if done(&c) {
@@ -43,13 +44,13 @@ async fn wait_current(app: &TestApp, s: &Subscriber, done: impl Fn(&Value) -> bo
     panic!("subscription never reached the expected state: {}", current(app, s).await);
 }
 
-/// Moves the sandbox's clock (renewals happen) and ours together.
-async fn advance(app: &TestApp, seconds: i64) {
+/// Moves the sandbox's clock (renewals and retries happen) and ours together.
+pub(crate) async fn advance(app: &TestApp, seconds: i64) {
     app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": seconds })).await;
     app.booted.state.clock.advance(seconds);
 }
 
-async fn job(app: &TestApp) -> Value {
+pub(crate) async fn job(app: &TestApp) -> Value {
     let (status, report) = json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await;
     assert_eq!(status, 200, "{report}");
     report

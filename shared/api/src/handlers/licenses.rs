@@ -340,7 +340,9 @@ pub async fn usage(req: Request, state: Arc<AppState>) -> HttpResult {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct QuoteBody {
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
     seats: i64,
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
     term_months: i64,
     org_name: String,
     contact_email: String,

@@ -118,7 +118,9 @@ async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -
     let now = state.clock.now();
     let completed_at = body.completed_at.unwrap_or(now);
     if completed_at > now + jiff::SignedDuration::from_mins(5) {
-        return Err(invalid("completedAt", "completedAt is in the future"));
+        // A rule of the current time, not of the request's shape (422, like a license expiry).
+        return Err(ApiError::unprocessable("completed_in_future", "completedAt is in the future")
+            .with_details(json!({ "field": "completedAt" })));
     }
     let event = CompletionEvent {
         user_id: user.clone(),
