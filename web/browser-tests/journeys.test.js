@@ -2,6 +2,7 @@
 // and its webhooks. Run by infra/scripts/browser-test.sh (in `make test`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { api, eventually, launch, newPage, screenshot, signIn, token, unique } from './harness.js';
 
 /** Seeded by the local server (infra/local/src/seed.rs): USD 19.99 and USD 9.99, 3+ lessons each. */
@@ -43,6 +44,14 @@ test('a student buys a course with 3-D Secure and sees it unlocked and the recei
   const receipt = page.frameLocator('iframe[title="Receipt"]');
   await receipt.getByText(/R-\d{4}-\d+/).first().waitFor();
   await screenshot(page, '05-payment-receipt');
+  // The receipt as a PDF file (fetched with the token, handed to the browser as a download).
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download PDF' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^receipt-.+\.pdf$/);
+  const pdf = await readFile(await download.path());
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-', 'a PDF file');
 
   await page.goto(`/courses/${COURSE}`);
   await page.locator('.lessons li[data-state="unlocked"]').first().waitFor();

@@ -156,6 +156,18 @@ export async function callText<P extends PathsWith<'get'>>(
   return response.text();
 }
 
+/** A GET answered with a file (e.g. a receipt's PDF), as a Blob. */
+export async function callBlob<P extends PathsWith<'get'>>(
+  path: P,
+  accept: string,
+  options: { params?: PathParams<P, 'get'>; query?: Record<string, string> } = {},
+): Promise<Blob> {
+  const url = fillPath(path, options.params as Record<string, unknown> | undefined);
+  const query = options.query ? `?${new URLSearchParams(options.query).toString()}` : '';
+  const response = await send('get', url + query, undefined, undefined, undefined, accept);
+  return response.blob();
+}
+
 export const api = {
   get: <P extends PathsWith<'get'>>(path: P, options?: Options<P, 'get'>) => call('get', path, options),
   post: <P extends PathsWith<'post'>>(path: P, options?: Options<P, 'post'>) => call('post', path, options),

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, callText, newIdempotencyKey, type components } from '../api/client';
+import { api, ApiError, callBlob, callText, newIdempotencyKey, type components } from '../api/client';
 import { Pager, useCursorPages } from '../components/paging';
 import { AsyncView, Empty, ErrorMessage, Field, Notice, useAsync } from '../components/ui';
 import { formatDate, formatMoney, fromMinorUnits, toMinorUnits } from '../format';
@@ -168,9 +168,33 @@ function Receipt({ paymentId, version }: { paymentId: string; version: string })
     paymentId,
     version,
   ]);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+  // The PDF needs the bearer token, so it is fetched and handed to the browser as a file.
+  const downloadPdf = async () => {
+    setDownloadError(null);
+    try {
+      const pdf = await callBlob('/api/payments/{paymentId}/receipt', 'application/pdf', {
+        params: { paymentId },
+        query: { format: 'pdf' },
+      });
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(pdf);
+      link.download = `receipt-${paymentId}.pdf`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    } catch (e) {
+      setDownloadError(e instanceof Error ? e.message : 'The PDF could not be downloaded.');
+    }
+  };
   return (
     <>
       <h2>Receipt</h2>
+      <p>
+        <button type="button" className="secondary" onClick={() => void downloadPdf()}>
+          Download PDF
+        </button>
+        {downloadError && <span role="alert"> {downloadError}</span>}
+      </p>
       <AsyncView value={html} what="the receipt" retry={reload}>
         {/* The receipt is the API's own HTML: shown in a sandboxed frame, with no scripts. */}
         {(h) => <iframe className="receipt" title="Receipt" sandbox="" srcDoc={h} />}
