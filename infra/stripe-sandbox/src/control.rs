@@ -105,12 +105,7 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
                 from_client: true,
                 ..ConfirmArgs::default()
             };
-            let source = EventSource {
-                request_id: Some(ids::new_id("req")),
-                idempotency_key: None,
-                account: stripe_account(input)?,
-                at: None,
-            };
+            let source = client_source(input)?;
             let base = shared.base_url();
             let mut store = shared.lock();
             let result = payment_intents::confirm_intent(&mut store, &source, &base, id, args);
@@ -125,12 +120,7 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
                 from_client: true,
                 ..SetupConfirmArgs::default()
             };
-            let source = EventSource {
-                request_id: Some(ids::new_id("req")),
-                idempotency_key: None,
-                account: stripe_account(input)?,
-                at: None,
-            };
+            let source = client_source(input)?;
             let base = shared.base_url();
             let mut store = shared.lock();
             let result = setup_intents::confirm_intent(&mut store, &source, &base, id, args);
@@ -267,6 +257,17 @@ async fn route(shared: &Shared, method: &str, segments: &[&str], input: &Map<Str
 }
 
 /// `"stripeAccount": "acct_…"` for objects of a connected account.
+/// The event source of a confirmation the control API makes on the client's behalf (Stripe.js's
+/// confirm): a fresh request id, no idempotency key, the connected account if one is named.
+fn client_source(input: &Map<String, Value>) -> ApiResult<EventSource> {
+    Ok(EventSource {
+        request_id: Some(ids::new_id("req")),
+        idempotency_key: None,
+        account: stripe_account(input)?,
+        at: None,
+    })
+}
+
 fn stripe_account(input: &Map<String, Value>) -> ApiResult<Option<String>> {
     match input.get("stripeAccount") {
         None | Some(Value::Null) => Ok(None),

@@ -8,7 +8,7 @@ use crate::fault::Fault;
 use crate::state::AppState;
 use crate::subscriptions::pro_price_id;
 use azora_domain::money::{Currency, Money};
-use azora_domain::subscription::{BillingInterval, PlanChange, SubscriptionStatus, classify_change};
+use azora_domain::subscription::{BillingInterval, PlanChange, classify_change};
 use azora_domain::{Tier, UserId};
 use azora_store::subscriptions::SubscriptionRecord;
 use azora_stripe::GatewayError;
@@ -68,7 +68,7 @@ pub async fn live_subscription(state: &AppState, user: &UserId) -> Result<Subscr
         .store
         .get_subscription_record(user)
         .await?
-        .filter(|r| r.subscription.status != SubscriptionStatus::Canceled)
+        .filter(crate::subscriptions::is_live)
         .ok_or(BillingError::NoSubscription)
 }
 
@@ -314,7 +314,7 @@ pub async fn change_plan(
                 stripe.set_cancel_at_period_end(&sub_id, false).await?;
                 state.store.set_pending_change(user, None).await?;
             }
-            let observed = state.clock.now().as_millisecond();
+            let observed = crate::subscriptions::observed_now(state);
             let applied = crate::subscriptions::state_of(&updated, Some(new_interval), observed);
             state.store.apply_stripe_state(user, &applied, now).await?;
             let record = state.store.get_subscription_record(user).await?;
@@ -333,6 +333,7 @@ pub async fn change_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use azora_domain::subscription::SubscriptionStatus;
     use azora_domain::subscription::{PendingChange, Subscription};
 
     fn record(interval: BillingInterval, pending: bool) -> SubscriptionRecord {

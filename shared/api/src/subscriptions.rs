@@ -96,7 +96,7 @@ pub fn state_of(
 }
 
 /// Now, in Unix milliseconds, on the app's clock: when a fetch starts or our own change returns.
-fn observed_now(state: &AppState) -> i64 {
+pub fn observed_now(state: &AppState) -> i64 {
     state.clock.now().as_millisecond()
 }
 
