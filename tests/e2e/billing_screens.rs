@@ -180,9 +180,12 @@ async fn another_user_never_sees_my_invoices() {
     assert_eq!((status, error_code(&body)), (400, "validation_failed"), "{body}");
     assert!(!body.to_string().contains("12000"), "{body}");
 
-    for (query, code) in
-        [("limit=0", "invalid_limit"), ("limit=101", "invalid_limit"), ("startingAfter=cus_1", "validation_failed")]
-    {
+    for (query, code) in [
+        ("limit=0", "invalid_limit"),
+        ("limit=101", "invalid_limit"),
+        ("startingAfter=cus_1", "validation_failed"),
+        ("limit=6&limit=", "repeated_query_parameter"),
+    ] {
         let (status, body) = get(&app, &format!("/api/subscriptions/invoices?{query}"), &a).await;
         assert_eq!((status, error_code(&body)), (400, code), "{query}: {body}");
     }

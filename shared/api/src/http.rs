@@ -38,6 +38,20 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request("invalid_json", format!("The request body is not valid: {e}.")))
 }
 
+/// Every parameter of our API is a single value, so a name given twice (`?limit=6&limit=`) is
+/// ambiguous: the request is refused rather than one of the values silently chosen. Checked once,
+/// for every HTTP function, before its handler runs.
+pub fn refuse_repeated_query_parameters(req: &Request) -> Result<(), ApiError> {
+    let Some(params) = req.query_string_parameters_ref() else { return Ok(()) };
+    match params.iter().map(|(name, _)| name).find(|name| params.all(name).is_some_and(|v| v.len() > 1)) {
+        None => Ok(()),
+        Some(name) => Err(ApiError::bad_request(
+            "repeated_query_parameter",
+            format!("The query parameter {name} is given more than once; give it once."),
+        )),
+    }
+}
+
 pub fn query(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)
 }
@@ -141,6 +155,21 @@ mod tests {
             r.headers_mut().insert("cache-control", http::HeaderValue::from_static(v));
         }
         r
+    }
+
+    fn with_query(raw: &str) -> Request {
+        let params: lambda_http::aws_lambda_events::query_map::QueryMap = raw.parse().unwrap_or_default();
+        Request::default().with_query_string_parameters(params)
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_is_refused_and_single_ones_pass() {
+        assert!(refuse_repeated_query_parameters(&with_query("limit=6&cursor=abc")).is_ok());
+        assert!(refuse_repeated_query_parameters(&Request::default()).is_ok());
+        for raw in ["limit=6&limit=", "limit=6&q=a&q=a"] {
+            let error = refuse_repeated_query_parameters(&with_query(raw)).err();
+            assert_eq!(error.map(|e| e.code), Some("repeated_query_parameter".into()), "{raw}");
+        }
     }
 
     #[test]

@@ -139,7 +139,10 @@ pub async fn dispatch_http(handler: HttpHandler, req: Request, state: Arc<AppSta
     let authenticated = req.headers().contains_key(::http::header::AUTHORIZATION);
     async move {
         let started = Instant::now();
-        let outcome = AssertUnwindSafe(handler(req, state)).catch_unwind().await;
+        let outcome = match http::refuse_repeated_query_parameters(&req) {
+            Err(refused) => Ok(Err(refused)),
+            Ok(()) => AssertUnwindSafe(handler(req, state)).catch_unwind().await,
+        };
         let mut response = match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => error.into_response(),
