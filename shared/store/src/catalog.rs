@@ -110,10 +110,10 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Course>, StoreError> {
-        // No price lies in an empty range (DynamoDB refuses a BETWEEN whose bounds are reversed).
-        if let (Some(min), Some(max)) = (q.min_price, q.max_price)
-            && min > max
-        {
+        // No price lies in an empty range (DynamoDB refuses a BETWEEN whose bounds are reversed);
+        // an absent bound is the widest one, so a lone minPrice above every price is empty too.
+        let (min_price, max_price) = (q.min_price.unwrap_or(0), q.max_price.unwrap_or(i64::MAX));
+        if min_price > max_price {
             return Ok(Page { items: Vec::new(), next_cursor: None });
         }
         let (index, sort_attr, ascending) = index_of(q.sort);
@@ -124,9 +124,7 @@ impl Store {
         let mut filters: Vec<String> = Vec::new();
         let price_sort = matches!(q.sort, CatalogSort::PriceAsc | CatalogSort::PriceDesc);
         if price_sort && (q.min_price.is_some() || q.max_price.is_some()) {
-            query = query
-                .sort_key("SortPrice BETWEEN :minp AND :sk", n(q.max_price.unwrap_or(i64::MAX / 2)))
-                .value(":minp", n(q.min_price.unwrap_or(0)));
+            query = query.sort_key("SortPrice BETWEEN :minp AND :sk", n(max_price)).value(":minp", n(min_price));
         } else {
             if let Some(min) = q.min_price {
                 filters.push("priceAmount >= :minp".into());
