@@ -149,12 +149,26 @@ fn https_url(raw: &str) -> bool {
         })
 }
 
+/// Whether `text` has no character but white space, as the OpenAPI document's `pattern: "\\S"`
+/// means it (ECMAScript's `\s`: Unicode space separators, tab, vertical tab, form feed, the line
+/// terminators and U+FEFF; not U+0085, which Rust's `char::is_whitespace` counts), so the document
+/// and the server refuse exactly the same titles.
+fn blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(
+            c,
+            '\t' | '\n' | '\u{B}' | '\u{C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+                ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
+        )
+    })
+}
+
 /// Checks every field and reports every problem, each naming its field.
 pub fn validate_content(c: &CourseContent) -> Result<(), Vec<ValidationError>> {
     let mut errors = Vec::new();
     let mut bad = |field: &str, message: &str| errors.push(ValidationError::new(field, message));
-    let title_len = c.title.trim().chars().count();
-    if !(5..=120).contains(&title_len) {
+    let title_len = c.title.chars().count();
+    if !(5..=120).contains(&title_len) || blank(&c.title) {
         bad("title", "must be 5 to 120 characters");
     }
     if c.subtitle.chars().count() > 200 {
@@ -183,8 +197,8 @@ pub fn validate_content(c: &CourseContent) -> Result<(), Vec<ValidationError>> {
         bad("lessons", &format!("at most {MAX_LESSONS} lessons"));
     }
     for (i, l) in c.lessons.iter().enumerate() {
-        let n = l.title.trim().chars().count();
-        if !(1..=200).contains(&n) {
+        let n = l.title.chars().count();
+        if !(1..=200).contains(&n) || blank(&l.title) {
             bad(&format!("lessons[{i}].title"), "must be 1 to 200 characters");
         }
         if !(1..=86_400).contains(&l.duration_seconds) {
@@ -221,6 +235,17 @@ pub fn can_publish(c: &CourseContent) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_title_is_white_space_as_ecmascript_counts_it() {
+        for text in ["", "\t", " \u{A0}\u{3000}\u{FEFF}\u{2028}"] {
+            assert!(blank(text), "{text:?}");
+        }
+        // U+0085 is not white space to the document's pattern, so not to us either.
+        for text in ["\u{85}", " a ", "\u{200B}"] {
+            assert!(!blank(text), "{text:?}");
+        }
+    }
     use crate::money::Currency;
 
     fn content() -> CourseContent {
