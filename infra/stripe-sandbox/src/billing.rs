@@ -501,24 +501,39 @@ pub fn issue_invoice(
         now,
         clock: clock.as_deref(),
     };
-    let mut invoice = draft_invoice(&draft)?;
-    let subtotal = int(&invoice, "subtotal");
+    let invoice = draft_invoice(&draft)?;
     save(store, &invoice, account)?;
     set_internal(store, &id, "subscription", json!(sub_id));
     if let Some(c) = &clock {
         set_internal(store, &id, "test_clock", json!(c));
     }
     store.emit(source, "invoice.created", &invoice, None);
+    finalize_invoice(store, source, base_url, &id)?;
+    if let Some(mut sub) = object(store, sub_id) {
+        set(&mut sub, "latest_invoice", json!(id));
+        save(store, &sub, account)?;
+    }
+    Ok(id)
+}
 
-    // Finalize: number, customer balance, hosted page.
+/// Finalizes a draft invoice: its number, the customer's credit balance applied, the hosted page,
+/// and for an invoice sent for payment (`send_invoice`) its due date. Event `invoice.finalized`.
+pub fn finalize_invoice(store: &mut Store, source: &EventSource, base_url: &str, id: &str) -> ApiResult<Value> {
+    let account = owner(store, id);
+    let account = account.as_deref();
+    let mut invoice = object(store, id).ok_or_else(|| ApiError::internal("invoice vanished"))?;
+    let customer_id = s(&invoice, "customer").to_string();
+    let customer = store.find("customer", &customer_id, account).cloned().unwrap_or(Value::Null);
+    let now = time_of(store, source);
     let starting_balance = int(&customer, "balance");
-    let net = subtotal.saturating_add(starting_balance);
+    let net = int(&invoice, "subtotal").saturating_add(starting_balance);
     let sequence = int(&customer, "next_invoice_sequence").max(1);
     let prefix = match s(&customer, "invoice_prefix") {
         "" => "SANDBOX".to_string(),
         p => p.to_string(),
     };
     let hosted = format!("{base_url}_sandbox/invoices/{id}");
+    let due_date = internal(store, id, "days_until_due").and_then(|d| d.as_i64()).map(|days| now + days * 86_400);
     overlay(
         &mut invoice,
         json!({
@@ -534,6 +549,9 @@ pub fn issue_invoice(
             "status_transitions": {"finalized_at": now, "marked_uncollectible_at": null, "paid_at": null, "voided_at": null},
         }),
     );
+    if let Some(due) = due_date {
+        set(&mut invoice, "due_date", json!(due));
+    }
     save(store, &invoice, account)?;
     if let Some(mut c) = store.find("customer", &customer_id, account).cloned() {
         set(&mut c, "next_invoice_sequence", json!(sequence.saturating_add(1)));
@@ -541,11 +559,7 @@ pub fn issue_invoice(
         save(store, &c, account)?;
     }
     store.emit(source, "invoice.finalized", &invoice, None);
-    if let Some(mut sub) = object(store, sub_id) {
-        set(&mut sub, "latest_invoice", json!(id));
-        save(store, &sub, account)?;
-    }
-    Ok(id)
+    Ok(invoice)
 }
 
 /// An invoice being built: what [`draft_invoice`] renders.
@@ -564,16 +578,65 @@ pub struct Draft<'a> {
 /// A draft subscription invoice as Stripe renders it (nothing stored): the one rendering of
 /// issued invoices and of previews (`POST /v1/invoices/create_preview`).
 pub fn draft_invoice(d: &Draft<'_>) -> ApiResult<Value> {
-    let (id, sub, customer, lines, billing_reason, period, now, clock) =
-        (d.id, d.sub, d.customer, d.lines, d.billing_reason, d.period, d.now, d.clock);
+    let (id, sub, lines, period) = (d.id, d.sub, d.lines, d.period);
     let sub_id = s(sub, "id");
-    let customer_id = s(sub, "customer");
     let currency = s(sub, "currency").to_string();
     let mut line_values = Vec::new();
     for (spec, line_id) in lines.iter().zip(d.line_ids) {
         line_values.push(line_json(line_id, id, spec, sub_id, &currency)?);
     }
     let subtotal: i64 = lines.iter().fold(0i64, |acc, l| acc.saturating_add(l.amount));
+    let blank = BlankInvoice {
+        id,
+        customer: d.customer,
+        customer_id: s(sub, "customer"),
+        currency: &currency,
+        billing_reason: d.billing_reason,
+        now: d.now,
+        clock: d.clock,
+    };
+    let mut invoice = blank_invoice(&blank)?;
+    overlay(
+        &mut invoice,
+        json!({
+            "lines": {
+                "object": "list",
+                "data": line_values,
+                "has_more": false,
+                "total_count": lines.len(),
+                "url": format!("/v1/invoices/{id}/lines"),
+            },
+            "parent": {
+                "quote_details": null,
+                "subscription_details": {
+                    "metadata": sub.get("metadata").cloned().unwrap_or_else(|| json!({})),
+                    "subscription": sub_id,
+                },
+                "type": "subscription_details",
+            },
+            "period_end": period.1,
+            "period_start": period.0,
+        }),
+    );
+    set_totals(&mut invoice, subtotal);
+    Ok(invoice)
+}
+
+/// What every invoice starts from.
+pub struct BlankInvoice<'a> {
+    pub id: &'a str,
+    pub customer: &'a Value,
+    pub customer_id: &'a str,
+    pub currency: &'a str,
+    pub billing_reason: &'a str,
+    pub now: i64,
+    pub clock: Option<&'a str>,
+}
+
+/// A draft invoice without lines or parent, as Stripe renders it (nothing stored).
+pub fn blank_invoice(b: &BlankInvoice<'_>) -> ApiResult<Value> {
+    let (id, customer, customer_id, currency, billing_reason, now, clock) =
+        (b.id, b.customer, b.customer_id, b.currency, b.billing_reason, b.now, b.clock);
     let mut invoice = Value::Object(fixture("invoice")?);
     overlay(
         &mut invoice,
@@ -583,10 +646,10 @@ pub fn draft_invoice(d: &Draft<'_>) -> ApiResult<Value> {
             "account_country": "US",
             "account_name": "Azora (Stripe sandbox)",
             "account_tax_ids": null,
-            "amount_due": subtotal.max(0),
+            "amount_due": 0,
             "amount_overpaid": 0,
             "amount_paid": 0,
-            "amount_remaining": subtotal.max(0),
+            "amount_remaining": 0,
             "amount_shipping": 0,
             "application": null,
             "attempt_count": 0,
@@ -623,29 +686,16 @@ pub fn draft_invoice(d: &Draft<'_>) -> ApiResult<Value> {
             "issuer": {"type": "self"},
             "last_finalization_error": null,
             "latest_revision": null,
-            "lines": {
-                "object": "list",
-                "data": line_values,
-                "has_more": false,
-                "total_count": lines.len(),
-                "url": format!("/v1/invoices/{id}/lines"),
-            },
+            "lines": {"object": "list", "data": [], "has_more": false, "total_count": 0, "url": format!("/v1/invoices/{id}/lines")},
             "livemode": false,
             "metadata": {},
             "next_payment_attempt": null,
             "number": null,
             "on_behalf_of": null,
-            "parent": {
-                "quote_details": null,
-                "subscription_details": {
-                    "metadata": sub.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                    "subscription": sub_id,
-                },
-                "type": "subscription_details",
-            },
+            "parent": null,
             "payment_settings": {"default_mandate": null, "payment_method_options": null, "payment_method_types": null},
-            "period_end": period.1,
-            "period_start": period.0,
+            "period_end": now,
+            "period_start": now,
             "post_payment_credit_notes_amount": 0,
             "pre_payment_credit_notes_amount": 0,
             "receipt_number": null,
@@ -656,18 +706,33 @@ pub fn draft_invoice(d: &Draft<'_>) -> ApiResult<Value> {
             "statement_descriptor": null,
             "status": "draft",
             "status_transitions": {"finalized_at": null, "marked_uncollectible_at": null, "paid_at": null, "voided_at": null},
-            "subtotal": subtotal,
-            "subtotal_excluding_tax": subtotal,
+            "subtotal": 0,
+            "subtotal_excluding_tax": 0,
             "test_clock": clock,
-            "total": subtotal,
+            "total": 0,
             "total_discount_amounts": [],
-            "total_excluding_tax": subtotal,
+            "total_excluding_tax": 0,
             "total_pretax_credit_amounts": [],
             "total_taxes": [],
             "webhooks_delivered_at": now,
         }),
     );
     Ok(invoice)
+}
+
+/// Sets a draft's amounts from its lines' sum (no tax, no discounts).
+pub fn set_totals(invoice: &mut Value, subtotal: i64) {
+    overlay(
+        invoice,
+        json!({
+            "amount_due": subtotal.max(0),
+            "amount_remaining": subtotal.max(0),
+            "subtotal": subtotal,
+            "subtotal_excluding_tax": subtotal,
+            "total": subtotal,
+            "total_excluding_tax": subtotal,
+        }),
+    );
 }
 
 fn line_json(line_id: &str, invoice_id: &str, spec: &LineSpec, sub_id: &str, currency: &str) -> ApiResult<Value> {

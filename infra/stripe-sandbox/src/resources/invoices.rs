@@ -1,6 +1,8 @@
 //! Invoices (created by subscriptions, see `billing`): retrieve, list (`customer`, `subscription`,
 //! `status`), lines, pay (retry with the default or a given payment method, or
 //! `paid_out_of_band`), void, update metadata; invoice payments (`GET /v1/invoice_payments`).
+//! One-off invoices: create a draft for a customer (`send_invoice` due in `days_until_due`, or
+//! `charge_automatically`), add lines with invoice items (`invoiceitems`), finalize, send.
 //! `confirmation_secret` and `payments` are includable (`expand[]=confirmation_secret`).
 
 use serde_json::{Value, json};
@@ -66,8 +68,73 @@ const PREVIEW_DETAILS_UNSUPPORTED: &[&str] = &[
     "trial_end",
 ];
 
+/// What `POST /v1/invoices` accepts (Stripe's list); [`CREATE_UNSUPPORTED`] are refused clearly.
+const CREATE: &[&str] = &[
+    "account_tax_ids",
+    "application_fee_amount",
+    "auto_advance",
+    "automatic_tax",
+    "automatically_finalizes_at",
+    "collection_method",
+    "currency",
+    "custom_fields",
+    "customer",
+    "customer_account",
+    "days_until_due",
+    "default_payment_method",
+    "default_source",
+    "default_tax_rates",
+    "description",
+    "discounts",
+    "due_date",
+    "effective_at",
+    "footer",
+    "from_invoice",
+    "issuer",
+    "metadata",
+    "number",
+    "on_behalf_of",
+    "payment_settings",
+    "pending_invoice_items_behavior",
+    "rendering",
+    "shipping_cost",
+    "shipping_details",
+    "statement_descriptor",
+    "subscription",
+    "transfer_data",
+];
+const CREATE_UNSUPPORTED: &[&str] = &[
+    "account_tax_ids",
+    "application_fee_amount",
+    "automatic_tax",
+    "automatically_finalizes_at",
+    "custom_fields",
+    "customer_account",
+    "default_payment_method",
+    "default_source",
+    "default_tax_rates",
+    "discounts",
+    "due_date",
+    "effective_at",
+    "from_invoice",
+    "issuer",
+    "number",
+    "on_behalf_of",
+    "payment_settings",
+    "rendering",
+    "shipping_cost",
+    "shipping_details",
+    "statement_descriptor",
+    "subscription",
+    "transfer_data",
+];
+const FINALIZE: &[&str] = &["auto_advance"];
+
 pub fn routes() -> Vec<Route> {
     vec![
+        Route::new(Method::Post, "/v1/invoices", CREATE, create),
+        Route::new(Method::Post, "/v1/invoices/{id}/finalize", FINALIZE, finalize),
+        Route::new(Method::Post, "/v1/invoices/{id}/send", &[], send),
         Route::new(Method::Get, "/v1/invoices", LIST, list),
         Route::new(Method::Post, "/v1/invoices/create_preview", PREVIEW, create_preview),
         Route::new(Method::Get, "/v1/invoices/{id}", &[], retrieve),
@@ -86,6 +153,121 @@ const LABEL: &str = "invoice";
 fn retrieve(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
     let id = ctx.path(0).to_string();
     ctx.load(KIND, LABEL, &id)
+}
+
+/// A one-off draft invoice for a customer. Pending invoice items are never pulled in
+/// (`pending_invoice_items_behavior=exclude`, the default of current API versions); lines are
+/// added by creating invoice items with `invoice`. Event `invoice.created`.
+fn create(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let p = ctx.params;
+    super::reject_unsupported(p, CREATE_UNSUPPORTED)?;
+    if one_of(p, "pending_invoice_items_behavior", &["exclude", "include"])?.as_deref() == Some("include") {
+        return Err(ApiError::invalid_nocode(
+            "The Stripe sandbox does not pull pending invoice items into invoices: create them with `invoice`.",
+        )
+        .param("pending_invoice_items_behavior"));
+    }
+    let customer_id = p.required_str("customer")?;
+    let customer = ctx.load_ref("customer", "customer", &customer_id, "customer")?;
+    let method = one_of(p, "collection_method", &["charge_automatically", "send_invoice"])?
+        .unwrap_or_else(|| "charge_automatically".into());
+    let days_until_due = p.i64("days_until_due")?;
+    match (method.as_str(), days_until_due) {
+        ("send_invoice", None) => {
+            return Err(ApiError::invalid_nocode(
+                "Invoices with `collection_method=send_invoice` need `days_until_due` (the sandbox does not model `due_date`).",
+            )
+            .param("days_until_due"));
+        }
+        ("send_invoice", Some(days)) if !(0..=1825).contains(&days) => {
+            return Err(ApiError::invalid_nocode("`days_until_due` must be from 0 to 1825.").param("days_until_due"));
+        }
+        ("charge_automatically", Some(_)) => {
+            return Err(ApiError::invalid_nocode(
+                "You can only set `days_until_due` on invoices with `collection_method=send_invoice`.",
+            )
+            .param("days_until_due"));
+        }
+        _ => {}
+    }
+    let currency = match p.str("currency")? {
+        Some(c) => c.to_ascii_lowercase(),
+        None => match s(&customer, "currency") {
+            "" => "usd".to_string(),
+            c => c.to_string(),
+        },
+    };
+    let id = crate::ids::new_id("in");
+    let now = ctx.now();
+    let blank = billing::BlankInvoice {
+        id: &id,
+        customer: &customer,
+        customer_id: &customer_id,
+        currency: &currency,
+        billing_reason: "manual",
+        now,
+        clock: None,
+    };
+    let mut invoice = billing::blank_invoice(&blank)?;
+    set(&mut invoice, "collection_method", json!(method));
+    set(&mut invoice, "auto_advance", json!(p.bool("auto_advance")?.unwrap_or(false)));
+    set(&mut invoice, "metadata", metadata(p, None)?);
+    for key in ["description", "footer"] {
+        if let Some(v) = p.str(key)? {
+            set(&mut invoice, key, json!(v));
+        }
+    }
+    ctx.save(&invoice)?;
+    if let Some(days) = days_until_due.filter(|_| method == "send_invoice") {
+        billing::set_internal(ctx.store, &id, "days_until_due", json!(days));
+    }
+    ctx.emit("invoice.created", &invoice);
+    Ok(invoice)
+}
+
+/// Finalizes a draft (one-off) invoice; one with nothing due is paid at once, as on Stripe.
+fn finalize(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let invoice = ctx.load(KIND, LABEL, &id)?;
+    if s(&invoice, "status") != "draft" {
+        return Err(ApiError::invalid(
+            "invoice_not_editable",
+            format!(
+                "This invoice is already finalized, you can't re-finalize a non-draft invoice ({}).",
+                s(&invoice, "status")
+            ),
+        ));
+    }
+    let source = ctx.meta.source();
+    let base_url = ctx.meta.base_url.clone();
+    let mut finalized = billing::finalize_invoice(ctx.store, &source, &base_url, &id)?;
+    if let Some(auto) = ctx.params.bool("auto_advance")? {
+        set(&mut finalized, "auto_advance", json!(auto));
+        ctx.save(&finalized)?;
+    }
+    if int(&finalized, "amount_due") == 0 {
+        billing::mark_paid(ctx.store, &source, &id, None)?;
+    }
+    ctx.load(KIND, LABEL, &id)
+}
+
+/// "Emails" an open invoice sent for payment to its customer. Event `invoice.sent`.
+fn send(ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    let id = ctx.path(0).to_string();
+    let invoice = ctx.load(KIND, LABEL, &id)?;
+    if s(&invoice, "collection_method") != "send_invoice" {
+        return Err(ApiError::invalid_nocode(
+            "You can only manually send an invoice if its collection method is 'send_invoice'.",
+        ));
+    }
+    if s(&invoice, "status") != "open" {
+        return Err(ApiError::invalid(
+            "invoice_not_open",
+            format!("You can only send an open invoice; this one is {}.", s(&invoice, "status")),
+        ));
+    }
+    ctx.emit("invoice.sent", &invoice);
+    Ok(invoice)
 }
 
 fn list(ctx: &mut Ctx<'_>) -> ApiResult<Value> {

@@ -12,6 +12,7 @@ pub mod charges;
 pub mod customers;
 pub mod disputes;
 pub mod events;
+pub mod invoiceitems;
 pub mod invoices;
 pub mod payment_intents;
 pub mod payment_methods;
@@ -44,6 +45,7 @@ pub fn routes() -> Vec<Route> {
         prices::routes(),
         subscriptions::routes(),
         invoices::routes(),
+        invoiceitems::routes(),
         test_clocks::routes(),
         accounts::routes(),
         transfers::routes(),
