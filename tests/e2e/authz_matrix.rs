@@ -159,6 +159,8 @@ const MATRIX: &[Row] = &[
     row("GET", "/api/enterprise/quotes", "", "", "U222222"),
     // The fixture's quote is org A's: only org A's enterprise admins and admins see it.
     row("GET", "/api/enterprise/quotes/{quoteId}", "", "", "UDD2D2D"),
+    // Accepting sends a Stripe invoice; a second accept (the admin after org A) answers the same.
+    row("POST", "/api/enterprise/quotes/{quoteId}/accept", "", "{}", "UDD2D2D"),
     row(
         "POST",
         "/api/enterprise/support/tickets",

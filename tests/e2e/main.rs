@@ -10,6 +10,7 @@ mod billing_screens;
 mod console;
 mod contract;
 mod dunning;
+mod enterprise_purchase;
 mod entitlements;
 mod iam;
 mod idempotency;

@@ -248,7 +248,12 @@ mod tests {
             template.functions.iter().filter(|f| f.env.contains_key(variable)).map(|f| f.binary.clone()).collect()
         };
         let set = |names: &[&str]| -> BTreeSet<String> { names.iter().map(|n| n.to_string()).collect() };
-        assert_eq!(holders("LICENSE_SIGNING_KEY"), set(&["enterprise-license-admin", "enterprise-license-create"]));
+        // The stripe-events worker issues the license of a paid enterprise quote (reviewed: it
+        // signs only after the invoice, customer, amount and currency match the quote's).
+        assert_eq!(
+            holders("LICENSE_SIGNING_KEY"),
+            set(&["enterprise-license-admin", "enterprise-license-create", "stripe-events-worker"])
+        );
         assert_eq!(holders("STRIPE_WEBHOOK_SECRET"), set(&["stripe-webhook"]));
         for public in ["enterprise-license-public-key", "enterprise-license-validate", "enterprise-license-activate"] {
             assert!(holders("LICENSE_PUBLIC_KEY").contains(public), "{public}");

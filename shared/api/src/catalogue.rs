@@ -292,6 +292,8 @@ impl From<LicenseError> for ApiError {
                     None => e,
                 }
             }
+            LicenseError::QuoteExpired => ApiError::conflict("quote_expired", message),
+            LicenseError::QuoteNotOpen(_) => ApiError::conflict("quote_not_open", message),
             LicenseError::Fault(f) => f.into(),
         }
     }

@@ -135,6 +135,7 @@ pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white
 pub const ENTERPRISE_QUOTES_CREATE: Function = http!(handlers::licenses::quote_create, AUTH);
 pub const ENTERPRISE_QUOTES_GET: Function = http!(handlers::licenses::quote_get, AUTH);
 pub const ENTERPRISE_QUOTES_LIST: Function = http!(handlers::licenses::quote_list, AUTH);
+pub const ENTERPRISE_QUOTES_ACCEPT: Function = http!(handlers::licenses::quote_accept, AUTH.and(Needs::STRIPE));
 pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);
 pub const ENTERPRISE_TICKETS_CREATE: Function =
     http!(handlers::support::create, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));
@@ -168,8 +169,10 @@ pub const COURSES_DELETE: Function = http!(handlers::courses::delete_draft, AUTH
 pub const USERS_PRIVACY: Function = http!(handlers::leaderboard::privacy, AUTH);
 
 // Consumers and scheduled jobs
-/// Fulfilment sends the receipt (the seller's details).
-pub const STRIPE_EVENTS_WORKER: Function = sqs!(workers::stripe_events::handle, STRIPE_EFFECTS.and(Needs::RECEIPTS));
+/// Fulfilment sends the receipt (the seller's details); a paid enterprise quote issues a license
+/// (the signing key).
+pub const STRIPE_EVENTS_WORKER: Function =
+    sqs!(workers::stripe_events::handle, STRIPE_EFFECTS.and(Needs::RECEIPTS).and(Needs::LICENSE_SIGNER));
 pub const EMAIL_WORKER: Function = sqs!(workers::email::handle, Needs::SES);
 pub const REWARDS_WORKER: Function = sqs!(workers::rewards::handle, Needs::TOKENS.and(Needs::MAIL).and(Needs::GRACE));
 pub const BILLING_CYCLE: Function = job!(jobs::billing_cycle::run, STRIPE_EFFECTS);

@@ -41,21 +41,101 @@ pub struct SeatPrice {
 /// How long a quote's price holds.
 pub const QUOTE_VALID_DAYS: i64 = 30;
 
-/// Where a quote stands. Only `open` exists so far: accepting (the invoice) is not built yet.
+/// Days a customer has to pay a quote's invoice (Stripe `days_until_due`); an invoice unpaid by
+/// then is voided by the billing cycle, and the quote with it.
+pub const INVOICE_DAYS_DUE: u32 = 30;
+
+/// Where a quote stands: `open` (priced, until `valid_until`) → `invoiced` (accepted: a Stripe
+/// invoice was sent) → `paid` (the invoice was paid and the license issued) or `void` (the invoice
+/// went unpaid past its due date). Nothing else moves a quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuoteStatus {
     Open,
+    Invoiced,
+    Paid,
+    Void,
 }
 
 impl QuoteStatus {
+    pub const ALL: [QuoteStatus; 4] = [Self::Open, Self::Invoiced, Self::Paid, Self::Void];
+
     pub fn as_str(self) -> &'static str {
         match self {
             QuoteStatus::Open => "open",
+            QuoteStatus::Invoiced => "invoiced",
+            QuoteStatus::Paid => "paid",
+            QuoteStatus::Void => "void",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw == "open").then_some(QuoteStatus::Open)
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// The Stripe invoice a quote was accepted into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteInvoice {
+    pub invoice_id: String,
+    pub customer_id: String,
+    pub hosted_url: Option<String>,
+    pub due_at: Timestamp,
+}
+
+/// What a paid-invoice event says, as read from Stripe's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidInvoice<'a> {
+    pub invoice_id: &'a str,
+    pub customer_id: &'a str,
+    pub amount_paid: i64,
+    /// As Stripe writes it (lowercase).
+    pub currency: &'a str,
+}
+
+/// Why a paid-invoice event may not pay a quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    NotInvoiced,
+    Invoice,
+    Customer,
+    Amount,
+    Currency,
+}
+
+impl Quote {
+    /// Whether `paid` is the payment of this quote's invoice: the invoice and customer we
+    /// created, the whole total in the quote's currency. Anything else changes nothing.
+    pub fn check_payment(&self, paid: &PaidInvoice<'_>) -> Result<(), Mismatch> {
+        let invoice = self.invoice.as_ref().ok_or(Mismatch::NotInvoiced)?;
+        if invoice.invoice_id != paid.invoice_id {
+            return Err(Mismatch::Invoice);
+        }
+        if invoice.customer_id != paid.customer_id {
+            return Err(Mismatch::Customer);
+        }
+        if !paid.currency.eq_ignore_ascii_case(self.price.total.currency.code()) {
+            return Err(Mismatch::Currency);
+        }
+        if paid.amount_paid != self.price.total.amount {
+            return Err(Mismatch::Amount);
+        }
+        Ok(())
+    }
+
+    /// The license a paid quote issues: one per quote, so a retried or duplicated payment event
+    /// finds the license the first one wrote.
+    pub fn license_id(&self) -> String {
+        format!("lic_{}", self.id.trim_start_matches("quo_"))
+    }
+
+    /// The organisation the license is for: the quote's, or one minted for a buyer without one
+    /// (their identity provider then puts its admins in it).
+    pub fn license_org(&self) -> Result<crate::OrgId, ValidationError> {
+        match &self.org_id {
+            Some(org) => Ok(org.clone()),
+            None => crate::OrgId::parse(format!("org_{}", self.id.trim_start_matches("quo_")))
+                .map_err(|_| ValidationError::new("quoteId", "cannot name an organisation after this quote")),
+        }
     }
 }
 
@@ -74,6 +154,10 @@ pub struct Quote {
     pub status: QuoteStatus,
     pub created_at: Timestamp,
     pub valid_until: Timestamp,
+    /// Set when the quote is accepted.
+    pub invoice: Option<QuoteInvoice>,
+    /// Set when its invoice is paid.
+    pub license_id: Option<String>,
 }
 
 /// The owner key of an organisation's quotes.
@@ -168,6 +252,49 @@ mod tests {
         assert_eq!(q.total.amount, unit * 12 * 25);
         assert!(quote(0, 12).is_err() && quote(MAX_SEATS + 1, 12).is_err());
         assert!(parse_term(12).is_ok() && parse_term(7).is_err() && parse_term(-1).is_err());
+    }
+
+    fn invoiced_quote() -> Quote {
+        Quote {
+            id: "quo_abc".into(),
+            owner: "org:acme".into(),
+            org_id: crate::OrgId::parse("acme").ok(),
+            requested_by: crate::UserId::parse("u1").unwrap(),
+            org_name: "Acme".into(),
+            contact_email: crate::notification::EmailAddress::parse("a@acme.test").unwrap(),
+            price: quote(3, 12).unwrap(),
+            status: QuoteStatus::Invoiced,
+            created_at: Timestamp::UNIX_EPOCH,
+            valid_until: Timestamp::UNIX_EPOCH,
+            invoice: Some(QuoteInvoice {
+                invoice_id: "in_1".into(),
+                customer_id: "cus_1".into(),
+                hosted_url: None,
+                due_at: Timestamp::UNIX_EPOCH,
+            }),
+            license_id: None,
+        }
+    }
+
+    #[test]
+    fn only_the_whole_payment_of_our_invoice_pays_a_quote() {
+        let q = invoiced_quote();
+        let total = q.price.total.amount;
+        let paid = PaidInvoice { invoice_id: "in_1", customer_id: "cus_1", amount_paid: total, currency: "usd" };
+        assert_eq!(q.check_payment(&paid), Ok(()));
+        assert_eq!(q.check_payment(&PaidInvoice { invoice_id: "in_2", ..paid.clone() }), Err(Mismatch::Invoice));
+        assert_eq!(q.check_payment(&PaidInvoice { customer_id: "cus_2", ..paid.clone() }), Err(Mismatch::Customer));
+        assert_eq!(q.check_payment(&PaidInvoice { amount_paid: total - 1, ..paid.clone() }), Err(Mismatch::Amount));
+        assert_eq!(q.check_payment(&PaidInvoice { currency: "eur", ..paid.clone() }), Err(Mismatch::Currency));
+        let open = Quote { invoice: None, status: QuoteStatus::Open, ..q.clone() };
+        assert_eq!(open.check_payment(&paid), Err(Mismatch::NotInvoiced));
+        assert_eq!(q.license_id(), "lic_abc");
+        assert_eq!(q.license_org().map(|o| o.to_string()), Ok("acme".to_string()));
+        let own = Quote { org_id: None, ..q };
+        assert_eq!(own.license_org().map(|o| o.to_string()), Ok("org_abc".to_string()));
+        for s in QuoteStatus::ALL {
+            assert_eq!(QuoteStatus::parse(s.as_str()), Some(s));
+        }
     }
 
     #[test]

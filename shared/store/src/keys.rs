@@ -217,6 +217,13 @@ pub fn enterprise_quotes_of(owner: &str) -> String {
     format!("ENT_QUOTES#{owner}")
 }
 
+/// The partition of invoiced quotes by due date (`<dueAt>#<quoteId>`), for voiding unpaid ones.
+pub const ENTERPRISE_QUOTES_DUE: &str = "ENT_QUOTES_DUE";
+
+pub fn enterprise_quote_due(due_at: jiff::Timestamp, quote_id: &str) -> String {
+    format!("{}#{quote_id}", sortable(due_at))
+}
+
 pub fn ticket(ticket_id: &str) -> String {
     format!("TICKET#{ticket_id}")
 }

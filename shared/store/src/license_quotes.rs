@@ -1,15 +1,22 @@
 //! Enterprise seat quotes (self-serve purchase): one item per quote, listed by owner through GSI1
 //! (`ENT_QUOTES#<owner>`, newest first). A quote's price is fixed when it is written; it is only
 //! ever read back, never recomputed.
+//!
+//! Each move of a quote's status is one conditional write on its current status (and invoice), so
+//! a retried or concurrent accept, payment or void applies once. An invoiced quote also has a
+//! marker `ENT_QUOTES_DUE` / `<dueAt>#<quoteId>`, written and deleted in the same transactions,
+//! through which the billing cycle finds unpaid invoices past due without a scan.
 
 use crate::cursor::Page;
 use crate::error::StoreError;
 use crate::item::{Item, ToItem, from_item, n, s, ts};
 use crate::table::{Expr, Key, Query, key};
 use crate::{Store, keys};
-use azora_domain::license_purchase::{Quote, QuoteStatus, SeatPrice};
+use aws_sdk_dynamodb::types::AttributeValue;
+use azora_domain::license_purchase::{Quote, QuoteInvoice, QuoteStatus, SeatPrice};
 use azora_domain::notification::EmailAddress;
 use azora_domain::{Money, OrgId};
+use jiff::Timestamp;
 
 fn quote_key(quote_id: &str) -> Key {
     key(keys::enterprise_quote(quote_id), keys::ENTERPRISE_QUOTE)
@@ -39,6 +46,12 @@ impl ToItem for Quote {
         if let Some(org) = &self.org_id {
             item.insert("orgId".into(), s(org.as_str()));
         }
+        if let Some(invoice) = &self.invoice {
+            item.extend(invoice_attributes(invoice));
+        }
+        if let Some(license) = &self.license_id {
+            item.insert("licenseId".into(), s(license));
+        }
         Ok(item)
     }
 }
@@ -55,7 +68,40 @@ from_item! { Quote as "enterprise quote", |f| {
         total: f.money("total", "currency")?,
     },
     status: f.named("status", QuoteStatus::parse)?, created_at: f.ts("createdAt")?, valid_until: f.ts("validUntil")?,
+    invoice: match f.opt("invoiceId") {
+        None => None,
+        Some(invoice_id) => Some(QuoteInvoice {
+            invoice_id, customer_id: f.string("stripeCustomerId")?, hosted_url: f.opt("hostedInvoiceUrl"),
+            due_at: f.ts("dueAt")?,
+        }),
+    },
+    license_id: f.opt("licenseId"),
 } }
+
+fn invoice_attributes(invoice: &QuoteInvoice) -> Vec<(String, AttributeValue)> {
+    let mut attrs = vec![
+        ("invoiceId".to_string(), s(&invoice.invoice_id)),
+        ("stripeCustomerId".to_string(), s(&invoice.customer_id)),
+        ("dueAt".to_string(), ts(invoice.due_at)),
+    ];
+    if let Some(url) = &invoice.hosted_url {
+        attrs.push(("hostedInvoiceUrl".to_string(), s(url)));
+    }
+    attrs
+}
+
+fn due_key(due_at: Timestamp, quote_id: &str) -> Key {
+    key(keys::ENTERPRISE_QUOTES_DUE, keys::enterprise_quote_due(due_at, quote_id))
+}
+
+/// An invoiced quote past due, as the due marker names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteDue {
+    pub quote_id: String,
+    pub invoice_id: String,
+}
+
+from_item! { QuoteDue as "quote due marker", |f| { quote_id: f.string("quoteId")?, invoice_id: f.string("invoiceId")? } }
 
 impl Store {
     /// Writes a new quote; `ConditionFailed` when its id exists.
@@ -65,6 +111,71 @@ impl Store {
 
     pub async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StoreError> {
         self.get(&quote_key(quote_id), true).await
+    }
+
+    /// `open` → `invoiced` with its invoice, and the due marker. `ConditionFailed` when the quote
+    /// is no longer open (accepted meanwhile).
+    pub async fn mark_quote_invoiced(&self, quote_id: &str, invoice: &QuoteInvoice) -> Result<(), StoreError> {
+        let attributes = invoice_attributes(invoice);
+        let set: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i} = :a{i}")).collect();
+        let mut expr = Expr::update(format!("SET #status = :invoiced, {}", set.join(", ")))
+            .status()
+            .value(":invoiced", s(QuoteStatus::Invoiced.as_str()))
+            .only_if("attribute_exists(PK) AND #status = :open")
+            .value(":open", s(QuoteStatus::Open.as_str()));
+        for (i, (name, value)) in attributes.into_iter().enumerate() {
+            expr = expr.name(format!("#a{i}"), name).value(format!(":a{i}"), value);
+        }
+        let marker =
+            due_key(invoice.due_at, quote_id).item([("quoteId", s(quote_id)), ("invoiceId", s(&invoice.invoice_id))]);
+        match self.transact(vec![self.tx_update(&quote_key(quote_id), expr)?, self.tx_new(marker)?]).await {
+            Err(e) if e.failed_condition_at(0) => Err(StoreError::ConditionFailed),
+            other => other,
+        }
+    }
+
+    /// `invoiced` → `paid` (by `invoice_id`) with the license it issued; the due marker goes.
+    /// `ConditionFailed` when the quote is not invoiced with that invoice (paid already, voided).
+    pub async fn mark_quote_paid(&self, quote: &Quote, license_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let expr = Expr::update("SET #status = :paid, licenseId = :license, paidAt = :now")
+            .status()
+            .value(":paid", s(QuoteStatus::Paid.as_str()))
+            .value(":license", s(license_id))
+            .value(":now", ts(now));
+        self.close_invoiced(quote, expr).await
+    }
+
+    /// `invoiced` → `void` (its invoice was voided unpaid); the due marker goes.
+    pub async fn mark_quote_void(&self, quote: &Quote, now: Timestamp) -> Result<(), StoreError> {
+        let expr = Expr::update("SET #status = :void, voidedAt = :now")
+            .status()
+            .value(":void", s(QuoteStatus::Void.as_str()))
+            .value(":now", ts(now));
+        self.close_invoiced(quote, expr).await
+    }
+
+    async fn close_invoiced(&self, quote: &Quote, update: Expr) -> Result<(), StoreError> {
+        let invoice = quote.invoice.as_ref().ok_or(StoreError::ConditionFailed)?;
+        let expr = update
+            .only_if("#status = :invoiced AND invoiceId = :invoice")
+            .value(":invoiced", s(QuoteStatus::Invoiced.as_str()))
+            .value(":invoice", s(&invoice.invoice_id));
+        let items = vec![
+            self.tx_update(&quote_key(&quote.id), expr)?,
+            self.tx_delete(&due_key(invoice.due_at, &quote.id), None)?,
+        ];
+        match self.transact(items).await {
+            Err(e) if e.failed_condition_at(0) => Err(StoreError::ConditionFailed),
+            other => other,
+        }
+    }
+
+    /// Invoiced quotes whose invoice fell due before `now`, oldest first (at most `limit`).
+    pub async fn quotes_past_due(&self, now: Timestamp, limit: i32) -> Result<Vec<QuoteDue>, StoreError> {
+        let q = Query::on(None, keys::PK, keys::ENTERPRISE_QUOTES_DUE)
+            .sort_key("SK < :sk", s(keys::enterprise_quote_due(now, "")))
+            .limit(limit);
+        Ok(self.page::<QuoteDue>(q, None).await?.items)
     }
 
     /// One page of an owner's quotes, newest first.

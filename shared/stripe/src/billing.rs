@@ -115,6 +115,9 @@ pub struct InvoiceSummary {
     pub billing_reason: Option<String>,
     pub hosted_invoice_url: Option<String>,
     pub invoice_pdf: Option<String>,
+    /// Unix seconds; invoices sent for payment (`send_invoice`) only.
+    pub due_date: Option<i64>,
+    pub metadata: HashMap<String, String>,
     pub lines: Vec<InvoiceLine>,
 }
 
@@ -133,6 +136,8 @@ impl From<&Invoice> for InvoiceSummary {
             billing_reason: inv.billing_reason.as_ref().map(|r| r.as_str().to_string()),
             hosted_invoice_url: inv.hosted_invoice_url.clone(),
             invoice_pdf: inv.invoice_pdf.clone(),
+            due_date: inv.due_date,
+            metadata: inv.metadata.clone().unwrap_or_default(),
             lines: inv
                 .lines
                 .data

@@ -7,6 +7,7 @@
 pub mod billing;
 mod connect;
 mod gateway;
+pub mod invoicing;
 pub mod payment_methods;
 pub mod webhook;
 

@@ -370,6 +370,15 @@ pub async fn quote_get(req: Request, state: Arc<AppState>) -> HttpResult {
     ok(&purchase::quote_json(&quote, state.clock.now()))
 }
 
+/// `POST /api/enterprise/quotes/{quoteId}/accept`: the quote's owner (or an admin) accepts it; a
+/// Stripe invoice for its total is sent to the quote's contact email; the answer is the quote with
+/// its invoice's payment page. Accepting again answers the same invoice.
+pub async fn quote_accept(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let quote = purchase::accept_quote(&state, &principal, &path_param(&req, "quoteId")?).await?;
+    ok(&purchase::quote_json(&quote, state.clock.now()))
+}
+
 /// `GET /api/enterprise/quotes?cursor=`: the caller's organisation's quotes (or their own), newest first.
 pub async fn quote_list(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;

@@ -1,7 +1,8 @@
 //! The daily billing-cycle job: subscription slot claims left by crashed creates (adopted or
 //! released), renewal reminders (7 days before a yearly renewal, 3 before a
 //! monthly one, once per period), the end of grace for past-due subscriptions (down to Free),
-//! enterprise license notices and expiry (`licensing::cycle`), and reconciliation with Stripe
+//! enterprise license notices and expiry (`licensing::cycle`), voiding enterprise quote invoices
+//! unpaid past their due date (`licensing::purchase::void_unpaid`), and reconciliation with Stripe
 //! (ours follows Stripe's; each drift is logged and counted). It pages through subscriptions on an
 //! index (never a table scan) and is idempotent: a second run sends nothing twice.
 //!
@@ -29,12 +30,16 @@ use std::sync::Arc;
 
 pub const JOB: &str = "billing-cycle";
 /// In order; each is independent of the others.
-const STEPS: [&str; 5] = [CLAIMS, REMINDERS, GRACE, crate::licensing::cycle::STEP, RECONCILE];
+const STEPS: [&str; 6] = [CLAIMS, REMINDERS, GRACE, crate::licensing::cycle::STEP, UNPAID_QUOTES, RECONCILE];
 /// Subscription slot claims left by crashed creates (see `subscriptions::take_slot`).
 const CLAIMS: &str = "claims";
 const REMINDERS: &str = "reminders";
 const GRACE: &str = "grace";
 const RECONCILE: &str = "reconcile";
+/// Enterprise quote invoices past due. At most [`UNPAID_QUOTES_PER_RUN`] per run (each is a few
+/// Stripe calls); more wait for the next day's run.
+const UNPAID_QUOTES: &str = "unpaid-quotes";
+const UNPAID_QUOTES_PER_RUN: i32 = 100;
 const PAGE_SIZE: i32 = 100;
 
 #[derive(Default, Clone)]
@@ -45,6 +50,7 @@ struct Report {
     card_warnings: u32,
     lapsed: u32,
     drift: u32,
+    quotes_voided: u32,
 }
 
 impl Report {
@@ -54,6 +60,7 @@ impl Report {
             CLAIMS => ("settled", i64::from(self.claims_settled)),
             REMINDERS => ("sent", i64::from(self.reminders)),
             GRACE => ("lapsed", i64::from(self.lapsed)),
+            UNPAID_QUOTES => ("voided", i64::from(self.quotes_voided)),
             _ => ("drifted", i64::from(self.drift)),
         }
     }
@@ -92,6 +99,18 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         }
         let outcome = if step == CLAIMS {
             claims_step(&state, &mut checkpoint, &budget, &mut report, &mut worked).await
+        } else if step == UNPAID_QUOTES {
+            let mut saved = report.clone();
+            match crate::licensing::purchase::void_unpaid(&state, UNPAID_QUOTES_PER_RUN).await {
+                Ok(voided) => {
+                    report.quotes_voided = voided;
+                    worked = true;
+                    save_step(&mut checkpoint, UNPAID_QUOTES, None, true, &report, &mut saved)
+                        .await
+                        .map(|()| StepEnd::Done)
+                }
+                Err(e) => Err(e.into()),
+            }
         } else if step == crate::licensing::cycle::STEP {
             crate::licensing::cycle::run_step(&state, started, &mut checkpoint, &budget, &mut worked).await.map(
                 |(step_report, done)| {
@@ -139,6 +158,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         "remindersSent": report.reminders,
         "cardExpiryWarnings": report.card_warnings,
         "lapsedToFree": report.lapsed,
+        "quoteInvoicesVoided": report.quotes_voided,
         "reconciled": report.drift,
         "steps": [licenses.unwrap_or_else(|| crate::licensing::cycle::skipped(licenses_done))],
         "runTotals": progress.totals,

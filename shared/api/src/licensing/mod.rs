@@ -88,6 +88,12 @@ pub enum LicenseError {
     /// A month parameter that is not `YYYY-MM`, or a span out of bounds (400 `invalid_month`).
     #[error("{message}")]
     InvalidMonth { field: Option<&'static str>, message: String },
+    /// The quote's price no longer holds (409 `quote_expired`).
+    #[error("This quote expired; ask for a new one.")]
+    QuoteExpired,
+    /// The quote cannot be accepted in its status (409 `quote_not_open`).
+    #[error("This quote is {} and cannot be accepted; ask for a new one.", .0.as_str())]
+    QuoteNotOpen(azora_domain::license_purchase::QuoteStatus),
     #[error(transparent)]
     Fault(#[from] Fault),
 }

@@ -10,10 +10,12 @@
 //! never applied; an event about a payment we do not know is acknowledged and logged.
 
 use crate::error::ApiError;
+use crate::licensing::purchase;
 use crate::payments::{count_lost_dispute, count_stripe_refund, finish_refunds, settle_failure, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use azora_domain::license_purchase::PaidInvoice;
 use azora_domain::payment::{Payment, PaymentStatus, stripe_currency};
 use serde::Deserialize;
 use serde_json::Value;
@@ -162,6 +164,21 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
                     number: str_at(object, "/number"),
                 };
                 crate::subscriptions::apply_invoice_event(state, sub_id, &invoice, event.created).await?;
+            } else if event.event_type == "invoice.paid"
+                && let Some(quote_id) = str_at(object, &format!("/metadata/{}", purchase::QUOTE_METADATA_KEY))
+            {
+                let paid = PaidInvoice {
+                    invoice_id: str_at(object, "/id").unwrap_or_default(),
+                    customer_id: str_at(object, "/customer").unwrap_or_default(),
+                    amount_paid: object.pointer("/amount_paid").and_then(Value::as_i64).unwrap_or(-1),
+                    currency: str_at(object, "/currency").unwrap_or_default(),
+                };
+                match purchase::apply_paid_invoice(state, quote_id, &paid).await? {
+                    purchase::PaidOutcome::Issued(license) => {
+                        tracing::info!(quote_id, license_id = %license, "enterprise quote paid; license issued")
+                    }
+                    purchase::PaidOutcome::Untrusted(why) => untrusted(&event, why),
+                }
             }
         }
         other => tracing::debug!(event_type = other, "event type not handled"),
