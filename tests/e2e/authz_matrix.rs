@@ -137,6 +137,8 @@ const MATRIX: &[Row] = &[
     row("POST", "/api/enterprise/licenses/{licenseId}/reinstate", "", "{}", "UDDDD2D"),
     row("POST", "/api/enterprise/licenses/{licenseId}/revoke", "", r#"{"reason":"matrix"}"#, "UDDDD2D"),
     row("POST", "/api/enterprise/licenses/{licenseId}/renew", "", r#"{"termMonths":12}"#, "UDDDDAD"),
+    // The fixture's license was made by an admin: 409 not_self_serve for those who may manage it.
+    row("POST", "/api/enterprise/licenses/{licenseId}/seats", "", r#"{"add":2}"#, "UDDADAD"),
     row(
         "PUT",
         "/api/enterprise/licenses/{licenseId}/white-label",

@@ -187,6 +187,7 @@ async fn an_invoice_unpaid_at_its_due_date_is_voided_with_its_quote() {
     app.booted.state.clock.advance(31 * DAY);
     let (status, report) = json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await;
     assert_eq!((status, report["quoteInvoicesVoided"].as_u64()), (200, Some(1)), "{report}");
+    assert_eq!((&report["errors"], &report["complete"]), (&json!([]), &json!(true)), "{report}");
     let voided = get_quote(&app, &boss, &id).await;
     assert_eq!(voided["status"], "void", "{voided}");
     let inv = stripe_get(&app, &format!("/v1/invoices/{invoice}")).await;
@@ -197,4 +198,159 @@ async fn an_invoice_unpaid_at_its_due_date_is_voided_with_its_quote() {
     assert_eq!(status, 400);
     let (status, err) = accept(&app, &boss, &id).await;
     assert_eq!((status, error_code(&err)), (409, "quote_not_open"), "{err}");
+}
+
+/// The one sandbox event of `event_type` about `object_id`.
+async fn event_about(app: &TestApp, event_type: &str, object_id: &str) -> String {
+    let (_, all) =
+        json_of(app.http.get(format!("{}_sandbox/events", app.stripe.base_url())).send().await.expect("sandbox")).await;
+    let matching: Vec<&Value> = all["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == event_type && e["data"]["object"]["id"] == object_id)
+        .collect();
+    assert_eq!(matching.len(), 1, "one {event_type} about {object_id}");
+    matching[0]["id"].as_str().unwrap().to_string()
+}
+
+async fn cycle(app: &TestApp) -> Value {
+    let (status, report) = json_of(app.post("/_local/jobs/billing-cycle", None, None, &json!({})).await).await;
+    assert_eq!(status, 200, "{report}");
+    report
+}
+
+/// Buys a license self-serve: quote, accept, pay. Returns the license as its admin sees it.
+async fn buy_license(app: &TestApp, boss: &str, seats: u32) -> Value {
+    let q = quote(app, boss, seats).await;
+    let id = q["quoteId"].as_str().unwrap().to_string();
+    let (_, accepted) = accept(app, boss, &id).await;
+    let invoice = accepted["invoice"]["invoiceId"].as_str().unwrap().to_string();
+    let (status, paid) =
+        stripe_api(app, &format!("/v1/invoices/{invoice}/pay"), &[("payment_method", "pm_card_visa")]).await;
+    assert_eq!(status, 200, "{paid}");
+    let license_id = wait_for_status(app, boss, &id, "paid").await["licenseId"].as_str().unwrap().to_string();
+    license(app, boss, &license_id).await
+}
+
+async fn license(app: &TestApp, token: &str, license_id: &str) -> Value {
+    let (status, license) =
+        json_of(app.get(&format!("/api/enterprise/licenses/{license_id}"), Some(token)).await).await;
+    assert_eq!(status, 200, "{license}");
+    license
+}
+
+async fn add_seats(app: &TestApp, token: &str, license_id: &str, add: u32, key: &str) -> (u16, Value) {
+    let path = format!("/api/enterprise/licenses/{license_id}/seats");
+    json_of(app.post(&path, Some(token), Some(key), &json!({ "add": add })).await).await
+}
+
+async fn wait_for_license(app: &TestApp, token: &str, license_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let l = license(app, token, license_id).await;
+        if done(&l) {
+            return l;
+        }
+        assert!(Instant::now() < deadline, "license never changed as expected: {l}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn seats_added_mid_term_are_invoiced_prorated_and_added_once_when_paid() {
+    let app = spawn_app().await;
+    let boss = org_admin(&app, &unique("org"));
+    let bought = buy_license(&app, &boss, 10).await;
+    let license_id = bought["licenseId"].as_str().unwrap().to_string();
+    let expires: jiff::Timestamp = bought["expiresAt"].as_str().unwrap().parse().unwrap();
+    app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": 100 * DAY })).await;
+    app.booted.state.clock.advance(100 * DAY);
+
+    // The price is the domain's proration of the original quote's seat price over the term.
+    let now = app.booted.state.clock.now();
+    let expected = azora_domain::license_purchase::seats_price(
+        &azora_domain::license_purchase::quote(10, 12).unwrap(),
+        2,
+        expires,
+        now,
+    );
+    let key = unique("seats");
+    let (status, order) = add_seats(&app, &boss, &license_id, 2, &key).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!((order["kind"].as_str(), order["status"].as_str()), (Some("add_seats"), Some("invoiced")), "{order}");
+    assert_eq!(order["total"]["amount"].as_i64(), Some(expected.total.amount), "{order}");
+    assert!(expected.total.amount > 0 && expected.total.amount < 2 * 18_000, "{expected:?}");
+    // A retry with the same key is the same order; without a key the request is refused.
+    let (status, again) = add_seats(&app, &boss, &license_id, 2, &key).await;
+    assert_eq!((status, &again["quoteId"]), (201, &order["quoteId"]));
+    let (status, err) = json_of(
+        app.post(&format!("/api/enterprise/licenses/{license_id}/seats"), Some(&boss), None, &json!({ "add": 2 }))
+            .await,
+    )
+    .await;
+    assert_eq!((status, error_code(&err)), (400, "idempotency_key_required"));
+    // Nothing changes before payment.
+    assert_eq!(license(&app, &boss, &license_id).await["seats"], 10);
+
+    let invoice = order["invoice"]["invoiceId"].as_str().unwrap().to_string();
+    let (status, _) =
+        stripe_api(&app, &format!("/v1/invoices/{invoice}/pay"), &[("payment_method", "pm_card_visa")]).await;
+    assert_eq!(status, 200);
+    let grown = wait_for_license(&app, &boss, &license_id, |l| l["seats"] == 12).await;
+    assert_eq!(grown["expiresAt"], bought["expiresAt"], "the term is unchanged");
+    assert_ne!(grown["key"], bought["key"], "a new key carries the new seats");
+    // The payment's news again: still 12 seats, the same key.
+    let event = event_about(&app, "invoice.paid", &invoice).await;
+    assert!(app.deliver(&event, json!({ "times": 2 })).await.iter().all(|s| *s == 200));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = license(&app, &boss, &license_id).await;
+    assert_eq!((after["seats"].as_u64(), &after["key"]), (Some(12), &grown["key"]), "{after}");
+
+    // Another org's admin gets 404; a license made by an admin is not for sale this way.
+    let (status, _) = add_seats(&app, &org_admin(&app, &unique("org")), &license_id, 1, &unique("k")).await;
+    assert_eq!(status, 404);
+    let (status, err) = add_seats(&app, &boss, &license_id, 0, &unique("k")).await;
+    assert_eq!((status, error_code(&err)), (400, "validation_failed"), "{err}");
+}
+
+#[tokio::test]
+async fn a_self_serve_license_is_invoiced_once_for_renewal_and_extended_when_paid() {
+    let app = spawn_app().await;
+    let boss = org_admin(&app, &unique("org"));
+    let bought = buy_license(&app, &boss, 5).await;
+    let license_id = bought["licenseId"].as_str().unwrap().to_string();
+    let expires: jiff::Timestamp = bought["expiresAt"].as_str().unwrap().parse().unwrap();
+    let renewals = |report: &Value| {
+        report["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["step"] == "licenses"))
+            .map(|s| s["renewalInvoices"].clone())
+    };
+    // Not yet: more than 30 days before expiry.
+    assert_eq!(renewals(&cycle(&app).await), Some(json!(0)));
+    // 340 days on: inside the 30 days, the renewal is invoiced once, due at the expiry.
+    for _ in 0..2 {
+        app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": 170 * DAY })).await;
+        app.booted.state.clock.advance(170 * DAY);
+    }
+    assert_eq!(renewals(&cycle(&app).await), Some(json!(1)));
+    app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": DAY })).await;
+    app.booted.state.clock.advance(DAY);
+    assert_eq!(renewals(&cycle(&app).await), Some(json!(0)), "one renewal invoice per term");
+    let (_, list) = json_of(app.get("/api/enterprise/quotes", Some(&boss)).await).await;
+    let renewal = list["data"].as_array().unwrap().iter().find(|q| q["kind"] == "renewal").cloned().expect("renewal");
+    assert_eq!((renewal["status"].as_str(), renewal["seats"].as_u64()), (Some("invoiced"), Some(5)), "{renewal}");
+    assert_eq!(renewal["targetLicenseId"], license_id.as_str());
+    let due: jiff::Timestamp = renewal["invoice"]["dueAt"].as_str().unwrap().parse().unwrap();
+    assert!((due.as_second() - expires.as_second()).abs() <= DAY, "due at expiry: {due} vs {expires}");
+
+    let invoice = renewal["invoice"]["invoiceId"].as_str().unwrap().to_string();
+    let (status, _) =
+        stripe_api(&app, &format!("/v1/invoices/{invoice}/pay"), &[("payment_method", "pm_card_visa")]).await;
+    assert_eq!(status, 200);
+    let renewed = wait_for_license(&app, &boss, &license_id, |l| l["expiresAt"] != bought["expiresAt"]).await;
+    let new_expiry: jiff::Timestamp = renewed["expiresAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(new_expiry, azora_domain::license_purchase::term_end(expires, 12), "{renewed}");
+    assert_eq!(renewed["seats"], 5);
 }

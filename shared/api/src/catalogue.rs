@@ -292,7 +292,8 @@ impl From<LicenseError> for ApiError {
                     None => e,
                 }
             }
-            LicenseError::QuoteExpired => ApiError::conflict("quote_expired", message),
+            LicenseError::QuoteExpired => ApiError::unprocessable("quote_expired", message),
+            LicenseError::NotSelfServe => ApiError::conflict("not_self_serve", message),
             LicenseError::QuoteNotOpen(_) => ApiError::conflict("quote_not_open", message),
             LicenseError::Fault(f) => f.into(),
         }

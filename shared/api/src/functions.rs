@@ -136,6 +136,7 @@ pub const ENTERPRISE_QUOTES_CREATE: Function = http!(handlers::licenses::quote_c
 pub const ENTERPRISE_QUOTES_GET: Function = http!(handlers::licenses::quote_get, AUTH);
 pub const ENTERPRISE_QUOTES_LIST: Function = http!(handlers::licenses::quote_list, AUTH);
 pub const ENTERPRISE_QUOTES_ACCEPT: Function = http!(handlers::licenses::quote_accept, AUTH.and(Needs::STRIPE));
+pub const ENTERPRISE_LICENSE_SEATS: Function = http!(handlers::licenses::seats_add, AUTH.and(Needs::STRIPE));
 pub const ENTERPRISE_USAGE: Function = http!(handlers::licenses::usage, AUTH);
 pub const ENTERPRISE_TICKETS_CREATE: Function =
     http!(handlers::support::create, AUTH.and(Needs::MAIL).and(Needs::SUPPORT));

@@ -45,6 +45,69 @@ pub const QUOTE_VALID_DAYS: i64 = 30;
 /// then is voided by the billing cycle, and the quote with it.
 pub const INVOICE_DAYS_DUE: u32 = 30;
 
+/// A self-serve license's renewal is invoiced this many days before it expires, due at expiry.
+pub const RENEWAL_INVOICE_DAYS: i64 = 30;
+
+/// What paying a quote buys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuoteKind {
+    /// A new license (the quote's seats for its term, from the payment).
+    NewLicense,
+    /// `price.seats` more seats on a license until its current expiry (prorated).
+    AddSeats { license_id: String },
+    /// Another term of `price.term_months` for the license expiring at `expires_at`.
+    Renewal { license_id: String, expires_at: Timestamp },
+}
+
+impl QuoteKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            QuoteKind::NewLicense => "new_license",
+            QuoteKind::AddSeats { .. } => "add_seats",
+            QuoteKind::Renewal { .. } => "renewal",
+        }
+    }
+
+    /// The license an add-seats or renewal quote is for.
+    pub fn license(&self) -> Option<&str> {
+        match self {
+            QuoteKind::NewLicense => None,
+            QuoteKind::AddSeats { license_id } | QuoteKind::Renewal { license_id, .. } => Some(license_id),
+        }
+    }
+}
+
+/// The quote a license bought self-serve came from (`lic_X` ← `quo_X`); licenses made by an admin
+/// have none.
+pub fn original_quote_id(license_id: &str) -> Option<String> {
+    license_id.strip_prefix("lic_").map(|suffix| format!("quo_{suffix}"))
+}
+
+/// The one renewal quote of a license's term ending at `expires_at`, so the billing cycle invoices
+/// each term once however often it runs.
+pub fn renewal_quote_id(license_id: &str, expires_at: Timestamp) -> String {
+    format!("quo_{}_r{}", license_id.trim_start_matches("lic_"), expires_at.as_second())
+}
+
+/// The prorated price of `added` seats on a license bought by `original` (its term length and seat
+/// price per term) that expires at `expires_at`, at `now`. The term is the `term_months` ending at
+/// the expiry (renewals keep the term length), counted as the module's rule says.
+pub fn seats_price(original: &SeatPrice, added: u32, expires_at: Timestamp, now: Timestamp) -> SeatPrice {
+    let start = term_start(expires_at, original.term_months);
+    let days = term_days(start, expires_at);
+    let total = prorate(original.unit_per_term, added, days_left(now, expires_at, days), days);
+    SeatPrice { seats: added, total, ..*original }
+}
+
+/// The start of the `months`-long term ending at `end`.
+pub fn term_start(end: Timestamp, months: u32) -> Timestamp {
+    let zoned = end.to_zoned(jiff::tz::TimeZone::UTC);
+    zoned
+        .checked_sub(jiff::Span::new().months(i64::from(months)))
+        .map(|z| z.timestamp())
+        .unwrap_or(end - SignedDuration::from_hours(24 * 30 * i64::from(months)))
+}
+
 /// Where a quote stands: `open` (priced, until `valid_until`) → `invoiced` (accepted: a Stripe
 /// invoice was sent) → `paid` (the invoice was paid and the license issued) or `void` (the invoice
 /// went unpaid past its due date). Nothing else moves a quote.
@@ -150,6 +213,7 @@ pub struct Quote {
     pub requested_by: crate::UserId,
     pub org_name: String,
     pub contact_email: crate::notification::EmailAddress,
+    pub kind: QuoteKind,
     pub price: SeatPrice,
     pub status: QuoteStatus,
     pub created_at: Timestamp,
@@ -262,6 +326,7 @@ mod tests {
             requested_by: crate::UserId::parse("u1").unwrap(),
             org_name: "Acme".into(),
             contact_email: crate::notification::EmailAddress::parse("a@acme.test").unwrap(),
+            kind: QuoteKind::NewLicense,
             price: quote(3, 12).unwrap(),
             status: QuoteStatus::Invoiced,
             created_at: Timestamp::UNIX_EPOCH,
@@ -295,6 +360,21 @@ mod tests {
         for s in QuoteStatus::ALL {
             assert_eq!(QuoteStatus::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn seats_added_mid_term_pay_the_days_left_of_the_term() {
+        let original = quote(10, 12).unwrap();
+        let expires: Timestamp = "2028-01-01T00:00:00Z".parse().unwrap();
+        // A year's term (365 days); 100 days left: 2 × 18000 × 100 / 365 = 9863.01… → 9863.
+        let now = expires - SignedDuration::from_hours(24 * 100);
+        let p = seats_price(&original, 2, expires, now);
+        assert_eq!((p.seats, p.total.amount, p.unit_per_term), (2, 9_863, original.unit_per_term));
+        assert_eq!(seats_price(&original, 2, expires, term_start(expires, 12)).total.amount, 36_000);
+        assert_eq!(seats_price(&original, 2, expires, expires).total.amount, 0);
+        assert_eq!(original_quote_id("lic_abc").as_deref(), Some("quo_abc"));
+        assert_eq!(original_quote_id("lic-admin-made"), None);
+        assert_eq!(renewal_quote_id("lic_abc", expires), format!("quo_abc_r{}", expires.as_second()));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::item::{Item, ToItem, from_item, n, s, ts};
 use crate::table::{Expr, Key, Query, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
-use azora_domain::license_purchase::{Quote, QuoteInvoice, QuoteStatus, SeatPrice};
+use azora_domain::license_purchase::{Quote, QuoteInvoice, QuoteKind, QuoteStatus, SeatPrice};
 use azora_domain::notification::EmailAddress;
 use azora_domain::{Money, OrgId};
 use jiff::Timestamp;
@@ -52,6 +52,13 @@ impl ToItem for Quote {
         if let Some(license) = &self.license_id {
             item.insert("licenseId".into(), s(license));
         }
+        item.insert("kind".into(), s(self.kind.as_str()));
+        if let Some(target) = self.kind.license() {
+            item.insert("targetLicenseId".into(), s(target));
+        }
+        if let QuoteKind::Renewal { expires_at, .. } = &self.kind {
+            item.insert("renewsExpiry".into(), ts(*expires_at));
+        }
         Ok(item)
     }
 }
@@ -61,6 +68,12 @@ from_item! { Quote as "enterprise quote", |f| {
     org_id: f.opt("orgId").map(OrgId::parse).transpose().map_err(|_| f.bad("orgId"))?,
     requested_by: f.user("requestedBy")?, org_name: f.string("orgName")?,
     contact_email: f.parse("contactEmail", |v| EmailAddress::parse(v))?,
+    kind: match f.opt("kind").as_deref() {
+        None | Some("new_license") => QuoteKind::NewLicense,
+        Some("add_seats") => QuoteKind::AddSeats { license_id: f.string("targetLicenseId")? },
+        Some("renewal") => QuoteKind::Renewal { license_id: f.string("targetLicenseId")?, expires_at: f.ts("renewsExpiry")? },
+        Some(_) => return Err(f.bad("kind")),
+    },
     price: SeatPrice {
         seats: f.u32("seats")?, term_months: f.u32("termMonths")?,
         unit_monthly: Money::new(f.i64("unitMonthly")?, f.currency("currency")?),
@@ -137,12 +150,7 @@ impl Store {
     /// `invoiced` → `paid` (by `invoice_id`) with the license it issued; the due marker goes.
     /// `ConditionFailed` when the quote is not invoiced with that invoice (paid already, voided).
     pub async fn mark_quote_paid(&self, quote: &Quote, license_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let expr = Expr::update("SET #status = :paid, licenseId = :license, paidAt = :now")
-            .status()
-            .value(":paid", s(QuoteStatus::Paid.as_str()))
-            .value(":license", s(license_id))
-            .value(":now", ts(now));
-        self.close_invoiced(quote, expr).await
+        self.close_invoiced(quote, Self::paid_update(license_id, now)).await
     }
 
     /// `invoiced` → `void` (its invoice was voided unpaid); the due marker goes.
@@ -155,19 +163,37 @@ impl Store {
     }
 
     async fn close_invoiced(&self, quote: &Quote, update: Expr) -> Result<(), StoreError> {
+        match self.transact(self.close_invoiced_items(quote, update)?).await {
+            Err(e) if e.failed_condition_at(0) => Err(StoreError::ConditionFailed),
+            other => other,
+        }
+    }
+
+    /// The writes that move an invoiced quote on (its update, conditioned on it being invoiced with
+    /// its invoice, first) and drop its due marker: for transactions that do more with them.
+    pub(crate) fn close_invoiced_items(
+        &self,
+        quote: &Quote,
+        update: Expr,
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
         let invoice = quote.invoice.as_ref().ok_or(StoreError::ConditionFailed)?;
         let expr = update
             .only_if("#status = :invoiced AND invoiceId = :invoice")
             .value(":invoiced", s(QuoteStatus::Invoiced.as_str()))
             .value(":invoice", s(&invoice.invoice_id));
-        let items = vec![
+        Ok(vec![
             self.tx_update(&quote_key(&quote.id), expr)?,
             self.tx_delete(&due_key(invoice.due_at, &quote.id), None)?,
-        ];
-        match self.transact(items).await {
-            Err(e) if e.failed_condition_at(0) => Err(StoreError::ConditionFailed),
-            other => other,
-        }
+        ])
+    }
+
+    /// The update that marks a quote paid by `license_id` (see [`Store::close_invoiced_items`]).
+    pub(crate) fn paid_update(license_id: &str, now: Timestamp) -> Expr {
+        Expr::update("SET #status = :paid, licenseId = :license, paidAt = :now")
+            .status()
+            .value(":paid", s(QuoteStatus::Paid.as_str()))
+            .value(":license", s(license_id))
+            .value(":now", ts(now))
     }
 
     /// Invoiced quotes whose invoice fell due before `now`, oldest first (at most `limit`).

@@ -371,6 +371,46 @@ impl Store {
 
     /// Extends or changes a license's terms and stores its new key (see [`Renewal`]).
     pub async fn renew_license(&self, license_id: &str, r: &Renewal<'_>) -> Result<RenewalOutcome, StoreError> {
+        match self.update(&license_key(license_id), Self::renewal_expr(license_id, r)).await {
+            Ok(()) => Ok(RenewalOutcome::Renewed),
+            Err(StoreError::ConditionFailed) => self.why_not_renewed(license_id, r).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The renewal bought by `quote` (more seats, another term), in one transaction with the quote
+    /// moving from invoiced to paid, so a payment renews once however often its news arrives.
+    /// `None` when the quote is no longer invoiced with its invoice (the renewal was applied).
+    pub async fn renew_license_paid(
+        &self,
+        license_id: &str,
+        r: &Renewal<'_>,
+        quote: &azora_domain::license_purchase::Quote,
+    ) -> Result<Option<RenewalOutcome>, StoreError> {
+        let mut items = self.close_invoiced_items(quote, Self::paid_update(license_id, r.now))?;
+        items.push(self.tx_update(&license_key(license_id), Self::renewal_expr(license_id, r))?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Some(RenewalOutcome::Renewed)),
+            Err(e) if e.failed_condition_at(0) => Ok(None),
+            Err(e) if e.failed_condition_at(2) => self.why_not_renewed(license_id, r).await.map(Some),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn why_not_renewed(&self, license_id: &str, r: &Renewal<'_>) -> Result<RenewalOutcome, StoreError> {
+        match self.get_license(license_id).await? {
+            Some(now)
+                if now.key_version == r.expected_key_version
+                    && now.status == r.expected_status
+                    && now.seats_used > r.seats =>
+            {
+                Ok(RenewalOutcome::SeatsBelowUse { seats_used: now.seats_used })
+            }
+            _ => Ok(RenewalOutcome::Conflict),
+        }
+    }
+
+    fn renewal_expr(license_id: &str, r: &Renewal<'_>) -> Expr {
         let month = expiry_month(r.expires_at);
         let mut update = "SET seats = :seats, licenseExpiry = :expiry, graceEnds = :graceEnds, keyVersion = :kv, \
                           licenseKey = :key, #status = :newStatus, updatedAt = :now"
@@ -398,20 +438,7 @@ impl Store {
                 .value(":gpk", s(keys::license_expiry_month(&month)))
                 .value(":gsk", s(expiry_sort_key(r.expires_at, license_id)));
         }
-        match self.update(&license_key(license_id), expr).await {
-            Ok(()) => Ok(RenewalOutcome::Renewed),
-            Err(StoreError::ConditionFailed) => match self.get_license(license_id).await? {
-                Some(now)
-                    if now.key_version == r.expected_key_version
-                        && now.status == r.expected_status
-                        && now.seats_used > r.seats =>
-                {
-                    Ok(RenewalOutcome::SeatsBelowUse { seats_used: now.seats_used })
-                }
-                _ => Ok(RenewalOutcome::Conflict),
-            },
-            Err(e) => Err(e),
-        }
+        expr
     }
 
     /// A `licenses_expiring` cursor that resumes right after `license` (in the month its expiry

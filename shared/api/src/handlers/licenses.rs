@@ -379,6 +379,31 @@ pub async fn quote_accept(req: Request, state: Arc<AppState>) -> HttpResult {
     ok(&purchase::quote_json(&quote, state.clock.now()))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeatsBody {
+    #[serde(deserialize_with = "azora_domain::json_integer::exact")]
+    add: i64,
+}
+
+/// `POST /api/enterprise/licenses/{licenseId}/seats` (Idempotency-Key required): the org's
+/// enterprise admin (or an admin) buys `add` more seats on a license bought self-serve; a Stripe
+/// invoice for the prorated price is sent, and the seats are added (with a new key) when it is
+/// paid. The answer is the order, as a quote of kind `add_seats`.
+pub async fn seats_add(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let key = idempotency::key(&req)?;
+    idempotency::once(&state, &req, &principal, || async {
+        let body: SeatsBody = json_body(&req)?;
+        let added = parse_seats(body.add).map_err(|e| azora_domain::ValidationError::new("add", e.message))?;
+        let order_id = derived_id("quo", &principal, &key);
+        let license_id = path_param(&req, "licenseId")?;
+        let order = purchase::request_seats(&state, &principal, &license_id, added, &order_id).await?;
+        http::json(StatusCode::CREATED, &purchase::quote_json(&order, state.clock.now()))
+    })
+    .await
+}
+
 /// `GET /api/enterprise/quotes?cursor=`: the caller's organisation's quotes (or their own), newest first.
 pub async fn quote_list(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;

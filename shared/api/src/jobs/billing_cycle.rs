@@ -38,7 +38,7 @@ const GRACE: &str = "grace";
 const RECONCILE: &str = "reconcile";
 /// Enterprise quote invoices past due. At most [`UNPAID_QUOTES_PER_RUN`] per run (each is a few
 /// Stripe calls); more wait for the next day's run.
-const UNPAID_QUOTES: &str = "unpaid-quotes";
+const UNPAID_QUOTES: &str = "quotes";
 const UNPAID_QUOTES_PER_RUN: i32 = 100;
 const PAGE_SIZE: i32 = 100;
 

@@ -1,5 +1,6 @@
-//! The billing cycle's licensing step: renewal notices 30, 7 and 1 days before expiry (each once)
-//! and expiry after the grace days. Idempotent: a second run the same day finds nothing to do.
+//! The billing cycle's licensing step: renewal notices 30, 7 and 1 days before expiry (each once),
+//! the renewal invoice of a license bought self-serve 30 days before expiry (once per term,
+//! `purchase::invoice_renewal`) and expiry after the grace days. Idempotent: a second run the same day finds nothing to do.
 //! Resumable: it checkpoints a cursor (month and position) and stops when its time budget runs out.
 //!
 //! Licenses are found through GSI1 by expiry month (`LICENSE_EXPIRY#<yyyy-mm>`, sorted by expiry),
@@ -26,6 +27,7 @@ const DAY: SignedDuration = SignedDuration::from_hours(24);
 struct Report {
     scanned: u64,
     notices_sent: u64,
+    renewal_invoices: u64,
     expired: u64,
 }
 
@@ -101,11 +103,12 @@ async fn save(
 }
 
 impl Report {
-    fn increments(&self, since: &Report) -> [(&'static str, i64); 3] {
+    fn increments(&self, since: &Report) -> [(&'static str, i64); 4] {
         let d = |a: u64, b: u64| a.saturating_sub(b) as i64;
         [
             ("scanned", d(self.scanned, since.scanned)),
             ("noticesSent", d(self.notices_sent, since.notices_sent)),
+            ("renewalInvoices", d(self.renewal_invoices, since.renewal_invoices)),
             ("expired", d(self.expired, since.expired)),
         ]
     }
@@ -118,6 +121,7 @@ impl Report {
             "done": done,
             "scanned": self.scanned,
             "noticesSent": self.notices_sent,
+            "renewalInvoices": self.renewal_invoices,
             "expired": self.expired,
         })
     }
@@ -125,7 +129,7 @@ impl Report {
 
 /// This step's entry in the report of an invocation that did not run it.
 pub fn skipped(done: bool) -> Value {
-    json!({ "step": STEP, "done": done, "scanned": 0, "noticesSent": 0, "expired": 0 })
+    json!({ "step": STEP, "done": done, "scanned": 0, "noticesSent": 0, "renewalInvoices": 0, "expired": 0 })
 }
 async fn process(state: &AppState, license: &License, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
     let live = matches!(license.status, LicenseStatus::Active | LicenseStatus::Suspended);
@@ -143,6 +147,9 @@ async fn process(state: &AppState, license: &License, now: Timestamp, report: &m
         && send_notice_once(state, license, days, now).await?
     {
         report.notices_sent += 1;
+    }
+    if license.standing(now) == Standing::Active && super::purchase::invoice_renewal(state, license).await? {
+        report.renewal_invoices += 1;
     }
     Ok(())
 }

@@ -448,6 +448,38 @@ pub async fn rekey(
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Result<License, LicenseError> {
+    let renewed = rekeyed(state, license, seats, expires_at, now)?;
+    let outcome = state.store.renew_license(&license.id, &renewal(license, &renewed, now)).await?;
+    match outcome {
+        RenewalOutcome::Renewed => Ok(renewed),
+        RenewalOutcome::SeatsBelowUse { seats_used } => Err(LicenseError::SeatsBelowUse { seats_used }),
+        RenewalOutcome::Conflict => Err(LicenseError::Changed),
+    }
+}
+
+/// What a re-key writes over `license` as read.
+pub fn renewal<'a>(license: &License, renewed: &'a License, now: Timestamp) -> Renewal<'a> {
+    Renewal {
+        expected_key_version: license.key_version,
+        expected_status: license.status,
+        new_status: renewed.status,
+        expires_at: renewed.expires_at,
+        grace_ends: grace_until(renewed.expires_at, license.grace_days),
+        seats: renewed.seats,
+        key_version: renewed.key_version,
+        key: &renewed.key,
+        now,
+    }
+}
+
+/// `license` with new terms and the next key version, signed (nothing stored).
+pub fn rekeyed(
+    state: &AppState,
+    license: &License,
+    seats: u32,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<License, LicenseError> {
     let new_status = if license.status == LicenseStatus::Expired { LicenseStatus::Active } else { license.status };
     let mut renewed = License {
         seats,
@@ -460,28 +492,7 @@ pub async fn rekey(
     // The new key's issuedAt is the re-key: it starts the replaced key's overlap.
     let payload = KeyPayload { issued_at: now.as_second(), ..renewed.key_payload() };
     renewed.key = state.config.license_signer.get()?.issue(&payload);
-    let outcome = state
-        .store
-        .renew_license(
-            &license.id,
-            &Renewal {
-                expected_key_version: license.key_version,
-                expected_status: license.status,
-                new_status,
-                expires_at,
-                grace_ends: grace_until(expires_at, license.grace_days),
-                seats,
-                key_version: renewed.key_version,
-                key: &renewed.key,
-                now,
-            },
-        )
-        .await?;
-    match outcome {
-        RenewalOutcome::Renewed => Ok(renewed),
-        RenewalOutcome::SeatsBelowUse { seats_used } => Err(LicenseError::SeatsBelowUse { seats_used }),
-        RenewalOutcome::Conflict => Err(LicenseError::Changed),
-    }
+    Ok(renewed)
 }
 
 // ------------------------------------------------------------------ usage

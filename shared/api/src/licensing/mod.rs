@@ -88,7 +88,11 @@ pub enum LicenseError {
     /// A month parameter that is not `YYYY-MM`, or a span out of bounds (400 `invalid_month`).
     #[error("{message}")]
     InvalidMonth { field: Option<&'static str>, message: String },
-    /// The quote's price no longer holds (409 `quote_expired`).
+    /// Seats and renewals are bought self-serve only for licenses bought that way (409
+    /// `not_self_serve`); an admin changes the others.
+    #[error("This license was not bought self-serve (or its term has ended); an admin changes its seats and term.")]
+    NotSelfServe,
+    /// The quote's price no longer holds (422 `quote_expired`, as for a plan change's quote).
     #[error("This quote expired; ask for a new one.")]
     QuoteExpired,
     /// The quote cannot be accepted in its status (409 `quote_not_open`).

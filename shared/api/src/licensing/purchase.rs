@@ -24,14 +24,16 @@ use crate::fault::Fault;
 use crate::state::AppState;
 use azora_domain::Role;
 use azora_domain::license::DEFAULT_GRACE_DAYS;
+use azora_domain::license::{License, LicenseStatus, MAX_SEATS};
 use azora_domain::license_purchase::{
-    INVOICE_DAYS_DUE, PaidInvoice, QUOTE_VALID_DAYS, Quote, QuoteInvoice, QuoteStatus, org_owner, quote, term_end,
-    user_owner,
+    INVOICE_DAYS_DUE, PaidInvoice, QUOTE_VALID_DAYS, Quote, QuoteInvoice, QuoteKind, QuoteStatus, RENEWAL_INVOICE_DAYS,
+    org_owner, original_quote_id, quote, renewal_quote_id, seats_price, term_end, user_owner,
 };
 use azora_domain::notification::EmailAddress;
 use azora_domain::tiers::Tier;
 use azora_store::StoreError;
 use azora_store::cursor::Page;
+use azora_store::licenses::RenewalOutcome;
 use azora_stripe::invoicing::SendInvoiceRequest;
 use jiff::SignedDuration;
 use serde_json::{Value, json};
@@ -69,6 +71,7 @@ pub async fn request_quote(
         requested_by: principal.user_id.clone(),
         org_name: request.org_name,
         contact_email: request.contact_email,
+        kind: QuoteKind::NewLicense,
         price,
         status: QuoteStatus::Open,
         created_at: now,
@@ -111,27 +114,51 @@ pub async fn accept_quote(state: &AppState, principal: &Principal, quote_id: &st
         QuoteStatus::Open if state.clock.now() >= quote.valid_until => return Err(LicenseError::QuoteExpired),
         QuoteStatus::Open => {}
     }
-    let stripe = state.stripe()?;
-    let gateway = |e: azora_stripe::GatewayError| LicenseError::Fault(Fault::Gateway(e));
-    let metadata = HashMap::from([(QUOTE_METADATA_KEY.to_string(), quote.id.clone())]);
-    let customer = stripe
-        .create_invoice_customer(
-            &quote.org_name,
-            quote.contact_email.as_str(),
-            metadata.clone(),
-            &format!("quote-{}-customer", quote.id),
-        )
-        .await
-        .map_err(gateway)?;
+    let customer = match quote.kind.license() {
+        // Seats and renewals (left open by a crash before their invoice) bill the license's buyer.
+        Some(license_id) => customer_of(&original_of(state, &super::existing(state, license_id).await?).await?)?,
+        None => state
+            .stripe()?
+            .create_invoice_customer(
+                &quote.org_name,
+                quote.contact_email.as_str(),
+                HashMap::from([(QUOTE_METADATA_KEY.to_string(), quote.id.clone())]),
+                &format!("quote-{}-customer", quote.id),
+            )
+            .await
+            .map_err(gateway)?,
+    };
+    send_quote_invoice(state, &quote, customer, INVOICE_DAYS_DUE).await
+}
+
+fn gateway(e: azora_stripe::GatewayError) -> LicenseError {
+    LicenseError::Fault(Fault::Gateway(e))
+}
+
+/// Sends the invoice of an open quote to `customer`, due in `days_until_due` days, and moves the
+/// quote to `invoiced`; every Stripe key derives from the quote id (see the module's note).
+async fn send_quote_invoice(
+    state: &AppState,
+    quote: &Quote,
+    customer: String,
+    days_until_due: u32,
+) -> Result<Quote, LicenseError> {
     let p = &quote.price;
-    let description = format!("{} Enterprise seats for {} months", p.seats, p.term_months);
-    let sent = stripe
+    let description = match &quote.kind {
+        QuoteKind::NewLicense => format!("{} Enterprise seats for {} months", p.seats, p.term_months),
+        QuoteKind::AddSeats { license_id } => format!("{} more Enterprise seats on license {license_id}", p.seats),
+        QuoteKind::Renewal { license_id, .. } => {
+            format!("Renewal of license {license_id}: {} Enterprise seats for {} months", p.seats, p.term_months)
+        }
+    };
+    let sent = state
+        .stripe()?
         .send_invoice(&SendInvoiceRequest {
             customer: &customer,
             amount: p.total,
             description: &description,
-            days_until_due: INVOICE_DAYS_DUE,
-            metadata,
+            days_until_due,
+            metadata: HashMap::from([(QUOTE_METADATA_KEY.to_string(), quote.id.clone())]),
             idempotency_key: &format!("quote-{}", quote.id),
         })
         .await
@@ -151,6 +178,132 @@ pub async fn accept_quote(state: &AppState, principal: &Principal, quote_id: &st
         Err(e) => return Err(e.into()),
     }
     state.store.get_quote(&quote.id).await?.ok_or(LicenseError::NotFound("quote"))
+}
+
+/// The quote a self-serve license was bought with, paid; `NotSelfServe` for licenses made by an
+/// admin (their terms are changed by an admin).
+async fn original_of(state: &AppState, license: &License) -> Result<Quote, LicenseError> {
+    let id = original_quote_id(&license.id).ok_or(LicenseError::NotSelfServe)?;
+    match state.store.get_quote(&id).await? {
+        Some(q) if q.status == QuoteStatus::Paid && q.invoice.is_some() => Ok(q),
+        _ => Err(LicenseError::NotSelfServe),
+    }
+}
+
+fn customer_of(original: &Quote) -> Result<String, LicenseError> {
+    original.invoice.as_ref().map(|i| i.customer_id.clone()).ok_or(LicenseError::NotSelfServe)
+}
+
+/// Invoices `added` seats on a self-serve license until its current expiry, prorated per started
+/// day (`license_purchase::seats_price`); the seats come when the invoice is paid. `order_id`
+/// derives from the caller's idempotency key, so a retried request finds the same order.
+pub async fn request_seats(
+    state: &AppState,
+    principal: &Principal,
+    license_id: &str,
+    added: u32,
+    order_id: &str,
+) -> Result<Quote, LicenseError> {
+    let license = super::managed_license(state, principal, license_id).await?;
+    let now = state.clock.now();
+    if license.status != LicenseStatus::Active || now >= license.expires_at {
+        return Err(super::inactive(&license, now));
+    }
+    if license.seats.saturating_add(added) > MAX_SEATS {
+        return Err(
+            azora_domain::ValidationError::new("add", format!("a license has at most {MAX_SEATS} seats")).into()
+        );
+    }
+    let original = original_of(state, &license).await?;
+    let order = match state.store.get_quote(order_id).await? {
+        Some(existing) => existing,
+        None => {
+            let price = seats_price(&original.price, added, license.expires_at, now);
+            if price.total.amount == 0 {
+                return Err(LicenseError::NotSelfServe);
+            }
+            let order = Quote {
+                id: order_id.to_string(),
+                owner: original.owner.clone(),
+                org_id: Some(license.org_id.clone()),
+                requested_by: principal.user_id.clone(),
+                org_name: license.org_name.clone(),
+                contact_email: license.contact_email.clone(),
+                kind: QuoteKind::AddSeats { license_id: license.id.clone() },
+                price,
+                status: QuoteStatus::Open,
+                created_at: now,
+                valid_until: license.expires_at,
+                invoice: None,
+                license_id: None,
+            };
+            match state.store.create_quote(&order).await {
+                Ok(()) => order,
+                Err(StoreError::ConditionFailed) => {
+                    state.store.get_quote(order_id).await?.ok_or(LicenseError::NotFound("quote"))?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if order.kind.license() != Some(license.id.as_str()) || order.price.seats != added {
+        return Err(LicenseError::Changed);
+    }
+    if order.status != QuoteStatus::Open {
+        return Ok(order);
+    }
+    send_quote_invoice(state, &order, customer_of(&original)?, INVOICE_DAYS_DUE).await
+}
+
+/// Invoices the next term of a self-serve license once, [`RENEWAL_INVOICE_DAYS`] before it
+/// expires, due at its expiry (the license's seats, the original term, today's seat price).
+/// Returns whether an invoice was sent now.
+pub async fn invoice_renewal(state: &AppState, license: &License) -> Result<bool, LicenseError> {
+    let now = state.clock.now();
+    let window = license.expires_at - SignedDuration::from_hours(24 * RENEWAL_INVOICE_DAYS);
+    if license.status != LicenseStatus::Active || now < window || now >= license.expires_at {
+        return Ok(false);
+    }
+    let original = match original_of(state, license).await {
+        Ok(q) => q,
+        Err(LicenseError::NotSelfServe) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let id = renewal_quote_id(&license.id, license.expires_at);
+    let renewal = match state.store.get_quote(&id).await? {
+        Some(existing) => existing,
+        None => {
+            let renewal = Quote {
+                id: id.clone(),
+                owner: original.owner.clone(),
+                org_id: Some(license.org_id.clone()),
+                requested_by: original.requested_by.clone(),
+                org_name: license.org_name.clone(),
+                contact_email: license.contact_email.clone(),
+                kind: QuoteKind::Renewal { license_id: license.id.clone(), expires_at: license.expires_at },
+                price: quote(license.seats, original.price.term_months)?,
+                status: QuoteStatus::Open,
+                created_at: now,
+                valid_until: license.expires_at,
+                invoice: None,
+                license_id: None,
+            };
+            match state.store.create_quote(&renewal).await {
+                Ok(()) => renewal,
+                Err(StoreError::ConditionFailed) => {
+                    state.store.get_quote(&id).await?.ok_or(LicenseError::NotFound("quote"))?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if renewal.status != QuoteStatus::Open {
+        return Ok(false);
+    }
+    let seconds_left = license.expires_at.as_second() - now.as_second();
+    let days_until_due = u32::try_from((seconds_left + 86_399) / 86_400).unwrap_or(1).max(1);
+    send_quote_invoice(state, &renewal, customer_of(&original)?, days_until_due).await?;
+    Ok(true)
 }
 
 /// What a paid Stripe invoice did to a quote.
@@ -191,6 +344,19 @@ pub async fn apply_paid_invoice(
         return Err(Fault::broken(format!("quote {} was voided but its invoice was paid", quote.id)).into());
     }
     let now = state.clock.now();
+    match &quote.kind {
+        QuoteKind::NewLicense => {}
+        QuoteKind::AddSeats { license_id } => {
+            let license = super::existing(state, license_id).await?;
+            let seats = license.seats.saturating_add(quote.price.seats);
+            return apply_paid_change(state, &quote, &license, seats, license.expires_at, now).await;
+        }
+        QuoteKind::Renewal { license_id, .. } => {
+            let license = super::existing(state, license_id).await?;
+            let expires_at = term_end(license.expires_at.max(now), quote.price.term_months);
+            return apply_paid_change(state, &quote, &license, license.seats, expires_at, now).await;
+        }
+    }
     let p = &quote.price;
     let new = NewLicense {
         id: license_id.clone(),
@@ -210,6 +376,28 @@ pub async fn apply_paid_invoice(
     }
 }
 
+/// Re-keys `license` with the seats and expiry a paid quote bought, in one transaction with the
+/// quote moving to paid: a payment applies once. A license changed meanwhile (an admin's renewal)
+/// is read again by the retry of the event.
+async fn apply_paid_change(
+    state: &AppState,
+    quote: &Quote,
+    license: &License,
+    seats: u32,
+    expires_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<PaidOutcome, LicenseError> {
+    if license.status == LicenseStatus::Revoked {
+        return Err(Fault::broken(format!("quote {} paid for the revoked license {}", quote.id, license.id)).into());
+    }
+    let renewed = super::licenses::rekeyed(state, license, seats, expires_at, now)?;
+    let renewal = super::licenses::renewal(license, &renewed, now);
+    match state.store.renew_license_paid(&license.id, &renewal, quote).await? {
+        None | Some(RenewalOutcome::Renewed) => Ok(PaidOutcome::Issued(license.id.clone())),
+        Some(RenewalOutcome::SeatsBelowUse { .. } | RenewalOutcome::Conflict) => Err(LicenseError::Changed),
+    }
+}
+
 /// Voids the invoices of quotes unpaid past their due date (at most `limit`), and the quotes with
 /// them. An invoice Stripe reports paid meanwhile is left for its `invoice.paid` event. Returns
 /// how many were voided.
@@ -219,7 +407,6 @@ pub async fn void_unpaid(state: &AppState, limit: i32) -> Result<u32, LicenseErr
     for due in state.store.quotes_past_due(now, limit).await? {
         let Some(quote) = state.store.get_quote(&due.quote_id).await? else { continue };
         let stripe = state.stripe()?;
-        let gateway = |e: azora_stripe::GatewayError| LicenseError::Fault(Fault::Gateway(e));
         let invoice = stripe.retrieve_invoice(&due.invoice_id).await.map_err(gateway)?;
         match invoice.status.as_deref() {
             Some("open") => {
@@ -257,6 +444,8 @@ pub fn quote_json(quote: &Quote, now: jiff::Timestamp) -> Value {
         "status": if quote.status == QuoteStatus::Open && now >= quote.valid_until { "expired" } else { quote.status.as_str() },
         "createdAt": quote.created_at.to_string(),
         "validUntil": quote.valid_until.to_string(),
+        "kind": quote.kind.as_str(),
+        "targetLicenseId": quote.kind.license(),
         "invoice": quote.invoice.as_ref().map(|i| json!({
             "invoiceId": i.invoice_id,
             "hostedInvoiceUrl": i.hosted_url,
