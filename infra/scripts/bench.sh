@@ -80,4 +80,13 @@ step "leaderboard bench (${LEADERBOARD_USERS:-1000000} users)"
   --users "${LEADERBOARD_USERS:-1000000}" \
   --out "$target_dir/bench/leaderboard.json" ${LEADERBOARD_ARGS:-}
 
+# The product plan's claims: latency per endpoint class with round trips, webhook → fulfilment,
+# the open-model load of LOAD_USERS virtual users and the money invariants over what it wrote,
+# throughput against raw DynamoDB Local; writes docs/benchmarks.md and its two SVG figures.
+# Extra options: LOAD_ARGS="--rate 200 --seconds 300".
+step "load bench (${LOAD_USERS:-1000} virtual users)"
+# shellcheck disable=SC2086
+"$build_target/release/bench" load --users "${LOAD_USERS:-1000}" \
+  --out "$target_dir/bench/load.json" --doc "$REPO_ROOT/docs/benchmarks.md" ${LOAD_ARGS:-} | grep -v '"_aws"'
+
 step "done in $(( $(date +%s) - started ))s"

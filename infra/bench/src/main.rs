@@ -16,6 +16,9 @@
 mod cold;
 mod latency;
 mod leaderboard;
+mod load;
+mod plot;
+mod report;
 mod runtime_api;
 mod stats;
 mod survey;
@@ -57,6 +60,8 @@ const USAGE: &str = "usage: bench [--function-binary PATH] [--runs N] [--warmup 
   --out              JSON report (default <target>/bench/results.json)
 
 Subcommand: `bench leaderboard --help` (the 1,000,000-user leaderboard load and top-100 reads).
+Subcommand: `bench load --help` (latency per endpoint class, round trips, the open-model load and
+its money invariants, written to docs/benchmarks.md).
 
 Needs DynamoDB Local and moto: run `make bench`, or `source $(infra/scripts/start.sh test)` first.";
 
@@ -156,6 +161,17 @@ async fn run() -> Result<(), String> {
     if args.first().map(String::as_str) == Some("leaderboard") {
         require_stack()?;
         return leaderboard::run(&args[1..], target_dir().join("bench").join("leaderboard.json")).await;
+    }
+    if args.first().map(String::as_str) == Some("load") {
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            println!("{}", load::USAGE);
+            return Ok(());
+        }
+        require_stack()?;
+        let options = load::LoadOptions::parse(&args[1..], target_dir(), repo_root())?;
+        let report = load::run(&options).await?;
+        println!("{}", report::summary_table(&report));
+        return Ok(());
     }
     let Some(options) = parse_options()? else {
         return Ok(());
@@ -522,4 +538,21 @@ impl Report<'_> {
         std::fs::write(&self.options.out, text + "\n")
             .map_err(|e| format!("cannot write {}: {e}", self.options.out.display()))
     }
+}
+
+/// The machine a figure ran on: CPU model, cores and memory, as Linux reports them.
+pub fn machine_description() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|r| r.trim().to_string())))
+        .and_then(|kb| kb.trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    format!("{model}, {cores} cores, {memory_gib:.0} GiB")
 }

@@ -210,11 +210,30 @@ impl Intercept for IamRecorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let function = current_function().map_or_else(|| UNATTRIBUTED.to_string(), |f| f.to_string());
+        let service = cfg.load::<Metadata>().map_or("unknown", |m| m.service()).to_ascii_lowercase();
+        count_round_trip(&function, &service);
         for (action, resource) in self.actions(context.input(), cfg.load::<Metadata>()) {
             (self.sink)(Call { function: function.clone(), action, resource });
         }
         Ok(())
     }
+}
+
+/// Round trips (SDK operations, a transaction counting once) per (function, service) since the
+/// process started: `make bench` reads them around a run of one endpoint to count its calls.
+fn round_trips() -> &'static Mutex<BTreeMap<(String, String), u64>> {
+    static COUNTS: OnceLock<Mutex<BTreeMap<(String, String), u64>>> = OnceLock::new();
+    COUNTS.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+fn count_round_trip(function: &str, service: &str) {
+    let mut counts = round_trips().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *counts.entry((function.to_string(), service.to_string())).or_default() += 1;
+}
+
+/// A copy of the round-trip counters: (function, service) → operations sent.
+pub fn round_trip_counts() -> BTreeMap<(String, String), u64> {
+    round_trips().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
 }
 
 struct Registry {
