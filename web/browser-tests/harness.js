@@ -5,6 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const BASE = process.env.AZORA_CONSOLE_URL ?? 'http://127.0.0.1:3000';
+/** The Stripe sandbox's control API (its clock, its DNS records), as `make dev` runs it. */
+export const SANDBOX = process.env.AZORA_SANDBOX_URL ?? 'http://127.0.0.1:12111';
 const SCREENS = process.env.AZORA_SCREENS_DIR ?? join(process.cwd(), '..', 'target', 'web-screens');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 mkdirSync(SCREENS, { recursive: true });
@@ -63,6 +65,17 @@ export async function api(method, path, bearer, body, idempotencyKey) {
   const r = await fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A call to the Stripe sandbox's control API, e.g. `sandbox('/_sandbox/clock/advance', { seconds })`. */
+export async function sandbox(path, body) {
+  const r = await fetch(`${SANDBOX}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  if (!r.ok) throw new Error(`sandbox ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
 }
 
 /** Polls `probe` until it returns a truthy value (the webhook and worker run asynchronously). */
