@@ -1,7 +1,9 @@
 // Drives Debian's headless Chromium (no downloaded browser) against a running local server:
 // AZORA_CONSOLE_URL (the console and the API, one origin). Screenshots go to AZORA_SCREENS_DIR.
+/* global axe, document -- in page.evaluate, which runs in the page */
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const BASE = process.env.AZORA_CONSOLE_URL ?? 'http://127.0.0.1:3000';
@@ -35,6 +37,20 @@ export async function newPage(browser) {
 
 export async function screenshot(page, name) {
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The serious and critical axe-core violations on the page once it has loaded (none expected). */
+export async function accessibilityViolations(page) {
+  await page.waitForFunction(() => !document.querySelector('.loading'));
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
 }
 
 export function unique(prefix) {
