@@ -9,6 +9,7 @@ import { Checkout } from './screens/Checkout';
 import { PaymentDetail, PaymentHistory } from './screens/Payments';
 import { Tokens } from './screens/Tokens';
 import { Leaderboards } from './screens/Leaderboards';
+import { ClassBoard } from './screens/Classes';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
@@ -40,6 +41,7 @@ const SCREENS: Screen[] = [
   { pattern: '/payments/:paymentId', roles: ALL, render: (p) => <PaymentDetail paymentId={p.paymentId!} /> },
   { pattern: '/tokens', roles: ALL, render: () => <Tokens /> },
   { pattern: '/leaderboards', roles: ALL, render: () => <Leaderboards /> },
+  { pattern: '/leaderboards/classes/:classId', roles: ALL, render: (p) => <ClassBoard classId={p.classId!} /> },
   { pattern: '/instructor', roles: ['instructor'], render: () => <InstructorCourses /> },
   { pattern: '/instructor/earnings', roles: ['instructor'], render: () => <InstructorEarnings /> },
   { pattern: '/instructor/payouts', roles: ['instructor'], render: (_, q) => <InstructorPayouts query={q} /> },
