@@ -17,6 +17,7 @@ const ROLES = [
     ['/leaderboards', 'You follow nobody yet'],
     ['/billing', 'No invoices yet'],
     ['/billing/payment-method', 'Update your payment method'],
+    ['/enterprise/quotes', 'No quotes yet'],
   ]],
   ['instructor', 'demo-instructor', '', [
     ['/instructor', 'My courses'],

@@ -10,6 +10,7 @@ import { PaymentDetail, PaymentHistory } from './screens/Payments';
 import { Tokens } from './screens/Tokens';
 import { Leaderboards } from './screens/Leaderboards';
 import { ClassBoard } from './screens/Classes';
+import { QuotePage, Quotes } from './screens/Quotes';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
@@ -48,6 +49,8 @@ const SCREENS: Screen[] = [
   { pattern: '/instructor/courses/new', roles: ['instructor'], render: () => <CourseEditor /> },
   { pattern: '/instructor/courses/:courseId', roles: ['instructor'], render: (p) => <CourseEditor courseId={p.courseId} /> },
   { pattern: '/enterprise', roles: ['enterprise', 'admin'], render: () => <Licenses /> },
+  { pattern: '/enterprise/quotes', roles: ALL, render: () => <Quotes /> },
+  { pattern: '/enterprise/quotes/:quoteId', roles: ALL, render: (p) => <QuotePage quoteId={p.quoteId!} /> },
   { pattern: '/enterprise/licenses/:licenseId', roles: ['enterprise', 'admin'], render: (p) => <LicensePage licenseId={p.licenseId!} /> },
   { pattern: '/admin', roles: ['admin'], render: (_, q) => <AdminAudit query={q} /> },
   { pattern: '/admin/payments', roles: ['admin'], render: (_, q) => <AdminPayments query={q} /> },

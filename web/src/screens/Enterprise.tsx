@@ -31,6 +31,9 @@ export function Licenses() {
   return (
     <section>
       <h1>Licenses</h1>
+      <p>
+        More seats or a new license? <Link to="/enterprise/quotes">Get a quote</Link>.
+      </p>
       <form className="card inline" onSubmit={open} aria-label="Open a license">
         <Field label="License id" hint="From your license email, e.g. lic_demo">
           <input name="licenseId" value={id} onChange={(e) => setId(e.target.value)} />
