@@ -68,8 +68,8 @@ export async function signIn(page, role, sub, org = '') {
 }
 
 /** A dev token for setting up through the API what a journey does not itself show. */
-export async function token(role, sub) {
-  const r = await fetch(`${BASE}/_local/token`, { method: 'POST', body: JSON.stringify({ role, sub }) });
+export async function token(role, sub, org) {
+  const r = await fetch(`${BASE}/_local/token`, { method: 'POST', body: JSON.stringify(org ? { role, sub, org } : { role, sub }) });
   if (!r.ok) throw new Error(`token: ${r.status} ${await r.text()}`);
   return (await r.json()).token;
 }
