@@ -31,6 +31,7 @@ wait_http "http://127.0.0.1:$sandbox_port/_sandbox/health" 30 || die "the Stripe
 
 PORT="$port" TABLE_NAME="azora-browser-$(date +%s)-$$" STRIPE_API_BASE="http://127.0.0.1:$sandbox_port/" \
   APP_BASE_URL="http://127.0.0.1:$port" AZORA_WEB_DIST="$REPO_ROOT/web/dist" RUST_LOG="${RUST_LOG:-warn}" \
+  DNS_RESOLVER_URL="http://127.0.0.1:$sandbox_port/dns-query" \
   "$bin/local-server" --seed > "$run_dir/local-server.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/api/health" 60 || die "the local server did not start; see $run_dir/local-server.log"

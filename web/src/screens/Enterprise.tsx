@@ -3,6 +3,7 @@ import { api, ApiError, newIdempotencyKey, type components } from '../api/client
 import { AsyncView, Empty, ErrorMessage, Field, Notice, useAsync } from '../components/ui';
 import { Chart } from '../components/Chart';
 import { formatDate } from '../format';
+import { WhiteLabelSettings } from './WhiteLabel';
 import { Link, navigate } from '../router';
 import { hasRole, useSession } from '../session';
 
@@ -94,6 +95,7 @@ export function LicensePage({ licenseId }: { licenseId: string }) {
               </dd>
             </dl>
             <Seats license={l} onChanged={reload} />
+            {l.features.includes('white_label') && <WhiteLabelSettings license={l} onChanged={reload} />}
             {isAdmin && <LicenseAdmin license={l} onChanged={reload} />}
             <Usage licenseId={l.licenseId} />
           </>
