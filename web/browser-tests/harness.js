@@ -49,7 +49,11 @@ export async function accessibilityViolations(page) {
     const result = await axe.run(document, { resultTypes: ['violations'] });
     return result.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      .map((v) => {
+        // The first few nodes, each with why it fails (colours and ratio for contrast).
+        const nodes = v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} [${(n.failureSummary ?? '').split('\n').slice(1).join(' ').trim()}]`);
+        return `${v.id}: ${nodes.join(', ')}${v.nodes.length > 5 ? ` and ${v.nodes.length - 5} more` : ''}`;
+      });
   });
 }
 

@@ -11,6 +11,7 @@ import { Tokens } from './screens/Tokens';
 import { Leaderboards } from './screens/Leaderboards';
 import { ClassBoard } from './screens/Classes';
 import { QuotePage, Quotes } from './screens/Quotes';
+import { ApiDocs } from './screens/ApiDocs';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
@@ -34,6 +35,7 @@ const SCREENS: Screen[] = [
   { pattern: '/courses', render: (_, q) => <Catalog query={q} /> },
   { pattern: '/courses/:courseId', render: (p) => <CourseDetail courseId={p.courseId!} /> },
   { pattern: '/pricing', render: () => <Pricing /> },
+  { pattern: '/docs', render: () => <ApiDocs /> },
   { pattern: '/billing', roles: ALL, render: (_, q) => <Billing query={q} /> },
   { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing focus="payment-method" /> },
   { pattern: '/checkout', roles: ALL, render: () => <Checkout /> },
@@ -73,6 +75,7 @@ const NAV: { to: string; label: string; roles?: Role[] }[] = [
   { to: '/enterprise', label: 'Licenses', roles: ['enterprise', 'admin'] },
   { to: '/support', label: 'Support', roles: ['enterprise'] },
   { to: '/admin', label: 'Admin', roles: ['admin'] },
+  { to: '/docs', label: 'API' },
 ];
 
 function allowed(session: Session | null, roles: Role[] | undefined): boolean {
