@@ -10,6 +10,8 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     reportCompressedSize: true,
-    chunkSizeWarningLimit: 600,
+    // The API reference's Swagger UI is one lazily loaded chunk of ~1.6 MB (~460 KB gzipped); the
+    // initial JavaScript's budget is checked by scripts/bundle-size.js.
+    chunkSizeWarningLimit: 1700,
   },
 });

@@ -1,9 +1,11 @@
 // Subscriptions in the browser: subscribing from the plans page (a declined card, then 3-D
-// Secure), upgrading monthly → yearly with the proration shown before confirming, and canceling
-// at the period end then resuming. Through the API, the Stripe sandbox and its webhooks.
+// Secure), upgrading monthly → yearly with the proration shown before confirming, canceling
+// at the period end then resuming, and a renewal that fails (past due) fixed from the banner. Through the API, the Stripe sandbox and its webhooks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, launch, newPage, screenshot, signIn, token, unique } from './harness.js';
+import { api, eventually, launch, newPage, sandbox, screenshot, signIn, token, unique } from './harness.js';
+
+const DAY = 24 * 3600;
 
 let browser;
 before(async () => {
@@ -145,5 +147,54 @@ test('a subscriber adds a card with 3-D Secure, makes it the default and removes
   await eventually(async () => (await page.locator('[data-testid="saved-card"][data-last4="4242"]').count()) === 0, 'the old card to go');
   assert.equal(await page.locator('[data-testid="saved-card"]').count(), 1);
   await screenshot(page, 'payment-method-replaced');
+  assert.deepEqual(problems, []);
+});
+
+test('a renewal fails: the past-due banner leads to the card page, a new card pays the retry', async () => {
+  const { user, bearer } = await subscriber('pastdue', 'month');
+  // The subscriber's card starts failing (saved and made the default through the API).
+  const saved = await api('POST', '/api/payment-methods/setup', bearer, { paymentMethodId: 'pm_card_chargeCustomerFail' }, unique('pm'));
+  assert.ok(saved.status < 300, JSON.stringify(saved.body));
+  const failing = saved.body.paymentMethodId;
+  const made = await api('POST', `/api/payment-methods/${failing}/default`, bearer, {}, unique('default'));
+  assert.ok(made.status < 300, JSON.stringify(made.body));
+  // A month later, in the sandbox, the renewal is declined: past due (the plan is kept meanwhile).
+  await sandbox('/_sandbox/clock/advance', { seconds: 31 * DAY + 3600 });
+  await eventually(
+    async () => (await api('GET', '/api/subscriptions/current', bearer)).body?.status === 'past_due',
+    'the subscription to be past due',
+  );
+
+  const { page, problems } = await newPage(browser);
+  await signIn(page, 'student', user);
+  await page.goto('/billing');
+  const banner = page.getByTestId('past-due');
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /Your last payment failed/);
+  await page.locator('[data-testid="plan"][data-tier="pro"][data-status="past_due"]').waitFor();
+  await screenshot(page, 'billing-past-due');
+
+  await banner.getByRole('link', { name: 'Update your card' }).click();
+  await page.waitForURL(/\/billing\/payment-method$/);
+  await page.getByRole('heading', { name: 'Update your payment method' }).waitFor();
+  await page.getByRole('button', { name: 'Add a card' }).click();
+  await page.getByLabel(/^Mastercard/).check();
+  await page.getByRole('button', { name: 'Save card' }).click();
+  const added = page.locator('[data-testid="saved-card"][data-last4="4444"]');
+  await added.waitFor();
+  await page.getByRole('button', { name: 'Make default (Mastercard •••• 4444)' }).click();
+  await page.locator('[data-testid="saved-card"][data-last4="4444"][data-default="true"]').waitFor();
+  await screenshot(page, 'payment-method-fixed');
+
+  // The next retry (3 days after the failure) charges the new card: active again, no banner.
+  await sandbox('/_sandbox/clock/advance', { seconds: 3 * DAY });
+  await eventually(
+    async () => (await api('GET', '/api/subscriptions/current', bearer)).body?.status === 'active',
+    'the retry to pay the renewal',
+  );
+  await page.goto('/billing');
+  await page.locator('[data-testid="plan"][data-tier="pro"][data-status="active"]').waitFor();
+  assert.equal(await page.getByTestId('past-due').count(), 0);
+  await screenshot(page, 'billing-past-due-paid');
   assert.deepEqual(problems, []);
 });

@@ -1,10 +1,14 @@
 // Drives Debian's headless Chromium (no downloaded browser) against a running local server:
 // AZORA_CONSOLE_URL (the console and the API, one origin). Screenshots go to AZORA_SCREENS_DIR.
+/* global axe, document -- in page.evaluate, which runs in the page */
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const BASE = process.env.AZORA_CONSOLE_URL ?? 'http://127.0.0.1:3000';
+/** The Stripe sandbox's control API (its clock, its DNS records), as `make dev` runs it. */
+export const SANDBOX = process.env.AZORA_SANDBOX_URL ?? 'http://127.0.0.1:12111';
 const SCREENS = process.env.AZORA_SCREENS_DIR ?? join(process.cwd(), '..', 'target', 'web-screens');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 mkdirSync(SCREENS, { recursive: true });
@@ -35,6 +39,24 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 }
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The serious and critical axe-core violations on the page once it has loaded (none expected). */
+export async function accessibilityViolations(page) {
+  await page.waitForFunction(() => !document.querySelector('.loading'));
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => {
+        // The first few nodes, each with why it fails (colours and ratio for contrast).
+        const nodes = v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} [${(n.failureSummary ?? '').split('\n').slice(1).join(' ').trim()}]`);
+        return `${v.id}: ${nodes.join(', ')}${v.nodes.length > 5 ? ` and ${v.nodes.length - 5} more` : ''}`;
+      });
+  });
+}
+
 export function unique(prefix) {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 }
@@ -50,8 +72,8 @@ export async function signIn(page, role, sub, org = '') {
 }
 
 /** A dev token for setting up through the API what a journey does not itself show. */
-export async function token(role, sub) {
-  const r = await fetch(`${BASE}/_local/token`, { method: 'POST', body: JSON.stringify({ role, sub }) });
+export async function token(role, sub, org) {
+  const r = await fetch(`${BASE}/_local/token`, { method: 'POST', body: JSON.stringify(org ? { role, sub, org } : { role, sub }) });
   if (!r.ok) throw new Error(`token: ${r.status} ${await r.text()}`);
   return (await r.json()).token;
 }
@@ -63,6 +85,17 @@ export async function api(method, path, bearer, body, idempotencyKey) {
   const r = await fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A call to the Stripe sandbox's control API, e.g. `sandbox('/_sandbox/clock/advance', { seconds })`. */
+export async function sandbox(path, body) {
+  const r = await fetch(`${SANDBOX}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  if (!r.ok) throw new Error(`sandbox ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
 }
 
 /** Polls `probe` until it returns a truthy value (the webhook and worker run asynchronously). */

@@ -1,13 +1,8 @@
 // Every screen, as the role it is for: it renders without a failed request or a script error, and
 // an axe-core scan finds no serious or critical accessibility violation. Screenshots of each.
-/* global axe, document -- in page.evaluate, which runs in the page */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { launch, newPage, screenshot, signIn, unique } from './harness.js';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { accessibilityViolations, launch, newPage, screenshot, signIn, unique } from './harness.js';
 
 /** role, user, org, then [path, a text the loaded screen shows]. */
 const ROLES = [
@@ -22,6 +17,7 @@ const ROLES = [
     ['/leaderboards', 'You follow nobody yet'],
     ['/billing', 'No invoices yet'],
     ['/billing/payment-method', 'Update your payment method'],
+    ['/enterprise/quotes', 'No quotes yet'],
   ]],
   ['instructor', 'demo-instructor', '', [
     ['/instructor', 'My courses'],
@@ -59,15 +55,7 @@ for (const [role, user, org, screens] of ROLES) {
     for (const [path, marker] of screens) {
       await page.goto(path);
       await page.getByText(marker).first().waitFor();
-      await page.waitForFunction(() => !document.querySelector('.loading'));
-      await page.addScriptTag({ content: axeSource });
-      const violations = await page.evaluate(async () => {
-        const result = await axe.run(document, { resultTypes: ['violations'] });
-        return result.violations
-          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-          .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-      });
-      assert.deepEqual(violations, [], `${path} as ${role}`);
+      assert.deepEqual(await accessibilityViolations(page), [], `${path} as ${role}`);
       await screenshot(page, `screen-${role}${path.replace(/\//g, '-')}`);
     }
     assert.deepEqual(problems, []);

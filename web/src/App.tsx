@@ -9,6 +9,9 @@ import { Checkout } from './screens/Checkout';
 import { PaymentDetail, PaymentHistory } from './screens/Payments';
 import { Tokens } from './screens/Tokens';
 import { Leaderboards } from './screens/Leaderboards';
+import { ClassBoard } from './screens/Classes';
+import { QuotePage, Quotes } from './screens/Quotes';
+import { ApiDocs } from './screens/ApiDocs';
 import { CourseEditor, InstructorCourses, InstructorEarnings } from './screens/Instructor';
 import { LicensePage, Licenses } from './screens/Enterprise';
 import { AdminAudit, AdminLicenses, AdminPayments, AdminTokens } from './screens/Admin';
@@ -32,6 +35,7 @@ const SCREENS: Screen[] = [
   { pattern: '/courses', render: (_, q) => <Catalog query={q} /> },
   { pattern: '/courses/:courseId', render: (p) => <CourseDetail courseId={p.courseId!} /> },
   { pattern: '/pricing', render: () => <Pricing /> },
+  { pattern: '/docs', render: () => <ApiDocs /> },
   { pattern: '/billing', roles: ALL, render: (_, q) => <Billing query={q} /> },
   { pattern: '/billing/payment-method', roles: ALL, render: () => <Billing focus="payment-method" /> },
   { pattern: '/checkout', roles: ALL, render: () => <Checkout /> },
@@ -40,12 +44,15 @@ const SCREENS: Screen[] = [
   { pattern: '/payments/:paymentId', roles: ALL, render: (p) => <PaymentDetail paymentId={p.paymentId!} /> },
   { pattern: '/tokens', roles: ALL, render: () => <Tokens /> },
   { pattern: '/leaderboards', roles: ALL, render: () => <Leaderboards /> },
+  { pattern: '/leaderboards/classes/:classId', roles: ALL, render: (p) => <ClassBoard classId={p.classId!} /> },
   { pattern: '/instructor', roles: ['instructor'], render: () => <InstructorCourses /> },
   { pattern: '/instructor/earnings', roles: ['instructor'], render: () => <InstructorEarnings /> },
   { pattern: '/instructor/payouts', roles: ['instructor'], render: (_, q) => <InstructorPayouts query={q} /> },
   { pattern: '/instructor/courses/new', roles: ['instructor'], render: () => <CourseEditor /> },
   { pattern: '/instructor/courses/:courseId', roles: ['instructor'], render: (p) => <CourseEditor courseId={p.courseId} /> },
   { pattern: '/enterprise', roles: ['enterprise', 'admin'], render: () => <Licenses /> },
+  { pattern: '/enterprise/quotes', roles: ALL, render: () => <Quotes /> },
+  { pattern: '/enterprise/quotes/:quoteId', roles: ALL, render: (p) => <QuotePage quoteId={p.quoteId!} /> },
   { pattern: '/enterprise/licenses/:licenseId', roles: ['enterprise', 'admin'], render: (p) => <LicensePage licenseId={p.licenseId!} /> },
   { pattern: '/admin', roles: ['admin'], render: (_, q) => <AdminAudit query={q} /> },
   { pattern: '/admin/payments', roles: ['admin'], render: (_, q) => <AdminPayments query={q} /> },
@@ -68,6 +75,7 @@ const NAV: { to: string; label: string; roles?: Role[] }[] = [
   { to: '/enterprise', label: 'Licenses', roles: ['enterprise', 'admin'] },
   { to: '/support', label: 'Support', roles: ['enterprise'] },
   { to: '/admin', label: 'Admin', roles: ['admin'] },
+  { to: '/docs', label: 'API' },
 ];
 
 function allowed(session: Session | null, roles: Role[] | undefined): boolean {

@@ -68,6 +68,18 @@ const MESSAGES: Record<string, string> = {
   license_revoked: 'This license has been revoked.',
   invalid_status_transition: 'The license cannot change to that status from its current one.',
   domain_taken: 'That domain is already used by another organisation.',
+  org_mismatch: 'This license belongs to another organisation.',
+  key_superseded: 'That license key was replaced by a newer one. Ask your administrator for the current key.',
+  license_inactive: 'This license is not active (suspended, revoked or expired).',
+  nothing_to_verify: 'There is no custom domain waiting for verification.',
+  domain_not_verified: "The domain's DNS TXT record was not found yet. Add it, wait for DNS to update, and check again.",
+  // Saved cards
+  default_card_required: 'Add another card and make it the default before removing this one.',
+  // Support tickets
+  ticket_closed: 'This ticket is closed. File a new ticket if you need more help.',
+  invalid_transition: 'The ticket cannot move to that status from its current one.',
+  // Classes
+  class_full: 'This class is full. Ask its owner for another class.',
   // Social
   cannot_follow_self: 'You cannot follow yourself.',
   follow_limit_reached: 'You follow the maximum number of people.',

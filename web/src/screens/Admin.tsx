@@ -9,7 +9,7 @@ import { rememberLicense } from './Enterprise';
 
 type Feature = components['schemas']['Feature'];
 
-function AdminNav() {
+export function AdminNav() {
   return (
     <nav className="subnav" aria-label="Admin">
       <Link to="/admin">Audit log</Link>

@@ -1,7 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, newIdempotencyKey, type components } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, Field, Notice, useAsync } from '../components/ui';
+import { Chart } from '../components/Chart';
 import { formatDate } from '../format';
+import { WhiteLabelSettings } from './WhiteLabel';
 import { Link, navigate } from '../router';
 import { hasRole, useSession } from '../session';
 
@@ -31,6 +33,9 @@ export function Licenses() {
   return (
     <section>
       <h1>Licenses</h1>
+      <p>
+        More seats or a new license? <Link to="/enterprise/quotes">Get a quote</Link>.
+      </p>
       <form className="card inline" onSubmit={open} aria-label="Open a license">
         <Field label="License id" hint="From your license email, e.g. lic_demo">
           <input name="licenseId" value={id} onChange={(e) => setId(e.target.value)} />
@@ -90,6 +95,7 @@ export function LicensePage({ licenseId }: { licenseId: string }) {
               </dd>
             </dl>
             <Seats license={l} onChanged={reload} />
+            {l.features.includes('white_label') && <WhiteLabelSettings license={l} onChanged={reload} />}
             {isAdmin && <LicenseAdmin license={l} onChanged={reload} />}
             <Usage licenseId={l.licenseId} />
           </>
@@ -162,6 +168,8 @@ function Seats({ license, onChanged }: { license: License; onChanged: () => void
   );
 }
 
+const count = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+
 function Usage({ licenseId }: { licenseId: string }) {
   const [usage, reload] = useAsync((signal) => api.get('/api/enterprise/usage', { signal, query: { licenseId } }), [licenseId]);
   return (
@@ -172,30 +180,46 @@ function Usage({ licenseId }: { licenseId: string }) {
           u.months.length === 0 ? (
             <Empty>No usage recorded yet.</Empty>
           ) : (
-            <table className="table" aria-label="Usage">
-              <thead>
-                <tr>
-                  <th>Month</th>
-                  <th className="num">Seats used</th>
-                  <th className="num">Active learners</th>
-                  <th className="num">Courses started</th>
-                  <th className="num">Completed</th>
-                  <th className="num">Tokens earned</th>
-                </tr>
-              </thead>
-              <tbody>
-                {u.months.map((m) => (
-                  <tr key={m.month}>
-                    <td>{m.month}</td>
-                    <td className="num">{m.seatsUsed}</td>
-                    <td className="num">{m.activeLearners}</td>
-                    <td className="num">{m.coursesStarted}</td>
-                    <td className="num">{m.coursesCompleted}</td>
-                    <td className="num">{m.tokensEarned}</td>
+            <>
+              <Chart
+                kind="bar"
+                testId="usage-chart"
+                integer
+                tableElsewhere="the usage table below"
+                title={`Seats used (of ${u.seats}), active learners and courses completed by month`}
+                labels={u.months.map((m) => m.month)}
+                format={(v) => count.format(v)}
+                series={[
+                  { label: 'Seats used', color: '#1f5fbf', values: u.months.map((m) => m.seatsUsed) },
+                  { label: 'Active learners', color: '#1c7c3c', values: u.months.map((m) => m.activeLearners) },
+                  { label: 'Courses completed', color: '#b35c00', values: u.months.map((m) => m.coursesCompleted) },
+                ]}
+              />
+              <table className="table" aria-label="Usage">
+                <thead>
+                  <tr>
+                    <th>Month</th>
+                    <th className="num">Seats used</th>
+                    <th className="num">Active learners</th>
+                    <th className="num">Courses started</th>
+                    <th className="num">Completed</th>
+                    <th className="num">Tokens earned</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {u.months.map((m) => (
+                    <tr key={m.month}>
+                      <td>{m.month}</td>
+                      <td className="num">{m.seatsUsed}</td>
+                      <td className="num">{m.activeLearners}</td>
+                      <td className="num">{m.coursesStarted}</td>
+                      <td className="num">{m.coursesCompleted}</td>
+                      <td className="num">{m.tokensEarned}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           )
         }
       </AsyncView>

@@ -2,6 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, type components } from '../api/client';
 import { humanMessage } from '../api/errors';
 import { AsyncView, Empty, Field, Loading, ErrorMessage, MoreButton, Notice, useAsync } from '../components/ui';
+import { Chart } from '../components/Chart';
+import { balancesOverTime, ledgerEntries } from '../earnings';
 import { CURRENCIES, formatDate, formatMoney, fromMinorUnits, toMinorUnits } from '../format';
 import { Link, navigate } from '../router';
 
@@ -329,36 +331,82 @@ export function InstructorEarnings() {
           e.balances.length === 0 ? (
             <Empty>No sales yet. You earn 70% of each sale; it becomes available after the refund window.</Empty>
           ) : (
-            <table className="table" aria-label="Balances">
-              <thead>
-                <tr>
-                  <th>Currency</th>
-                  <th className="num">Pending</th>
-                  <th className="num">Available</th>
-                  <th className="num">Paid out</th>
-                  <th className="num">Reversed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {e.balances.map((b, i) => {
-                  const row = b as Record<string, unknown>;
-                  const currency = String(row.currency ?? 'USD');
-                  const money = (k: string) => formatMoney(Number(row[k] ?? 0), currency);
-                  return (
-                    <tr key={i}>
-                      <td>{currency}</td>
-                      <td className="num">{money('pending')}</td>
-                      <td className="num">{money('available')}</td>
-                      <td className="num">{money('paidOut')}</td>
-                      <td className="num">{money('reversed')}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <>
+              <table className="table" aria-label="Balances">
+                <thead>
+                  <tr>
+                    <th>Currency</th>
+                    <th className="num">Pending</th>
+                    <th className="num">Available</th>
+                    <th className="num">Paid out</th>
+                    <th className="num">Reversed</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {e.balances.map((b, i) => {
+                    const row = b as Record<string, unknown>;
+                    const currency = String(row.currency ?? 'USD');
+                    const money = (k: string) => formatMoney(Number(row[k] ?? 0), currency);
+                    return (
+                      <tr key={i}>
+                        <td>{currency}</td>
+                        <td className="num">{money('pending')}</td>
+                        <td className="num">{money('available')}</td>
+                        <td className="num">{money('paidOut')}</td>
+                        <td className="num">{money('reversed')}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+              <EarningsCharts currencies={e.balances.map((b) => String((b as Record<string, unknown>).currency ?? 'USD'))} />
+            </>
           )
         }
       </AsyncView>
     </section>
+  );
+}
+
+/** The whole ledger (at most 1,000 entries, newest first from the API) as one chart per currency. */
+function EarningsCharts({ currencies }: { currencies: string[] }) {
+  const [ledger, reload] = useAsync(async (signal) => {
+    const entries: object[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const p = await api.get('/api/instructors/me/earnings', { signal, query: { limit: 100, cursor } });
+      entries.push(...p.entries);
+      if (!p.nextCursor) break;
+      cursor = p.nextCursor;
+    }
+    return ledgerEntries(entries);
+  }, []);
+  const day = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  return (
+    <AsyncView value={ledger} what="your earnings over time" retry={reload}>
+      {(entries) => (
+        <>
+          {currencies.map((currency) => {
+            const points = balancesOverTime(entries, currency, new Date());
+            if (points.length === 0) return null;
+            return (
+              <Chart
+                key={currency}
+                kind="line"
+                testId={`earnings-chart-${currency}`}
+                title={`Your ${currency} earnings over time`}
+                labels={points.map((p) => day.format(p.at))}
+                format={(v) => formatMoney(v, currency)}
+                series={[
+                  { label: 'Pending', color: '#b35c00', values: points.map((p) => p.pending) },
+                  { label: 'Available', color: '#1c7c3c', values: points.map((p) => p.available) },
+                  { label: 'Paid out', color: '#1f5fbf', values: points.map((p) => p.paidOut) },
+                ]}
+              />
+            );
+          })}
+        </>
+      )}
+    </AsyncView>
   );
 }

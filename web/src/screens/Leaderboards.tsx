@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import { api, type components } from '../api/client';
+import { api } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, Field, useAsync } from '../components/ui';
+import { Board } from '../components/Board';
 import { PrivacySettings } from './Tokens';
+import { ClassesPanel } from './Classes';
 
-type BoardEntry = components['schemas']['BoardEntry'];
 type Period = 'all' | 'week';
 
 export function Leaderboards() {
@@ -50,21 +51,9 @@ export function Leaderboards() {
           <Following onChanged={reloadFriends} />
         </div>
       </div>
+      <ClassesPanel />
       <PrivacySettings onSaved={reload} />
     </section>
-  );
-}
-
-function Board({ entries }: { entries: BoardEntry[] }) {
-  if (entries.length === 0) return <Empty>Nobody has earned tokens in this period yet.</Empty>;
-  return (
-    <ol className="board">
-      {entries.map((e, i) => (
-        <li key={`${e.rank}-${i}`} className={e.isMe ? 'me' : undefined}>
-          <span className="rank">#{e.rank}</span> <span>{e.displayName}</span> <strong className="num">{e.score}</strong>
-        </li>
-      ))}
-    </ol>
   );
 }
 

@@ -152,7 +152,15 @@ function PlanCard({
           </Link>
         ) : null
       ) : plan.purchase === 'licenses' ? (
-        <p className="muted">Contact sales for an organisation license.</p>
+        signedIn ? (
+          <Link to="/enterprise/quotes" className="button">
+            Get a quote
+          </Link>
+        ) : (
+          <Link to="/signin?next=%2Fenterprise%2Fquotes" className="button">
+            Sign in for a quote
+          </Link>
+        )
       ) : null}
     </article>
   );

@@ -6,13 +6,19 @@ import { Pager, useCursorPages } from '../components/paging';
 import { AsyncView, Empty, ErrorMessage, Field, useAsync } from '../components/ui';
 import { formatDate } from '../format';
 import { Link, navigate } from '../router';
+import { hasRole, useSession } from '../session';
+import { AdminNav } from './Admin';
 
+type Status = 'open' | 'pending_customer' | 'resolved' | 'closed';
+
+/** Statuses in the words of the side reading them: the organisation, or support staff. */
 const STATUS_LABELS: Record<string, string> = {
   open: 'Waiting for support',
   pending_customer: 'Waiting for you',
   resolved: 'Resolved',
   closed: 'Closed',
 };
+const STAFF_STATUS_LABELS: Record<string, string> = { ...STATUS_LABELS, pending_customer: 'Waiting for the customer' };
 
 function ticketLink(id: string) {
   return `/support/${encodeURIComponent(id)}`;
@@ -74,8 +80,9 @@ export function SupportTickets() {
             <>
               <ul aria-label="Tickets">
                 {page.items.map((t) => (
-                  <li key={t.ticketId}>
-                    <Link to={ticketLink(t.ticketId)}>{t.subject}</Link> — {STATUS_LABELS[t.status] ?? t.status},{' '}
+                  <li key={t.ticketId} data-ticket={t.ticketId} data-status={t.status}>
+                    <Link to={ticketLink(t.ticketId)}>{t.subject}</Link>{' '}
+                    <span className={`badge ticket-${t.status}`}>{STATUS_LABELS[t.status] ?? t.status}</span> filed{' '}
                     {formatDate(t.createdAt)}
                   </li>
                 ))}
@@ -89,17 +96,25 @@ export function SupportTickets() {
   );
 }
 
-/** One ticket's conversation, with a reply form and the moves the caller may make. */
+/**
+ * One ticket's conversation, with a reply form and the moves the caller may make: either side
+ * resolves or closes; support staff also park an open ticket on the customer. A reply reopens a
+ * resolved ticket (the API decides; this page shows the status it answers).
+ */
 export function SupportTicket({ ticketId }: { ticketId: string }) {
+  const staff = hasRole(useSession(), 'admin');
+  const labels = staff ? STAFF_STATUS_LABELS : STATUS_LABELS;
   const [ticket, reload] = useAsync(
     (signal) => api.get('/api/enterprise/support/tickets/{ticketId}', { signal, params: { ticketId } }),
     [ticketId],
   );
   const [reply, setReply] = useState('');
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const send = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
+    setBusy(true);
     try {
       await api.post('/api/enterprise/support/tickets/{ticketId}/replies', {
         params: { ticketId },
@@ -110,60 +125,80 @@ export function SupportTicket({ ticketId }: { ticketId: string }) {
       reload();
     } catch (err) {
       setError(err);
+    } finally {
+      setBusy(false);
     }
   };
-  const move = async (status: 'resolved' | 'closed') => {
+  const move = async (status: Status) => {
     setError(null);
+    setBusy(true);
     try {
       await api.post('/api/enterprise/support/tickets/{ticketId}/status', { params: { ticketId }, body: { status } });
       reload();
     } catch (err) {
       setError(err);
+    } finally {
+      setBusy(false);
     }
   };
   return (
     <AsyncView value={ticket} what="the ticket" retry={reload}>
       {(t) => (
         <section>
+          <p>
+            {staff ? <Link to="/admin/support">← Support queue</Link> : <Link to="/support">← All tickets</Link>}
+          </p>
           <h1>{t.subject}</h1>
           <p>
-            <span className="badge" data-status={t.status}>
-              {STATUS_LABELS[t.status] ?? t.status}
+            <span className={`badge ticket-${t.status}`} data-testid="ticket-status" data-status={t.status}>
+              {labels[t.status] ?? t.status}
             </span>{' '}
-            Filed {formatDate(t.createdAt)}, priority {t.priority}.
+            Filed {formatDate(t.createdAt)} by {t.createdBy}
+            {staff ? ` (${t.orgId})` : ''}, priority {t.priority}.
           </p>
           <ol className="conversation" aria-label="Conversation">
             <li>
+              <strong>{staff ? `Customer (${t.orgId})` : 'Your organisation'}</strong>, {formatDate(t.createdAt)}
               <p>{t.body}</p>
             </li>
             {(t.replies ?? []).map((r) => (
-              <li key={r.replyId} className={r.fromSupport ? 'from-support' : undefined}>
-                <strong>{r.fromSupport ? 'Azora support' : 'Your organisation'}</strong>, {formatDate(r.createdAt)}
+              <li key={r.replyId} className={r.fromSupport ? 'from-support' : undefined} data-from-support={r.fromSupport}>
+                <strong>{r.fromSupport ? 'Azora support' : staff ? `Customer (${t.orgId})` : 'Your organisation'}</strong>,{' '}
+                {formatDate(r.createdAt)}
                 <p>{r.body}</p>
               </li>
             ))}
           </ol>
           <ErrorMessage error={error} />
           {t.status === 'closed' ? (
-            <Empty>This ticket is closed. File a new one if you need more help.</Empty>
+            <Empty>
+              This ticket is closed.{staff ? '' : ' File a new one if you need more help.'}
+            </Empty>
           ) : (
             <>
               <form className="card" onSubmit={send} aria-label="Reply">
-                <Field label="Your reply">
+                <Field label={staff ? 'Reply to the customer' : 'Your reply'}>
                   <textarea name="reply" value={reply} onChange={(e) => setReply(e.target.value)} rows={3} />
                 </Field>
-                <button type="submit" disabled={!reply.trim()}>
+                <button type="submit" disabled={busy || !reply.trim()}>
                   Send reply
                 </button>
               </form>
-              {t.status !== 'resolved' && (
-                <button type="button" className="secondary" onClick={() => move('resolved')}>
-                  Mark resolved
+              <div className="actions">
+                {staff && t.status === 'open' && (
+                  <button type="button" className="secondary" disabled={busy} onClick={() => move('pending_customer')}>
+                    Wait for the customer
+                  </button>
+                )}
+                {t.status !== 'resolved' && (
+                  <button type="button" className="secondary" disabled={busy} onClick={() => move('resolved')}>
+                    Mark resolved
+                  </button>
+                )}
+                <button type="button" className="secondary" disabled={busy} onClick={() => move('closed')}>
+                  Close ticket
                 </button>
-              )}{' '}
-              <button type="button" className="secondary" onClick={() => move('closed')}>
-                Close ticket
-              </button>
+              </div>
             </>
           )}
         </section>
@@ -182,6 +217,8 @@ export function SupportQueue() {
   return (
     <section>
       <h1>Support queue</h1>
+      <AdminNav />
+      <p>Tickets waiting for support, the longest waiting first. A reply moves a ticket to the customer.</p>
       <AsyncView value={queue} what="the support queue" retry={reload}>
         {(page) =>
           page.items.length === 0 ? (
@@ -190,9 +227,9 @@ export function SupportQueue() {
             <>
               <ol aria-label="Waiting for support">
                 {page.items.map((t) => (
-                  <li key={t.ticketId}>
-                    <Link to={ticketLink(t.ticketId)}>{t.subject}</Link> — {t.orgId}, {t.priority}, since{' '}
-                    {formatDate(t.createdAt)}
+                  <li key={t.ticketId} data-ticket={t.ticketId}>
+                    <Link to={ticketLink(t.ticketId)}>{t.subject}</Link> — {t.orgId},{' '}
+                    <span className={`badge priority-${t.priority}`}>{t.priority}</span> waiting since {formatDate(t.createdAt)}
                   </li>
                 ))}
               </ol>

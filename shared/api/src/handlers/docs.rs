@@ -1,5 +1,7 @@
 //! `GET /api/openapi.json` and `GET /api/docs`: the API description (shared/api/openapi.yaml, the
-//! one source) as JSON, and a self-contained HTML page generated from it (no CDN needed).
+//! one source) as JSON, and a small HTML page that sends readers to the API reference: Swagger UI
+//! over that JSON, bundled with the web console (`/docs`, served beside `/api` on the same origin
+//! locally and through CloudFront in AWS), where "Try it out" calls this API.
 
 use crate::error::ApiError;
 use crate::http::{HttpResult, html, ok};
@@ -10,6 +12,9 @@ use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
 const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
+/// Where the console serves its API reference (web/src/screens/ApiDocs.tsx).
+const VIEWER_PATH: &str = "/docs";
 
 /// The parsed document, once per cold start.
 pub fn document() -> Result<&'static Value, ApiError> {
@@ -24,62 +29,16 @@ pub async fn get(req: Request, _state: Arc<AppState>) -> HttpResult {
     if req.uri().path().ends_with("/docs") { html(render_page(doc)) } else { ok(doc) }
 }
 
+/// A page that forwards to the console's viewer, with plain links for clients that do not follow
+/// the refresh.
 fn render_page(doc: &Value) -> String {
-    let title = doc["info"]["title"].as_str().unwrap_or("API");
-    let mut out = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}\
-         .op{{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}}\
-         .m{{font-weight:bold;text-transform:uppercase;margin-right:.5rem}}pre{{background:#f6f6f6;padding:.5rem;overflow:auto}}\
-         </style></head><body><h1>{t}</h1><p><a href=\"/api/openapi.json\">openapi.json</a></p><pre>{d}</pre>",
-        t = escape_html(title),
-        d = escape_html(doc["info"]["description"].as_str().unwrap_or_default()),
-    );
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, ops) in paths {
-            for (method, op) in ops.as_object().into_iter().flatten() {
-                out.push_str(&format!(
-                    "<div class=\"op\"><p><span class=\"m\">{}</span><code>{}</code> — {}</p>",
-                    escape_html(method),
-                    escape_html(path),
-                    escape_html(op["summary"].as_str().unwrap_or_default())
-                ));
-                if let Some(body) = op.get("requestBody") {
-                    out.push_str(&format!("<p>Request body</p><pre>{}</pre>", escape_html(&pretty(body))));
-                }
-                out.push_str("<p>Responses</p><ul>");
-                for (status, resp) in op["responses"].as_object().into_iter().flatten() {
-                    let described = resolve(doc, resp);
-                    out.push_str(&format!(
-                        "<li><b>{}</b> {}</li>",
-                        escape_html(status),
-                        escape_html(described["description"].as_str().unwrap_or_default())
-                    ));
-                }
-                out.push_str("</ul></div>");
-            }
-        }
-    }
-    if let Some(schemas) = doc["components"]["schemas"].as_object() {
-        out.push_str("<h2>Schemas</h2>");
-        for (name, schema) in schemas {
-            out.push_str(&format!("<h3>{}</h3><pre>{}</pre>", escape_html(name), escape_html(&pretty(schema))));
-        }
-    }
-    out.push_str("</body></html>");
-    out
-}
-
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
-/// Follows a local `$ref` like `#/components/responses/Unauthorized`.
-fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-        Some(pointer) => doc.pointer(pointer).unwrap_or(v),
-        None => v,
-    }
+    let title = escape_html(doc["info"]["title"].as_str().unwrap_or("API"));
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <meta http-equiv=\"refresh\" content=\"0; url={VIEWER_PATH}\"></head><body><h1>{title}</h1>\
+         <p>The API reference is in the console: <a href=\"{VIEWER_PATH}\">{VIEWER_PATH}</a>. \
+         The OpenAPI document: <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p></body></html>"
+    )
 }
 
 #[cfg(test)]
@@ -132,11 +91,9 @@ mod tests {
     }
 
     #[test]
-    fn page_lists_every_path() {
-        let doc = document().unwrap();
-        let page = render_page(doc);
-        for path in doc["paths"].as_object().unwrap().keys() {
-            assert!(page.contains(&escape_html(path)), "{path} missing from docs page");
-        }
+    fn page_forwards_to_the_console_viewer() {
+        let page = render_page(document().unwrap());
+        assert!(page.contains("<meta http-equiv=\"refresh\" content=\"0; url=/docs\">"), "{page}");
+        assert!(page.contains("href=\"/docs\"") && page.contains("href=\"/api/openapi.json\""), "{page}");
     }
 }
