@@ -1,6 +1,6 @@
 # Azora monetization backend. `make dev` to run it, `make test` to check it.
 .DEFAULT_GOAL := help
-.PHONY: help dev web test fuzz soak build bench token fmt lint stop clean
+.PHONY: help dev web test fuzz soak build bench token fmt lint stop clean deploy-web
 
 ROLE ?= student
 SUB ?=
@@ -15,6 +15,7 @@ help:
 	@echo "make token   print a dev JWT: make token ROLE=admin [SUB=user-id] [ORG=org-id]"
 	@echo "make build   release Lambda artifacts (cargo-lambda, arm64) under target/lambda"
 	@echo "make bench   cold start of one function binary, p50/p99 of the slice through the local server, 1M-user leaderboard"
+	@echo "make deploy-web  build the console and upload it to the deployed stack's bucket (after sam deploy; STACK=azora)"
 	@echo "make stop    stop services left running by an interrupted make dev/test"
 
 dev:
@@ -48,6 +49,9 @@ build:
 
 bench:
 	@infra/scripts/bench.sh
+
+deploy-web:
+	@infra/scripts/deploy-web.sh
 
 fmt:
 	cargo fmt --all
