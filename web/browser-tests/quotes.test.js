@@ -3,7 +3,7 @@
 // price × months, as the API computes it) and finds it among the organisation's quotes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessibilityViolations, launch, newPage, screenshot, signIn, unique } from './harness.js';
+import { SANDBOX, accessibilityViolations, eventually, launch, newPage, screenshot, signIn, unique } from './harness.js';
 
 let browser;
 before(async () => {
@@ -44,6 +44,35 @@ test('an enterprise admin prices 40 seats for a year and sees the quote', async 
   await page.getByText('Globex Corporation').waitFor();
   assert.deepEqual(await accessibilityViolations(page), []);
   await screenshot(page, 'quote-priced');
+
+  // Accepting sends a Stripe invoice; the page links its hosted payment page.
+  await page.getByRole('button', { name: 'Accept and get the invoice' }).click();
+  const invoice = page.getByTestId('quote-invoice');
+  await invoice.waitFor();
+  assert.match(await invoice.innerText(), /was sent to buyer@globex\.example; it is due on/);
+  const hosted = await page.getByRole('link', { name: 'Pay the invoice' }).getAttribute('href');
+  const invoiceId = hosted.split('/').pop();
+  assert.match(invoiceId, /^in_/);
+  assert.deepEqual(await accessibilityViolations(page), []);
+  await screenshot(page, 'quote-invoiced');
+  // The customer pays on Stripe's hosted page (the sandbox's API, as that page calls it); the
+  // license is issued when the webhook arrives.
+  const paid = await fetch(`${SANDBOX}/v1/invoices/${invoiceId}/pay`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk_test_azora_local', 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'payment_method=pm_card_visa',
+  });
+  assert.equal(paid.status, 200, await paid.text());
+  await eventually(async () => {
+    await page.reload();
+    return (await page.getByTestId('quote-license').count()) > 0;
+  }, 'the license of the paid quote');
+  const license = page.getByTestId('quote-license').getByRole('link');
+  assert.match(await license.innerText(), /^lic_/);
+  await license.click();
+  await page.getByText('40', { exact: false }).first().waitFor();
+  await screenshot(page, 'quote-license');
+  await page.goBack();
 
   await page.getByRole('link', { name: '← Quotes' }).click();
   const row = page.getByRole('table', { name: 'Quotes' }).getByRole('row').filter({ hasText: 'Globex Corporation' });

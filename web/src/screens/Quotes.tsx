@@ -1,7 +1,8 @@
 // Enterprise quotes: price N seats for a term (1, 6, 12 or 24 months). The API prices it from the
-// plans' one seat price and holds it for 30 days; accepting a quote is not available yet, so the
-// screen shows the priced quote and the earlier ones. An organisation's enterprise admin asks for
-// the organisation; anyone else signed in asks for themselves (the API decides which).
+// plans' one seat price and holds it for 30 days. Accepting sends a Stripe invoice (paid on
+// Stripe's hosted page, due in 30 days); the license is issued when it is paid. Seat additions
+// and renewals invoiced for a license are listed here too. An organisation's enterprise admin asks
+// for the organisation; anyone else signed in asks for themselves (the API decides which).
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, newIdempotencyKey, type components } from '../api/client';
 import { Pager, useCursorPages } from '../components/paging';
@@ -141,13 +142,39 @@ export function Quotes() {
 
 export function QuotePage({ quoteId }: { quoteId: string }) {
   const [quote, reload] = useAsync((signal) => api.get('/api/enterprise/quotes/{quoteId}', { signal, params: { quoteId } }), [quoteId]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const accept = async () => {
+    setError(null);
+    setBusy(true);
+    try {
+      await api.post('/api/enterprise/quotes/{quoteId}/accept', { params: { quoteId } });
+      reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <section>
       <p>
         <Link to="/enterprise/quotes">← Quotes</Link>
       </p>
       <AsyncView value={quote} what="the quote" retry={reload}>
-        {(q) => <QuoteDetails quote={q} />}
+        {(q) => (
+          <>
+            <QuoteDetails quote={q} />
+            {q.status === 'open' && (
+              <p>
+                <button type="button" onClick={accept} disabled={busy}>
+                  {busy ? 'Sending the invoice…' : 'Accept and get the invoice'}
+                </button>
+              </p>
+            )}
+            <ErrorMessage error={error} />
+          </>
+        )}
       </AsyncView>
     </section>
   );
@@ -182,11 +209,52 @@ function QuoteDetails({ quote: q }: { quote: Quote }) {
         <dt>Price holds until</dt>
         <dd>{formatDate(q.validUntil)}</dd>
       </dl>
-      <p className="muted">
-        {q.status === 'expired'
-          ? 'This quote has expired: request a new one for the current price.'
-          : 'Accepting a quote online is not available yet: send its number to sales to go ahead.'}
-      </p>
+      {q.kind !== 'new_license' && q.targetLicenseId && (
+        <p data-testid="quote-kind">
+          {q.kind === 'add_seats' ? 'More seats' : 'Renewal'} for license{' '}
+          <Link to={`/enterprise/licenses/${encodeURIComponent(q.targetLicenseId)}`}>{q.targetLicenseId}</Link>
+        </p>
+      )}
+      <QuoteNext quote={q} />
     </>
   );
+}
+
+/** What happens next, by status: accept, pay the invoice, use the license, or ask again. */
+function QuoteNext({ quote: q }: { quote: Quote }) {
+  switch (q.status) {
+    case 'open':
+      return (
+        <p className="muted">
+          Accepting sends an invoice for {formatMoney(q.total.amount, q.total.currency)} to {q.contactEmail}, payable within 30
+          days by card or bank transfer. The license is issued as soon as it is paid.
+        </p>
+      );
+    case 'invoiced':
+      return (
+        <div className="card" data-testid="quote-invoice">
+          <p>
+            Invoice {q.invoice?.invoiceId} was sent to {q.contactEmail}; it is due on {q.invoice ? formatDate(q.invoice.dueAt) : '—'}.
+          </p>
+          {q.invoice?.hostedInvoiceUrl && (
+            <p>
+              <a href={q.invoice.hostedInvoiceUrl} target="_blank" rel="noreferrer">
+                Pay the invoice
+              </a>
+            </p>
+          )}
+        </div>
+      );
+    case 'paid':
+      return (
+        <p data-testid="quote-license">
+          Paid. {q.kind === 'new_license' ? 'Your license: ' : 'Applied to license '}
+          {q.licenseId && <Link to={`/enterprise/licenses/${encodeURIComponent(q.licenseId)}`}>{q.licenseId}</Link>}
+        </p>
+      );
+    case 'void':
+      return <p className="muted">The invoice was not paid by its due date and was voided: request a new quote.</p>;
+    default:
+      return <p className="muted">This quote has expired: request a new one for the current price.</p>;
+  }
 }
