@@ -39,7 +39,8 @@ use std::time::{Duration, Instant};
 pub const USAGE: &str = "usage: bench load [--rate N] [--seconds N] [--users N] [--requests N] [--seed N]
                   [--out PATH] [--doc PATH]
 
-  --rate      arrivals per second during the load (default 120)
+  --rate      arrivals per second during the load (default 40: what a 2-core machine running
+              DynamoDB Local, moto, the sandbox and the server together keeps up with)
   --seconds   length of the load (default 180)
   --users     virtual users the arrivals come from (default 1000)
   --requests  sequential requests per endpoint for the latency table (default 200)
@@ -60,7 +61,7 @@ pub struct LoadOptions {
 impl LoadOptions {
     pub fn parse(args: &[String], target: PathBuf, root: PathBuf) -> Result<LoadOptions, String> {
         let mut o = LoadOptions {
-            rate: 120.0,
+            rate: 40.0,
             seconds: 180,
             users: 1000,
             requests: 200,
@@ -239,7 +240,8 @@ const MIX: &[(&str, u64)] = &[
     ("read: payment history", 40),
     ("read: token balance", 40),
     ("read: leaderboard", 30),
-    ("checkout: payment", 30),
+    // 5 % of 40 arrivals/s: 120 payments a minute.
+    ("checkout: payment", 50),
     ("checkout: refund", 6),
     ("tokens: award", 100),
     ("tokens: redeem", 44),
@@ -290,6 +292,11 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
     eprintln!("bench load: settling, then the money invariants over everything written");
     let settled = inv::settle(&world.app, &mut rng, Duration::from_secs(180)).await;
     let queues = Queues::of(&world.app).await;
+    let dead_letters = queues.depth("StripeEventsDeadLetterQueue").await;
+    // What the daily reconcile job (run here once, as its schedule would) repairs from Stripe's
+    // truth: effects of events that were dead-lettered under overload, or left halfway.
+    let (_, reconciled) =
+        json_of(world.app.post("/_local/jobs/reconcile", None, None, &json!({ "days": 1 })).await).await;
     let mut facts = world.facts.lock().unwrap_or_else(|p| p.into_inner()).clone();
     facts.dead_letters = queues.depth("StripeEventsDeadLetterQueue").await;
     let snapshot = Snapshot::read(&world.app).await;
@@ -312,6 +319,8 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
         "throughput": throughput,
         "load": load_json(&samples, wall, max_in_flight, o),
         "invariants": {
+            "deadLetteredEvents": dead_letters,
+            "reconcile": { "fixed": reconciled["fixed"].as_array().map_or(0, Vec::len), "drift": reconciled["drift"].as_array().map_or(0, Vec::len) },
             "payments": snapshot.payments.len(),
             "paid": snapshot.payments.values().filter(|p| p.is_paid()).count(),
             "refunds": snapshot.refunds.len(),

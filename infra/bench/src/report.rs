@@ -33,14 +33,16 @@ fn within(value: f64, limit: f64, unit: &str) -> (bool, String) {
 fn verdicts(r: &Value) -> Vec<Verdict> {
     let mut v = Vec::new();
     let sequential = r["sequential"].as_array().cloned().unwrap_or_default();
+    // Payments have their own, looser claim (below); every other endpoint is held to 100 ms.
     let worst = sequential
         .iter()
+        .filter(|e| e["class"] != "payment")
         .max_by(|a, b| f(&a["latency"]["p95_ms"]).total_cmp(&f(&b["latency"]["p95_ms"])))
         .cloned()
         .unwrap_or_default();
     let (met, by) = within(f(&worst["latency"]["p95_ms"]), 100.0, "ms");
     v.push(Verdict {
-        claim: "Every endpoint under 100 ms (p95 of each, one request at a time)",
+        claim: "Every endpoint under 100 ms (p95 of each but payments, one request at a time)",
         measured: format!(
             "slowest: {} p95 {:.1} ms",
             worst["endpoint"].as_str().unwrap_or("?"),
@@ -287,11 +289,15 @@ pub fn write(r: &Value, points: &[Point], doc: &Path) -> Result<(), String> {
         inv["violations"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
     let _ = writeln!(
         s,
-        "## Money invariants after the load\n\nAfter the load the queues and webhooks settle (in {}), then the \
-         randomized money test's oracle (`tests/harness/invariants/oracle.rs`) compares our table with the \
-         sandbox's money: every captured cent fulfilled exactly once, refunds never above what was paid, splits \
-         and reversals exact, no enrollment without money. **{} violations**{}\n",
+        "## Money invariants after the load\n\nAfter the load the queues and webhooks settle (in {}), the daily \
+         reconcile job runs once as its schedule would ({} fixes, {} drifts; {} Stripe events had been \
+         dead-lettered), then the randomized money test's oracle (`tests/harness/invariants/oracle.rs`) compares \
+         our table with the sandbox's money: every captured cent fulfilled exactly once, refunds never above \
+         what was paid, splits and reversals exact, no enrollment without money. **{} violations**{}\n",
         inv["settledIn"].as_str().unwrap_or("?"),
+        inv["reconcile"]["fixed"],
+        inv["reconcile"]["drift"],
+        inv["deadLetteredEvents"],
         violations.len(),
         if violations.is_empty() {
             ".".to_string()
