@@ -306,7 +306,16 @@ async fn refund_effects_left_halfway_are_finished_by_the_reconcile_job_and_stale
 
     // Counted, then the process died: access and earnings still as before the refund.
     count_refund_without_effects(&app, &payment_id, 1000, "ref_crashed").await;
-    store.complete_refund(&payment_id, "ref_crashed", "re_crashed", 1000, jiff::Timestamp::now()).await.unwrap();
+    store
+        .complete_refund(
+            &payment_id,
+            "ref_crashed",
+            "re_crashed",
+            azora_domain::Money::new(1000, azora_domain::Currency::Usd),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
     assert!(enrolled(&app, &b, &course).await);
     // A stale reservation whose Stripe call never answered (nothing was made at Stripe).
     let (_, second) =

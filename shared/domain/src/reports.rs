@@ -23,9 +23,13 @@
 //!   nothing to something counts as a new subscription, from something to nothing as churned.
 
 use crate::audit::parse_month;
+use crate::money::Currency;
 use crate::subscription::{BillingInterval, SubscriptionStatus, pro_price};
 use crate::tiers::Tier;
 use serde::Serialize;
+
+/// The currency subscriptions are sold in (Pro's prices), so the currency of MRR.
+pub const MRR_CURRENCY: Currency = Currency::Usd;
 
 /// The widest range one report request may ask for.
 pub const MAX_REPORT_MONTHS: i64 = 24;

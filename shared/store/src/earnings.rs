@@ -11,10 +11,12 @@ use crate::cursor::Page;
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, attrs, from_item, n, s, ts};
 use crate::payments::payment_key;
+use crate::reports::ReportDelta;
 use crate::table::{Expr, Key, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::payment::{OrderItem, Payment, instructor_share, payment_item_cash, reversal_plan};
+use azora_domain::reports::InstructorCounters;
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -194,6 +196,8 @@ impl Store {
             let mut writes = vec![self.tx_update(&payment_key(payment_id), guard)?];
             let mut per_balance: BTreeMap<(String, Currency), (i64, i64)> = BTreeMap::new();
             let mut applied = Vec::new();
+            // Each instructor's refunded sales in the business reports, with the change itself.
+            let mut report = ReportDelta::default();
             for (item, (gross, reversal)) in payment.items.iter().zip(plan) {
                 if gross == 0 {
                     continue;
@@ -234,6 +238,12 @@ impl Store {
                     .value(":gross", n(gross))
                     .value(":neg", n(-reversal));
                 writes.push(self.tx_update(&key(keys::course(course_id), keys::COURSE), stats)?);
+                let refunded = InstructorCounters {
+                    refunds_gross: gross,
+                    refunds_instructor: reversal,
+                    ..InstructorCounters::default()
+                };
+                report.instructors.push((instructor_id.to_string(), refunded));
                 let bucket = per_balance.entry((instructor_id.to_string(), price.currency)).or_default();
                 if released {
                     bucket.1 += reversal;
@@ -248,7 +258,9 @@ impl Store {
                     &[("pending", -pending), ("available", -available), ("reversed", pending + available)],
                 )?);
             }
-            // Layout: [0] payment guard, then per item [entry, sale check, course], then balances.
+            writes.extend(self.report_writes(now, payment.amount.currency, &report)?);
+            // Layout: [0] payment guard, then per item [entry, sale check, course], then balances,
+            // then the reports.
             match self.transact(writes).await {
                 Ok(()) => return Ok(applied),
                 // Another caller moved `reversedGross`, or the payout job released a sale: read

@@ -30,6 +30,10 @@
 //! | support queue entry   | `SUPPORTQUEUE`              | `<createdAt>#<ticketId>` |                            | tickets waiting for support, oldest first |
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
 //! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
+//! | report month totals   | `REPORT#<yyyy-mm>`          | `TOTALS#<CUR>`         |                              | business report of a month (BatchGetItem by key) |
+//! | instructor report     | `REPORT#<yyyy-mm>#INSTRUCTORS` | `<instructorId>#<CUR>` |                            | revenue and payouts per instructor (Query one partition) |
+//! | running MRR           | `REPORT#MRR`                | `<CUR>`                |                              | MRR now per currency (BatchGetItem)    |
+//! | report event counted  | `REPORT_EVENT#<key>`        | `REPORT_EVENT`         |                              | count an invoice attempt / dispute once |
 //!
 //! Renewal notices are claims (`CLAIM#license-notice#<licenseId>:<expiry>:<days>`), one per
 //! license, expiry and threshold.
@@ -157,6 +161,18 @@ pub fn balance(currency: &str) -> String {
 pub const CATALOG: &str = "CATALOG";
 pub const CATALOG_PK: &str = "CatalogPK";
 pub const INSTRUCTOR_BALANCES: &str = "INSTRUCTOR_BALANCES";
+
+pub fn report_month(month: &str) -> String {
+    format!("REPORT#{month}")
+}
+
+pub fn report_instructors(month: &str) -> String {
+    format!("REPORT#{month}#INSTRUCTORS")
+}
+
+pub fn report_event(event_key: &str) -> String {
+    format!("REPORT_EVENT#{event_key}")
+}
 pub fn license(license_id: &str) -> String {
     format!("LICENSE#{license_id}")
 }

@@ -26,9 +26,11 @@
 use crate::earnings::{EarningEntry, entry_item, ledger_key};
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, attrs, n, s, ts};
+use crate::reports::ReportDelta;
 use crate::table::{Expr, Key, Outcome, Query, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
+use azora_domain::reports::{InstructorCounters, ReportCounters};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 
@@ -340,10 +342,28 @@ impl Store {
         for sk in &payout.entries {
             writes.push(self.tx_update(&ledger_key(iid, sk), tag("SET transferId = :t"))?);
         }
+        // The payout in the business reports (the month it is paid), with the record's condition.
+        let paid =
+            ReportCounters { payouts_count: 1, payouts_amount: payout.amount.amount, ..ReportCounters::default() };
+        let report = ReportDelta {
+            totals: paid,
+            instructors: vec![(
+                iid.to_string(),
+                InstructorCounters {
+                    payouts_count: 1,
+                    payouts_amount: payout.amount.amount,
+                    ..InstructorCounters::default()
+                },
+            )],
+        };
+        writes.extend(self.report_writes(now, currency, &report)?);
         // Another run completing the same payout at the same moment is a conflict `transact`
         // sends again; then the record is paid and the answer is `false`.
         match self.transact(writes).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                crate::reports::committed(now, currency, &paid);
+                Ok(true)
+            }
             Err(e) if e.failed_condition_at(0) => Ok(false),
             Err(e) => Err(e),
         }
