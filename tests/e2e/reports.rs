@@ -219,3 +219,48 @@ async fn a_subscription_created_upgraded_and_canceled_moves_mrr_exactly_once() {
     assert_eq!(counted("subscriptionRevenue"), 1200 + proration);
     assert_eq!(total(&report, "USD", "paymentsFailed"), 0);
 }
+
+#[tokio::test]
+async fn an_order_of_twenty_courses_by_twenty_instructors_is_fulfilled_and_reported_per_instructor() {
+    // The fulfilment's transaction is at its largest here (a sale, a course and a balance per
+    // instructor): the instructors' reports must not push it past DynamoDB's 100 actions.
+    let app = spawn_app().await;
+    let mut courses = Vec::new();
+    for _ in 0..20 {
+        courses.push(app.seed_course(&unique("teacher"), 1000, "USD").await);
+    }
+    let buyer = unique("buyer");
+    let token = app.token_with_email(&buyer, &["student"], &format!("{buyer}@example.com"));
+    let items: Vec<Value> = courses.iter().map(|c| json!({ "type": "course", "courseId": c })).collect();
+    let body = json!({ "items": items, "paymentMethodId": "pm_card_visa" });
+    let (status, body) = json_of(app.post("/api/payments/process", Some(&token), Some("rep-20"), &body).await).await;
+    assert_eq!(status, 201, "{body}");
+    let payment_id = body["paymentId"].as_str().unwrap().to_string();
+    app.wait_for_payment(&payment_id, &token, |p| p["fulfilled"] == true).await;
+    let (status, refund) = json_of(
+        app.post(
+            "/api/payments/refund",
+            Some(&admin(&app)),
+            Some("rep-20-refund"),
+            &json!({ "paymentId": payment_id, "reason": "other" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{refund}");
+
+    let m = month(&app);
+    let (status, page) =
+        json_of(app.get(&format!("/api/admin/reports/instructors?month={m}&limit=100"), Some(&admin(&app))).await)
+            .await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20, "{page}");
+    for t in items {
+        assert_eq!((t["salesCount"].as_i64(), t["revenueInstructor"].as_i64()), (Some(1), Some(700)), "{t}");
+        assert_eq!((t["refundsGross"].as_i64(), t["refundsInstructor"].as_i64()), (Some(1000), Some(700)), "{t}");
+    }
+    let report = monthly(&app, &format!("from={m}&to={m}")).await;
+    let usd = row(&report, &m, "USD");
+    assert_eq!((usd["revenueGross"].as_i64(), usd["refundsAmount"].as_i64()), (Some(20_000), Some(20_000)));
+}

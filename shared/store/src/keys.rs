@@ -31,7 +31,6 @@
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
 //! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
 //! | report month totals   | `REPORT#<yyyy-mm>`          | `TOTALS#<CUR>`         |                              | business report of a month (BatchGetItem by key) |
-//! | instructor report     | `REPORT#<yyyy-mm>#INSTRUCTORS` | `<instructorId>#<CUR>` |                            | revenue and payouts per instructor (Query one partition) |
 //! | running MRR           | `REPORT#MRR`                | `<CUR>`                |                              | MRR now per currency (BatchGetItem)    |
 //! | report event counted  | `REPORT_EVENT#<key>`        | `REPORT_EVENT`         |                              | count an invoice attempt / dispute once |
 //!
@@ -42,7 +41,7 @@
 //! | course in catalog     | (same item, published only) |                        | `CatalogPK`=`CATALOG` with `SortNewest`/`SortPopular`/`SortRating`/`SortPrice` (N) on four indexes | public listing per sort order |
 //! | review                | `COURSE#<courseId>`         | `REVIEW#<userId>`      | `COURSE#<id>#REVIEWS` / sortable updatedAt | one per student; newest first |
 //! | earnings entry        | `INSTRUCTOR#<id>`           | `EARNING#<ts>#<ref>`   |                              | an instructor's ledger, newest first   |
-//! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors |
+//! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors; the instructor's months in the business reports (`report#<yyyy-mm>#<counter>` attributes) |
 //! | payout                | `INSTRUCTOR#<id>`           | `PAYOUT#<run>#<CUR>`   |                              | one per instructor, currency and run; pending ones (Query, begins_with) |
 
 //! Token rewards (see `tokens` and `leaderboard`):
@@ -164,10 +163,6 @@ pub const INSTRUCTOR_BALANCES: &str = "INSTRUCTOR_BALANCES";
 
 pub fn report_month(month: &str) -> String {
     format!("REPORT#{month}")
-}
-
-pub fn report_instructors(month: &str) -> String {
-    format!("REPORT#{month}#INSTRUCTORS")
 }
 
 pub fn report_event(event_key: &str) -> String {

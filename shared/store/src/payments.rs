@@ -5,7 +5,6 @@ use crate::cursor::Page;
 use crate::enrollments::{Enrollment, enrollment_key};
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, from_item, json, n, s, ts};
-use crate::reports::ReportDelta;
 use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -103,7 +102,7 @@ impl Store {
         let Some(payment) = self.get_payment(payment_id).await? else { return Ok(false) };
         let failed = ReportCounters { payments_failed: 1, ..ReportCounters::default() };
         let mut writes = vec![self.tx_update(&payment_key(payment_id), expr)?];
-        writes.extend(self.report_writes(now, payment.amount.currency, &ReportDelta::totals(failed))?);
+        writes.extend(self.report_writes(now, payment.amount.currency, &failed)?);
         match self.transact(writes).await {
             Ok(()) => {
                 crate::reports::committed(now, payment.amount.currency, &failed);
@@ -184,14 +183,16 @@ impl Store {
             for course_id in &enrollments {
                 items.push(self.tx_new(enrollment_of(&payment, course_id, now).to_item()?)?);
             }
-            items.extend(self.sale_writes(&payment, hold_seconds)?);
-            // The month's sale in the business reports, in the same transaction (counted once).
-            let sale = crate::reports::sale_delta(&payment);
+            // The month's sale in the business reports, in the same transaction (counted once):
+            // the totals, and each instructor's month on their balance (see `sale_writes`).
             let sold_at = payment.paid_at.unwrap_or(now);
+            let month = azora_domain::audit::month_of(sold_at);
+            items.extend(self.sale_writes(&payment, hold_seconds, &month)?);
+            let sale = crate::reports::sale_totals(&payment);
             items.extend(self.report_writes(sold_at, payment.amount.currency, &sale)?);
             match self.transact(items).await {
                 Ok(()) => {
-                    crate::reports::committed(sold_at, payment.amount.currency, &sale.totals);
+                    crate::reports::committed(sold_at, payment.amount.currency, &sale);
                     return Ok(Fulfilment::Done { receipt_number: number });
                 }
                 // Fulfilled meanwhile, or a refund was counted meanwhile: read again.

@@ -4,7 +4,7 @@
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, n, s, ts};
 use crate::payments::payment_key;
-use crate::reports::{ReportDelta, refund_counters};
+use crate::reports::refund_counters;
 use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -141,7 +141,7 @@ impl Store {
         let count = self.count_refund(payment_id, amount.amount, now, false)?;
         let counted = Counted::new(amount, false, 1, now);
         let mut writes = vec![mark, count];
-        writes.extend(self.report_writes(now, amount.currency, &ReportDelta::totals(counted.counters))?);
+        writes.extend(self.report_writes(now, amount.currency, &counted.counters)?);
         // Not pending any more: the other path (API call or webhook) completed it.
         self.apply_counted_refund(payment_id, writes, &counted, |e| e.failed_condition_at(0)).await
     }
@@ -171,7 +171,7 @@ impl Store {
         let counted = Counted::new(amount, source == "dispute", 1, now);
         let mut writes =
             vec![self.tx_new(record.to_item()?)?, self.count_refund(payment_id, amount.amount, now, true)?];
-        writes.extend(self.report_writes(now, amount.currency, &ReportDelta::totals(counted.counters))?);
+        writes.extend(self.report_writes(now, amount.currency, &counted.counters)?);
         // Recorded before, or more than remains refundable.
         self.apply_counted_refund(payment_id, writes, &counted, |e| {
             e.failed_condition_at(0) || e.failed_condition_at(1)
@@ -235,7 +235,7 @@ impl Store {
                 self.tx_update(&refund_key(payment_id, refund_id), mark)?,
                 self.tx_update(&payment_key(payment_id), uncount)?,
             ];
-            writes.extend(self.report_writes(now, refund.amount.currency, &ReportDelta::totals(uncounted.counters))?);
+            writes.extend(self.report_writes(now, refund.amount.currency, &uncounted.counters)?);
             match self.transact(writes).await {
                 Ok(()) => {
                     crate::reports::committed(now, refund.amount.currency, &uncounted.counters);

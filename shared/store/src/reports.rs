@@ -1,5 +1,8 @@
-//! Business report aggregates (`azora_domain::reports`): counters per month and currency, per
-//! instructor, month and currency, and the running MRR per currency.
+//! Business report aggregates (`azora_domain::reports`): counters per month and currency
+//! (`REPORT#<month>` / `TOTALS#<CUR>`), the running MRR per currency (`REPORT#MRR` / `<CUR>`), and
+//! each instructor's months as `report#<month>#<counter>` attributes of their balance item (which
+//! every sale, reversal and payout transaction updates already, so the instructors' reports add no
+//! item to a transaction: DynamoDB allows 100).
 //!
 //! Every counter moves by an atomic `ADD` written **in the same transaction as the event it
 //! counts** (a fulfilment, a counted refund, a payout marked paid, a subscription state applied,
@@ -20,7 +23,7 @@ use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::Currency;
 use azora_domain::audit::month_of;
-use azora_domain::payment::{OrderItem, Payment, instructor_share, payment_item_cash};
+use azora_domain::payment::{Payment, instructor_share, payment_item_cash};
 use azora_domain::reports::{InstructorCounters, ReportCounters};
 use jiff::Timestamp;
 use std::sync::OnceLock;
@@ -30,10 +33,6 @@ const MRR_PK: &str = "REPORT#MRR";
 
 fn totals_key(month: &str, currency: Currency) -> Key {
     key(keys::report_month(month), format!("TOTALS#{}", currency.code()))
-}
-
-fn instructor_key(month: &str, instructor: &str, currency: Currency) -> Key {
-    key(keys::report_instructors(month), format!("{instructor}#{}", currency.code()))
 }
 
 fn mrr_key(currency: Currency) -> Key {
@@ -85,40 +84,39 @@ fn add_counters(fields: Vec<(&'static str, i64)>, attrs: Vec<(&'static str, Stri
     Some(Expr::update(expression).with(expr))
 }
 
-/// One month's totals and the instructors' parts of an event, and the change of the running MRR:
-/// what one transaction adds to the reports.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ReportDelta {
-    pub totals: ReportCounters,
-    pub instructors: Vec<(String, InstructorCounters)>,
-}
-
-impl ReportDelta {
-    pub fn totals(totals: ReportCounters) -> Self {
-        ReportDelta { totals, instructors: Vec::new() }
-    }
-}
-
 /// A fulfilled payment's sale: one successful payment, its cash as gross revenue split between
 /// the instructors (`floor(70 %)` of each item's cash) and the platform (the rest).
-pub(crate) fn sale_delta(payment: &Payment) -> ReportDelta {
-    let mut delta = ReportDelta::totals(ReportCounters { payments_succeeded: 1, ..ReportCounters::default() });
-    for (item, cash) in payment.items.iter().zip(payment_item_cash(payment)) {
-        let OrderItem::Course { instructor_id, .. } = item;
+pub(crate) fn sale_totals(payment: &Payment) -> ReportCounters {
+    let mut totals = ReportCounters { payments_succeeded: 1, ..ReportCounters::default() };
+    for cash in payment_item_cash(payment) {
         let share = instructor_share(cash);
-        delta.totals.revenue_gross += cash;
-        delta.totals.revenue_instructor += share;
-        delta.totals.revenue_platform += cash - share;
-        let c = InstructorCounters {
-            sales_count: 1,
-            revenue_gross: cash,
-            revenue_instructor: share,
-            revenue_platform: cash - share,
-            ..InstructorCounters::default()
-        };
-        delta.instructors.push((instructor_id.to_string(), c));
+        totals.revenue_gross += cash;
+        totals.revenue_instructor += share;
+        totals.revenue_platform += cash - share;
     }
-    delta
+    totals
+}
+
+/// One instructor's month counters as attributes of their balance item (`INSTRUCTOR#<id>` /
+/// `BALANCE#<CUR>`): `report#<month>#<counter>` for each non-zero counter, and
+/// `report#<month>#events` (the month had activity), to `ADD` in the update the transaction
+/// already makes to that item. So an event adds no item to its transaction for the instructors'
+/// reports (a fulfilment of 20 courses by 20 instructors stays within DynamoDB's 100 actions).
+pub(crate) fn instructor_fields(month: &str, counters: &InstructorCounters) -> Vec<(String, i64)> {
+    let mut fields: Vec<(String, i64)> = counters
+        .fields()
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|(name, v)| (instructor_attr(month, name), v))
+        .collect();
+    if !fields.is_empty() {
+        fields.push((instructor_attr(month, "events"), 1));
+    }
+    fields
+}
+
+fn instructor_attr(month: &str, name: &str) -> String {
+    format!("report#{month}#{name}")
 }
 
 /// A refund counted (`sign` 1) or uncounted after failing (`sign` −1): a lost dispute counts as
@@ -136,41 +134,24 @@ pub(crate) fn refund_counters(amount: i64, dispute: bool, sign: i64) -> ReportCo
 }
 
 impl Store {
-    /// The writes that add `delta` to the reports of `at`'s month (UTC) in `currency`: the month's
-    /// totals, each instructor's month, and the running MRR by `totals.mrr_change`. Empty when
-    /// there is nothing to add. Each item appears once (instructors are merged).
+    /// The writes that add `totals` to the reports of `at`'s month (UTC) in `currency`: the
+    /// month's totals item and the running MRR (by `mrr_change`). Empty when all are zero.
     pub(crate) fn report_writes(
         &self,
         at: Timestamp,
         currency: Currency,
-        delta: &ReportDelta,
+        totals: &ReportCounters,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let month = month_of(at);
         let mut writes = Vec::new();
-        let own = |kind: &str| {
-            vec![("month", month.clone()), ("currency", currency.code().to_string()), ("kind", kind.into())]
-        };
-        if let Some(expr) = add_counters(delta.totals.fields(), own("totals")) {
+        let own = vec![("month", month.clone()), ("currency", currency.code().to_string()), ("kind", "totals".into())];
+        if let Some(expr) = add_counters(totals.fields(), own) {
             writes.push(self.tx_update(&totals_key(&month, currency), expr)?);
         }
-        let mut merged: Vec<(String, InstructorCounters)> = Vec::new();
-        for (instructor, c) in &delta.instructors {
-            match merged.iter_mut().find(|(i, _)| i == instructor) {
-                Some((_, sum)) => sum.add(c),
-                None => merged.push((instructor.clone(), *c)),
-            }
-        }
-        for (instructor, c) in merged {
-            let mut attrs = own("instructor");
-            attrs.push(("instructorId", instructor.clone()));
-            if let Some(expr) = add_counters(c.fields(), attrs) {
-                writes.push(self.tx_update(&instructor_key(&month, &instructor, currency), expr)?);
-            }
-        }
-        if delta.totals.mrr_change != 0 {
+        if totals.mrr_change != 0 {
             let expr = Expr::update("SET currency = :cur ADD mrr :d")
                 .value(":cur", s(currency.code()))
-                .value(":d", n(delta.totals.mrr_change));
+                .value(":d", n(totals.mrr_change));
             writes.push(self.tx_update(&mrr_key(currency), expr)?);
         }
         Ok(writes)
@@ -185,14 +166,13 @@ impl Store {
         currency: Currency,
         totals: &ReportCounters,
     ) -> Result<bool, StoreError> {
-        let delta = ReportDelta::totals(*totals);
         let marker = key(keys::report_event(event_key), "REPORT_EVENT").item([
             ("month", s(month_of(at))),
             ("currency", s(currency.code())),
             ("at", ts(at)),
         ]);
         let mut writes = vec![self.tx_new(marker)?];
-        writes.extend(self.report_writes(at, currency, &delta)?);
+        writes.extend(self.report_writes(at, currency, totals)?);
         match self.transact(writes).await {
             Ok(()) => {
                 committed(at, currency, totals);
@@ -237,14 +217,45 @@ impl Store {
         Ok(found)
     }
 
-    /// The instructors' reports of a month, a page at a time (one partition, by instructor id).
+    /// The instructors' reports of a month, a page at a time: the balance items (on GSI1,
+    /// `INSTRUCTOR_BALANCES`, by instructor id and currency) that had activity in the month. The
+    /// filter is applied after `limit`, so a page may hold fewer items (follow `nextCursor`).
     pub async fn instructor_reports(
         &self,
         month: &str,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<InstructorReport>, StoreError> {
-        self.page(Query::partition(keys::report_instructors(month)).consistent().limit(limit), cursor).await
+        let events = instructor_attr(month, "events");
+        let q = Query::gsi1(keys::INSTRUCTOR_BALANCES)
+            .filter("attribute_exists(#events)")
+            .name("#events", &events)
+            .limit(limit);
+        let page: Page<Raw> = self.page(q, cursor).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|Raw(item)| {
+                let f = Fields::of(item, "instructorReport");
+                Ok(InstructorReport {
+                    instructor_id: f.string("instructorId")?,
+                    currency: Currency::parse(f.str("currency")?).map_err(|_| f.bad("currency"))?,
+                    counters: counters_of(item, |get| {
+                        InstructorCounters::from_fields(|name| get(&instructor_attr(month, name)))
+                    })?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+}
+
+/// An item as read.
+struct Raw(Item);
+
+impl FromItem for Raw {
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        Ok(Raw(item.clone()))
     }
 }
 
@@ -270,15 +281,4 @@ pub struct InstructorReport {
     pub instructor_id: String,
     pub currency: Currency,
     pub counters: InstructorCounters,
-}
-
-impl FromItem for InstructorReport {
-    fn from_item(item: &Item) -> Result<Self, StoreError> {
-        let f = Fields::of(item, "instructorReport");
-        Ok(InstructorReport {
-            instructor_id: f.string("instructorId")?,
-            currency: Currency::parse(f.str("currency")?).map_err(|_| f.bad("currency"))?,
-            counters: counters_of(item, |get| InstructorCounters::from_fields(get))?,
-        })
-    }
 }

@@ -2,7 +2,6 @@
 
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, b, from_item, n, opt_s, s};
-use crate::reports::ReportDelta;
 use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -182,7 +181,7 @@ impl Store {
     ) -> Result<(Vec<aws_sdk_dynamodb::types::TransactWriteItem>, ReportCounters), StoreError> {
         let sub = &record.subscription;
         let counters = MrrMovement::between(0, monthly_contribution(sub.tier, sub.interval, sub.status)).counters();
-        Ok((self.report_writes(now, MRR_CURRENCY, &ReportDelta::totals(counters))?, counters))
+        Ok((self.report_writes(now, MRR_CURRENCY, &counters)?, counters))
     }
 
     /// Applies Stripe's state unless a newer one was applied already. Entering `past_due` starts
@@ -227,7 +226,7 @@ impl Store {
             };
             let at = Timestamp::from_millisecond(state.as_of).unwrap_or(now);
             let mut writes = vec![self.tx_update(&sub_key(user), self.stripe_state_update(state, now).with(pin))?];
-            writes.extend(self.report_writes(at, MRR_CURRENCY, &ReportDelta::totals(counters))?);
+            writes.extend(self.report_writes(at, MRR_CURRENCY, &counters)?);
             match self.transact(writes).await {
                 Ok(()) => {
                     crate::reports::committed(at, MRR_CURRENCY, &counters);
