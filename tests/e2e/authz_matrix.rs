@@ -60,6 +60,8 @@ const MATRIX: &[Row] = &[
     row("POST", "/api/admin/email-test", "", r#"{"to":"ops@example.com"}"#, "UDDDD2D"),
     row("GET", "/api/admin/audit", "month={month}", "", "UDDDD2D"),
     row("GET", "/api/admin/reconciliation", "", "", "UDDDD2D"),
+    row("GET", "/api/admin/reports/monthly", "from={month}&to={month}", "", "UDDDD2D"),
+    row("GET", "/api/admin/reports/instructors", "month={month}", "", "UDDDD2D"),
     row("GET", "/api/plans", "", "", "2222222"),
     row("GET", "/api/subscriptions/current", "", "", "U222222"),
     row(

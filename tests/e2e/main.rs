@@ -25,6 +25,7 @@ mod payouts;
 mod plans;
 mod platform;
 mod receipts;
+mod reports;
 mod rewards;
 mod subscription_races;
 mod subscriptions;

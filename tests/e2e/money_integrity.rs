@@ -306,7 +306,16 @@ async fn refund_effects_left_halfway_are_finished_by_the_reconcile_job_and_stale
 
     // Counted, then the process died: access and earnings still as before the refund.
     count_refund_without_effects(&app, &payment_id, 1000, "ref_crashed").await;
-    store.complete_refund(&payment_id, "ref_crashed", "re_crashed", 1000, jiff::Timestamp::now()).await.unwrap();
+    store
+        .complete_refund(
+            &payment_id,
+            "ref_crashed",
+            "re_crashed",
+            azora_domain::Money::new(1000, azora_domain::Currency::Usd),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
     assert!(enrolled(&app, &b, &course).await);
     // A stale reservation whose Stripe call never answered (nothing was made at Stripe).
     let (_, second) =
@@ -438,6 +447,21 @@ async fn a_lost_dispute_takes_access_and_share_and_a_refund_that_fails_later_giv
     let p = payment(&app, &refunded).await;
     assert_eq!((p.status.as_str(), p.refundable), ("succeeded", 1000));
     assert_eq!(net_earned(&app, &teacher).await, 700, "the share comes back");
+
+    // The business report: the dispute opened once and lost once (delivered twice), the refund
+    // counted and taken back when it failed (delivered twice): net nothing.
+    assert_eq!(app.signed_event("charge.dispute.created", dispute("needs_response"), json!({})).await, 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let month = app.booted.state.clock.now().strftime("%Y-%m").to_string();
+    let (status, report) =
+        json_of(app.get(&format!("/api/admin/reports/monthly?from={month}&to={month}"), Some(&admin)).await).await;
+    assert_eq!(status, 200, "{report}");
+    let usd = &report["months"][0]["currencies"][0];
+    assert_eq!(usd["currency"], "USD", "{report}");
+    assert_eq!((usd["disputesOpened"].as_i64(), usd["disputesLost"].as_i64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(usd["disputesLostAmount"], 2000);
+    assert_eq!((usd["refundsCount"].as_i64(), usd["refundsAmount"].as_i64()), (Some(0), Some(0)), "{report}");
+    assert_eq!((usd["paymentsSucceeded"].as_i64(), usd["revenueGross"].as_i64()), (Some(2), Some(3000)));
 }
 
 async fn reconcile(app: &TestApp) -> Value {

@@ -18,6 +18,8 @@ pub const ALL: &[(&str, Function)] = &[
     f!(ADMIN_AUDIT_LIST),
     f!(ADMIN_EMAIL_TEST),
     f!(ADMIN_RECONCILIATION_LIST),
+    f!(ADMIN_REPORTS_INSTRUCTORS),
+    f!(ADMIN_REPORTS_MONTHLY),
     f!(ADMIN_SUPPORT_QUEUE),
     f!(API_FALLBACK),
     f!(BILLING_CYCLE),

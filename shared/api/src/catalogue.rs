@@ -9,6 +9,7 @@ use crate::licensing::LicenseError;
 use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
 use crate::refunds::RefundError;
+use crate::reports::ReportError;
 use crate::rewards::RewardsError;
 use crate::subscriptions::SubscriptionError;
 use crate::support::SupportError;
@@ -213,6 +214,21 @@ impl From<SupportError> for ApiError {
             }
             SupportError::Limited(e) => e.into(),
             SupportError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::InvalidRange => ApiError::unprocessable(
+                "invalid_range",
+                format!(
+                    "`to` must not be before `from`, and a report covers at most {} months.",
+                    azora_domain::reports::MAX_REPORT_MONTHS
+                ),
+            ),
+            ReportError::Fault(f) => f.into(),
         }
     }
 }

@@ -77,6 +77,8 @@ pub const API_FALLBACK: Function = http!(handlers::fallback::answer, Needs::NOTH
 pub const ADMIN_EMAIL_TEST: Function = http!(handlers::admin::email_test, AUTH.and(Needs::MAIL));
 pub const ADMIN_AUDIT_LIST: Function = http!(handlers::admin::audit_list, AUTH);
 pub const ADMIN_RECONCILIATION_LIST: Function = http!(handlers::admin::reconciliation_list, AUTH);
+pub const ADMIN_REPORTS_MONTHLY: Function = http!(handlers::admin::reports_monthly, AUTH);
+pub const ADMIN_REPORTS_INSTRUCTORS: Function = http!(handlers::admin::reports_instructors, AUTH);
 
 // Plans and subscriptions
 pub const PLANS_LIST: Function = http!(handlers::plans::list, Needs::STRIPE);

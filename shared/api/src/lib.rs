@@ -30,6 +30,7 @@ pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod refunds;
+pub mod reports;
 pub mod rewards;
 pub mod state;
 pub mod subscriptions;

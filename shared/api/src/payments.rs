@@ -192,6 +192,7 @@ pub async fn count_stripe_refund(
     let now = state.clock.now();
     match our_refund_id {
         Some(ours) => {
+            let amount = Money::new(amount, payment.amount.currency);
             state.store.complete_refund(&payment.id, ours, stripe_refund_id, amount, now).await?;
         }
         None => {

@@ -106,7 +106,7 @@ async fn execute(state: &AppState, payment: &Payment, refund: Refund) -> Result<
     match state.stripe()?.create_refund(&request).await {
         Ok(done) => {
             let now = state.clock.now();
-            state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount.amount, now).await?;
+            state.store.complete_refund(&payment.id, &refund.id, &done.id, refund.amount, now).await?;
             finish_refunds(state, &payment.id).await?;
             Ok(Refund { status: RefundStatus::Succeeded, stripe_refund_id: Some(done.id), ..refund })
         }

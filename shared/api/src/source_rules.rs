@@ -70,6 +70,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "refunds",
     "payments",
     "payment_methods",
+    "reports",
     "rewards",
     "entitlements",
     "audit",

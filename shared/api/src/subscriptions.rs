@@ -5,6 +5,7 @@ use crate::fault::Fault;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::notification::{EmailAddress, Notification, NotificationKind};
+use azora_domain::reports::ReportCounters;
 use azora_domain::subscription::{BillingInterval, SubscriptionStatus, pro_lookup_key, pro_price};
 use azora_domain::{Currency, Money, UserId};
 use azora_store::subscriptions::{SlotOutcome, StripeSubscriptionState, SubscriptionRecord};
@@ -284,6 +285,7 @@ pub async fn apply_invoice_event(
     let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(SubscriptionError::Gateway)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
     state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), read_at), state.clock.now()).await?;
+    count_invoice_attempt(state, invoice, created).await?;
     let renewal_paid =
         !invoice.failed && invoice.billing_reason == Some("subscription_cycle") && invoice.amount_paid > 0;
     if invoice.failed {
@@ -325,6 +327,31 @@ pub async fn apply_invoice_event(
         period_end: fresh.current_period_end.map(day).unwrap_or_default(),
     };
     Ok(notify(state, format!("invoice-paid-{}", invoice.id), to, kind).await?)
+}
+
+/// A subscription invoice's payment attempt in the business reports, once: a paid invoice (with
+/// money taken) once per invoice, a failed attempt once per invoice and attempt, in the month of
+/// the event. An invoice without a known currency is not counted.
+async fn count_invoice_attempt(state: &AppState, invoice: &InvoiceEvent<'_>, created: i64) -> Result<(), Fault> {
+    let currency = invoice.currency.map(str::to_ascii_uppercase).unwrap_or_default();
+    let Ok(currency) = azora_domain::Currency::parse(&currency) else { return Ok(()) };
+    let at = jiff::Timestamp::from_second(created).unwrap_or(state.clock.now());
+    let (key, counters) = if invoice.failed {
+        let attempt = invoice.attempt_count.max(1);
+        let failed = ReportCounters { payments_failed: 1, ..ReportCounters::default() };
+        (format!("invoice-failed#{}#{attempt}", invoice.id), failed)
+    } else if invoice.amount_paid > 0 {
+        let paid = ReportCounters {
+            payments_succeeded: 1,
+            subscription_revenue: invoice.amount_paid,
+            ..ReportCounters::default()
+        };
+        (format!("invoice-paid#{}", invoice.id), paid)
+    } else {
+        return Ok(());
+    };
+    state.store.record_report_event(&key, at, currency, &counters).await?;
+    Ok(())
 }
 
 /// Lease of a subscription slot claim, in real seconds: longer than the create function's timeout

@@ -19,6 +19,7 @@ pub mod payment;
 pub mod pdf;
 pub mod plans;
 pub mod receipt;
+pub mod reports;
 pub mod roles;
 pub mod streak;
 pub mod subscription;

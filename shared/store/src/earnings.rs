@@ -11,10 +11,12 @@ use crate::cursor::Page;
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, attrs, from_item, n, s, ts};
 use crate::payments::payment_key;
+use crate::reports::instructor_fields;
 use crate::table::{Expr, Key, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::payment::{OrderItem, Payment, instructor_share, payment_item_cash, reversal_plan};
+use azora_domain::reports::InstructorCounters;
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -99,19 +101,34 @@ pub(crate) fn entry_item(instructor: &str, sk: &str, e: &EarningEntry) -> Item {
     item
 }
 
+/// `ADD` of every delta of `deltas` and `more` (attribute names through placeholders, so report
+/// attributes like `report#2026-12#salesCount` work).
+pub(crate) fn adds(deltas: &[(String, i64)], more: &[(String, i64)]) -> Expr {
+    let all: Vec<&(String, i64)> = deltas.iter().chain(more).collect();
+    let parts: Vec<String> = (0..all.len()).map(|i| format!("#d{i} :d{i}")).collect();
+    let mut expr = Expr::update(format!("ADD {}", parts.join(", ")));
+    for (i, (field, delta)) in all.into_iter().enumerate() {
+        expr = expr.name(format!("#d{i}"), field.as_str()).value(format!(":d{i}"), n(*delta));
+    }
+    expr
+}
+
 impl Store {
     /// The writes that record a payment's sales in the ledger, for the fulfilment transaction: each
     /// item's share of the cash received for it (`azora_domain::payment::item_cash`).
+    /// Each instructor's sales also count in their month of the business reports (`month`), as
+    /// attributes of the balance item the transaction updates anyway (`reports::instructor_fields`).
     pub(crate) fn sale_writes(
         &self,
         payment: &Payment,
         hold_seconds: i64,
+        month: &str,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let paid_at = payment.paid_at.unwrap_or(payment.created_at);
         let available_on = Timestamp::from_second(paid_at.as_second() + hold_seconds)
             .map_err(|_| StoreError::Malformed("earning.availableOn".into()))?;
         let mut writes = Vec::new();
-        let mut per_balance: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+        let mut per_balance: BTreeMap<(String, Currency), (i64, InstructorCounters)> = BTreeMap::new();
         for (item, cash) in payment.items.iter().zip(payment_item_cash(payment)) {
             let OrderItem::Course { course_id, instructor_id, price, .. } = item;
             let share = instructor_share(cash);
@@ -134,10 +151,24 @@ impl Store {
             .value(":gross", n(cash))
             .value(":share", n(share));
             writes.push(self.tx_update(&key(keys::course(course_id), keys::COURSE), stats)?);
-            *per_balance.entry((instructor_id.to_string(), price.currency)).or_default() += share;
+            let (sum, report) = per_balance.entry((instructor_id.to_string(), price.currency)).or_default();
+            *sum += share;
+            report.add(&InstructorCounters {
+                sales_count: 1,
+                revenue_gross: cash,
+                revenue_instructor: share,
+                revenue_platform: cash - share,
+                ..InstructorCounters::default()
+            });
         }
-        for ((instructor, currency), share) in per_balance {
-            writes.push(self.balance_update(&instructor, currency, &[("pending", share), ("lifetime", share)])?);
+        for ((instructor, currency), (share, report)) in per_balance {
+            let deltas = [("pending".to_string(), share), ("lifetime".to_string(), share)];
+            writes.push(self.balance_update_with(
+                &instructor,
+                currency,
+                &deltas,
+                &instructor_fields(month, &report),
+            )?);
         }
         Ok(writes)
     }
@@ -150,18 +181,25 @@ impl Store {
         currency: Currency,
         deltas: &[(&str, i64)],
     ) -> Result<TransactWriteItem, StoreError> {
-        let adds: Vec<String> = deltas.iter().enumerate().map(|(i, (field, _))| format!("{field} :d{i}")).collect();
-        let mut expr = Expr::update(format!(
-            "SET GSI1PK = :all, GSI1SK = :me, instructorId = :iid, currency = :cur ADD {}",
-            adds.join(", ")
-        ))
-        .value(":all", s(keys::INSTRUCTOR_BALANCES))
-        .value(":me", s(format!("{instructor}#{}", currency.code())))
-        .value(":iid", s(instructor))
-        .value(":cur", s(currency.code()));
-        for (i, (_, delta)) in deltas.iter().enumerate() {
-            expr = expr.value(format!(":d{i}"), n(*delta));
-        }
+        let deltas: Vec<(String, i64)> = deltas.iter().map(|(f, d)| (f.to_string(), *d)).collect();
+        self.balance_update_with(instructor, currency, &deltas, &[])
+    }
+
+    /// [`Store::balance_update`] that also adds `report` (the instructor's month in the business
+    /// reports, `reports::instructor_fields`).
+    pub(crate) fn balance_update_with(
+        &self,
+        instructor: &str,
+        currency: Currency,
+        deltas: &[(String, i64)],
+        report: &[(String, i64)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let expr = adds(deltas, report)
+            .prefixed("SET GSI1PK = :all, GSI1SK = :me, instructorId = :iid, currency = :cur ")
+            .value(":all", s(keys::INSTRUCTOR_BALANCES))
+            .value(":me", s(format!("{instructor}#{}", currency.code())))
+            .value(":iid", s(instructor))
+            .value(":cur", s(currency.code()));
         self.tx_update(&balance_key(instructor, currency), expr)
     }
 
@@ -194,6 +232,10 @@ impl Store {
             let mut writes = vec![self.tx_update(&payment_key(payment_id), guard)?];
             let mut per_balance: BTreeMap<(String, Currency), (i64, i64)> = BTreeMap::new();
             let mut applied = Vec::new();
+            // Each instructor's refunded sales in their month of the business reports (attributes
+            // of their balance item), with the change itself.
+            let month = azora_domain::audit::month_of(now);
+            let mut refunded_report: BTreeMap<(String, Currency), InstructorCounters> = BTreeMap::new();
             for (item, (gross, reversal)) in payment.items.iter().zip(plan) {
                 if gross == 0 {
                     continue;
@@ -234,6 +276,12 @@ impl Store {
                     .value(":gross", n(gross))
                     .value(":neg", n(-reversal));
                 writes.push(self.tx_update(&key(keys::course(course_id), keys::COURSE), stats)?);
+                let refunded = InstructorCounters {
+                    refunds_gross: gross,
+                    refunds_instructor: reversal,
+                    ..InstructorCounters::default()
+                };
+                refunded_report.entry((instructor_id.to_string(), price.currency)).or_default().add(&refunded);
                 let bucket = per_balance.entry((instructor_id.to_string(), price.currency)).or_default();
                 if released {
                     bucket.1 += reversal;
@@ -242,10 +290,17 @@ impl Store {
                 }
             }
             for ((instructor, currency), (pending, available)) in per_balance {
-                writes.push(self.balance_update(
+                let report = refunded_report.remove(&(instructor.clone(), currency)).unwrap_or_default();
+                let deltas = [
+                    ("pending".to_string(), -pending),
+                    ("available".to_string(), -available),
+                    ("reversed".to_string(), pending + available),
+                ];
+                writes.push(self.balance_update_with(
                     &instructor,
                     currency,
-                    &[("pending", -pending), ("available", -available), ("reversed", pending + available)],
+                    &deltas,
+                    &instructor_fields(&month, &report),
                 )?);
             }
             // Layout: [0] payment guard, then per item [entry, sale check, course], then balances.

@@ -30,6 +30,9 @@
 //! | support queue entry   | `SUPPORTQUEUE`              | `<createdAt>#<ticketId>` |                            | tickets waiting for support, oldest first |
 //! | rate-limit window     | `RATE#<scope>#<caller>#<windowStart>` | `RATE`       |                              | fixed-window request counter (TTL)     |
 //! | job run checkpoint    | `JOBRUN#<job>#<runId>`      | `RUN`                  |                              | steps done, cursors, totals, lease (TTL) |
+//! | report month totals   | `REPORT#<yyyy-mm>`          | `TOTALS#<CUR>`         |                              | business report of a month (BatchGetItem by key) |
+//! | running MRR           | `REPORT#MRR`                | `<CUR>`                |                              | MRR now per currency (BatchGetItem)    |
+//! | report event counted  | `REPORT_EVENT#<key>`        | `REPORT_EVENT`         |                              | count an invoice attempt / dispute once |
 //!
 //! Renewal notices are claims (`CLAIM#license-notice#<licenseId>:<expiry>:<days>`), one per
 //! license, expiry and threshold.
@@ -38,7 +41,7 @@
 //! | course in catalog     | (same item, published only) |                        | `CatalogPK`=`CATALOG` with `SortNewest`/`SortPopular`/`SortRating`/`SortPrice` (N) on four indexes | public listing per sort order |
 //! | review                | `COURSE#<courseId>`         | `REVIEW#<userId>`      | `COURSE#<id>#REVIEWS` / sortable updatedAt | one per student; newest first |
 //! | earnings entry        | `INSTRUCTOR#<id>`           | `EARNING#<ts>#<ref>`   |                              | an instructor's ledger, newest first   |
-//! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors |
+//! | earnings balance      | `INSTRUCTOR#<id>`           | `BALANCE#<CUR>`        | `INSTRUCTOR_BALANCES` / `<id>#<CUR>` | totals; the payout job's instructors; the instructor's months in the business reports (`report#<yyyy-mm>#<counter>` attributes) |
 //! | payout                | `INSTRUCTOR#<id>`           | `PAYOUT#<run>#<CUR>`   |                              | one per instructor, currency and run; pending ones (Query, begins_with) |
 
 //! Token rewards (see `tokens` and `leaderboard`):
@@ -157,6 +160,14 @@ pub fn balance(currency: &str) -> String {
 pub const CATALOG: &str = "CATALOG";
 pub const CATALOG_PK: &str = "CatalogPK";
 pub const INSTRUCTOR_BALANCES: &str = "INSTRUCTOR_BALANCES";
+
+pub fn report_month(month: &str) -> String {
+    format!("REPORT#{month}")
+}
+
+pub fn report_event(event_key: &str) -> String {
+    format!("REPORT_EVENT#{event_key}")
+}
 pub fn license(license_id: &str) -> String {
     format!("LICENSE#{license_id}")
 }

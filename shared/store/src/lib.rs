@@ -26,6 +26,7 @@ pub mod payouts;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
+pub mod reports;
 pub mod reviews;
 pub mod stripe_events;
 pub mod subscriptions;

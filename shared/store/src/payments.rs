@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::UserId;
 use azora_domain::payment::{OrderItem, Payment, PaymentStatus, payment_item_cash, receipt_number, refunded_items};
 use azora_domain::receipt::PaymentCard;
+use azora_domain::reports::ReportCounters;
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +94,23 @@ impl Store {
         else {
             return Ok(false);
         };
-        self.update(&payment_key(payment_id), expr).await.applied()
+        if to != PaymentStatus::Failed {
+            return self.update(&payment_key(payment_id), expr).await.applied();
+        }
+        // A failed attempt counts in the business reports, in the same transaction as the move
+        // (a duplicate event finds the payment failed already and counts nothing).
+        let Some(payment) = self.get_payment(payment_id).await? else { return Ok(false) };
+        let failed = ReportCounters { payments_failed: 1, ..ReportCounters::default() };
+        let mut writes = vec![self.tx_update(&payment_key(payment_id), expr)?];
+        writes.extend(self.report_writes(now, payment.amount.currency, &failed)?);
+        match self.transact(writes).await {
+            Ok(()) => {
+                crate::reports::committed(now, payment.amount.currency, &failed);
+                Ok(true)
+            }
+            Err(e) if e.failed_condition_at(0) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records the card the payment was charged to (for its receipt), once: a duplicate event or a
@@ -166,9 +183,18 @@ impl Store {
             for course_id in &enrollments {
                 items.push(self.tx_new(enrollment_of(&payment, course_id, now).to_item()?)?);
             }
-            items.extend(self.sale_writes(&payment, hold_seconds)?);
+            // The month's sale in the business reports, in the same transaction (counted once):
+            // the totals, and each instructor's month on their balance (see `sale_writes`).
+            let sold_at = payment.paid_at.unwrap_or(now);
+            let month = azora_domain::audit::month_of(sold_at);
+            items.extend(self.sale_writes(&payment, hold_seconds, &month)?);
+            let sale = crate::reports::sale_totals(&payment);
+            items.extend(self.report_writes(sold_at, payment.amount.currency, &sale)?);
             match self.transact(items).await {
-                Ok(()) => return Ok(Fulfilment::Done { receipt_number: number }),
+                Ok(()) => {
+                    crate::reports::committed(sold_at, payment.amount.currency, &sale);
+                    return Ok(Fulfilment::Done { receipt_number: number });
+                }
                 // Fulfilled meanwhile, or a refund was counted meanwhile: read again.
                 Err(e) if e.failed_condition_at(2) => continue,
                 // Another payment took this number first: read the counter again.

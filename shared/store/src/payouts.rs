@@ -29,6 +29,7 @@ use crate::item::{Fields, FromItem, Item, ToItem, attrs, n, s, ts};
 use crate::table::{Expr, Key, Outcome, Query, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
+use azora_domain::reports::{InstructorCounters, ReportCounters};
 use azora_domain::{Currency, Money, UserId};
 use jiff::Timestamp;
 
@@ -326,9 +327,17 @@ impl Store {
         let tag = |update: &str| {
             Expr::update(update).only_if("payoutId = :pid").value(":t", s(transfer_id)).value(":pid", s(&payout.id))
         };
-        let move_balance = Expr::update("ADD payingOut :neg, paidOut :amt")
-            .value(":neg", n(-payout.amount.amount))
-            .value(":amt", n(payout.amount.amount));
+        // With the instructor's month in the business reports (attributes of the balance item).
+        let paid_out = InstructorCounters {
+            payouts_count: 1,
+            payouts_amount: payout.amount.amount,
+            ..InstructorCounters::default()
+        };
+        let month = azora_domain::audit::month_of(now);
+        let move_balance = crate::earnings::adds(
+            &[("payingOut".to_string(), -payout.amount.amount), ("paidOut".to_string(), payout.amount.amount)],
+            &crate::reports::instructor_fields(&month, &paid_out),
+        );
         let mut writes = vec![
             self.tx_update(&payout_key(iid, &payout.run, currency), record)?,
             self.tx_update(
@@ -340,10 +349,17 @@ impl Store {
         for sk in &payout.entries {
             writes.push(self.tx_update(&ledger_key(iid, sk), tag("SET transferId = :t"))?);
         }
+        // The payout in the business reports (the month it is paid), with the record's condition.
+        let paid =
+            ReportCounters { payouts_count: 1, payouts_amount: payout.amount.amount, ..ReportCounters::default() };
+        writes.extend(self.report_writes(now, currency, &paid)?);
         // Another run completing the same payout at the same moment is a conflict `transact`
         // sends again; then the record is paid and the answer is `false`.
         match self.transact(writes).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                crate::reports::committed(now, currency, &paid);
+                Ok(true)
+            }
             Err(e) if e.failed_condition_at(0) => Ok(false),
             Err(e) => Err(e),
         }

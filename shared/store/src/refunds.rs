@@ -4,11 +4,13 @@
 use crate::error::StoreError;
 use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, n, s, ts};
 use crate::payments::payment_key;
+use crate::reports::refund_counters;
 use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use azora_domain::Money;
 use azora_domain::payment::{PaymentStatus, Refund, RefundStatus};
+use azora_domain::reports::ReportCounters;
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,19 @@ fn refund_status(from: RefundStatus, to: RefundStatus, update: &str) -> Expr {
         .value(":to", s(to.as_str()))
 }
 
+/// What a counted (or uncounted) refund adds to the business reports.
+struct Counted {
+    at: Timestamp,
+    currency: azora_domain::Currency,
+    counters: ReportCounters,
+}
+
+impl Counted {
+    fn new(amount: Money, dispute: bool, sign: i64, at: Timestamp) -> Self {
+        Counted { at, currency: amount.currency, counters: refund_counters(amount.amount, dispute, sign) }
+    }
+}
+
 impl Store {
     pub async fn reserve_refund(&self, refund: &Refund) -> Result<Reservation, StoreError> {
         let record = Refund { status: RefundStatus::Pending, stripe_refund_id: None, ..refund.clone() };
@@ -110,7 +125,7 @@ impl Store {
         payment_id: &str,
         refund_id: &str,
         stripe_refund_id: &str,
-        amount: i64,
+        amount: Money,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mark = refund_status(
@@ -123,9 +138,12 @@ impl Store {
         .value(":re", s(stripe_refund_id))
         .value(":now", ts(now));
         let mark = self.tx_update(&refund_key(payment_id, refund_id), mark)?;
-        let count = self.count_refund(payment_id, amount, now, false)?;
+        let count = self.count_refund(payment_id, amount.amount, now, false)?;
+        let counted = Counted::new(amount, false, 1, now);
+        let mut writes = vec![mark, count];
+        writes.extend(self.report_writes(now, amount.currency, &counted.counters)?);
         // Not pending any more: the other path (API call or webhook) completed it.
-        self.apply_counted_refund(payment_id, vec![mark, count], now, |e| e.failed_condition_at(0)).await
+        self.apply_counted_refund(payment_id, writes, &counted, |e| e.failed_condition_at(0)).await
     }
 
     /// Records money given back outside our API, once per Stripe id: a refund made in the Stripe
@@ -150,10 +168,15 @@ impl Store {
             created_at: now,
             effects_applied: false,
         };
-        let writes = vec![self.tx_new(record.to_item()?)?, self.count_refund(payment_id, amount.amount, now, true)?];
+        let counted = Counted::new(amount, source == "dispute", 1, now);
+        let mut writes =
+            vec![self.tx_new(record.to_item()?)?, self.count_refund(payment_id, amount.amount, now, true)?];
+        writes.extend(self.report_writes(now, amount.currency, &counted.counters)?);
         // Recorded before, or more than remains refundable.
-        self.apply_counted_refund(payment_id, writes, now, |e| e.failed_condition_at(0) || e.failed_condition_at(1))
-            .await
+        self.apply_counted_refund(payment_id, writes, &counted, |e| {
+            e.failed_condition_at(0) || e.failed_condition_at(1)
+        })
+        .await
     }
 
     /// Writes a refund's record together with its count on the payment, then marks the payment
@@ -162,12 +185,13 @@ impl Store {
         &self,
         payment_id: &str,
         writes: Vec<TransactWriteItem>,
-        now: Timestamp,
+        counted: &Counted,
         already: impl Fn(&StoreError) -> bool,
     ) -> Result<bool, StoreError> {
         match self.transact(writes).await {
             Ok(()) => {
-                self.mark_fully_refunded(payment_id, now).await?;
+                crate::reports::committed(counted.at, counted.currency, &counted.counters);
+                self.mark_fully_refunded(payment_id, counted.at).await?;
                 Ok(true)
             }
             Err(e) if already(&e) => Ok(false),
@@ -205,12 +229,18 @@ impl Store {
             .value(":st", s(status.as_str()))
             .value(":seen", n(payment.refunded))
             .value(":now", ts(now));
-            let writes = vec![
+            // The business reports take it back in the month the failure is learned.
+            let uncounted = Counted::new(refund.amount, refund.requested_by == "dispute", -1, now);
+            let mut writes = vec![
                 self.tx_update(&refund_key(payment_id, refund_id), mark)?,
                 self.tx_update(&payment_key(payment_id), uncount)?,
             ];
+            writes.extend(self.report_writes(now, refund.amount.currency, &uncounted.counters)?);
             match self.transact(writes).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    crate::reports::committed(now, refund.amount.currency, &uncounted.counters);
+                    return Ok(true);
+                }
                 Err(e) if e.is_condition() => continue,
                 Err(e) => return Err(e),
             }

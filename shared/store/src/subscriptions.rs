@@ -5,6 +5,7 @@ use crate::item::{Fields, FromItem, Item, b, from_item, n, opt_s, s};
 use crate::table::{Expr, Key, Outcome, Query, kept_changing, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
+use azora_domain::reports::{MRR_CURRENCY, MrrMovement, ReportCounters, monthly_contribution};
 use azora_domain::subscription::{BillingInterval, PendingChange, Subscription, SubscriptionStatus};
 use azora_domain::{Tier, UserId};
 use jiff::Timestamp;
@@ -159,18 +160,89 @@ impl Store {
 
     /// Records a new Stripe subscription; refused (`ConditionFailed`) while a live one exists.
     pub async fn start_subscription(&self, record: &SubscriptionRecord, now: Timestamp) -> Result<(), StoreError> {
-        self.put(record_item(record, now), Some(not_live())).await
+        let (mut writes, counted) = self.new_subscription_report(record, now)?;
+        writes.insert(0, self.tx_put(record_item(record, now), Some(not_live()))?);
+        match self.transact(writes).await {
+            Ok(()) => {
+                crate::reports::committed(now, MRR_CURRENCY, &counted);
+                Ok(())
+            }
+            Err(e) if e.failed_condition_at(0) => Err(StoreError::ConditionFailed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A new subscription record replaces nothing that counts toward MRR (it is written only where
+    /// none is live: absent, or canceled), so its whole contribution is a movement of `now`'s month.
+    fn new_subscription_report(
+        &self,
+        record: &SubscriptionRecord,
+        now: Timestamp,
+    ) -> Result<(Vec<aws_sdk_dynamodb::types::TransactWriteItem>, ReportCounters), StoreError> {
+        let sub = &record.subscription;
+        let counters = MrrMovement::between(0, monthly_contribution(sub.tier, sub.interval, sub.status)).counters();
+        Ok((self.report_writes(now, MRR_CURRENCY, &counters)?, counters))
     }
 
     /// Applies Stripe's state unless a newer one was applied already. Entering `past_due` starts
     /// the grace clock at `now` (when we learn of it); leaving it stops it. Returns whether
     /// anything was written.
+    ///
+    /// The change of the subscription's MRR contribution (`azora_domain::reports`) is added to the
+    /// reports in the same transaction, computed from the stored state that the write's condition
+    /// pins (tier, status, interval): a concurrent application that changed them makes this one
+    /// read again, so no stale movement is ever counted, and a state refused as older counts nothing.
     pub async fn apply_stripe_state(
         &self,
         user: &UserId,
         state: &StripeSubscriptionState,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        for _ in 0..SLOT_ROUNDS {
+            let Some(item) = self.get_item(&sub_key(user), true).await? else { return Ok(false) };
+            let stored = SubscriptionRecord::from_item(&item)?;
+            let applied_as_of = Fields::of(&item, "subscription").opt_i64("stripeUpdatedAt")?;
+            if stored.stripe_subscription_id.as_deref() != Some(state.stripe_subscription_id.as_str())
+                || applied_as_of.is_some_and(|at| at > state.as_of)
+            {
+                // Not the subscription we follow, or a newer state was applied: nothing to do.
+                return Ok(false);
+            }
+            let was = &stored.subscription;
+            let before = monthly_contribution(was.tier, was.interval, was.status);
+            let after = monthly_contribution(was.tier, state.interval.or(was.interval), state.status);
+            let counters = MrrMovement::between(before, after).counters();
+            let pin = Expr::when(match was.interval {
+                Some(_) => "#tier = :pin_tier AND #status = :pin_status AND #interval = :pin_interval",
+                None => "#tier = :pin_tier AND #status = :pin_status AND attribute_not_exists(#interval)",
+            })
+            .name("#tier", "tier")
+            .name("#interval", "interval")
+            .value(":pin_tier", s(was.tier.as_str()))
+            .value(":pin_status", s(was.status.as_str()));
+            let pin = match was.interval {
+                Some(i) => pin.value(":pin_interval", s(i.as_str())),
+                None => pin,
+            };
+            let at = Timestamp::from_millisecond(state.as_of).unwrap_or(now);
+            let mut writes = vec![self.tx_update(&sub_key(user), self.stripe_state_update(state, now).with(pin))?];
+            writes.extend(self.report_writes(at, MRR_CURRENCY, &counters)?);
+            match self.transact(writes).await {
+                Ok(()) => {
+                    crate::reports::committed(at, MRR_CURRENCY, &counters);
+                    return Ok(true);
+                }
+                // A newer state, or another change of what the contribution depends on: read again.
+                Err(e) if e.failed_condition_at(0) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(kept_changing("the subscription"))
+    }
+
+    /// The update that applies Stripe's state unless a newer one was applied already. Entering
+    /// `past_due` starts the grace clock at `now`; leaving it stops it.
+    fn stripe_state_update(&self, state: &StripeSubscriptionState, now: Timestamp) -> Expr {
         let mut sets = vec!["#status = :status", "cancelAtPeriodEnd = :cancel", "stripeUpdatedAt = :asof"];
         let mut removes = Vec::new();
         // Ordered by Stripe's event time: an older state never overwrites a newer one, and only
@@ -185,7 +257,7 @@ impl Store {
         .value(":sid", s(&state.stripe_subscription_id));
         if let Some(i) = state.interval {
             sets.push("#interval = :interval");
-            expr = expr.name("#interval", "interval").value(":interval", s(i.as_str()));
+            expr = expr.value(":interval", s(i.as_str()));
         }
         if let Some(end) = state.current_period_end {
             sets.push("currentPeriodEnd = :end");
@@ -201,7 +273,7 @@ impl Store {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        self.update(&sub_key(user), Expr::update(expression).with(expr)).await.applied()
+        Expr::update(expression).with(expr)
     }
 
     pub async fn set_pending_change(&self, user: &UserId, change: Option<&PendingChange>) -> Result<(), StoreError> {
@@ -400,11 +472,17 @@ impl Store {
         let mut item = record_item(record, now);
         item.insert("claimId".into(), s(claim_id));
         let mine = Expr::when("claimId = :me").value(":me", s(claim_id));
-        let writes =
+        let (report, counted) = self.new_subscription_report(record, now)?;
+        let mut writes =
             vec![self.tx_put(item, Some(not_live()))?, self.tx_delete(&slot_key(&record.user_id), Some(mine))?];
+        writes.extend(report);
         match self.transact(writes).await {
+            Ok(()) => {
+                crate::reports::committed(now, MRR_CURRENCY, &counted);
+                Ok(())
+            }
             Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Err(StoreError::ConditionFailed),
-            other => other,
+            Err(e) => Err(e),
         }
     }
 

@@ -70,6 +70,12 @@ impl Expr {
         Expr { update: Some(expression.into()), ..Expr::default() }
     }
 
+    /// Puts `prefix` before the update expression (e.g. a `SET` clause before an `ADD`).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.update = Some(format!("{prefix}{}", self.update.take().unwrap_or_default()));
+        self
+    }
+
     /// A condition alone (a conditional put, delete or check).
     pub fn when(condition: impl Into<String>) -> Self {
         Expr { condition: Some(condition.into()), ..Expr::default() }

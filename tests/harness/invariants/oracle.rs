@@ -505,6 +505,45 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
         }
     }
 
+    // ---- 8. business reports: the month aggregates add up to what the records say ----
+    // Sales are counted when fulfilled (gross, the instructors' floor(70 %) per item cash, the
+    // platform's rest); refunds and lost disputes as the payments' refunded totals; payouts as the
+    // payouts paid.
+    let mut want: BTreeMap<(String, &str), i64> = BTreeMap::new();
+    for p in snap.payments.values() {
+        let cur = p.currency.clone();
+        if p.fulfilled {
+            let prices: Vec<i64> = p.items.iter().map(|it| it.price).collect();
+            let instructor: i64 = policy::item_cash(&prices, p.amount).into_iter().map(policy::share).sum();
+            *want.entry((cur.clone(), "revenueGross")).or_default() += p.amount;
+            *want.entry((cur.clone(), "revenueInstructor")).or_default() += instructor;
+            *want.entry((cur.clone(), "revenuePlatform")).or_default() += p.amount - instructor;
+        }
+        *want.entry((cur, "refundsAndDisputesLost")).or_default() += p.refunded;
+    }
+    for payout in snap.payouts.iter().filter(|p| !p.transfer_id.is_empty()) {
+        let currency = payout.sk.rsplit('#').next().unwrap_or_default().to_string();
+        *want.entry((currency, "payoutsAmount")).or_default() += payout.amount;
+    }
+    let got = |cur: &str, name: &str| snap.report_totals.get(cur).and_then(|c| c.get(name)).copied().unwrap_or(0);
+    let mut currencies: Vec<&String> = snap.report_totals.keys().collect();
+    currencies.extend(want.keys().map(|(c, _)| c));
+    currencies.sort();
+    currencies.dedup();
+    for cur in currencies {
+        let mut have = BTreeMap::new();
+        for name in ["revenueGross", "revenueInstructor", "revenuePlatform", "payoutsAmount"] {
+            have.insert(name, got(cur, name));
+        }
+        have.insert("refundsAndDisputesLost", got(cur, "refundsAmount") + got(cur, "disputesLostAmount"));
+        for (name, value) in have {
+            let expected = want.get(&(cur.clone(), name)).copied().unwrap_or(0);
+            if value != expected {
+                v.push(format!("[8] report {name} in {cur} sums to {value}, the records to {expected}"));
+            }
+        }
+    }
+
     // ---- 7. plumbing ----
     for o in &facts.orders {
         match snap.payments.get(&o.payment_id) {
@@ -607,6 +646,16 @@ mod tests {
         }));
         s.stripe.refunds.push(json!({ "id": "re_1", "status": "succeeded", "amount": 1000, "payment_intent": "pi_1" }));
         s.stripe.transfers.push(json!({ "id": "tr_1", "amount": 1000, "amount_reversed": 0, "destination": "acct_1" }));
+        // The business report's month totals, summed: the sale (4000: 2800 to the instructor), the
+        // refund and the payout.
+        let totals = [
+            ("revenueGross", 4000),
+            ("revenueInstructor", 2800),
+            ("revenuePlatform", 1200),
+            ("refundsAmount", 1000),
+            ("payoutsAmount", 1000),
+        ];
+        s.report_totals.insert("USD".into(), totals.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
         s
     }
 
@@ -642,6 +691,14 @@ mod tests {
         s.stripe.transfers.push(json!({ "id": "tr_2", "amount": 500, "amount_reversed": 0, "destination": "acct_1" }));
         let v = check(&s, &facts);
         assert!(v.iter().any(|l| l.contains("tr_2") && l.contains("not recorded")), "{v:?}");
+
+        let mut s = consistent();
+        s.report_totals.get_mut("USD").unwrap().insert("refundsAmount".into(), 2000);
+        let v = check(&s, &facts);
+        assert!(
+            v.len() == 1 && v[0] == "[8] report refundsAndDisputesLost in USD sums to 2000, the records to 1000",
+            "{v:?}"
+        );
 
         let mut s = consistent();
         s.receipt_counters.insert("2026".into(), 2);

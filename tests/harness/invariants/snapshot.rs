@@ -127,6 +127,9 @@ pub struct Snapshot {
     pub reviews: Vec<(String, String, i64)>,
     /// courseId → (`ratingCount`, `ratingSum`) of the course item.
     pub course_ratings: BTreeMap<String, (i64, i64)>,
+    /// currency → counter → sum over every month of the business report totals
+    /// (`REPORT#<month>` / `TOTALS#<CUR>`).
+    pub report_totals: BTreeMap<String, BTreeMap<String, i64>>,
     /// Items the snapshot could not read (reported as violations: a malformed record is a bug).
     pub unreadable: Vec<String>,
     pub stripe: StripeSnapshot,
@@ -287,6 +290,15 @@ impl Snapshot {
                 } else if sk == "COURSE" {
                     let rating = (n(item, "ratingCount").unwrap_or(0), n(item, "ratingSum").unwrap_or(0));
                     out.course_ratings.insert(course.to_string(), rating);
+                }
+            } else if pk.starts_with("REPORT#")
+                && let Some(currency) = sk.strip_prefix("TOTALS#")
+            {
+                let sums = out.report_totals.entry(currency.to_string()).or_default();
+                for (name, value) in item {
+                    if let Some(v) = n(item, name).filter(|_| matches!(value, AttributeValue::N(_))) {
+                        *sums.entry(name.clone()).or_default() += v;
+                    }
                 }
             } else if let Some(year) = pk.strip_prefix("COUNTER#RECEIPT#") {
                 out.receipt_counters.insert(year.to_string(), n(item, "value").unwrap_or(0));

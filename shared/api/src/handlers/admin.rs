@@ -85,3 +85,33 @@ pub async fn audit_list(req: Request, state: Arc<AppState>) -> HttpResult {
     let page = state.store.list_audit(&month, limit, query(&req, "cursor").as_deref()).await?;
     ok(&json!({ "items": page.items, "nextCursor": page.next_cursor }))
 }
+
+/// A month query parameter: `YYYY-MM` (400 `invalid_month` otherwise), or `default` when absent.
+fn month_param(req: &Request, name: &str, default: &str) -> Result<String, ApiError> {
+    match query(req, name) {
+        Some(raw) => parse_month(&raw)
+            .ok_or_else(|| ApiError::bad_request("invalid_month", format!("{name} must look like 2026-11."))),
+        None => Ok(default.to_string()),
+    }
+}
+
+/// `GET /api/admin/reports/monthly?from=YYYY-MM&to=YYYY-MM`: the business report of each month
+/// (at most 24; both default to the current month), read from the aggregates by key.
+pub async fn reports_monthly(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    principal.require_any(&[Role::Admin])?;
+    let current = month_of(state.clock.now());
+    let to = month_param(&req, "to", &current)?;
+    let from = month_param(&req, "from", &to)?;
+    ok(&crate::reports::monthly(&state, &from, &to).await?)
+}
+
+/// `GET /api/admin/reports/instructors?month=YYYY-MM&limit=&cursor=`: revenue, refunds and payouts
+/// per instructor and currency in a month (default the current one), by instructor id.
+pub async fn reports_instructors(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    principal.require_any(&[Role::Admin])?;
+    let month = month_param(&req, "month", &month_of(state.clock.now()))?;
+    let limit = limit(&req, 50, 100)?;
+    ok(&crate::reports::instructors(&state, &month, limit, query(&req, "cursor").as_deref()).await?)
+}

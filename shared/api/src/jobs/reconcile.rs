@@ -117,7 +117,7 @@ async fn settle_reservation(
     let now = state.clock.now();
     match at_stripe.iter().find(|r| r.our_refund_id.as_deref() == Some(refund_id)) {
         Some(done) if done.status == "succeeded" => {
-            state.store.complete_refund(payment_id, refund_id, &done.id, refund.amount.amount, now).await?;
+            state.store.complete_refund(payment_id, refund_id, &done.id, refund.amount, now).await?;
             finish_refunds(state, payment_id).await?;
             report.fixed("refund_completed", refund_id);
         }

@@ -311,6 +311,10 @@ async fn apply_dispute(state: &AppState, event: &Envelope, dispute: &Value) -> R
     tracing::info!(payment_id = %payment.id, dispute_id, status, "dispute");
     if event.event_type == "charge.dispute.created" {
         telemetry::count("DisputesOpened", 1);
+        // Once per dispute in the business reports, however often the event comes.
+        let opened = azora_domain::reports::ReportCounters { disputes_opened: 1, ..Default::default() };
+        let key = format!("dispute-opened#{dispute_id}");
+        state.store.record_report_event(&key, state.clock.now(), payment.amount.currency, &opened).await?;
     }
     if status != "lost" {
         return Ok(());
