@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const USAGE: &str = "usage: bench load [--rate N] [--seconds N] [--users N] [--requests N] [--seed N]
-                  [--out PATH] [--doc PATH]
+                  [--catalog N] [--out PATH] [--doc PATH]
 
   --rate      arrivals per second during the load (default 40: what a 2-core machine running
               DynamoDB Local, moto, the sandbox and the server together keeps up with)
@@ -45,6 +45,8 @@ pub const USAGE: &str = "usage: bench load [--rate N] [--seconds N] [--users N] 
   --users     virtual users the arrivals come from (default 1000)
   --requests  sequential requests per endpoint for the latency table (default 200)
   --seed      seed of the arrival times and choices (default 2026)
+  --catalog   published courses written before measuring, so every catalog read is against
+              them (default 100000; 0: none)
   --out       JSON results (default <target>/bench/load.json)
   --doc       Markdown report with plots beside it (default docs/benchmarks.md)";
 
@@ -54,6 +56,7 @@ pub struct LoadOptions {
     pub users: usize,
     pub requests: usize,
     pub seed: u64,
+    pub catalog: usize,
     pub out: PathBuf,
     pub doc: PathBuf,
 }
@@ -66,6 +69,7 @@ impl LoadOptions {
             users: 1000,
             requests: 200,
             seed: 2026,
+            catalog: 100_000,
             out: target.join("bench/load.json"),
             doc: root.join("docs/benchmarks.md"),
         };
@@ -75,6 +79,10 @@ impl LoadOptions {
             let number = |max: u64| -> Result<u64, String> {
                 value.parse::<u64>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| format!("{flag}: 1 to {max}"))
             };
+            if flag == "--catalog" {
+                o.catalog = value.parse::<usize>().ok().filter(|n| *n <= 1_000_000).ok_or("--catalog: 0 to 1000000")?;
+                continue;
+            }
             match flag.as_str() {
                 "--rate" => o.rate = number(5_000)? as f64,
                 "--seconds" => o.seconds = number(3_600)?,
@@ -274,6 +282,8 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
     settings.insert("LICENSE_VALIDATE_RATE_LIMIT".to_string(), "100000".to_string());
     let app = spawn_app_with(AppOptions { settings, ..AppOptions::default() }).await;
     let world = Arc::new(seed(app, o).await?);
+    eprintln!("bench load: writing {} published courses", o.catalog);
+    let catalog_seed = crate::catalog_scale::seed(&world.app, o.catalog).await?;
 
     let raw = raw_get_item(&world, o.requests).await?;
     eprintln!("bench load: sequential latency, {} requests per endpoint", o.requests);
@@ -283,6 +293,7 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
         sequential.push(sequential_run(&world, class, endpoint, function, o.requests, &mut rng).await);
     }
     let fulfilment = webhook_to_fulfilment(&world, o.requests.min(100), &mut rng).await;
+    let catalog_walks = crate::catalog_scale::walks(&world.app, &world.client, 20).await;
 
     let throughput = throughput_pair(&world, 32, Duration::from_secs(10)).await?;
 
@@ -316,6 +327,7 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
         "rawGetItem": raw,
         "sequential": sequential,
         "webhookToFulfilment": fulfilment,
+        "catalog": { "seed": catalog_seed, "walks": catalog_walks },
         "throughput": throughput,
         "load": load_json(&samples, wall, max_in_flight, o),
         "invariants": {

@@ -13,6 +13,7 @@
 //! Needs the local services (DynamoDB Local, moto): `infra/scripts/bench.sh` starts and stops
 //! them. Prints a table and writes a JSON report (default `target/bench/results.json`).
 
+mod catalog_scale;
 mod cold;
 mod latency;
 mod leaderboard;

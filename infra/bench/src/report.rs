@@ -227,6 +227,33 @@ pub fn write(r: &Value, points: &[Point], doc: &Path) -> Result<(), String> {
         u(&hook["missed"])
     );
 
+    let catalog = &r["catalog"];
+    let _ = writeln!(
+        s,
+        "## The catalog at scale\n\n{} published courses were written before anything was measured ({} \
+         `BatchWriteItem` requests in {} s), so every catalog read above and in the load is against them. \
+         Cursor walks of `GET /api/courses/list?limit=20`, up to 20 pages each (DynamoDB round trips per page \
+         from the same counter as above; filters on the index read more items than they return):\n",
+        catalog["seed"]["courses"], catalog["seed"]["requests"], catalog["seed"]["seconds"]
+    );
+    let _ = writeln!(
+        s,
+        "| Walk | Query | Pages | Items | p50 ms per page | max ms | DynamoDB per page |\n|---|---|---|---|---|---|---|"
+    );
+    for w in catalog["walks"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {:.2} | {:.2} | {} |",
+            w["walk"].as_str().unwrap_or(""),
+            w["query"].as_str().unwrap_or(""),
+            w["pages"],
+            w["items"],
+            f(&w["p50_ms"]),
+            f(&w["max_ms"]),
+            w["dynamodbPerPage"]
+        );
+    }
+    let _ = writeln!(s);
     let load = &r["load"];
     let _ = writeln!(
         s,
