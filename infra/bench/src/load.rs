@@ -402,25 +402,32 @@ async fn seed(app: TestApp, o: &LoadOptions) -> Result<World, String> {
     })
 }
 
+/// One raw `GetItem` of a missing key from the app's own SDK client: the unit our costs are
+/// compared with.
+async fn raw_get(store: &azora_store::Store) -> Result<(), String> {
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH#missing".into()))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH".into()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("raw GetItem: {e}"))
+}
+
 /// Latency of one raw `GetItem` (a missing key) from the app's own SDK client.
 async fn raw_get_item(w: &World, n: usize) -> Result<Value, String> {
     let store = &w.app.booted.state.store;
-    let get = || {
-        store
-            .client()
-            .get_item()
-            .table_name(store.table())
-            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH#missing".into()))
-            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH".into()))
-            .send()
-    };
+    let get = || raw_get(store);
     for _ in 0..50 {
-        get().await.map_err(|e| format!("raw GetItem: {e}"))?;
+        get().await?;
     }
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let started = Instant::now();
-        get().await.map_err(|e| format!("raw GetItem: {e}"))?;
+        get().await?;
         samples.push(started.elapsed());
     }
     Ok(with_p95(Summary::of(&samples), &samples))
@@ -539,17 +546,7 @@ async fn throughput_pair(w: &Arc<World>, clients: usize, length: Duration) -> Re
         let store = w.app.booted.state.store.clone();
         closed_loop(clients, length, move || {
             let store = store.clone();
-            async move {
-                store
-                    .client()
-                    .get_item()
-                    .table_name(store.table())
-                    .key("PK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH#missing".into()))
-                    .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH".into()))
-                    .send()
-                    .await
-                    .is_ok()
-            }
+            async move { raw_get(&store).await.is_ok() }
         })
         .await
     };

@@ -215,37 +215,12 @@ pub async fn request_seats(
         );
     }
     let original = original_of(state, &license).await?;
-    let order = match state.store.get_quote(order_id).await? {
-        Some(existing) => existing,
-        None => {
-            let price = seats_price(&original.price, added, license.expires_at, now);
-            if price.total.amount == 0 {
-                return Err(LicenseError::NotSelfServe);
-            }
-            let order = Quote {
-                id: order_id.to_string(),
-                owner: original.owner.clone(),
-                org_id: Some(license.org_id.clone()),
-                requested_by: principal.user_id.clone(),
-                org_name: license.org_name.clone(),
-                contact_email: license.contact_email.clone(),
-                kind: QuoteKind::AddSeats { license_id: license.id.clone() },
-                price,
-                status: QuoteStatus::Open,
-                created_at: now,
-                valid_until: license.expires_at,
-                invoice: None,
-                license_id: None,
-            };
-            match state.store.create_quote(&order).await {
-                Ok(()) => order,
-                Err(StoreError::ConditionFailed) => {
-                    state.store.get_quote(order_id).await?.ok_or(LicenseError::NotFound("quote"))?
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
+    let price = seats_price(&original.price, added, license.expires_at, now);
+    if price.total.amount == 0 {
+        return Err(LicenseError::NotSelfServe);
+    }
+    let kind = QuoteKind::AddSeats { license_id: license.id.clone() };
+    let order = order_once(state, order_id, &license, &original, &principal.user_id, kind, price).await?;
     if order.kind.license() != Some(license.id.as_str()) || order.price.seats != added {
         return Err(LicenseError::Changed);
     }
@@ -253,6 +228,43 @@ pub async fn request_seats(
         return Ok(order);
     }
     send_quote_invoice(state, &order, customer_of(&original)?, INVOICE_DAYS_DUE).await
+}
+
+/// The order `id` on a self-serve license (bought with `original`): read when it exists, else
+/// written once (a concurrent writer's order is read back), open until the license expires.
+async fn order_once(
+    state: &AppState,
+    id: &str,
+    license: &License,
+    original: &Quote,
+    requested_by: &azora_domain::UserId,
+    kind: QuoteKind,
+    price: azora_domain::license_purchase::SeatPrice,
+) -> Result<Quote, LicenseError> {
+    if let Some(existing) = state.store.get_quote(id).await? {
+        return Ok(existing);
+    }
+    let now = state.clock.now();
+    let order = Quote {
+        id: id.to_string(),
+        owner: original.owner.clone(),
+        org_id: Some(license.org_id.clone()),
+        requested_by: requested_by.clone(),
+        org_name: license.org_name.clone(),
+        contact_email: license.contact_email.clone(),
+        kind,
+        price,
+        status: QuoteStatus::Open,
+        created_at: now,
+        valid_until: license.expires_at,
+        invoice: None,
+        license_id: None,
+    };
+    match state.store.create_quote(&order).await {
+        Ok(()) => Ok(order),
+        Err(StoreError::ConditionFailed) => state.store.get_quote(id).await?.ok_or(LicenseError::NotFound("quote")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Invoices the next term of a self-serve license once, [`RENEWAL_INVOICE_DAYS`] before it
@@ -270,33 +282,9 @@ pub async fn invoice_renewal(state: &AppState, license: &License) -> Result<bool
         Err(e) => return Err(e),
     };
     let id = renewal_quote_id(&license.id, license.expires_at);
-    let renewal = match state.store.get_quote(&id).await? {
-        Some(existing) => existing,
-        None => {
-            let renewal = Quote {
-                id: id.clone(),
-                owner: original.owner.clone(),
-                org_id: Some(license.org_id.clone()),
-                requested_by: original.requested_by.clone(),
-                org_name: license.org_name.clone(),
-                contact_email: license.contact_email.clone(),
-                kind: QuoteKind::Renewal { license_id: license.id.clone(), expires_at: license.expires_at },
-                price: quote(license.seats, original.price.term_months)?,
-                status: QuoteStatus::Open,
-                created_at: now,
-                valid_until: license.expires_at,
-                invoice: None,
-                license_id: None,
-            };
-            match state.store.create_quote(&renewal).await {
-                Ok(()) => renewal,
-                Err(StoreError::ConditionFailed) => {
-                    state.store.get_quote(&id).await?.ok_or(LicenseError::NotFound("quote"))?
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
+    let kind = QuoteKind::Renewal { license_id: license.id.clone(), expires_at: license.expires_at };
+    let price = quote(license.seats, original.price.term_months)?;
+    let renewal = order_once(state, &id, license, &original, &original.requested_by, kind, price).await?;
     if renewal.status != QuoteStatus::Open {
         return Ok(false);
     }
