@@ -1,8 +1,7 @@
 //! The catalog at scale, inside `bench load`: N published courses (default 100,000) written with
-//! `BatchWriteItem` before anything is measured, so every catalog read of the run (the sequential
-//! table and the load) is against them; then cursor walks of `GET /api/courses/list` per query
-//! shape (sort orders, index-served price range, filters on the index, title search), with the
-//! latency and the DynamoDB round trips of each page.
+//! `BatchWriteItem` into an app (table) of their own, then cursor walks of `GET /api/courses/list`
+//! per query shape (sort orders, index-served price range, filters on the index, title search),
+//! with the latency and the DynamoDB round trips of each page.
 
 use azora_domain::course::{Course, CourseContent, CourseStats, CourseStatus, Lesson, Level};
 use azora_domain::{Currency, Money, UserId};
