@@ -440,18 +440,10 @@ async fn raw_get_item(w: &World, n: usize) -> Result<Value, String> {
 
 fn with_p95(summary: Summary, samples: &[Duration]) -> Value {
     let mut v = summary.to_json();
-    v["p95_ms"] = json!(crate::stats::round_ms(percentile(samples, 95.0)));
-    v
-}
-
-fn percentile(samples: &[Duration], p: f64) -> Duration {
     let mut sorted = samples.to_vec();
     sorted.sort_unstable();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    v["p95_ms"] = json!(crate::stats::round_ms(crate::stats::percentile(&sorted, 95.0)));
+    v
 }
 
 /// The operations a function sent per service since the process started.

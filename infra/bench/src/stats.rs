@@ -24,7 +24,7 @@ pub struct Summary {
 }
 
 /// The nearest-rank percentile `p` (0–100) of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
