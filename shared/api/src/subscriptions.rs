@@ -225,19 +225,27 @@ fn json_state(sub: &serde_json::Value, as_of: i64) -> Option<(UserId, StripeSubs
 /// second), so the event only says *which* subscription changed: its current state is re-read
 /// from Stripe and applied unless a newer one was applied already. An ended subscription drops the
 /// user to Free (or starts the pending monthly plan).
-pub async fn apply_subscription_event(
-    state: &AppState,
-    sub: &serde_json::Value,
-    created: i64,
-) -> Result<(), SubscriptionError> {
-    let Some((user, from_event)) = json_state(sub, created.saturating_mul(1000)) else {
+///
+/// States are ordered by when *we* observed them (the fetch's start on the app's clock), never by
+/// the event's `created`: that is Stripe's clock, which may run ahead of ours (a test clock, skew),
+/// and a "future" stamp would outrank our own later change.
+pub async fn apply_subscription_event(state: &AppState, sub: &serde_json::Value) -> Result<(), SubscriptionError> {
+    let read_at = observed_now(state);
+    let Some((user, from_event)) = json_state(sub, read_at) else {
         tracing::info!("subscription event without our metadata; ignored");
         return Ok(());
     };
-    let read_at = observed_now(state).max(from_event.as_of);
     let next = match state.stripe()?.retrieve_subscription(&from_event.stripe_subscription_id).await {
         Ok(fresh) => state_of(&fresh, interval_of(&fresh).or(from_event.interval), read_at),
-        Err(azora_stripe::GatewayError::Rejected { .. }) => from_event,
+        // Stripe no longer shows it to us. Only an end is taken from the event itself (nothing
+        // undoes an end, so its age does not matter); any other state in it may be stale.
+        Err(azora_stripe::GatewayError::Rejected { .. }) if from_event.status == SubscriptionStatus::Canceled => {
+            from_event
+        }
+        Err(azora_stripe::GatewayError::Rejected { .. }) => {
+            tracing::warn!(subscription = %from_event.stripe_subscription_id, "subscription event Stripe cannot confirm; ignored");
+            return Ok(());
+        }
         Err(e) => return Err(SubscriptionError::Gateway(e)),
     };
     let applied = state.store.apply_stripe_state(&user, &next, state.clock.now()).await?;
@@ -281,7 +289,8 @@ pub async fn apply_invoice_event(
     invoice: &InvoiceEvent<'_>,
     created: i64,
 ) -> Result<(), SubscriptionError> {
-    let read_at = observed_now(state).max(created.saturating_mul(1000));
+    // Our clock, not the event's `created` (see `apply_subscription_event`).
+    let read_at = observed_now(state);
     let fresh = state.stripe()?.retrieve_subscription(sub_id).await.map_err(SubscriptionError::Gateway)?;
     let Some(user) = fresh.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else { return Ok(()) };
     state.store.apply_stripe_state(&user, &state_of(&fresh, interval_of(&fresh), read_at), state.clock.now()).await?;

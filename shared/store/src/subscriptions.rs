@@ -88,8 +88,9 @@ pub struct StripeSubscriptionState {
     pub interval: Option<BillingInterval>,
     pub current_period_end: Option<Timestamp>,
     pub cancel_at_period_end: bool,
-    /// When this state was observed, in Unix milliseconds (an event's `created` × 1000, the start
-    /// of a fetch, or the return of our own change): older states never overwrite newer ones.
+    /// When this state was observed, in Unix milliseconds on the app's clock (the start of a
+    /// fetch, or the return of our own change): older states never overwrite newer ones. Never
+    /// Stripe's `created`: Stripe's clock is not ours (test clocks, skew), and one clock orders.
     pub as_of: i64,
 }
 

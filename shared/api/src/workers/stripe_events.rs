@@ -147,7 +147,7 @@ async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
             apply_dispute(state, &event, object).await?
         }
         "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
-            crate::subscriptions::apply_subscription_event(state, object, event.created).await?;
+            crate::subscriptions::apply_subscription_event(state, object).await?;
         }
         "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
             let subscription =
