@@ -200,6 +200,7 @@ const MATRIX: &[Row] = &[
     row("DELETE", "/api/friends/requests/{userId}", "", "", "UAAAAAA"),
     row("POST", "/api/classes", "", r#"{"name":"Matrix class"}"#, "UD222DD"),
     row("POST", "/api/classes/join", "", r#"{"joinCode":"{joinCode}"}"#, "U222222"),
+    row("GET", "/api/classes", "", "", "U222222"),
     row("PUT", "/api/users/me/privacy", "", r#"{"hideFromLeaderboards":false}"#, "U222222"),
 ];
 

@@ -533,6 +533,61 @@ async fn leaderboards_rank_by_tokens_earned_and_honour_privacy_and_membership() 
 }
 
 #[tokio::test]
+async fn each_user_lists_the_classes_they_created_or_joined_once() {
+    let app = spawn_app().await;
+    let owner = app.token(&unique("teacher"), &["instructor"]);
+    let learner = app.token(&unique("learner"), &["student"]);
+    let outsider = app.token(&unique("outsider"), &["student"]);
+    let create = |key: &'static str, name: &'static str| {
+        let (app, owner) = (&app, owner.clone());
+        async move { json_of(app.post("/api/classes", Some(&owner), Some(key), &json!({ "name": name })).await).await.1 }
+    };
+    let first = create("list-1", "Algebra").await;
+    assert_eq!(create("list-1", "Algebra").await["classId"], first["classId"], "a retried create is one class");
+    let second = create("list-2", "Geometry").await;
+    for (token, code) in [(&learner, &first["joinCode"]), (&learner, &first["joinCode"]), (&owner, &first["joinCode"])]
+    {
+        let (status, body) =
+            json_of(app.post("/api/classes/join", Some(token), None, &json!({ "joinCode": code })).await).await;
+        assert!(status == 201 || status == 200, "{body}");
+    }
+    let list = |token: String, query: &'static str| {
+        let app = &app;
+        async move { json_of(app.get(&format!("/api/classes{query}"), Some(&token)).await).await }
+    };
+
+    let (status, mine) = list(owner.clone(), "").await;
+    assert_eq!(status, 200, "{mine}");
+    // By class id (random): compare as sets.
+    let mut items = mine["items"].as_array().unwrap().clone();
+    items.sort_by_key(|c| c["name"].as_str().unwrap().to_string());
+    let names: Vec<_> = items.iter().map(|c| (c["name"].as_str().unwrap(), c["role"].as_str().unwrap())).collect();
+    assert_eq!(names, vec![("Algebra", "owner"), ("Geometry", "owner")], "created, and joined by its owner, once each");
+    assert_eq!(items[0]["joinCode"], first["joinCode"], "the owner sees their codes");
+    assert_eq!(items[0]["memberCount"], 2, "{mine}");
+    assert_eq!(items[1]["classId"], second["classId"]);
+    assert!(items.iter().all(|c| c["since"].as_str().is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok())));
+
+    let (_, theirs) = list(learner.clone(), "").await;
+    let items = theirs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "joined twice, listed once: {theirs}");
+    assert_eq!((&items[0]["classId"], &items[0]["role"]), (&first["classId"], &json!("member")));
+    assert!(items[0].get("joinCode").is_none() && items[0].get("ownerId").is_none(), "only owners see codes: {theirs}");
+
+    let (_, none) = list(outsider, "").await;
+    assert_eq!(none, json!({ "items": [], "nextCursor": null }), "nobody else's classes");
+
+    let (_, page1) = list(owner.clone(), "?limit=1").await;
+    let cursor = page1["nextCursor"].as_str().expect("a second page").to_string();
+    let (_, page2) = json_of(app.get(&format!("/api/classes?limit=1&cursor={cursor}"), Some(&owner)).await).await;
+    let mut paged = [page1["items"][0]["name"].clone(), page2["items"][0]["name"].clone()];
+    paged.sort_by_key(|n| n.to_string());
+    assert_eq!(paged, [json!("Algebra"), json!("Geometry")], "{page1} {page2}");
+    let (status, body) = list(owner, "?limit=0").await;
+    assert_eq!((status, error_code(&body)), (400, "invalid_limit"));
+}
+
+#[tokio::test]
 async fn awards_and_redemptions_are_validated_and_authorized() {
     let app = spawn_app().await;
     let user = unique("val");

@@ -25,7 +25,7 @@ test('class leaderboards: created with a join code, joined by code, hidden membe
   await signIn(owner.page, 'instructor', teacher);
   await owner.page.goto('/leaderboards');
   const classes = owner.page.getByTestId('classes');
-  await classes.getByText('No classes here yet').waitFor();
+  await classes.getByText('No classes yet').waitFor();
   await classes.getByLabel('Class name').fill(className);
   await classes.getByRole('button', { name: 'Create class' }).click();
   await owner.page.getByRole('heading', { name: className }).waitFor();
@@ -66,9 +66,19 @@ test('class leaderboards: created with a join code, joined by code, hidden membe
   assert.ok(!text.includes(hidden) && !text.includes(hiddenName), 'the hidden member is never named');
   assert.deepEqual(await accessibilityViolations(member.page), []);
   await screenshot(member.page, 'class-board-member');
-  // It is remembered on the leaderboards screen.
+  // It is listed on the leaderboards screen.
   await member.page.getByRole('link', { name: '← Leaderboards' }).click();
   await member.page.getByRole('list', { name: 'Your classes' }).getByRole('link', { name: className }).waitFor();
+  // The hidden member joined through the API, never on this browser: the list comes from the API,
+  // so it shows on any device; the owner sees the class as theirs.
+  const elsewhere = await newPage(browser);
+  await signIn(elsewhere.page, 'student', hidden);
+  await elsewhere.page.goto('/leaderboards');
+  const listed = elsewhere.page.getByRole('list', { name: 'Your classes' }).getByRole('listitem').filter({ hasText: className });
+  await listed.getByText('joined · 2 members').waitFor();
+  await owner.page.goto('/leaderboards');
+  await owner.page.getByRole('list', { name: 'Your classes' }).getByRole('listitem').filter({ hasText: className }).getByText('yours').waitFor();
+  await owner.page.getByRole('link', { name: className }).click();
 
   // The owner's board shows both, the hidden one anonymous.
   await owner.page.reload();
@@ -90,5 +100,6 @@ test('class leaderboards: created with a join code, joined by code, hidden membe
 
   assert.deepEqual(owner.problems, []);
   assert.deepEqual(member.problems, []);
+  assert.deepEqual(elsewhere.problems, []);
   assert.ok(stranger.problems.every((p) => p.startsWith('404 ')), stranger.problems.join(', '));
 });

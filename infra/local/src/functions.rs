@@ -25,6 +25,7 @@ pub const ALL: &[(&str, Function)] = &[
     f!(BILLING_CYCLE),
     f!(CLASSES_CREATE),
     f!(CLASSES_JOIN),
+    f!(CLASSES_LIST),
     f!(COURSES_ACCESS),
     f!(COURSES_CERTIFICATE),
     f!(COURSES_DELETE),

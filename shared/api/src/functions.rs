@@ -166,6 +166,7 @@ pub const FRIENDS_REQUESTS_ACCEPT: Function = http!(handlers::leaderboard::accep
 pub const FRIENDS_REQUESTS_DECLINE: Function = http!(handlers::leaderboard::decline_follow, AUTH);
 pub const CLASSES_CREATE: Function = http!(handlers::leaderboard::create_class, AUTH);
 pub const CLASSES_JOIN: Function = http!(handlers::leaderboard::join_class, AUTH);
+pub const CLASSES_LIST: Function = http!(handlers::leaderboard::list_classes, AUTH);
 pub const USERS_COURSES: Function = http!(handlers::courses::my_courses, AUTH);
 pub const COURSES_STATUS: Function = http!(handlers::courses::set_status, AUTH);
 pub const COURSES_DELETE: Function = http!(handlers::courses::delete_draft, AUTH);

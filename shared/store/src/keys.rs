@@ -62,6 +62,7 @@
 //! | class                 | `CLASS#<classId>`           | `CLASS`                |                              | owner and name                         |
 //! | class member          | `CLASS#<classId>`           | `MEMBER#<userId>`      |                              | members; is the caller a member        |
 //! | class join code       | `CLASSCODE#<code>`          | `CLASSCODE`            |                              | which class a join code opens          |
+//! | user's class          | `USER#<userId>`             | `MYCLASS#<classId>`    |                              | the classes a user owns or joined (Query) |
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -321,3 +322,8 @@ pub fn class_code(code: &str) -> String {
 }
 
 pub const CLASS_CODE: &str = "CLASSCODE";
+
+/// A class on its owner's or member's own list (`USER#<userId>`).
+pub fn user_class(class_id: &str) -> String {
+    format!("MYCLASS#{class_id}")
+}

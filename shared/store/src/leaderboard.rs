@@ -5,6 +5,7 @@
 //! round of `SHARDS` queries — each shard's top N by `LbScore` descending — merged in memory;
 //! nothing here scans the table.
 
+use crate::cursor::Page;
 use crate::error::StoreError;
 use crate::item::{FromItem, Item, attrs, from_item, get_s, json, n, s, ts};
 use crate::table::{Expr, Key, Query, key};
@@ -79,6 +80,13 @@ pub struct Class {
     pub created_at: Timestamp,
 }
 
+/// A class on a user's own list: one they created or joined, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassListing {
+    pub class_id: String,
+    pub since: Timestamp,
+}
+
 /// What joining a class did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinOutcome {
@@ -129,6 +137,19 @@ from_item! { Profile as "profile", |f| {
 from_item! { FollowRequest as "follow request", |f| {
     requester: f.string("userId")?, requested_at: f.ts("requestedAt")?,
 } }
+
+from_item! { ClassListing as "class listing", |f| {
+    class_id: f.string("classId")?, since: f.ts("since")?,
+} }
+
+/// Puts the class on `user`'s own list (the first time wins `since`; owning and joining the same
+/// class lists it once).
+fn list_class_for(user: &UserId, class_id: &str, now: Timestamp) -> (Key, Expr) {
+    let expr = Expr::update("SET classId = :class, since = if_not_exists(since, :now)")
+        .value(":class", s(class_id))
+        .value(":now", ts(now));
+    (key(keys::user(user.as_str()), keys::user_class(class_id)), expr)
+}
 
 from_item! { Class as "class", |f| {
     id: f.string("classId")?, owner_id: f.user("ownerId")?, name: f.string("name")?,
@@ -417,7 +438,8 @@ impl Store {
         });
         item.insert("joinCode".into(), s(code));
         let lookup = key(keys::class_code(code), keys::CLASS_CODE).item([("classId", s(&class.id))]);
-        match self.transact(vec![self.tx_new(item)?, self.tx_new(lookup)?]).await {
+        let (listing, listed) = list_class_for(&class.owner_id, &class.id, class.created_at);
+        match self.transact(vec![self.tx_new(item)?, self.tx_new(lookup)?, self.tx_update(&listing, listed)?]).await {
             Err(e) if e.failed_condition_at(0) || e.failed_condition_at(1) => Err(StoreError::ConditionFailed),
             other => other,
         }
@@ -429,16 +451,28 @@ impl Store {
         item.as_ref().map(|i| get_s(i, "classId").map(str::to_string)).transpose()
     }
 
-    /// Adds `user` to the class, at most `max` members: the member item and the count change
-    /// together, so concurrent joins never pass the limit.
-    pub async fn join_class(&self, class_id: &str, user: &UserId, max: u32) -> Result<JoinOutcome, StoreError> {
+    /// Adds `user` to the class, at most `max` members: the member item, the count and the
+    /// user's own list change together, so concurrent joins never pass the limit.
+    pub async fn join_class(
+        &self,
+        class_id: &str,
+        user: &UserId,
+        max: u32,
+        now: Timestamp,
+    ) -> Result<JoinOutcome, StoreError> {
         let pk = keys::class(class_id);
         let member = key(&pk, keys::class_member(user.as_str())).item([("userId", s(user.as_str()))]);
         let count = Expr::update("ADD memberCount :one")
             .only_if("attribute_exists(PK) AND memberCount < :max")
             .value(":one", n(1))
             .value(":max", n(max));
-        match self.transact(vec![self.tx_new(member)?, self.tx_update(&key(&pk, keys::CLASS), count)?]).await {
+        let (listing, listed) = list_class_for(user, class_id, now);
+        let writes = vec![
+            self.tx_new(member)?,
+            self.tx_update(&key(&pk, keys::CLASS), count)?,
+            self.tx_update(&listing, listed)?,
+        ];
+        match self.transact(writes).await {
             Ok(()) => Ok(JoinOutcome::Joined),
             Err(e) if e.failed_condition_at(0) => Ok(JoinOutcome::AlreadyMember),
             Err(e) if e.failed_condition_at(1) => Ok(JoinOutcome::Full),
@@ -448,6 +482,22 @@ impl Store {
 
     pub async fn get_class(&self, class_id: &str) -> Result<Option<Class>, StoreError> {
         self.get(&key(keys::class(class_id), keys::CLASS), false).await
+    }
+
+    /// A page of the classes `user` owns or joined, by class id.
+    pub async fn classes_of(
+        &self,
+        user: &UserId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<ClassListing>, StoreError> {
+        self.page(Query::prefix(keys::user(user.as_str()), &keys::user_class("")).limit(limit), cursor).await
+    }
+
+    /// The classes with these ids that exist, in no particular order.
+    pub async fn get_classes(&self, class_ids: &[String]) -> Result<Vec<Class>, StoreError> {
+        let wanted = class_ids.iter().map(|id| key(keys::class(id), keys::CLASS)).collect();
+        self.batch_get(wanted, false).await?.iter().map(Class::from_item).collect()
     }
 
     pub async fn class_members(&self, class_id: &str) -> Result<Vec<String>, StoreError> {

@@ -1,60 +1,37 @@
 // Class leaderboards: an instructor (or an enterprise admin) creates a class and shares its join
 // code; learners join with the code and see the class's board. Members who hide from leaderboards
 // stay "Anonymous learner" here too (the API decides; the console only shows what it answers).
-// The API has no list of a user's classes, so the console remembers the ones created, joined or
-// opened on this device, per user, like the recently opened licenses.
+// The classes a user created or joined come from the API (`GET /api/classes`), on any device.
 import { useState, type FormEvent } from 'react';
 import { api, newIdempotencyKey, type components } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, Field, useAsync } from '../components/ui';
+import { Pager, useCursorPages } from '../components/paging';
 import { formatDate } from '../format';
 import { Link, navigate } from '../router';
 import { hasRole, useSession } from '../session';
 import { Board } from '../components/Board';
 
 type Class = components['schemas']['Class'];
-type Remembered = { classId: string; name: string };
-
-function storageKey(sub: string) {
-  return `azora.classes.${sub}`;
-}
-
-function rememberedClasses(sub: string): Remembered[] {
-  try {
-    const parsed: unknown = JSON.parse(localStorage.getItem(storageKey(sub)) ?? '[]');
-    return Array.isArray(parsed)
-      ? parsed.filter(
-          (x): x is Remembered => typeof x === 'object' && x !== null && typeof x.classId === 'string' && typeof x.name === 'string',
-        )
-      : [];
-  } catch {
-    return [];
-  }
-}
-
-function remember(sub: string, c: Remembered) {
-  const rest = rememberedClasses(sub).filter((x) => x.classId !== c.classId);
-  localStorage.setItem(storageKey(sub), JSON.stringify([{ classId: c.classId, name: c.name }, ...rest].slice(0, 20)));
-}
 
 function classLink(id: string) {
   return `/leaderboards/classes/${encodeURIComponent(id)}`;
 }
 
-/** On the leaderboards screen: create (instructors, enterprise admins), join, and the classes known here. */
+/** On the leaderboards screen: the caller's classes, create (instructors, enterprise admins) and join. */
 export function ClassesPanel() {
   const session = useSession();
-  const sub = session?.sub ?? '';
   const canCreate = hasRole(session, 'instructor', 'enterprise');
   const [name, setName] = useState('');
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const known = rememberedClasses(sub);
+  const pages = useCursorPages(session?.sub ?? '');
+  const [mine, reload] = useAsync(
+    (signal) => api.get('/api/classes', { signal, query: { limit: 20, cursor: pages.cursor } }),
+    [session?.sub, pages.cursor],
+  );
 
-  const opened = (c: Class) => {
-    remember(sub, c);
-    navigate(classLink(c.classId));
-  };
+  const opened = (c: Class) => navigate(classLink(c.classId));
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -81,17 +58,27 @@ export function ClassesPanel() {
     <div className="card" data-testid="classes">
       <h2>Classes</h2>
       <p>A class has its own board: only its members and its owner see it.</p>
-      {known.length === 0 ? (
-        <Empty>No classes here yet. Join one with the code your instructor shares.</Empty>
-      ) : (
-        <ul aria-label="Your classes">
-          {known.map((c) => (
-            <li key={c.classId}>
-              <Link to={classLink(c.classId)}>{c.name}</Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <AsyncView value={mine} what="your classes" retry={reload}>
+        {(page) =>
+          page.items.length === 0 && pages.page === 1 ? (
+            <Empty>No classes yet. Join one with the code your instructor shares.</Empty>
+          ) : (
+            <>
+              <ul aria-label="Your classes">
+                {page.items.map((c) => (
+                  <li key={c.classId}>
+                    <Link to={classLink(c.classId)}>{c.name}</Link>{' '}
+                    <span className="muted">
+                      {c.role === 'owner' ? 'yours' : 'joined'} · {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+              {(pages.page > 1 || page.nextCursor) && <Pager pages={pages} nextCursor={page.nextCursor} />}
+            </>
+          )
+        }
+      </AsyncView>
       <div className="columns">
         <form className="inline" onSubmit={join} aria-label="Join a class">
           <Field label="Join code" hint="16 letters and digits">
@@ -119,13 +106,11 @@ export function ClassesPanel() {
 
 /** One class's board; its owner also sees the join code to share. */
 export function ClassBoard({ classId }: { classId: string }) {
-  const sub = useSession()?.sub ?? '';
   const [period, setPeriod] = useState<'week' | 'all'>('week');
-  const [board, reload] = useAsync(async (signal) => {
-    const b = await api.get('/api/leaderboard/class/{classId}', { signal, params: { classId }, query: { period } });
-    if (b.class) remember(sub, b.class);
-    return b;
-  }, [classId, period, sub]);
+  const [board, reload] = useAsync(
+    (signal) => api.get('/api/leaderboard/class/{classId}', { signal, params: { classId }, query: { period } }),
+    [classId, period],
+  );
   return (
     <section>
       <p>

@@ -8,7 +8,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::http::{self, HttpResult, header, json_body, ok, path_param, query};
+use crate::http::{self, HttpResult, header, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
 use crate::state::AppState;
@@ -287,6 +287,30 @@ pub async fn create_class(req: Request, state: Arc<AppState>) -> HttpResult {
     }
 }
 
+/// `GET /api/classes?limit=&cursor=`: the classes the caller created or joined, by class id, each
+/// as its readers see it (the join code only on the caller's own) with the caller's `role` and
+/// `since`. What the console lists on the class boards screen, on any device.
+pub async fn list_classes(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let page =
+        state.store.classes_of(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
+    let ids: Vec<String> = page.items.iter().map(|l| l.class_id.clone()).collect();
+    let classes: HashMap<String, Class> =
+        state.store.get_classes(&ids).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .filter_map(|listing| {
+            let class = classes.get(&listing.class_id)?;
+            let mut item = class_json(class, &principal);
+            item["role"] = json!(if class.owner_id == principal.user_id { "owner" } else { "member" });
+            item["since"] = json!(listing.since.to_string());
+            Some(item)
+        })
+        .collect();
+    ok(&json!({ "items": items, "nextCursor": page.next_cursor }))
+}
+
 async fn write_class(state: &AppState, principal: &Principal, id: String, name: String) -> HttpResult {
     let class = Class {
         id,
@@ -331,16 +355,18 @@ pub async fn join_class(req: Request, state: Arc<AppState>) -> HttpResult {
     }
     let class_id = state.store.class_of_code(&code).await?.ok_or_else(not_found)?;
     let class = state.store.get_class(&class_id).await?.ok_or_else(not_found)?;
-    let status = match state.store.join_class(&class.id, &principal.user_id, MAX_CLASS_MEMBERS as u32).await? {
-        JoinOutcome::Joined => StatusCode::CREATED,
-        JoinOutcome::AlreadyMember => StatusCode::OK,
-        JoinOutcome::Full => {
-            return Err(ApiError::conflict(
-                "class_full",
-                format!("This class has its {MAX_CLASS_MEMBERS} members; ask its owner for another class."),
-            ));
-        }
-    };
+    let status =
+        match state.store.join_class(&class.id, &principal.user_id, MAX_CLASS_MEMBERS as u32, state.clock.now()).await?
+        {
+            JoinOutcome::Joined => StatusCode::CREATED,
+            JoinOutcome::AlreadyMember => StatusCode::OK,
+            JoinOutcome::Full => {
+                return Err(ApiError::conflict(
+                    "class_full",
+                    format!("This class has its {MAX_CLASS_MEMBERS} members; ask its owner for another class."),
+                ));
+            }
+        };
     let class = state.store.get_class(&class.id).await?.unwrap_or(class);
     let mut body = class_json(&class, &principal);
     body["joined"] = json!(true);
