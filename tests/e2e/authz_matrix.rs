@@ -148,6 +148,7 @@ const MATRIX: &[Row] = &[
         r##"{"brandName":"Org A","logoUrl":"https://cdn.example.com/a.png","primaryColor":"#112233","customDomain":"{domain}"}"##,
         "UDD2D2D",
     ),
+    row("GET", "/api/enterprise/licenses/{licenseId}/white-label", "", "", "UDD2D2D"),
     // Nothing pending once the fixture's domain is verified: 409 nothing_to_verify for those allowed.
     row("POST", "/api/enterprise/licenses/{licenseId}/white-label/verify", "", "{}", "UDDADAD"),
     row("GET", "/api/enterprise/white-label", "domain={domain}", "", "2222222"),
@@ -635,6 +636,7 @@ async fn another_users_or_orgs_objects_are_never_served() {
             Some(white_label.clone()),
             NOT_FOUND,
         ));
+        probes.push(("GET", format!("/api/enterprise/licenses/{lic}/white-label"), token.clone(), None, NOT_FOUND));
         probes.push((
             "POST",
             format!("/api/enterprise/licenses/{lic}/white-label/verify"),

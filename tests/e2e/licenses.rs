@@ -637,6 +637,14 @@ async fn a_custom_domain_is_taken_only_with_dns_proof_and_released_on_revoke() {
         let app = &app;
         async move { json_of(app.get(&format!("/api/enterprise/white-label?domain={d}"), None).await).await }
     };
+    // What the settings screen reads back (after a reload, or on another device).
+    let settings = |token: String, id: &'static str| {
+        let app = &app;
+        let id = if id == "a" { id_a } else { id_b };
+        async move { json_of(app.get(&format!("/api/enterprise/licenses/{id}/white-label"), Some(&token)).await).await }
+    };
+    let (status, none) = settings(boss_a.clone(), "a").await;
+    assert_eq!((status, &none["live"], &none["pending"]), (200, &Value::Null, &Value::Null), "{none}");
 
     // Nothing claimed yet: nothing to verify.
     let (status, err) = verify_domain(&app, &boss_a, id_a).await;
@@ -650,6 +658,12 @@ async fn a_custom_domain_is_taken_only_with_dns_proof_and_released_on_revoke() {
     let value = record["value"].as_str().unwrap().to_string();
     assert!(value.starts_with("azora-verify=") && value.len() > 30, "{value}");
     assert_eq!(theme(domain.clone()).await.0, 404);
+    let (_, read) = settings(boss_a.clone(), "a").await;
+    assert_eq!((&read["live"], &read["pending"]["verification"]), (&Value::Null, &record), "{read}");
+    assert_eq!(read["pending"]["whiteLabel"]["customDomain"], domain.as_str());
+    assert!(read["pending"]["claimedAt"].as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()), "{read}");
+    // Another org's admin cannot read it (404, as if absent).
+    assert_eq!(settings(boss_b.clone(), "a").await.0, 404);
 
     // B claims the same domain too (nobody holds it yet) and gets its own token.
     let (status, claim_b) = claim_domain(&app, &boss_b, id_b, &domain, "B").await;
@@ -676,6 +690,8 @@ async fn a_custom_domain_is_taken_only_with_dns_proof_and_released_on_revoke() {
     assert_eq!((status, verified["status"].as_str()), (200, Some("active")), "{verified}");
     let (status, served) = theme(domain.clone()).await;
     assert_eq!((status, served["brandName"].as_str()), (200, Some("A again")), "{served}");
+    let (_, read) = settings(boss_a.clone(), "a").await;
+    assert_eq!((&read["live"]["brandName"], &read["pending"]), (&json!("A again"), &Value::Null), "{read}");
     // Nothing pending any more.
     let (status, err) = verify_domain(&app, &boss_a, id_a).await;
     assert_eq!((status, error_code(&err)), (409, "nothing_to_verify"), "{err}");

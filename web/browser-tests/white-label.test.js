@@ -2,7 +2,8 @@
 // White-label settings in the browser: an organisation's enterprise admin types a theme and sees
 // it in the live preview (text colour picked for contrast), saves it for a new domain, is shown
 // the DNS TXT record to create, is told when the record is not there yet, creates it (in the
-// sandbox's DNS) and checks again: verified, and the theme is served on the domain.
+// sandbox's DNS) and checks again: verified, and the theme is served on the domain. The pending
+// claim survives a reload.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, accessibilityViolations, api, launch, newPage, sandbox, screenshot, signIn, token, unique } from './harness.js';
@@ -64,6 +65,12 @@ test('white label: live preview, DNS TXT proof, then the theme is served on the 
   await record.getByRole('button', { name: 'Check DNS' }).click();
   await panel.locator('[role="alert"][data-code="domain_not_verified"]').waitFor();
   assert.equal((await api('GET', `/api/enterprise/white-label?domain=${domain}`)).status, 404, 'not served yet');
+
+  // After a reload (or on another device) the claim waiting for its proof is still there.
+  await page.reload();
+  await record.waitFor();
+  assert.equal(await record.getByTestId('dns-value').innerText(), value);
+  assert.equal(await panel.getByLabel('Brand name').inputValue(), 'Umbrella Learning');
 
   // The record is created (in the sandbox's DNS), checked again: live.
   await sandbox('/_sandbox/dns/txt', { name, values: [value] });

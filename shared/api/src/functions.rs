@@ -134,6 +134,7 @@ pub const ENTERPRISE_LICENSE_ADMIN: Function = http!(handlers::licenses::admin_a
 pub const ENTERPRISE_WHITE_LABEL_PUT: Function = http!(handlers::licenses::white_label_put, AUTH);
 pub const ENTERPRISE_WHITE_LABEL_VERIFY: Function = http!(handlers::licenses::white_label_verify, AUTH.and(Needs::DNS));
 pub const ENTERPRISE_WHITE_LABEL_GET: Function = http!(handlers::licenses::white_label_get, AUTH);
+pub const ENTERPRISE_WHITE_LABEL_SETTINGS: Function = http!(handlers::licenses::white_label_settings, AUTH);
 pub const ENTERPRISE_QUOTES_CREATE: Function = http!(handlers::licenses::quote_create, AUTH);
 pub const ENTERPRISE_QUOTES_GET: Function = http!(handlers::licenses::quote_get, AUTH);
 pub const ENTERPRISE_QUOTES_LIST: Function = http!(handlers::licenses::quote_list, AUTH);

@@ -1,10 +1,11 @@
 // White-label settings of a license (feature white_label): brand name, logo, primary colour and
 // the custom domain, with a live preview of the branded console as they are typed. A new domain
 // must be proven before its theme is served: the API answers the DNS TXT record to create
-// (`_azora-verify.<domain>`), and "Check DNS" asks it to look the record up.
+// (`_azora-verify.<domain>`), and "Check DNS" asks it to look the record up. A claim waiting for
+// its proof is read back from the API, so it survives a reload or another device.
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type components } from '../api/client';
-import { ErrorMessage, Field, Notice } from '../components/ui';
+import { ErrorMessage, Field, Notice, useAsync } from '../components/ui';
 
 type License = components['schemas']['License'];
 type Theme = components['schemas']['WhiteLabel'];
@@ -28,6 +29,18 @@ export function textOn(hex: string): '#000000' | '#ffffff' {
 export function WhiteLabelSettings({ license, onChanged }: { license: License; onChanged: () => void }) {
   const [theme, setTheme] = useState<Theme>(license.whiteLabel ?? EMPTY);
   const [claim, setClaim] = useState<Claim | null>(null);
+  const [stored] = useAsync(
+    (signal) => api.get('/api/enterprise/licenses/{licenseId}/white-label', { signal, params: { licenseId: license.licenseId } }),
+    [license.licenseId],
+  );
+  const pending = stored.state === 'ready' ? stored.data.pending : null;
+  // The form starts from a pending claim's theme, once, unless a claim was made here meanwhile.
+  const [seeded, setSeeded] = useState(false);
+  if (!seeded && pending && !claim) {
+    setSeeded(true);
+    setTheme(pending.whiteLabel);
+  }
+  const shown = claim ?? pending;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -115,22 +128,22 @@ export function WhiteLabelSettings({ license, onChanged }: { license: License; o
         </form>
         <Preview theme={theme} />
       </div>
-      {claim?.status === 'pending_verification' && claim.verification && (
+      {shown?.status === 'pending_verification' && shown.verification && (
         <div className="notice" data-testid="dns-record">
           <p>
-            <strong>Prove that you control {claim.whiteLabel.customDomain}.</strong> Create this DNS record, then check it.
+            <strong>Prove that you control {shown.whiteLabel.customDomain}.</strong> Create this DNS record, then check it.
             Until then {live ? `the current theme stays on ${live.customDomain}` : 'nothing is served on the domain'}.
           </p>
           <dl className="facts">
             <dt>Type</dt>
-            <dd>{claim.verification.type}</dd>
+            <dd>{shown.verification.type}</dd>
             <dt>Name</dt>
             <dd>
-              <code data-testid="dns-name">{claim.verification.name}</code>
+              <code data-testid="dns-name">{shown.verification.name}</code>
             </dd>
             <dt>Value</dt>
             <dd>
-              <code data-testid="dns-value">{claim.verification.value}</code>
+              <code data-testid="dns-value">{shown.verification.value}</code>
             </dd>
           </dl>
           <button type="button" onClick={verify} disabled={busy}>

@@ -302,6 +302,20 @@ pub async fn white_label_verify(req: Request, state: Arc<AppState>) -> HttpResul
     ok(&json!({ "licenseId": license.id, "whiteLabel": settings, "status": "active" }))
 }
 
+/// `GET /api/enterprise/licenses/{licenseId}/white-label` (the org's enterprise admin or an
+/// admin; others 404): the theme live on the verified domain and the claim waiting for its DNS
+/// proof, with the record to create.
+pub async fn white_label_settings(req: Request, state: Arc<AppState>) -> HttpResult {
+    let principal = state.authenticate(&req)?;
+    let license = managed_license(&state, &principal, &path_param(&req, "licenseId")?).await?;
+    let found = white_label::settings(&state, &license).await?;
+    let pending = found.pending.map(|p| {
+        json!({ "licenseId": license.id, "whiteLabel": p.settings, "status": "pending_verification",
+                "verification": p.record, "claimedAt": p.claimed_at.to_string() })
+    });
+    ok(&json!({ "licenseId": license.id, "live": found.live, "pending": pending }))
+}
+
 /// `GET /api/enterprise/white-label?domain=` (public): the theme served on a custom domain, while
 /// its license grants access.
 pub async fn white_label_get(req: Request, state: Arc<AppState>) -> HttpResult {

@@ -172,6 +172,33 @@ pub async fn verify(
     Ok(Verified::Active(pending.settings))
 }
 
+/// A claimed domain still waiting for its proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingClaim {
+    pub settings: WhiteLabel,
+    pub record: DnsRecord,
+    pub claimed_at: jiff::Timestamp,
+}
+
+/// Where a license's white label stands: the theme live on its verified domain, and a claim
+/// waiting for its DNS proof (either, both or neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub live: Option<WhiteLabel>,
+    pub pending: Option<PendingClaim>,
+}
+
+/// The white-label settings of a license the caller manages, so a claim made on one visit (or
+/// device) can be proven on the next. Readable whatever the license's standing: it changes nothing.
+pub async fn settings(state: &AppState, license: &License) -> Result<Settings, LicenseError> {
+    let pending = state.store.get_pending_white_label(&license.id).await?.map(|p| PendingClaim {
+        record: DnsRecord::for_claim(&p.settings.custom_domain, &p.token),
+        settings: p.settings,
+        claimed_at: p.claimed_at,
+    });
+    Ok(Settings { live: license.white_label.clone(), pending })
+}
+
 /// The theme served on `domain`, while its license grants access and has the feature.
 pub async fn theme(state: &AppState, domain: &str) -> Result<WhiteLabel, LicenseError> {
     let not_found = || LicenseError::NotFound("white-label theme");
