@@ -3,7 +3,7 @@
 //! A fixed seed drives a random walk over the money flows: buyers order courses (single and
 //! multi-course, good and declined cards, token vouchers, the same course twice, replays, one key
 //! on two routes), buyers and admins refund (also right after paying, and both at once), buyers
-//! review, Pro subscriptions are created concurrently, a buyer creates a PaymentIntent at Stripe
+//! review, Pro subscriptions are created concurrently and canceled (read back at once), a buyer creates a PaymentIntent at Stripe
 //! naming one of our payments, webhook deliveries are held, released late, reordered, duplicated
 //! and dropped-then-redelivered, sales age past their hold and the payout job (and, once it
 //! exists, the reconciliation job) runs. Steps run in small concurrent groups; a seed replays the
@@ -12,8 +12,9 @@
 //! delivered, the Stripe-events queue drained) and the oracle (`azora_e2e::invariants::oracle`)
 //! compares our table with the Stripe sandbox, reporting every violation at once with the seed.
 //!
-//! `AZORA_INVARIANT_SEED` and `AZORA_INVARIANT_STEPS` override the defaults (`make soak` runs
-//! more seeds and steps). Not covered yet: disputes and failing refunds (the sandbox cannot
+//! `AZORA_INVARIANT_SEED` and `AZORA_INVARIANT_STEPS` override the defaults, and
+//! `AZORA_INVARIANT_STRIPE_AHEAD_SECONDS` runs it with Stripe's clock that far ahead of ours
+//! (default 90; behind, if negative). `make soak` runs more seeds and steps. Not covered yet: disputes and failing refunds (the sandbox cannot
 //! create them), Stripe outages (no fault injection in the sandbox).
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -30,6 +31,9 @@ use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 20_261_202;
 const DEFAULT_STEPS: usize = 150;
+/// Stripe's clock runs this far ahead of ours by default, as with skew or a Stripe test clock:
+/// anything that orders by one clock what the other stamped shows up in every `make test`.
+const DEFAULT_STRIPE_AHEAD_SECONDS: i64 = 90;
 /// Actors grow with the number of steps, so that long runs do not end with every buyer owning
 /// every course: 6 buyers and 10 courses for the default run, 11 and 16 for 600 steps.
 fn buyers_for(steps: usize) -> usize {
@@ -117,6 +121,11 @@ enum Step {
         buyer: usize,
         attempts: usize,
     },
+    /// A subscriber cancels at the period end and reads their plan straight after the answer:
+    /// our own change is in force at once, whatever Stripe's events say meanwhile.
+    CancelSubscription {
+        buyer: usize,
+    },
     Hold,
     Release,
     Redeliver {
@@ -179,6 +188,7 @@ enum Kind {
     BuyerPartial,
     AdminRefund,
     Subscribe,
+    CancelSubscription,
     Webhooks,
     Redeliver,
     Payout,
@@ -202,7 +212,8 @@ const WEIGHTS: &[(Kind, u64)] = &[
     (Kind::BuyerRefund, 10),
     (Kind::BuyerPartial, 2),
     (Kind::AdminRefund, 9),
-    (Kind::Subscribe, 2),
+    (Kind::Subscribe, 3),
+    (Kind::CancelSubscription, 2),
     (Kind::Webhooks, 7),
     (Kind::Redeliver, 3),
     (Kind::Payout, 5),
@@ -229,6 +240,8 @@ struct World {
     /// Index of the first held event while webhooks are held.
     held_from: Mutex<Option<usize>>,
     dropped: Mutex<Vec<String>>,
+    /// Buyers whose subscribe was answered 201 (the ones a cancel step picks).
+    subscribers: Mutex<Vec<usize>>,
 }
 
 impl World {
@@ -501,7 +514,27 @@ async fn run_step(w: &World, n: usize, step: Step, mut rng: Rng) {
             )
             .await;
             let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+            if statuses.contains(&201) {
+                w.subscribers.lock().unwrap().push(buyer);
+            }
             w.log(n, format!("{attempts} concurrent subscribes b{buyer} → {statuses:?}"));
+        }
+        Step::CancelSubscription { buyer } => {
+            let b = &w.buyers[buyer];
+            let body = json!({ "atPeriodEnd": true });
+            // 404: no live subscription to cancel.
+            let (status, _) = w
+                .call_allowing(n, "cancel subscription", "/api/subscriptions/cancel", &b.token, None, &body, &[404])
+                .await;
+            let mut line = format!("cancel at period end b{buyer} → {status}");
+            if status == 200 {
+                let (_, plan) = json_of(w.app.get("/api/subscriptions/current", Some(&b.token)).await).await;
+                if plan["cancelAtPeriodEnd"] != true {
+                    w.violation(format!("[5] step #{n}: b{buyer}'s cancel answered 200, then their plan read {plan}"));
+                }
+                line.push_str(&format!(", read back cancelAtPeriodEnd {}", plan["cancelAtPeriodEnd"]));
+            }
+            w.log(n, line);
         }
         Step::Hold => {
             *w.held_from.lock().unwrap() = Some(w.app.stripe.events().len());
@@ -751,6 +784,13 @@ fn choose(rng: &mut Rng, w: &World, holding: &mut bool) -> Step {
                 Step::AdminRefund { payment: k.payment_id, amount }
             }
             Kind::Subscribe => Step::Subscribe { buyer, attempts: 1 + rng.below(3) },
+            Kind::CancelSubscription => {
+                let subscribers = w.subscribers.lock().unwrap().clone();
+                if subscribers.is_empty() {
+                    continue;
+                }
+                Step::CancelSubscription { buyer: subscribers[rng.below(subscribers.len())] }
+            }
             Kind::Webhooks => {
                 *holding = !*holding;
                 if *holding { Step::Hold } else { Step::Release }
@@ -862,6 +902,7 @@ async fn setup(app: TestApp, steps: usize) -> World {
         violations: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
         held_from: Mutex::new(None),
+        subscribers: Mutex::new(Vec::new()),
         dropped: Mutex::new(Vec::new()),
     }
 }
@@ -870,8 +911,17 @@ async fn setup(app: TestApp, steps: usize) -> World {
 async fn invariant_random_walk_keeps_money_access_and_receipts_consistent() {
     let seed: u64 = env_or("AZORA_INVARIANT_SEED", DEFAULT_SEED);
     let steps: usize = env_or("AZORA_INVARIANT_STEPS", DEFAULT_STEPS);
+    // Stripe's clock ahead of ours (a test clock, skew), or behind it when negative: ordering
+    // must never mix the two clocks.
+    let stripe_ahead: i64 = env_or("AZORA_INVARIANT_STRIPE_AHEAD_SECONDS", DEFAULT_STRIPE_AHEAD_SECONDS);
     let started = Instant::now();
-    let w = setup(spawn_app().await, steps).await;
+    let app = spawn_app().await;
+    if stripe_ahead > 0 {
+        app.sandbox_post("/_sandbox/clock/advance", json!({ "seconds": stripe_ahead })).await;
+    } else if stripe_ahead < 0 {
+        app.booted.state.clock.advance(-stripe_ahead);
+    }
+    let w = setup(app, steps).await;
     let mut rng = Rng::new(seed);
     let mut holding = false;
 

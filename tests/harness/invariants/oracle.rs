@@ -9,7 +9,8 @@
 //!    only reviews by buyers who still have access.
 //! 3. Each instructor's earned − reversed = Σ over paid items of the documented share rule.
 //! 4. Paid out never exceeds earned net or available; every Stripe transfer is recorded by us.
-//! 5. No live Stripe subscription without our record.
+//! 5. No live Stripe subscription without our record; each record agrees with the subscription
+//!    it follows (status, cancel at period end); our own cancel reads back at once.
 //! 6. Receipt numbers unique and gap-free per year, one per fulfilled payment.
 //! 7. Plumbing: order answers name the ordered courses, no Stripe event dead-lettered.
 
@@ -441,6 +442,23 @@ pub fn check(snap: &Snapshot, facts: &WalkFacts) -> Vec<String> {
 
     // ---- 5. subscriptions ----
     let ours: BTreeSet<&str> = snap.subscriptions.iter().filter_map(|s| s.stripe_subscription_id.as_deref()).collect();
+    // Settled, each record says what Stripe says of the subscription it follows.
+    let theirs: BTreeMap<&str, &Value> = snap.stripe.subscriptions.iter().map(|s| (st(s, "id"), s)).collect();
+    for record in &snap.subscriptions {
+        let Some(stripe) = record.stripe_subscription_id.as_deref().and_then(|id| theirs.get(id)) else { continue };
+        let status = azora_api::subscriptions::status_from_stripe(st(stripe, "status"));
+        let cancel = stripe["cancel_at_period_end"].as_bool().unwrap_or(false);
+        if record.status.as_deref() != Some(status.as_str()) || record.cancel_at_period_end != cancel {
+            v.push(format!(
+                "[5] {}'s subscription {}: ours {:?} cancelAtPeriodEnd {}, Stripe {} cancel_at_period_end {cancel}",
+                record.user_id,
+                st(stripe, "id"),
+                record.status,
+                record.cancel_at_period_end,
+                st(stripe, "status")
+            ));
+        }
+    }
     for s in &snap.stripe.subscriptions {
         if policy::LIVE_SUBSCRIPTION.contains(&st(s, "status")) && !ours.contains(st(s, "id")) {
             v.push(format!(

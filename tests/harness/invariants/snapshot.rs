@@ -97,6 +97,7 @@ pub struct SubscriptionRecord {
     pub user_id: String,
     pub stripe_subscription_id: Option<String>,
     pub status: Option<String>,
+    pub cancel_at_period_end: bool,
 }
 
 /// Stripe objects, as listed by the API (every page).
@@ -249,6 +250,7 @@ impl Snapshot {
                     user_id: user.to_string(),
                     stripe_subscription_id: s(item, "stripeSubscriptionId").map(str::to_string),
                     status: s(item, "status").map(str::to_string),
+                    cancel_at_period_end: matches!(item.get("cancelAtPeriodEnd"), Some(AttributeValue::Bool(true))),
                 });
             } else if let Some(instructor) = pk.strip_prefix("INSTRUCTOR#")
                 && !instructor.contains('#')
