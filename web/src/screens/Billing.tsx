@@ -3,12 +3,13 @@
 // charged exactly as quoted), switch to monthly or cancel at the period end, resume — plus the
 // invoices, and the saved cards (add with 3-D Secure, choose the default, remove). `/billing/payment-method`
 // (the dunning email's link) opens it at the card section.
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { api, ApiError, newIdempotencyKey, type Ok } from '../api/client';
 import { AsyncView, Empty, ErrorMessage, MoreButton, Notice, useAsync } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
-import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import type { CardForm } from '../payments/adapter';
 import { CardChoice } from '../payments/CardChoice';
+import { CardError } from '../payments/stripe';
 import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
 import { Link } from '../router';
 import { intervalLabel, planName, tierLabel, waitForPlan, type Current, type Interval } from '../billing';
@@ -448,24 +449,30 @@ type AddPhase =
 
 /** Saves a card with a SetupIntent; a 3-D Secure card opens the bank's challenge. */
 function AddCard({ onDone, onCancel }: { onDone: (message: string) => void; onCancel: () => void }) {
-  const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
+  const form = useRef<CardForm | null>(null);
+  const onForm = useCallback((f: CardForm | null) => {
+    form.current = f;
+  }, []);
   const [phase, setPhase] = useState<AddPhase>({ kind: 'idle' });
   const save = async () => {
     setPhase({ kind: 'saving' });
     try {
+      const card = form.current;
+      if (!card) throw new ApiError(0, 'payment_unavailable', 'Cards cannot be added here.');
       const setup = await api.post('/api/payment-methods/setup', {
         idempotencyKey: newIdempotencyKey('add-card'),
-        body: { paymentMethodId: card },
+        body: { paymentMethodId: await card.paymentMethodId() },
       });
       if (setup.status === 'succeeded') {
         onDone('Your card was saved.');
         return;
       }
-      const url = setup.status === 'requires_action' && setup.clientSecret ? challengeUrl(setup.clientSecret) : null;
-      if (!url) throw new ApiError(0, 'payment_rejected', 'This card needs a step we cannot show.');
-      setPhase({ kind: 'challenge', url });
+      const challenge = setup.status === 'requires_action' && setup.clientSecret ? card.challenge(setup.clientSecret) : null;
+      if (!challenge) throw new ApiError(0, 'payment_rejected', 'This card needs a step we cannot show.');
+      if (challenge.kind === 'dialog') setPhase({ kind: 'challenge', url: challenge.url });
+      else onChallenge(await challenge.run());
     } catch (e) {
-      setPhase({ kind: 'failed', error: e });
+      setPhase({ kind: 'failed', error: e instanceof CardError ? new ApiError(0, e.code, e.message) : e });
     }
   };
   const onChallenge = (outcome: ChallengeOutcome) => {
@@ -476,7 +483,7 @@ function AddCard({ onDone, onCancel }: { onDone: (message: string) => void; onCa
   return (
     <div className="card" data-testid="add-card">
       <h3>Add a card</h3>
-      <CardChoice name="new-card" value={card} onChange={setCard} />
+      <CardChoice name="new-card" purpose={{ mode: 'setup', currency: 'USD' }} onForm={onForm} />
       {phase.kind === 'failed' && <ErrorMessage error={phase.error} />}
       <div className="actions">
         <button type="button" className="primary" onClick={save} disabled={busy}>

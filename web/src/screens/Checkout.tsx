@@ -1,11 +1,12 @@
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { api, ApiError, newIdempotencyKey } from '../api/client';
 import { humanMessage } from '../api/errors';
 import { cart, useCart } from '../cart';
 import { Empty, ErrorMessage, useAsync } from '../components/ui';
 import { formatMoney } from '../format';
-import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import type { CardForm } from '../payments/adapter';
 import { CardChoice } from '../payments/CardChoice';
+import { CardError } from '../payments/stripe';
 import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
 import { Link, navigate } from '../router';
 
@@ -19,7 +20,10 @@ type Phase =
 export function Checkout() {
   const items = useCart();
   const [balance] = useAsync((signal) => api.get('/api/tokens/balance', { signal }), []);
-  const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
+  const form = useRef<CardForm | null>(null);
+  const onForm = useCallback((f: CardForm | null) => {
+    form.current = f;
+  }, []);
   const [voucherId, setVoucherId] = useState('');
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
 
@@ -40,26 +44,31 @@ export function Checkout() {
   const pay = async () => {
     setPhase({ kind: 'paying' });
     try {
+      const card = form.current;
+      if (!card) throw new ApiError(0, 'payment_unavailable', 'Card payments are not available here.');
+      const paymentMethodId = await card.paymentMethodId();
       // One key per attempt: a retry after a network error would reuse it; a new attempt (after a
       // decline) is a new order.
       const result = await api.post('/api/payments/process', {
         idempotencyKey: newIdempotencyKey('checkout'),
         body: {
           items: items.map((i) => ({ type: 'course' as const, courseId: i.courseId })),
-          paymentMethodId: card,
+          paymentMethodId,
           voucherId: voucherId || undefined,
         },
       });
       if (result.status === 'requires_action') {
-        const url = result.clientSecret ? challengeUrl(result.clientSecret) : null;
-        if (!url) throw new ApiError(0, 'payment_rejected', 'This payment needs an authentication step we cannot show.');
-        setPhase({ kind: 'challenge', paymentId: result.paymentId, url });
+        const challenge = result.clientSecret ? card.challenge(result.clientSecret) : null;
+        if (!challenge) throw new ApiError(0, 'payment_rejected', 'This payment needs an authentication step we cannot show.');
+        if (challenge.kind === 'dialog') setPhase({ kind: 'challenge', paymentId: result.paymentId, url: challenge.url });
+        else onChallenge(result.paymentId)(await challenge.run());
         return;
       }
       finish(result.paymentId);
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'card_declined') setPhase({ kind: 'declined', error: e });
-      else setPhase({ kind: 'failed', error: e });
+      const error = e instanceof CardError ? new ApiError(0, e.code, e.message) : e;
+      if (error instanceof ApiError && error.code === 'card_declined') setPhase({ kind: 'declined', error });
+      else setPhase({ kind: 'failed', error });
     }
   };
 
@@ -129,7 +138,11 @@ export function Checkout() {
         </fieldset>
       )}
 
-      <CardChoice name="card" value={card} onChange={setCard} />
+      <CardChoice
+        name="card"
+        purpose={{ mode: 'payment', amount: total, currency: currencies[0] ?? 'USD' }}
+        onForm={onForm}
+      />
 
       {phase.kind === 'declined' && (
         <div className="error" role="alert" data-code="card_declined">

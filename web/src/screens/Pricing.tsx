@@ -1,13 +1,14 @@
 // Plans and pricing: tiers, prices per interval and the feature comparison, all from
 // `GET /api/plans` (the one definition in the domain crate); subscribing to Pro with the payment
 // adapter's cards, including a 3-D Secure challenge and a declined card.
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { api, ApiError, newIdempotencyKey, type Ok } from '../api/client';
 import { humanMessage } from '../api/errors';
 import { AsyncView, ErrorMessage, useAsync } from '../components/ui';
 import { formatMoney } from '../format';
-import { challengeUrl, SANDBOX_CARDS } from '../payments/adapter';
+import type { CardForm } from '../payments/adapter';
 import { CardChoice } from '../payments/CardChoice';
+import { CardError } from '../payments/stripe';
 import { ThreeDSecureDialog, type ChallengeOutcome } from '../payments/ThreeDSecure';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
@@ -175,7 +176,10 @@ type Phase =
   | { kind: 'failed'; error: unknown };
 
 function Subscribe({ plan, interval, onClose }: { plan: Plan | undefined; interval: Interval; onClose: () => void }) {
-  const [card, setCard] = useState(SANDBOX_CARDS[0]!.paymentMethodId);
+  const form = useRef<CardForm | null>(null);
+  const onForm = useCallback((f: CardForm | null) => {
+    form.current = f;
+  }, []);
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const price = plan?.prices.find((p) => p.interval === interval);
   if (!plan || !price) return null;
@@ -193,20 +197,25 @@ function Subscribe({ plan, interval, onClose }: { plan: Plan | undefined; interv
   const subscribe = async () => {
     setPhase({ kind: 'paying' });
     try {
+      const card = form.current;
+      if (!card) throw new ApiError(0, 'payment_unavailable', 'Card payments are not available here.');
+      const paymentMethodId = await card.paymentMethodId();
       const created = await api.post('/api/subscriptions/create', {
         idempotencyKey: newIdempotencyKey('subscribe'),
-        body: { tier: 'pro', interval, paymentMethodId: card },
+        body: { tier: 'pro', interval, paymentMethodId },
       });
       if (created.status === 'incomplete') {
-        const url = created.clientSecret ? challengeUrl(created.clientSecret) : null;
-        if (!url) throw new ApiError(0, 'payment_rejected', 'This payment needs an authentication step we cannot show.');
-        setPhase({ kind: 'challenge', url });
+        const challenge = created.clientSecret ? card.challenge(created.clientSecret) : null;
+        if (!challenge) throw new ApiError(0, 'payment_rejected', 'This payment needs an authentication step we cannot show.');
+        if (challenge.kind === 'dialog') setPhase({ kind: 'challenge', url: challenge.url });
+        else onChallenge(await challenge.run());
         return;
       }
       await activated();
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'card_declined') setPhase({ kind: 'declined', error: e });
-      else setPhase({ kind: 'failed', error: e });
+      const error = e instanceof CardError ? new ApiError(0, e.code, e.message) : e;
+      if (error instanceof ApiError && error.code === 'card_declined') setPhase({ kind: 'declined', error });
+      else setPhase({ kind: 'failed', error });
     }
   };
 
@@ -229,7 +238,7 @@ function Subscribe({ plan, interval, onClose }: { plan: Plan | undefined; interv
         Charged today, then every {intervalLabel(interval)} until you cancel. Cancel any time; you keep{' '}
         {tierLabel(plan.tier)} until the end of the period you paid for.
       </p>
-      <CardChoice name="subscribe-card" value={card} onChange={setCard} />
+      <CardChoice name="subscribe-card" purpose={{ mode: 'payment', amount: price.amount, currency: price.currency }} onForm={onForm} />
       {phase.kind === 'declined' && (
         <div className="error" role="alert" data-code="card_declined">
           <strong>{humanMessage(phase.error)}</strong>
