@@ -197,6 +197,9 @@ async fn run_job(name: &str, input: serde_json::Value, routes: &Routes) -> Hyper
     };
     match iam::in_function(name, dispatch_job(*handler, input, state.clone())).await {
         Ok(report) => json_response(200, report),
-        Err(e) => json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } })),
+        Err(e) => {
+            let e = azora_api::error::ApiError::from(e);
+            json_response(e.status.as_u16(), json!({ "error": { "code": e.code, "message": e.message } }))
+        }
     }
 }

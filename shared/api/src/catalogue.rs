@@ -5,6 +5,7 @@
 use crate::billing::BillingError;
 use crate::checkout::CheckoutError;
 use crate::error::{ApiError, gateway_error};
+use crate::jobs::JobError;
 use crate::licensing::LicenseError;
 use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
@@ -312,6 +313,20 @@ impl From<LicenseError> for ApiError {
             LicenseError::NotSelfServe => ApiError::conflict("not_self_serve", message),
             LicenseError::QuoteNotOpen(_) => ApiError::conflict("quote_not_open", message),
             LicenseError::Fault(f) => f.into(),
+        }
+    }
+}
+
+/// A job run through the local server's `POST /_local/jobs/<name>` (in Lambda a job's error is the
+/// invocation's error, with no status).
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::BadInput(message) => ApiError::bad_request("validation_failed", message),
+            JobError::TakenOver => ApiError::conflict("job_run_taken_over", "Another invocation took over this run."),
+            JobError::Subscription(e) => e.into(),
+            JobError::License(e) => e.into(),
+            JobError::Fault(f) => f.into(),
         }
     }
 }

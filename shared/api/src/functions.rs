@@ -8,7 +8,6 @@
 //! A part is declared where the handler, or a service it calls, uses it: `AUTH` for bearer tokens,
 //! `STRIPE` for Stripe calls, `MAIL` for queued emails, and the settings their rules read.
 
-use crate::error::ApiError;
 use crate::lambda::{self, Entry, Function, HttpHandler, JobHandler, SqsHandler};
 use crate::needs::Needs;
 use crate::state::AppState;
@@ -185,6 +184,9 @@ pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS.and(Ne
 pub const LEADERBOARD_STATS: Function = job!(leaderboard_stats, Needs::NOTHING);
 
 /// The stats job takes no input.
-async fn leaderboard_stats(_input: serde_json::Value, state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
+async fn leaderboard_stats(
+    _input: serde_json::Value,
+    state: Arc<AppState>,
+) -> Result<serde_json::Value, jobs::JobError> {
     jobs::leaderboard_stats::run(state).await
 }

@@ -2,7 +2,9 @@
 //! cold start, then the handler per event. The local server calls the same `dispatch_*` functions.
 
 use crate::error::ApiError;
+use crate::fault::Fault;
 use crate::http::HttpResult;
+use crate::jobs::JobError;
 use crate::needs::Needs;
 use crate::panic_report::{self, Answer};
 use crate::state::AppState;
@@ -20,7 +22,7 @@ use tracing::Instrument;
 pub type HttpHandler = fn(Request, Arc<AppState>) -> BoxFuture<'static, HttpResult>;
 pub type SqsHandler = fn(SqsEvent, Arc<AppState>) -> BoxFuture<'static, SqsBatchResponse>;
 /// A scheduled job gets the schedule's input (`{}` when none).
-pub type JobHandler = fn(serde_json::Value, Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, ApiError>>;
+pub type JobHandler = fn(serde_json::Value, Arc<AppState>) -> BoxFuture<'static, Result<serde_json::Value, JobError>>;
 
 #[derive(Clone, Copy)]
 pub enum Entry {
@@ -117,7 +119,7 @@ async fn serve_job(handler: JobHandler, state: Arc<AppState>) -> Result<(), lamb
             let deadline = event.context.deadline();
             let result = crate::jobs::with_lambda_deadline(deadline, dispatch_job(handler, event.payload, state))
                 .await
-                .map_err(|e| lambda_runtime::Error::from(e.message));
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()));
             panic_report::finish();
             result
         }
@@ -184,12 +186,12 @@ pub async fn dispatch_job(
     handler: JobHandler,
     input: serde_json::Value,
     state: Arc<AppState>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, JobError> {
     let span = tracing::info_span!("job");
     async move {
         match AssertUnwindSafe(handler(input, state)).catch_unwind().await {
             Ok(result) => result,
-            Err(_) => Err(ApiError::internal("job panicked")),
+            Err(_) => Err(JobError::Fault(Fault::broken("job panicked"))),
         }
     }
     .instrument(span)

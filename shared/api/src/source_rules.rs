@@ -84,6 +84,19 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "limits",
     "support",
     "subscriptions",
+    // Scheduled jobs and queue workers: no HTTP (jobs and the Stripe-events worker fail with
+    // `jobs::JobError`).
+    "jobs",
+    "jobs::error",
+    "jobs::billing_cycle",
+    "jobs::leaderboard_stats",
+    "jobs::payouts",
+    "jobs::reconcile",
+    "licensing::cycle",
+    "workers",
+    "workers::email",
+    "workers::rewards",
+    "workers::stripe_events",
 ];
 const HTTP_NAMES: &[&str] = &["lambda_http", "ApiError", "http::", "crate::http", "StatusCode"];
 

@@ -14,8 +14,7 @@
 //! invocation of the run skips the steps done and resumes at the cursor. A step that fails is
 //! retried by the next invocation while the other steps go on. A completed run does nothing more.
 
-use crate::error::ApiError;
-use crate::error::gateway_error;
+use crate::jobs::JobError;
 use crate::jobs::{Budget, Checkpoint, run_id};
 use crate::state::AppState;
 use crate::subscriptions::{
@@ -72,7 +71,7 @@ enum StepEnd {
     Paused,
 }
 
-pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> {
+pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, JobError> {
     let budget = Budget::from_input(&input)?;
     let started = state.clock.now();
     let run = run_id(&input, started)?;
@@ -124,12 +123,12 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
         match outcome {
             Ok(StepEnd::Done) => {}
             Ok(StepEnd::Paused) => break,
-            Err(e) if e.code == "job_run_taken_over" => return Err(e),
+            Err(e @ JobError::TakenOver) => return Err(e),
             Err(e) => {
                 // Steps are independent: the others go on; the next invocation retries this one.
-                tracing::error!(step, code = %e.code, error = %e.message, "billing cycle step failed");
+                tracing::error!(step, code = e.code(), error = %e, "billing cycle step failed");
                 telemetry::count("BillingCycleStepFailures", 1);
-                errors.push(json!({ "step": step, "code": e.code, "message": e.message }));
+                errors.push(json!({ "step": step, "code": e.code(), "message": e.to_string() }));
                 worked = true;
             }
         }
@@ -176,7 +175,7 @@ async fn subscription_step(
     budget: &Budget,
     report: &mut Report,
     worked: &mut bool,
-) -> Result<StepEnd, ApiError> {
+) -> Result<StepEnd, JobError> {
     let mut cursor = checkpoint.cursor(step).map(str::to_string);
     let mut saved = report.clone();
     loop {
@@ -222,7 +221,7 @@ async fn claims_step(
     budget: &Budget,
     report: &mut Report,
     worked: &mut bool,
-) -> Result<StepEnd, ApiError> {
+) -> Result<StepEnd, JobError> {
     let mut cursor = checkpoint.cursor(CLAIMS).map(str::to_string);
     let mut saved = report.clone();
     loop {
@@ -266,7 +265,7 @@ async fn save_step(
     done: bool,
     report: &Report,
     saved: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let (counter, now) = report.counter(step);
     let (_, before) = saved.counter(step);
     checkpoint.save(step, cursor, done, &[(counter, now - before)]).await?;
@@ -274,7 +273,7 @@ async fn save_step(
     Ok(())
 }
 
-async fn remind(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), ApiError> {
+async fn remind(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), JobError> {
     let sub = &record.subscription;
     if sub.status == SubscriptionStatus::Canceled {
         return Ok(());
@@ -310,7 +309,7 @@ async fn remind(state: &AppState, record: &SubscriptionRecord, report: &mut Repo
     Ok(())
 }
 
-async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), ApiError> {
+async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), JobError> {
     let Some(since) = record.past_due_since else { return Ok(()) };
     if record.subscription.status != SubscriptionStatus::PastDue
         || !grace_over(since, *state.config.subscription_grace_days.get()?, state.clock.now())
@@ -318,7 +317,7 @@ async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut R
         return Ok(());
     }
     let Some(sub_id) = &record.stripe_subscription_id else { return Ok(()) };
-    let canceled = state.stripe()?.cancel_subscription_now(sub_id).await.map_err(gateway_error)?;
+    let canceled = state.stripe()?.cancel_subscription_now(sub_id).await?;
     state.store.set_pending_change(&record.user_id, None).await?;
     let now = state.clock.now().as_millisecond();
     if state
@@ -333,7 +332,7 @@ async fn end_grace(state: &AppState, record: &SubscriptionRecord, report: &mut R
     Ok(())
 }
 
-async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), ApiError> {
+async fn reconcile(state: &AppState, record: &SubscriptionRecord, report: &mut Report) -> Result<(), JobError> {
     if record.subscription.status == SubscriptionStatus::Canceled {
         return Ok(());
     }

@@ -2,14 +2,14 @@
 //! reads the sample shards and stores the percentile cuts used for the rank band of callers
 //! outside the top 1,000 (see `azora_domain::leaderboard`).
 
-use crate::error::ApiError;
+use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::leaderboard::{Period, week_end};
 use serde_json::json;
 use std::sync::Arc;
 
-pub async fn run(state: Arc<AppState>) -> Result<serde_json::Value, ApiError> {
+pub async fn run(state: Arc<AppState>) -> Result<serde_json::Value, JobError> {
     let now = state.clock.now();
     let mut boards = Vec::new();
     for period in [Period::All, Period::Week] {

@@ -6,11 +6,13 @@
 //! invocation of the same run resumes where this one stopped.
 
 pub mod billing_cycle;
+mod error;
 pub mod leaderboard_stats;
 pub mod payouts;
 pub mod reconcile;
 
-use crate::error::ApiError;
+pub use error::JobError;
+
 use crate::state::{AppState, Clock};
 use azora_store::job_runs::{JobRun, StepProgress};
 use serde_json::Value;
@@ -54,15 +56,12 @@ impl Budget {
 
     /// `input.budgetMs` (milliseconds, e.g. from the schedule's input or a test), bounded by the
     /// Lambda deadline less a margin when running in Lambda.
-    pub fn from_input(input: &Value) -> Result<Self, ApiError> {
+    pub fn from_input(input: &Value) -> Result<Self, JobError> {
         let asked = match input.get("budgetMs") {
             None | Some(Value::Null) => None,
             Some(v) => {
                 Some(v.as_u64().filter(|ms| *ms >= 1 && *ms <= MAX_BUDGET.as_millis() as u64).ok_or_else(|| {
-                    ApiError::bad_request(
-                        "validation_failed",
-                        format!("budgetMs must be 1 to {} milliseconds", MAX_BUDGET.as_millis()),
-                    )
+                    JobError::BadInput(format!("budgetMs must be 1 to {} milliseconds", MAX_BUDGET.as_millis()))
                 })?)
             }
         };
@@ -88,9 +87,8 @@ impl Budget {
 
 /// The run id of a scheduled job: `input.run` when it names one (an id, or the scheduler's
 /// `<aws.scheduler.scheduled-time>` whose UTC date is used), else today's UTC date.
-pub fn run_id(input: &Value, today: jiff::Timestamp) -> Result<String, ApiError> {
-    let invalid =
-        || ApiError::bad_request("validation_failed", "run must be a timestamp, or 1 to 40 letters, digits or dashes");
+pub fn run_id(input: &Value, today: jiff::Timestamp) -> Result<String, JobError> {
+    let invalid = || JobError::BadInput("run must be a timestamp, or 1 to 40 letters, digits or dashes".into());
     match input.get("run") {
         None | Some(Value::Null) => Ok(today.strftime("%Y-%m-%d").to_string()),
         Some(Value::String(run)) => {
@@ -124,7 +122,7 @@ impl<'a> Checkpoint<'a> {
         job: &'static str,
         run: String,
         budget: &Budget,
-    ) -> Result<Option<Checkpoint<'a>>, ApiError> {
+    ) -> Result<Option<Checkpoint<'a>>, JobError> {
         let owner = azora_domain::ids::new_id("inv");
         let now = state.clock.now().as_second();
         let lease = now + (budget.remaining() + LAMBDA_MARGIN).as_secs() as i64 + 1;
@@ -147,12 +145,10 @@ impl<'a> Checkpoint<'a> {
         cursor: Option<&str>,
         done: bool,
         increments: &[(&str, i64)],
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), JobError> {
         let progress = StepProgress { step, cursor, done, increments };
         self.state.store.save_job_step(self.job, &self.run, &self.owner, &progress).await.map_err(|e| match e {
-            azora_store::StoreError::ConditionFailed => {
-                ApiError::conflict("job_run_taken_over", "Another invocation took over this run.")
-            }
+            azora_store::StoreError::ConditionFailed => JobError::TakenOver,
             other => other.into(),
         })?;
         match cursor {
@@ -173,7 +169,7 @@ impl<'a> Checkpoint<'a> {
     }
 
     /// Lets the next invocation in at once; `completed` marks the whole run done.
-    pub async fn end(self, completed: bool) -> Result<JobRun, ApiError> {
+    pub async fn end(self, completed: bool) -> Result<JobRun, JobError> {
         let at = completed.then(|| self.state.clock.now().as_second());
         self.state.store.end_job_run(self.job, &self.run, &self.owner, at).await?;
         Ok(self.progress)

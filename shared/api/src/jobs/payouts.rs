@@ -12,7 +12,7 @@
 //! listed under `failed`; the others are paid. Stripe's `balance_insufficient` (the platform's
 //! funds are still pending) leaves the payout pending for the next run (`PayoutsAwaitingFunds`).
 
-use crate::error::ApiError;
+use crate::jobs::JobError;
 use crate::state::AppState;
 use crate::telemetry;
 use azora_domain::{Currency, UserId};
@@ -35,7 +35,7 @@ struct Report {
 }
 
 /// `input.run` names the run (default: today's UTC date), so an operator can run an extra payout.
-pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> {
+pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, JobError> {
     let now = state.clock.now();
     let run_id = match input.get("run").and_then(Value::as_str) {
         Some(run)
@@ -44,7 +44,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
             run.to_string()
         }
         Some(_) => {
-            return Err(ApiError::bad_request("validation_failed", "run must be 1 to 40 letters, digits or dashes"));
+            return Err(JobError::BadInput("run must be 1 to 40 letters, digits or dashes".into()));
         }
         None => now.strftime("%Y-%m-%d").to_string(),
     };
@@ -61,11 +61,11 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
             let who = json!({ "instructorId": instructor, "currency": currency });
             if let Err(e) = pay_instructor(&state, &instructor, currency, &run_id, now, &mut report).await {
                 tracing::error!(
-                    instructor = %instructor, currency = currency.code(), run = %run_id, code = %e.code, error = %e.message,
+                    instructor = %instructor, currency = currency.code(), run = %run_id, code = e.code(), error = %e,
                     "payout failed; the run goes on"
                 );
                 telemetry::count("PayoutFailures", 1);
-                report.failed.push(json!({ "who": who, "code": e.code, "error": e.message }));
+                report.failed.push(json!({ "who": who, "code": e.code(), "error": e.to_string() }));
             }
         }
         match page.next_cursor {
@@ -99,7 +99,7 @@ async fn pay_instructor(
     run_id: &str,
     now: Timestamp,
     report: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let who = json!({ "instructorId": instructor, "currency": currency });
     report.released += state.store.release_due(instructor, currency, now).await?;
 
@@ -149,7 +149,7 @@ async fn complete(
     retry: bool,
     now: Timestamp,
     report: &mut Report,
-) -> Result<bool, ApiError> {
+) -> Result<bool, JobError> {
     let who = json!({ "instructorId": payout.instructor_id, "currency": payout.amount.currency });
     match transfer(state, payout, retry).await {
         Ok(transfer_id) => {
@@ -180,7 +180,7 @@ async fn complete(
                 }));
                 return Ok(false);
             }
-            Err(crate::error::gateway_error(e))
+            Err(e.into())
         }
     }
 }

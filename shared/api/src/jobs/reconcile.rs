@@ -7,7 +7,7 @@
 //!
 //! Input: `{"days": 3}` — how far back to list Stripe's PaymentIntents (default 3).
 
-use crate::error::ApiError;
+use crate::jobs::JobError;
 use crate::payments::{count_lost_dispute, count_stripe_refund, finish_refunds, settle_success};
 use crate::state::AppState;
 use crate::telemetry;
@@ -49,7 +49,7 @@ impl Report {
     }
 }
 
-pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> {
+pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, JobError> {
     let now = state.clock.now();
     let days = input.get("days").and_then(Value::as_i64).unwrap_or(3).clamp(1, 90);
     let mut report = Report::default();
@@ -74,7 +74,7 @@ pub async fn run(input: Value, state: Arc<AppState>) -> Result<Value, ApiError> 
 }
 
 /// Counted refunds whose effects (ledger, access, tokens, email) were left unfinished.
-async fn finish_due_effects(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
+async fn finish_due_effects(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), JobError> {
     for (payment_id, refund_id, at) in state.store.unfinished_refunds(false, BATCH).await? {
         if at > now - EFFECTS_GRACE {
             continue;
@@ -89,7 +89,7 @@ async fn finish_due_effects(state: &AppState, now: Timestamp, report: &mut Repor
 
 /// Reservations whose Stripe call never answered (a 5xx, a timeout, a crash): Stripe's list of
 /// the intent's refunds says what happened; one Stripe never made is released.
-async fn settle_stale_reservations(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
+async fn settle_stale_reservations(state: &AppState, now: Timestamp, report: &mut Report) -> Result<(), JobError> {
     for (payment_id, refund_id, at) in state.store.unfinished_refunds(true, BATCH).await? {
         if at > now - RESERVATION_STALE {
             continue;
@@ -106,14 +106,14 @@ async fn settle_reservation(
     payment_id: &str,
     refund_id: &str,
     report: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let Some(refund) = state.store.get_refund(payment_id, refund_id).await? else { return Ok(()) };
     if refund.status != RefundStatus::Pending {
         return Ok(());
     }
     let Some(payment) = state.store.get_payment(payment_id).await? else { return Ok(()) };
     let Some(pi) = payment.stripe_payment_intent_id.as_deref() else { return Ok(()) };
-    let at_stripe = state.stripe()?.refunds_of(pi).await.map_err(crate::error::gateway_error)?;
+    let at_stripe = state.stripe()?.refunds_of(pi).await?;
     let now = state.clock.now();
     match at_stripe.iter().find(|r| r.our_refund_id.as_deref() == Some(refund_id)) {
         Some(done) if done.status == "succeeded" => {
@@ -139,10 +139,9 @@ async fn compare_payment_intents(
     now: Timestamp,
     days: i64,
     report: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let intents =
-        state.stripe()?.payment_intents_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
+    let intents = state.stripe()?.payment_intents_since(since, MAX_INTENTS).await?;
     for pi in intents.iter().filter(|pi| pi.state == Some(PaymentIntentState::Succeeded)) {
         let payment_id = match state.store.payment_for_intent(&pi.id).await? {
             Some(id) => Some(id),
@@ -191,9 +190,9 @@ async fn compare_payment_intents(
 /// Every transfer of the last `days` days must be one of our payouts, recorded with that
 /// transfer (a pending payout is completed by the payout job's next run, which finds its
 /// transfer by group: not drift).
-async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), ApiError> {
+async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: &mut Report) -> Result<(), JobError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let transfers = state.stripe()?.transfers_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
+    let transfers = state.stripe()?.transfers_since(since, MAX_INTENTS).await?;
     for t in &transfers {
         let instructor = t.metadata.get("instructorId").and_then(|i| UserId::parse(i).ok());
         let currency = Currency::parse(&t.currency.to_ascii_uppercase()).ok();
@@ -218,9 +217,8 @@ async fn compare_transfers(state: &AppState, now: Timestamp, days: i64, report: 
 /// A live Stripe subscription that is not the one our record names for its user, and that no
 /// create still in flight holds (its slot claim), bills someone for nothing we grant: it is
 /// canceled at once. One without our `userId` is not ours to touch: reported.
-async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), ApiError> {
-    let gateway = crate::error::gateway_error;
-    for sub in state.stripe()?.live_subscriptions(MAX_INTENTS).await.map_err(gateway)? {
+async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> Result<(), JobError> {
+    for sub in state.stripe()?.live_subscriptions(MAX_INTENTS).await? {
         let Some(user) = sub.metadata.get("userId").and_then(|u| UserId::parse(u.clone()).ok()) else {
             report.drift("subscription_not_ours", &sub.id, json!({ "status": sub.status }));
             continue;
@@ -235,7 +233,7 @@ async fn cancel_orphan_subscriptions(state: &AppState, report: &mut Report) -> R
         }
         match state.stripe()?.cancel_subscription_now(&sub.id).await {
             Ok(_) => report.fixed("orphan_subscription_canceled", &sub.id),
-            Err(e) => report.error("orphan_subscription", &sub.id, &gateway(e)),
+            Err(e) => report.error("orphan_subscription", &sub.id, &e),
         }
     }
     Ok(())
@@ -248,9 +246,9 @@ async fn count_missed_refunds(
     now: Timestamp,
     days: i64,
     report: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let refunds = state.stripe()?.refunds_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
+    let refunds = state.stripe()?.refunds_since(since, MAX_INTENTS).await?;
     for r in refunds.iter().filter(|r| r.status == "succeeded") {
         let Some(pi) = r.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };
@@ -270,7 +268,7 @@ async fn count_missed_refunds(
 }
 
 /// Keeps what this run found open for admins, and closes what it no longer finds.
-async fn remember_drift(state: &AppState, now: Timestamp, report: &Report) -> Result<(), ApiError> {
+async fn remember_drift(state: &AppState, now: Timestamp, report: &Report) -> Result<(), JobError> {
     let mut seen = std::collections::BTreeSet::new();
     for d in &report.drift {
         let (kind, id) = (d["kind"].as_str().unwrap_or_default(), d["id"].as_str().unwrap_or_default());
@@ -299,9 +297,9 @@ async fn count_missed_disputes(
     now: Timestamp,
     days: i64,
     report: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let since = (now - SignedDuration::from_hours(24 * days)).as_second();
-    let disputes = state.stripe()?.disputes_since(since, MAX_INTENTS).await.map_err(crate::error::gateway_error)?;
+    let disputes = state.stripe()?.disputes_since(since, MAX_INTENTS).await?;
     for d in disputes.iter().filter(|d| d.status == "lost") {
         let Some(pi) = d.payment_intent.as_deref() else { continue };
         let Some(payment) = state.store.linked_payment(pi).await? else { continue };

@@ -8,7 +8,7 @@
 //! months still catch up) to (now + 31 days), each read up to now + 30 days. Expired and revoked
 //! licenses leave the index, so the work per run stays proportional to the licenses near expiry.
 
-use crate::error::ApiError;
+use crate::jobs::JobError;
 use crate::jobs::{Budget, Checkpoint};
 use crate::state::AppState;
 use crate::telemetry;
@@ -45,7 +45,7 @@ pub async fn run_step(
     checkpoint: &mut Checkpoint<'_>,
     budget: &Budget,
     worked: &mut bool,
-) -> Result<(Value, bool), ApiError> {
+) -> Result<(Value, bool), JobError> {
     let earliest = now - DAY * (MAX_GRACE_DAYS as i32 + 366);
     let until = now + DAY * 30;
     let mut report = Report::default();
@@ -95,7 +95,7 @@ async fn save(
     cursor: Option<&str>,
     report: &Report,
     saved: &mut Report,
-) -> Result<(), ApiError> {
+) -> Result<(), JobError> {
     let at = format!("{month}|{}", cursor.unwrap_or_default());
     checkpoint.save(STEP, Some(&at), false, &report.increments(saved)).await?;
     *saved = report.clone();
@@ -131,7 +131,7 @@ impl Report {
 pub fn skipped(done: bool) -> Value {
     json!({ "step": STEP, "done": done, "scanned": 0, "noticesSent": 0, "renewalInvoices": 0, "expired": 0 })
 }
-async fn process(state: &AppState, license: &License, now: Timestamp, report: &mut Report) -> Result<(), ApiError> {
+async fn process(state: &AppState, license: &License, now: Timestamp, report: &mut Report) -> Result<(), JobError> {
     let live = matches!(license.status, LicenseStatus::Active | LicenseStatus::Suspended);
     if live && now >= license.grace_until() {
         let expired = state.store.expire_license(license, now).await?;
@@ -158,7 +158,7 @@ async fn process(state: &AppState, license: &License, now: Timestamp, report: &m
 /// (license, expiry, threshold) with a lease, completed once queued. A renewal changes the
 /// expiry, so the next term gets its own notices. The notification id is deterministic too, so the
 /// email worker drops a duplicate if a crash makes a later run queue it again.
-async fn send_notice_once(state: &AppState, license: &License, days: u32, now: Timestamp) -> Result<bool, ApiError> {
+async fn send_notice_once(state: &AppState, license: &License, days: u32, now: Timestamp) -> Result<bool, JobError> {
     let expiry = license.expires_at.as_second();
     let key = format!("{}:{expiry}:{days}", license.id);
     let attempt = azora_domain::ids::new_id("att");

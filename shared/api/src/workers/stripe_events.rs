@@ -9,7 +9,7 @@
 //! event that fails the check is acknowledged, logged and counted (`UntrustedStripeEvents`),
 //! never applied; an event about a payment we do not know is acknowledged and logged.
 
-use crate::error::ApiError;
+use crate::jobs::JobError;
 use crate::licensing::purchase;
 use crate::payments::{count_lost_dispute, count_stripe_refund, finish_refunds, settle_failure, settle_success};
 use crate::state::AppState;
@@ -55,7 +55,7 @@ pub async fn handle(event: SqsEvent, state: Arc<AppState>) -> SqsBatchResponse {
             match tokio::time::timeout(PER_MESSAGE, apply(body, &state)).await {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => {
-                    tracing::warn!(message_id = %id, error = %e.message, "stripe event not applied; will retry");
+                    tracing::warn!(message_id = %id, error = %e, "stripe event not applied; will retry");
                     Some(id)
                 }
                 Err(_) => {
@@ -79,7 +79,7 @@ fn untrusted(event: &Envelope, why: &str) {
     telemetry::count("UntrustedStripeEvents", 1);
 }
 
-async fn apply(body: &str, state: &AppState) -> Result<(), ApiError> {
+async fn apply(body: &str, state: &AppState) -> Result<(), JobError> {
     let event: Envelope = match serde_json::from_str(body) {
         Ok(event) => event,
         Err(e) => {
@@ -195,7 +195,7 @@ async fn trusted_payment(
     event: &Envelope,
     pi: &Value,
     succeeded: bool,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, JobError> {
     let Some(pi_id) = str_at(pi, "/id") else {
         untrusted(event, "a PaymentIntent event without an id");
         return Ok(None);
@@ -246,7 +246,7 @@ async fn payment_of_charge_object(
     state: &AppState,
     event: &Envelope,
     object: &Value,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, JobError> {
     let Some(pi) = str_at(object, "/payment_intent") else {
         tracing::info!(event_id = %event.id, "refund or dispute without a PaymentIntent; acknowledged");
         return Ok(None);
@@ -266,7 +266,7 @@ async fn payment_of_charge_object(
     Ok(Some(payment))
 }
 
-async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Result<(), ApiError> {
+async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Result<(), JobError> {
     let (Some(stripe_id), Some(amount)) = (str_at(refund, "/id"), refund.pointer("/amount").and_then(Value::as_i64))
     else {
         untrusted(event, "a refund without id or amount");
@@ -300,7 +300,7 @@ async fn apply_refund(state: &AppState, event: &Envelope, refund: &Value) -> Res
 /// has taken the disputed amount from the platform's balance meanwhile); a dispute closed as
 /// lost counts like a refund of its amount (access and the instructor's share go, through the
 /// same path as refunds), once per dispute id; won, nothing changes.
-async fn apply_dispute(state: &AppState, event: &Envelope, dispute: &Value) -> Result<(), ApiError> {
+async fn apply_dispute(state: &AppState, event: &Envelope, dispute: &Value) -> Result<(), JobError> {
     let (Some(dispute_id), Some(amount)) = (str_at(dispute, "/id"), dispute.pointer("/amount").and_then(Value::as_i64))
     else {
         untrusted(event, "a dispute without id or amount");
