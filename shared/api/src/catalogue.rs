@@ -4,6 +4,7 @@
 
 use crate::billing::BillingError;
 use crate::checkout::CheckoutError;
+use crate::classes::ClassError;
 use crate::error::{ApiError, gateway_error};
 use crate::jobs::JobError;
 use crate::licensing::LicenseError;
@@ -14,6 +15,7 @@ use crate::reports::ReportError;
 use crate::rewards::RewardsError;
 use crate::subscriptions::SubscriptionError;
 use crate::support::SupportError;
+use azora_domain::leaderboard::MAX_CLASS_MEMBERS;
 use azora_domain::payment::{OrderRefusal, RefundRefusal};
 use azora_domain::tokens::{LedgerRefusal, VoucherRefusal};
 use http::StatusCode;
@@ -327,6 +329,19 @@ impl From<JobError> for ApiError {
             JobError::Subscription(e) => e.into(),
             JobError::License(e) => e.into(),
             JobError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<ClassError> for ApiError {
+    fn from(e: ClassError) -> Self {
+        match e {
+            ClassError::NotFound => ApiError::not_found("class"),
+            ClassError::Full => ApiError::conflict(
+                "class_full",
+                format!("This class has its {MAX_CLASS_MEMBERS} members; ask its owner for another class."),
+            ),
+            ClassError::Fault(f) => f.into(),
         }
     }
 }

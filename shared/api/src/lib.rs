@@ -11,6 +11,7 @@ pub mod auth;
 pub mod billing;
 pub mod catalogue;
 pub mod checkout;
+pub mod classes;
 pub mod config;
 pub mod entitlements;
 pub mod error;

@@ -67,6 +67,7 @@ fn time_comes_only_from_the_injected_clock() {
 const HTTP_FREE_SERVICES: &[&str] = &[
     "billing",
     "checkout",
+    "classes",
     "refunds",
     "payments",
     "payment_methods",

@@ -7,6 +7,7 @@
 //! code: nobody is put in a class without consent) and its owner.
 
 use crate::auth::Principal;
+use crate::classes::{self, Created};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, header, json_body, limit, ok, path_param, query};
 use crate::idempotency;
@@ -15,8 +16,8 @@ use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::ids::new_id;
 use azora_domain::leaderboard::{
-    ANONYMOUS, MAX_CLASS_MEMBERS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label, default_display_name, rank,
-    validate_class_name, validate_display_name,
+    ANONYMOUS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label, default_display_name, rank, validate_class_name,
+    validate_display_name,
 };
 use azora_domain::{Role, UserId};
 use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, FollowRequestOutcome, JoinOutcome, Profile};
@@ -141,18 +142,8 @@ pub async fn friends(req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn class(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let period = period(&req)?;
-    let class_id = path_param(&req, "classId")?;
-    let not_found = || ApiError::not_found("class");
-    if class_id.is_empty() || class_id.len() > 64 || class_id.contains('#') {
-        return Err(not_found());
-    }
-    let class = state.store.get_class(&class_id).await?.ok_or_else(not_found)?;
-    let members = state.store.class_members(&class_id).await?;
-    let me = principal.user_id.as_str();
-    if class.owner_id != principal.user_id && !members.iter().any(|m| m == me) {
-        return Err(not_found());
-    }
-    let mut board = private_board(&state, members, period, me).await?;
+    let (class, members) = classes::readable(&state, &principal.user_id, &path_param(&req, "classId")?).await?;
+    let mut board = private_board(&state, members, period, principal.user_id.as_str()).await?;
     board["class"] = class_json(&class, &principal);
     ok(&board)
 }
@@ -293,48 +284,25 @@ pub async fn create_class(req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn list_classes(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let page =
-        state.store.classes_of(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
-    let ids: Vec<String> = page.items.iter().map(|l| l.class_id.clone()).collect();
-    let classes: HashMap<String, Class> =
-        state.store.get_classes(&ids).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+        classes::list(&state, &principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
     let items: Vec<Value> = page
         .items
         .iter()
-        .filter_map(|listing| {
-            let class = classes.get(&listing.class_id)?;
-            let mut item = class_json(class, &principal);
-            item["role"] = json!(if class.owner_id == principal.user_id { "owner" } else { "member" });
-            item["since"] = json!(listing.since.to_string());
-            Some(item)
+        .map(|listed| {
+            let mut item = class_json(&listed.class, &principal);
+            item["role"] = json!(if listed.class.owner_id == principal.user_id { "owner" } else { "member" });
+            item["since"] = json!(listed.since.to_string());
+            item
         })
         .collect();
     ok(&json!({ "items": items, "nextCursor": page.next_cursor }))
 }
 
 async fn write_class(state: &AppState, principal: &Principal, id: String, name: String) -> HttpResult {
-    let class = Class {
-        id,
-        owner_id: principal.user_id.clone(),
-        name,
-        member_count: 0,
-        join_code: Some(new_join_code()),
-        created_at: state.clock.now(),
-    };
-    match state.store.create_class(&class).await {
-        Ok(()) => http::json(StatusCode::CREATED, &class_json(&class, principal)),
-        Err(azora_store::StoreError::ConditionFailed) => {
-            let existing =
-                state.store.get_class(&class.id).await?.ok_or_else(|| ApiError::internal("class vanished"))?;
-            ok(&class_json(&existing, principal))
-        }
-        Err(e) => Err(e.into()),
+    match classes::create(state, &principal.user_id, id, name).await? {
+        Created::New(class) => http::json(StatusCode::CREATED, &class_json(&class, principal)),
+        Created::Existing(class) => ok(&class_json(&class, principal)),
     }
-}
-
-/// 16 Crockford base32 characters of a fresh ULID's random part: 80 bits, not guessable.
-fn new_join_code() -> String {
-    let id = ulid::Ulid::new().to_string();
-    id[id.len() - 16..].to_string()
 }
 
 #[derive(Deserialize)]
@@ -348,26 +316,8 @@ struct JoinRequest {
 pub async fn join_class(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: JoinRequest = json_body(&req)?;
-    let code = body.join_code.trim().to_ascii_uppercase();
-    let not_found = || ApiError::not_found("class");
-    if code.len() != 16 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(not_found());
-    }
-    let class_id = state.store.class_of_code(&code).await?.ok_or_else(not_found)?;
-    let class = state.store.get_class(&class_id).await?.ok_or_else(not_found)?;
-    let status =
-        match state.store.join_class(&class.id, &principal.user_id, MAX_CLASS_MEMBERS as u32, state.clock.now()).await?
-        {
-            JoinOutcome::Joined => StatusCode::CREATED,
-            JoinOutcome::AlreadyMember => StatusCode::OK,
-            JoinOutcome::Full => {
-                return Err(ApiError::conflict(
-                    "class_full",
-                    format!("This class has its {MAX_CLASS_MEMBERS} members; ask its owner for another class."),
-                ));
-            }
-        };
-    let class = state.store.get_class(&class.id).await?.unwrap_or(class);
+    let (class, outcome) = classes::join(&state, &principal.user_id, &body.join_code).await?;
+    let status = if outcome == JoinOutcome::Joined { StatusCode::CREATED } else { StatusCode::OK };
     let mut body = class_json(&class, &principal);
     body["joined"] = json!(true);
     http::json(status, &body)
