@@ -2,7 +2,9 @@ import { useEffect, type ReactNode } from 'react';
 import { Link, match, navigate, useLocation } from './router';
 import { hasRole, signOut, useSession, type Role, type Session } from './session';
 import { useCart } from './cart';
-import { SignIn } from './screens/SignIn';
+import { SignIn, SignInCallback } from './screens/SignIn';
+import { CALLBACK_PATH, signOutUrl } from './oidc';
+import { consoleConfig } from './config';
 import { Catalog } from './screens/Catalog';
 import { CourseDetail } from './screens/CourseDetail';
 import { Checkout } from './screens/Checkout';
@@ -96,6 +98,7 @@ export function App() {
 
   let body: ReactNode;
   if (path === '/signin') body = <SignIn next={query.get('next')} />;
+  else if (path === CALLBACK_PATH) body = <SignInCallback query={query} />;
   else if (!screen) body = <NotFound />;
   else if (needsSignIn) body = null;
   else if (!allowed(session, screen.s.roles)) body = <Forbidden />;
@@ -131,7 +134,12 @@ export function App() {
                 className="secondary"
                 onClick={() => {
                   signOut();
-                  navigate('/signin');
+                  // With an identity provider, end its session too (it comes back to the console).
+                  void consoleConfig().then(({ oidc }) => {
+                    const url = oidc ? signOutUrl(oidc) : null;
+                    if (url) window.location.assign(url);
+                    else navigate('/signin');
+                  });
                 }}
               >
                 Sign out

@@ -1,5 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { consoleConfig, type OidcSettings } from '../config';
 import { devToken, localFeatures, type LocalFeatures } from '../local';
+import { beginSignIn, finishSignIn } from '../oidc';
 import { navigate } from '../router';
 import { signIn, type Role } from '../session';
 import { AsyncView, ErrorMessage, Field, useAsync } from '../components/ui';
@@ -17,12 +19,24 @@ const PRESETS: { label: string; role: Role; sub: string; org: string }[] = [
 ];
 
 export function SignIn({ next }: { next: string | null }) {
-  const [features] = useAsync(() => localFeatures(), []);
+  const [options] = useAsync(async () => {
+    const local = await localFeatures();
+    // Under the local server there is no provider to ask about.
+    return { local, config: local.devSignIn ? {} : await consoleConfig() };
+  }, []);
   return (
     <section className="narrow">
       <h1>Sign in</h1>
-      <AsyncView value={features} what="sign-in options">
-        {(f) => (f.devSignIn ? <DevSignIn next={next} /> : <NoSignIn features={f} />)}
+      <AsyncView value={options} what="sign-in options">
+        {({ local, config }) =>
+          local.devSignIn ? (
+            <DevSignIn next={next} />
+          ) : config.oidc ? (
+            <ProviderSignIn settings={config.oidc} next={next} />
+          ) : (
+            <NoSignIn features={local} />
+          )
+        }
       </AsyncView>
     </section>
   );
@@ -33,8 +47,72 @@ function NoSignIn({ features }: { features: LocalFeatures }) {
     <div className="notice" role="status">
       {features.local
         ? 'Dev sign-in is off: the local server does not sign HS256 tokens (JWT_ALGORITHM).'
-        : 'Sign-in with your organisation’s identity provider is not available in this build yet.'}
+        : 'Sign-in is not configured for this console (no identity provider in /console-config.json).'}
     </div>
+  );
+}
+
+/** In AWS: the identity provider's own sign-in page (Authorization Code + PKCE). */
+function ProviderSignIn({ settings, next }: { settings: OidcSettings; next: string | null }) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const go = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await beginSignIn(settings, next && next.startsWith('/') ? next : null);
+    } catch (e) {
+      setError(new ApiError(0, 'sign_in_failed', e instanceof Error ? e.message : 'Sign-in could not start.'));
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="card">
+      <p>You sign in with your account at {settings.label ?? 'the Azora identity provider'}; it sends you back here.</p>
+      <ErrorMessage error={error} />
+      <button type="button" className="primary" onClick={() => void go()} disabled={busy}>
+        {busy ? 'Opening the sign-in page…' : `Sign in with ${settings.label ?? 'your Azora account'}`}
+      </button>
+    </div>
+  );
+}
+
+/** `/auth/callback`: where the identity provider sends the browser back with a code. */
+export function SignInCallback({ query }: { query: URLSearchParams }) {
+  const [error, setError] = useState<unknown>(null);
+  const search = query.toString();
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      const { oidc } = await consoleConfig();
+      if (!oidc) throw new ApiError(0, 'sign_in_failed', 'Sign-in is not configured for this console.');
+      const { idToken, next } = await finishSignIn(oidc, new URLSearchParams(search));
+      const session = signIn(idToken);
+      if (!session) throw new ApiError(0, 'sign_in_failed', 'The identity provider gave a token without a user.');
+      if (!cancelled) navigate(next ?? home(session.roles[0] ?? 'student'), true);
+    })().catch((e: unknown) => {
+      if (!cancelled) setError(e instanceof ApiError ? e : new ApiError(0, 'sign_in_failed', e instanceof Error ? e.message : 'Sign-in failed.'));
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [search]);
+  return (
+    <section className="narrow">
+      <h1>Signing you in…</h1>
+      {error ? (
+        <>
+          <ErrorMessage error={error} />
+          <p>
+            <a href="/signin">Sign in again</a>
+          </p>
+        </>
+      ) : (
+        <p className="loading" role="status">
+          Checking your sign-in…
+        </p>
+      )}
+    </section>
   );
 }
 
