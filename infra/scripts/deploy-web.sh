@@ -16,16 +16,33 @@ distribution=$(output ConsoleDistributionId)
 [ -n "$bucket" ] && [ "$bucket" != None ] || { echo "deploy-web: stack $stack has no ConsoleBucketName output" >&2; exit 1; }
 infra/scripts/install-web.sh
 (cd web && npm run build)
-# The console's runtime settings: card entry through Stripe.js needs the publishable key
-# (STRIPE_PUBLISHABLE_KEY=pk_live_... or pk_test_...); without it the console says card payments
-# are unavailable.
+# The console's runtime settings (/console-config.json): card entry through Stripe.js needs the
+# publishable key (STRIPE_PUBLISHABLE_KEY=pk_live_... or pk_test_...); sign-in needs the stack's
+# Cognito user pool (EnableCognito) or OIDC_AUTHORIZE_URL, OIDC_TOKEN_URL, OIDC_CLIENT_ID (and
+# optionally OIDC_LOGOUT_URL) of another provider whose ID tokens carry roles and org.
+settings=()
 if [ -n "${STRIPE_PUBLISHABLE_KEY:-}" ]; then
   [[ "$STRIPE_PUBLISHABLE_KEY" =~ ^pk_(live|test)_[A-Za-z0-9_]+$ ]] || { echo "deploy-web: STRIPE_PUBLISHABLE_KEY must be pk_live_... or pk_test_..." >&2; exit 1; }
-  printf '{"stripePublishableKey": "%s"}\n' "$STRIPE_PUBLISHABLE_KEY" > web/dist/console-config.json
+  settings+=("$(printf '"stripePublishableKey": "%s"' "$STRIPE_PUBLISHABLE_KEY")")
 else
   echo "deploy-web: no STRIPE_PUBLISHABLE_KEY: the console will not take card payments" >&2
-  echo '{}' > web/dist/console-config.json
 fi
+hosted=$(output CognitoHostedUrl)
+if [ -n "$hosted" ] && [ "$hosted" != None ]; then
+  OIDC_AUTHORIZE_URL="$hosted/oauth2/authorize" OIDC_TOKEN_URL="$hosted/oauth2/token"
+  OIDC_LOGOUT_URL="$hosted/logout" OIDC_CLIENT_ID=$(output CognitoClientId)
+fi
+if [ -n "${OIDC_AUTHORIZE_URL:-}" ] && [ -n "${OIDC_TOKEN_URL:-}" ] && [ -n "${OIDC_CLIENT_ID:-}" ]; then
+  for url in "$OIDC_AUTHORIZE_URL" "$OIDC_TOKEN_URL" ${OIDC_LOGOUT_URL:+"$OIDC_LOGOUT_URL"}; do
+    [[ "$url" =~ ^https://[^\"[:space:]]+$ ]] || { echo "deploy-web: $url is not an https URL" >&2; exit 1; }
+  done
+  [[ "$OIDC_CLIENT_ID" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "deploy-web: OIDC_CLIENT_ID is not a client id" >&2; exit 1; }
+  settings+=("$(printf '"oidc": {"authorizeUrl": "%s", "tokenUrl": "%s", "logoutUrl": "%s", "clientId": "%s"}' \
+    "$OIDC_AUTHORIZE_URL" "$OIDC_TOKEN_URL" "${OIDC_LOGOUT_URL:-}" "$OIDC_CLIENT_ID")")
+else
+  echo "deploy-web: no identity provider (EnableCognito or OIDC_*): nobody can sign in to the console" >&2
+fi
+(IFS=,; printf '{%s}\n' "${settings[*]}") > web/dist/console-config.json
 # Hashed assets never change under their name; index.html (and the rest) must be fetched fresh.
 aws s3 sync web/dist/assets "s3://$bucket/assets" --delete --cache-control "public, max-age=31536000, immutable"
 aws s3 sync web/dist "s3://$bucket" --delete --exclude "assets/*" --cache-control "no-cache"

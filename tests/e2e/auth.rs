@@ -108,3 +108,25 @@ async fn roles_are_enforced() {
     assert_eq!(status, 403);
     assert_eq!(error_code(&body), "forbidden");
 }
+
+/// The optional Cognito user pool's pre-token-generation trigger, as the pool invokes it (event
+/// version 2), through the function template.yaml defines and the local server's job route.
+#[tokio::test]
+async fn the_cognito_trigger_puts_groups_in_roles_and_the_org_attribute_in_org() {
+    let app = spawn_app().await;
+    let event = json!({
+        "version": "2", "triggerSource": "TokenGeneration_HostedAuth", "region": "eu-west-1",
+        "userPoolId": "eu-west-1_Example", "userName": "ada", "callerContext": { "clientId": "console" },
+        "request": {
+            "userAttributes": { "sub": "8f2b1c9e-1111-2222-3333-444455556666", "email": "ada@example.com", "custom:org": "acme" },
+            "groupConfiguration": { "groupsToOverride": ["enterprise", "service", "instructor"], "iamRolesToOverride": [], "preferredRole": null },
+            "scopes": ["openid", "email"]
+        },
+        "response": { "claimsAndScopeOverrideDetails": null }
+    });
+    let (status, out) = json_of(app.post("/_local/jobs/cognito-pre-token", None, None, &event).await).await;
+    assert_eq!(status, 200, "{out}");
+    let id_token = &out["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"]["claimsToAddOrOverride"];
+    assert_eq!(id_token, &json!({ "roles": ["enterprise", "instructor"], "org": "acme" }), "{out}");
+    assert_eq!(out["request"], event["request"], "the event goes back as it came, with its response");
+}

@@ -66,6 +66,7 @@ pub async fn run(args: &[String], default_out: PathBuf) -> Result<(), String> {
         http_routes: vec![],
         sqs_queues: vec![],
         schedules: vec![],
+        cognito_triggers: vec![],
         env: BTreeMap::new(),
     };
     let hello = measure(&release_dir.join(HELLO), &hello_def, false, BTreeMap::new(), 10, &work, hello_event).await?;

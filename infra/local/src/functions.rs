@@ -26,6 +26,7 @@ pub const ALL: &[(&str, Function)] = &[
     f!(CLASSES_CREATE),
     f!(CLASSES_JOIN),
     f!(CLASSES_LIST),
+    f!(COGNITO_PRE_TOKEN),
     f!(COURSES_ACCESS),
     f!(COURSES_CERTIFICATE),
     f!(COURSES_DELETE),

@@ -86,7 +86,9 @@ impl Routes {
                     state: state.clone(),
                 });
             }
-            if !f.schedules.is_empty() {
+            // Scheduled jobs and user-pool triggers: invoked with an event, answering a value
+            // (locally through `POST /_local/jobs/<binary>`).
+            if !f.schedules.is_empty() || !f.cognito_triggers.is_empty() {
                 let Entry::Job(handler) = entry else {
                     return Err(wrong("Schedule"));
                 };
@@ -203,7 +205,10 @@ mod tests {
         for (constant, _) in functions::ALL {
             let binary = functions::binary_of(constant);
             let def = template.function_by_binary(&binary).unwrap();
-            let has_event = !def.http_routes.is_empty() || !def.sqs_queues.is_empty() || !def.schedules.is_empty();
+            let has_event = !def.http_routes.is_empty()
+                || !def.sqs_queues.is_empty()
+                || !def.schedules.is_empty()
+                || !def.cognito_triggers.is_empty();
             assert!(has_event, "{binary} has no event in template.yaml");
         }
     }

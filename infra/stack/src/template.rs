@@ -50,6 +50,9 @@ pub struct FunctionDef {
     /// Logical ids of the queues it consumes.
     pub sqs_queues: Vec<String>,
     pub schedules: Vec<String>,
+    /// The Cognito user pool triggers it is (`PreTokenGenerationConfig`, ...): invoked by the
+    /// pool with an event it returns, like a job's input and report.
+    pub cognito_triggers: Vec<String>,
     pub env: BTreeMap<String, EnvValue>,
 }
 
@@ -142,6 +145,11 @@ impl Template {
                 _ => {}
             }
         }
+        for (trigger, function) in cognito_triggers(resources) {
+            if let Some(def) = functions.iter_mut().find(|f: &&mut FunctionDef| f.logical_id == function) {
+                def.cognito_triggers.push(trigger);
+            }
+        }
         Ok(Template { parameters, functions, tables, queues, raw })
     }
 
@@ -217,6 +225,7 @@ fn function_of(
         http_routes: Vec::new(),
         sqs_queues: Vec::new(),
         schedules: Vec::new(),
+        cognito_triggers: Vec::new(),
         env,
     };
     if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
@@ -245,6 +254,20 @@ fn function_of(
         }
     }
     Ok(def)
+}
+
+/// (trigger, function logical id) of every user pool's `LambdaConfig`: `PreTokenGeneration: !GetAtt
+/// X.Arn`, or `PreTokenGenerationConfig: { LambdaArn: !GetAtt X.Arn, LambdaVersion: V2_0 }`.
+fn cognito_triggers(resources: &Mapping) -> Vec<(String, String)> {
+    let pools = resources.values().filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Cognito::UserPool"));
+    pools
+        .filter_map(|pool| pool.get("Properties")?.get("LambdaConfig")?.as_mapping())
+        .flat_map(|config| config.iter())
+        .filter_map(|(trigger, target)| {
+            let function = get_att_target(target).or_else(|| get_att_target(target.get("LambdaArn")?))?;
+            Some((trigger.as_str()?.to_string(), function))
+        })
+        .collect()
 }
 
 /// `!GetAtt X.Arn` (either syntax) → `X`.

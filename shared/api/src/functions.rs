@@ -182,6 +182,15 @@ pub const REWARDS_WORKER: Function = sqs!(workers::rewards::handle, Needs::TOKEN
 pub const BILLING_CYCLE: Function = job!(jobs::billing_cycle::run, STRIPE_EFFECTS);
 pub const RECONCILE: Function = job!(jobs::reconcile::run, STRIPE_EFFECTS.and(Needs::RECEIPTS));
 pub const LEADERBOARD_STATS: Function = job!(leaderboard_stats, Needs::NOTHING);
+/// Invoked by the optional Cognito user pool (not scheduled): the event comes back with its claims.
+pub const COGNITO_PRE_TOKEN: Function = job!(cognito_pre_token, Needs::NOTHING);
+
+async fn cognito_pre_token(
+    event: serde_json::Value,
+    _state: Arc<AppState>,
+) -> Result<serde_json::Value, jobs::JobError> {
+    Ok(crate::cognito::pre_token_generation(event))
+}
 
 /// The stats job takes no input.
 async fn leaderboard_stats(

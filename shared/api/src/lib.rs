@@ -12,6 +12,7 @@ pub mod billing;
 pub mod catalogue;
 pub mod checkout;
 pub mod classes;
+pub mod cognito;
 pub mod config;
 pub mod entitlements;
 pub mod error;

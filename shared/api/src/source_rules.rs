@@ -68,6 +68,7 @@ const HTTP_FREE_SERVICES: &[&str] = &[
     "billing",
     "checkout",
     "classes",
+    "cognito",
     "refunds",
     "payments",
     "payment_methods",
