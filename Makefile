@@ -43,9 +43,13 @@ token:
 # The functions only: not the sandbox, the local server or the bench (whose features must not
 # reach the functions' build either; `-p` keeps cargo's feature unification to these crates).
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# Release builds abort on panic, so they need no unwind tables (measured: Cargo.toml's release
+# profile comment). Only for these builds: tests and the local server unwind. bench.sh and the
+# README's `sam build` step pass the same flags.
+RELEASE_RUSTFLAGS := -C force-unwind-tables=no
 build:
 	@infra/scripts/install-lambda-tools.sh
-	.local/venv/bin/cargo-lambda lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" .local/venv/bin/cargo-lambda lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 bench:
 	@infra/scripts/bench.sh

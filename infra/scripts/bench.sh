@@ -27,17 +27,21 @@ if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
 fi
 packages=()
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+# The release flags `make build` uses (Makefile's RELEASE_RUSTFLAGS; measured in Cargo.toml's
+# release profile comment): release builds abort on panic, so no unwind tables. RUSTFLAGS rather
+# than the profile (profile rustflags are unstable), and only here: tests and the local server unwind.
+release_rustflags="-C force-unwind-tables=no"
 function_count=$(( ${#packages[@]} / 2 ))
 step "cargo build --release: all $function_count functions into $build_target"
 build_started=$(date +%s)
-CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
+RUSTFLAGS="$release_rustflags" CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
 build_seconds=$(( $(date +%s) - build_started ))
 rebuild_seconds=""
 if [ "${BENCH_COLD_BUILD:-0}" = 1 ]; then
   step "rebuild after changing one handler (shared/api/src/handlers/payments.rs)"
   touch shared/api/src/handlers/payments.rs
   rebuild_started=$(date +%s)
-  CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
+  RUSTFLAGS="$release_rustflags" CARGO_TARGET_DIR="$build_target" cargo build --release --quiet "${packages[@]}"
   rebuild_seconds=$(( $(date +%s) - rebuild_started ))
 fi
 mkdir -p "$target_dir/bench"
@@ -46,7 +50,7 @@ printf '{"functions": %s, "cold": %s, "build_seconds": %s, "rebuild_after_one_ha
   > "$target_dir/bench/build.json"
 log "release build of the functions: ${build_seconds}s${rebuild_seconds:+, after one handler changed: ${rebuild_seconds}s}"
 step "cargo build --release -p azora-bench (bench, hello-world baseline, panic probe)"
-CARGO_TARGET_DIR="$build_target" cargo build --release --quiet -p azora-bench
+RUSTFLAGS="$release_rustflags" CARGO_TARGET_DIR="$build_target" cargo build --release --quiet -p azora-bench
 
 step "start DynamoDB Local and moto"
 # Like test.sh, stop the stack on exit; but a test stack someone else already runs (a concurrent

@@ -390,6 +390,7 @@ mod tests {
             .behavior_version_latest()
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .endpoint_url("http://127.0.0.1:9")
+            .http_client(azora_stack::https_client())
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("a", "b", None, None, "test"))
             .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
             .interceptor(recorder())

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod aws;
 pub mod billing;
 pub mod catalogue;
 pub mod checkout;

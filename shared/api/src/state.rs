@@ -57,7 +57,7 @@ impl AppState {
     /// Builds the clients `config.needs` names from one SDK configuration (endpoints from
     /// `AWS_ENDPOINT_URL_*` locally). The local server's path: every part's construction is
     /// linked, and `config.needs` picks at run time.
-    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Arc<Self>, ConfigError> {
+    pub fn new(config: Config, sdk: &aws_types::SdkConfig) -> Result<Arc<Self>, ConfigError> {
         Self::with_interceptors(config, sdk, &[], Arc::default())
     }
 
@@ -66,7 +66,7 @@ impl AppState {
     /// IAM conformance test) or a shared clock; with none, the clients are exactly those of `new`.
     pub fn with_interceptors(
         config: Config,
-        sdk: &aws_config::SdkConfig,
+        sdk: &aws_types::SdkConfig,
         interceptors: &[SharedInterceptor],
         clock: Arc<Clock>,
     ) -> Result<Arc<Self>, ConfigError> {
@@ -80,7 +80,7 @@ impl AppState {
     /// the JWT verifier...).
     pub async fn from_env_for<const NEEDS: u32>() -> Result<Arc<Self>, ConfigError> {
         let config = Config::from_env_for::<NEEDS>()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = crate::aws::sdk_config_from_env();
         Self::build::<NEEDS>(config, &sdk, &[], Arc::default())
     }
 
@@ -88,7 +88,7 @@ impl AppState {
     /// them at run time; one function's at compile time, see [`AppState::from_env_for`]).
     fn build<const GATE: u32>(
         config: Config,
-        sdk: &aws_config::SdkConfig,
+        sdk: &aws_types::SdkConfig,
         interceptors: &[SharedInterceptor],
         clock: Arc<Clock>,
     ) -> Result<Arc<Self>, ConfigError> {
