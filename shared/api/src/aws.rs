@@ -5,26 +5,11 @@
 
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use aws_types::sdk_config::{RetryConfig, SharedCredentialsProvider, SharedHttpClient, TimeoutConfig};
+use aws_types::sdk_config::{RetryConfig, SharedCredentialsProvider, TimeoutConfig};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use std::time::Duration;
 
-/// The SDK's HTTPS client (hyper 1, rustls, the system's root certificates, proxy settings from
-/// the environment), as the SDK's `default-https-client` builds it, but on ring instead of aws-lc.
-pub fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, runtime_components| {
-        let mut connector =
-            aws_smithy_http_client::ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = runtime_components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
+pub use azora_aws_http::https_client;
 
 /// What `aws_config::defaults(BehaviorVersion::latest()).load()` yields in a Lambda function:
 /// region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the credentials Lambda sets
