@@ -47,9 +47,11 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # profile comment). Only for these builds: tests and the local server unwind. bench.sh and the
 # README's `sam build` step pass the same flags.
 RELEASE_RUSTFLAGS := -C force-unwind-tables=no
+# cargo-lambda links with zig, which it finds on PATH or as `python3 -m ziglang`: the venv's bin
+# goes first so that its python3 (with the ziglang wheel) is the one it runs.
 build:
 	@infra/scripts/install-lambda-tools.sh
-	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" .local/venv/bin/cargo-lambda lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	PATH="$(CURDIR)/.local/venv/bin:$$PATH" RUSTFLAGS="$(RELEASE_RUSTFLAGS)" cargo-lambda lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 bench:
 	@infra/scripts/bench.sh
