@@ -5,8 +5,10 @@
 use crate::billing::BillingError;
 use crate::checkout::CheckoutError;
 use crate::classes::ClassError;
+use crate::courses::CourseError;
 use crate::error::{ApiError, gateway_error};
 use crate::jobs::JobError;
+use crate::leaderboards::LeaderboardError;
 use crate::licensing::LicenseError;
 use crate::limits::LimitError;
 use crate::payment_methods::PaymentMethodError;
@@ -158,6 +160,14 @@ impl From<RewardsError> for ApiError {
                 "idempotency_key_reused",
                 "This Idempotency-Key already redeemed another reward.",
             ),
+            RewardsError::NoSuchReward(id) => {
+                ApiError::not_found(&format!("reward {id}")).with_details(json!({ "field": "rewardId" }))
+            }
+            // A rule of the current time, not of the request's shape (422, like a license expiry).
+            RewardsError::CompletedInFuture => {
+                ApiError::unprocessable("completed_in_future", "completedAt is in the future")
+                    .with_details(json!({ "field": "completedAt" }))
+            }
             RewardsError::Fault(f) => f.into(),
         }
     }
@@ -329,6 +339,57 @@ impl From<JobError> for ApiError {
             JobError::Subscription(e) => e.into(),
             JobError::License(e) => e.into(),
             JobError::Fault(f) => f.into(),
+        }
+    }
+}
+
+/// Every broken rule of a request, by field (400 `validation_failed`; `field` is the first's).
+pub fn validation_errors(errors: Vec<azora_domain::ValidationError>) -> ApiError {
+    let list: Vec<serde_json::Value> =
+        errors.iter().map(|e| json!({ "field": e.field, "message": e.message })).collect();
+    let first = errors.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default();
+    ApiError::bad_request("validation_failed", first)
+        .with_details(json!({ "field": errors.first().map(|e| e.field.clone()), "errors": list }))
+}
+
+impl From<CourseError> for ApiError {
+    fn from(e: CourseError) -> Self {
+        let message = e.to_string();
+        match e {
+            CourseError::NotFound => ApiError::not_found("course"),
+            CourseError::Invalid(errors) => validation_errors(errors),
+            // The stored course, not this request, lacks what publishing needs: a business rule.
+            CourseError::Incomplete(missing) => {
+                ApiError::unprocessable("course_incomplete", message).with_details(json!({ "field": missing.field }))
+            }
+            CourseError::Archived => ApiError::unprocessable("course_archived", "An archived course cannot be edited."),
+            CourseError::StaysArchived => {
+                ApiError::unprocessable("course_archived", "An archived course stays archived.")
+            }
+            CourseError::NotDeletable => ApiError::conflict(
+                "course_not_deletable",
+                "Only a draft that was never published can be deleted; archive this course instead.",
+            ),
+            CourseError::NotEnrolled => {
+                ApiError::forbidden("not_enrolled", "Certificates are for students enrolled in the course.")
+            }
+            CourseError::NotInPlan(e) => e.into(),
+            CourseError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<LeaderboardError> for ApiError {
+    fn from(e: LeaderboardError) -> Self {
+        let message = e.to_string();
+        match e {
+            LeaderboardError::CannotFollowSelf => {
+                ApiError::bad_request("cannot_follow_self", "You are always on your own friends board.")
+            }
+            LeaderboardError::NoFollow => ApiError::not_found("follow"),
+            LeaderboardError::NoFollowRequest => ApiError::not_found("follow request"),
+            LeaderboardError::FollowLimit => ApiError::unprocessable("follow_limit_reached", format!("{message}.")),
+            LeaderboardError::Fault(f) => f.into(),
         }
     }
 }

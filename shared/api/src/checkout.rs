@@ -252,17 +252,58 @@ pub fn ensure_same_order(existing: &Payment, course_ids: &[String]) -> Result<()
     }
 }
 
-/// Prices and stores a new payment (status `requires_payment_method`).
-pub async fn create_payment(
-    state: &AppState,
-    principal: &Principal,
-    payment_id: &str,
-    course_ids: &[String],
-) -> Result<Payment, CheckoutError> {
-    create_payment_with(state, principal, payment_id, course_ids, None).await
+/// An order to pay. The payment id derives from the buyer's Idempotency-Key, so a retry finds the
+/// payment its first attempt wrote.
+pub struct Order<'a> {
+    pub payment_id: &'a str,
+    pub course_ids: &'a [String],
+    /// One of the buyer's course vouchers (bought with tokens).
+    pub voucher_id: Option<&'a str>,
+    /// Confirm now with this payment method; without, the client confirms with the secret.
+    pub payment_method: Option<&'a str>,
+    pub source_ip: &'a str,
 }
 
-/// Like [`create_payment`], optionally using one of the buyer's course vouchers: the discount is
+/// Pays for an order: refuses a buyer (or address) with too many declines lately before anything
+/// is written, finds the payment an earlier attempt wrote (the same order, else `KeyReused`) or
+/// prices and stores it, and charges it.
+pub async fn pay(state: &AppState, buyer: &Principal, order: Order<'_>) -> Result<Charged, CheckoutError> {
+    ensure_may_pay(state, Caller { user: &buyer.user_id, ip: order.source_ip }).await?;
+    let payment = match state.store.get_payment(order.payment_id).await? {
+        Some(existing) => {
+            ensure_same_order(&existing, order.course_ids)?;
+            existing
+        }
+        None => create_payment_with(state, buyer, order.payment_id, order.course_ids, order.voucher_id).await?,
+    };
+    charge(state, buyer, payment, order.payment_method, order.source_ip).await
+}
+
+pub enum Purchase {
+    /// A free course: the buyer owns it now.
+    Enrolled,
+    Charged(Box<Charged>),
+}
+
+/// Buys the one published course of `order`: a free course enrolls the buyer at once, without
+/// Stripe; a priced one is paid like any order.
+pub async fn purchase_course(state: &AppState, buyer: &Principal, order: Order<'_>) -> Result<Purchase, CheckoutError> {
+    let [course_id] = order.course_ids else { return Err(OrderRefusal::TooManyItems(1).into()) };
+    let course = state
+        .store
+        .get_course(course_id)
+        .await?
+        .filter(|c| c.status == azora_domain::course::CourseStatus::Published)
+        .ok_or_else(|| CheckoutError::CourseNotFound(course_id.clone()))?;
+    if course.content.price.is_zero() {
+        enroll_free(state, &buyer.user_id, &course).await?;
+        return Ok(Purchase::Enrolled);
+    }
+    Ok(Purchase::Charged(Box::new(pay(state, buyer, order).await?)))
+}
+
+/// Prices and stores a new payment (status `requires_payment_method`), optionally using one of
+/// the buyer's course vouchers: the discount is
 /// `min(voucher value, total − Stripe minimum)` (see `azora_domain::tokens::apply_voucher`); the
 /// voucher turns `used` in the same transaction that creates the payment, so it pays for one
 /// payment only. The items keep their list prices: the instructors' 70 % is of the list price and

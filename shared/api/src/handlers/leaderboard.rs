@@ -1,10 +1,6 @@
-//! Leaderboards (global, friends, class), follows, classes and leaderboard privacy.
-//!
-//! Boards show display names, never user ids (which may be email addresses). Every board honours
-//! privacy: a user who hides appears as "Anonymous learner", keeping their rank and score (so
-//! everyone else's ranks stay true); only the caller's own entry is marked `isMe`. Friends boards
-//! are the caller's follows; class boards are for the class's members (who joined it with its
-//! code: nobody is put in a class without consent) and its owner.
+//! Leaderboards (global, friends, class), follows, classes and leaderboard privacy: parse,
+//! authenticate, call `leaderboards` / `classes`, map. The rules (privacy, consent, ranks) are the
+//! services'.
 
 use crate::auth::Principal;
 use crate::classes::{self, Created};
@@ -12,19 +8,16 @@ use crate::error::ApiError;
 use crate::http::{self, HttpResult, header, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
+use crate::leaderboards::{self, Board, Named, Standing};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::ids::new_id;
-use azora_domain::leaderboard::{
-    ANONYMOUS, MAX_FOLLOWS, MAX_TOP, Period, Ranked, band_label, default_display_name, rank, validate_class_name,
-    validate_display_name,
-};
+use azora_domain::leaderboard::{MAX_TOP, Period, validate_class_name, validate_display_name};
 use azora_domain::{Role, UserId};
-use azora_store::leaderboard::{CallerRank, Class, FollowOutcome, FollowRequestOutcome, JoinOutcome, Profile};
+use azora_store::leaderboard::{Class, FollowRequestOutcome, JoinOutcome};
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 fn period(req: &Request) -> Result<Period, ApiError> {
@@ -36,12 +29,13 @@ fn period(req: &Request) -> Result<Period, ApiError> {
     }
 }
 
-fn name_of(user: &str, profiles: &HashMap<String, Profile>) -> String {
-    profiles.get(user).and_then(|p| p.display_name.clone()).unwrap_or_else(|| default_display_name(user))
-}
-
-fn hidden(user: &str, profiles: &HashMap<String, Profile>) -> bool {
-    profiles.get(user).is_some_and(|p| p.hide_from_leaderboards)
+fn board_json(board: &Board) -> Value {
+    let entries: Vec<Value> = board
+        .entries
+        .iter()
+        .map(|e| json!({ "rank": e.rank, "displayName": e.display_name, "score": e.score, "anonymous": e.anonymous, "isMe": e.is_me }))
+        .collect();
+    json!({ "period": board.period.as_str(), "periodId": board.period_id, "entries": entries })
 }
 
 /// `GET /api/leaderboard/global?period=all|week&limit=`: the top N (default 10, at most 100) by
@@ -50,91 +44,34 @@ pub async fn global(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let limit = http::limit(&req, 10, MAX_TOP as i32)? as usize;
-    let now = state.clock.now();
-    let period_id = period.id_at(now);
-    let me = principal.user_id.to_string();
-    let (top, my_key) = futures::try_join!(
-        state.store.leaderboard_top(&period_id, limit),
-        state.store.leaderboard_key(&me, &period_id)
-    )?;
-    let ranked = rank(top.entries, limit);
-    let mut users: Vec<String> = ranked.iter().map(|r| r.user_id.clone()).collect();
-    users.push(me.clone());
-    let profiles = state.store.profiles(&users).await?;
-    let entries = board_entries(&ranked, &profiles, &me);
-    let mine = match my_key {
-        None => json!({ "score": 0, "rank": null, "rankExact": false, "percentileBand": null }),
-        Some(key) => my_rank(&state, &period_id, &ranked, &me, key).await?,
-    };
-    let mut me_json = mine;
-    me_json["userId"] = json!(me);
-    me_json["displayName"] = json!(name_of(&me, &profiles));
-    me_json["hidden"] = json!(hidden(&me, &profiles));
-    ok(&json!({ "period": period.as_str(), "periodId": period_id, "entries": entries, "me": me_json }))
-}
-
-/// A board's entries: display names, never user ids; hidden users anonymous, except to themselves.
-fn board_entries(ranked: &[Ranked], profiles: &HashMap<String, Profile>, me: &str) -> Vec<Value> {
-    ranked
-        .iter()
-        .map(|r| {
-            let is_me = r.user_id == me;
-            let anonymous = !is_me && hidden(&r.user_id, profiles);
-            let name = if anonymous { ANONYMOUS.to_string() } else { name_of(&r.user_id, profiles) };
-            json!({ "rank": r.rank, "displayName": name, "score": r.score, "anonymous": anonymous, "isMe": is_me })
-        })
-        .collect()
-}
-
-/// The caller's rank: from the board when on it; exact when fewer than 1,000 are ahead; else the
-/// percentile band of the latest statistics snapshot (see `azora_domain::leaderboard`).
-async fn my_rank(state: &AppState, period_id: &str, ranked: &[Ranked], me: &str, key: i128) -> Result<Value, ApiError> {
-    let score = azora_domain::leaderboard::score_of(key);
-    if let Some(r) = ranked.iter().find(|r| r.user_id == me) {
-        return Ok(json!({ "score": score, "rank": r.rank, "rankExact": true, "percentileBand": null }));
-    }
-    let stats = match state.store.caller_rank(period_id, key).await?.0 {
-        CallerRank::Exact(rank) => {
-            return Ok(json!({ "score": score, "rank": rank, "rankExact": true, "percentileBand": null }));
+    let global = leaderboards::global(&state, &principal.user_id, period, limit).await?;
+    let mut me = match global.me {
+        Standing::NoScore => json!({ "score": 0, "rank": null, "rankExact": false, "percentileBand": null }),
+        Standing::Ranked { score, rank } => {
+            json!({ "score": score, "rank": rank, "rankExact": true, "percentileBand": null })
         }
-        CallerRank::Band { snapshot } => snapshot,
+        Standing::Banded { score, band, snapshot } => json!({
+            "score": score,
+            "rank": null,
+            "rankExact": false,
+            "percentileBand": band,
+            "statsComputedAt": snapshot.as_ref().map(|s| s.computed_at.to_string()),
+            "estimatedParticipants": snapshot.as_ref().map(|s| s.estimated_total),
+        }),
     };
-    Ok(json!({
-        "score": score,
-        "rank": null,
-        "rankExact": false,
-        "percentileBand": stats.as_ref().map(|s| band_label(s.band_of(key))),
-        "statsComputedAt": stats.as_ref().map(|s| s.computed_at.to_string()),
-        "estimatedParticipants": stats.as_ref().map(|s| s.estimated_total),
-    }))
-}
-
-/// Ranks `users` by their score in the period (users without one score 0).
-async fn private_board(state: &AppState, users: Vec<String>, period: Period, me: &str) -> Result<Value, ApiError> {
-    let period_id = period.id_at(state.clock.now());
-    let (keys, profiles) =
-        futures::try_join!(state.store.leaderboard_keys_of(&users, &period_id), state.store.profiles(&users))?;
-    let ranked = rank(
-        users
-            .into_iter()
-            .map(|u| {
-                let k = keys.get(&u).copied().unwrap_or(0);
-                (u, k)
-            })
-            .collect(),
-        usize::MAX,
-    );
-    let entries = board_entries(&ranked, &profiles, me);
-    Ok(json!({ "period": period.as_str(), "periodId": period_id, "entries": entries }))
+    me["userId"] = json!(principal.user_id);
+    me["displayName"] = json!(global.my_name);
+    me["hidden"] = json!(global.i_hide);
+    let mut body = board_json(&global.board);
+    body["me"] = me;
+    ok(&body)
 }
 
 /// `GET /api/leaderboard/friends?period=`: the caller and the users they follow.
 pub async fn friends(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let period = period(&req)?;
-    let mut users = state.store.following(&principal.user_id).await?;
-    users.push(principal.user_id.to_string());
-    ok(&private_board(&state, users, period, principal.user_id.as_str()).await?)
+    ok(&board_json(&leaderboards::friends(&state, &principal.user_id, period).await?))
 }
 
 /// `GET /api/leaderboard/class/{classId}?period=`: the class members; only members and the owner
@@ -143,7 +80,7 @@ pub async fn class(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let period = period(&req)?;
     let (class, members) = classes::readable(&state, &principal.user_id, &path_param(&req, "classId")?).await?;
-    let mut board = private_board(&state, members, period, principal.user_id.as_str()).await?;
+    let mut board = board_json(&leaderboards::board_of(&state, members, period, &principal.user_id).await?);
     board["class"] = class_json(&class, &principal);
     ok(&board)
 }
@@ -164,16 +101,17 @@ struct FollowRequest {
     user_id: String,
 }
 
+fn named_json(n: &Named) -> Value {
+    json!({ "userId": n.user_id, "displayName": n.display_name })
+}
+
 /// `POST /api/friends {"userId"}`: ask to follow a user. Following needs their consent: the
 /// request waits until they accept it (`POST /api/friends/requests/{userId}/accept`).
 pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: FollowRequest = json_body(&req)?;
     let other = UserId::parse(body.user_id)?;
-    if other == principal.user_id {
-        return Err(ApiError::bad_request("cannot_follow_self", "You are always on your own friends board."));
-    }
-    match state.store.request_follow(&principal.user_id, &other, state.clock.now()).await? {
+    match leaderboards::follow(&state, &principal.user_id, &other).await? {
         FollowRequestOutcome::Requested => {
             http::json(StatusCode::ACCEPTED, &json!({ "userId": other, "following": false, "requested": true }))
         }
@@ -190,38 +128,30 @@ pub async fn follow(req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn unfollow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let other = UserId::parse(path_param(&req, "userId")?)?;
-    if state.store.unfollow(&principal.user_id, &other).await?
-        || state.store.withdraw_follow_request(&principal.user_id, &other).await?
-    {
-        ok(&json!({ "userId": other, "following": false, "requested": false }))
-    } else {
-        Err(ApiError::not_found("follow"))
-    }
+    leaderboards::unfollow(&state, &principal.user_id, &other).await?;
+    ok(&json!({ "userId": other, "following": false, "requested": false }))
 }
 
 /// `GET /api/friends`: whom the caller follows, and whom they asked to follow (`pending`).
 pub async fn list_friends(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
-    let (users, pending) =
-        futures::try_join!(state.store.following(&principal.user_id), state.store.pending_follows(&principal.user_id))?;
-    let everyone: Vec<String> = users.iter().chain(&pending).cloned().collect();
-    let profiles = state.store.profiles(&everyone).await?;
-    let entry = |u: &String| json!({ "userId": u, "displayName": name_of(u, &profiles) });
-    ok(
-        &json!({ "items": users.iter().map(entry).collect::<Vec<_>>(), "pending": pending.iter().map(entry).collect::<Vec<_>>() }),
-    )
+    let follows = leaderboards::follows(&state, &principal.user_id).await?;
+    ok(&json!({
+        "items": follows.following.iter().map(named_json).collect::<Vec<_>>(),
+        "pending": follows.pending.iter().map(named_json).collect::<Vec<_>>(),
+    }))
 }
 
 /// `GET /api/friends/requests`: who asks to follow the caller, oldest first.
 pub async fn follow_requests(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
-    let requests = state.store.follow_requests(&principal.user_id).await?;
-    let users: Vec<String> = requests.iter().map(|r| r.requester.clone()).collect();
-    let profiles = state.store.profiles(&users).await?;
+    let requests = leaderboards::follow_requests(&state, &principal.user_id).await?;
     let items: Vec<Value> = requests
         .iter()
         .map(|r| {
-            json!({ "userId": r.requester, "displayName": name_of(&r.requester, &profiles), "requestedAt": r.requested_at.to_string() })
+            let mut item = named_json(&r.requester);
+            item["requestedAt"] = json!(r.requested_at.to_string());
+            item
         })
         .collect();
     ok(&json!({ "items": items }))
@@ -232,27 +162,16 @@ pub async fn follow_requests(req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn accept_follow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let requester = UserId::parse(path_param(&req, "userId")?)?;
-    match state.store.accept_follow(&principal.user_id, &requester, MAX_FOLLOWS, state.clock.now()).await? {
-        FollowOutcome::Followed | FollowOutcome::AlreadyFollowing => {
-            ok(&json!({ "userId": requester, "accepted": true }))
-        }
-        FollowOutcome::NoRequest => Err(ApiError::not_found("follow request")),
-        FollowOutcome::LimitReached => Err(ApiError::unprocessable(
-            "follow_limit_reached",
-            format!("They already follow {MAX_FOLLOWS} users, the most anyone can."),
-        )),
-    }
+    leaderboards::accept(&state, &principal.user_id, &requester).await?;
+    ok(&json!({ "userId": requester, "accepted": true }))
 }
 
 /// `DELETE /api/friends/requests/{userId}`: the caller declines `userId`'s request.
 pub async fn decline_follow(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let requester = UserId::parse(path_param(&req, "userId")?)?;
-    if state.store.withdraw_follow_request(&requester, &principal.user_id).await? {
-        ok(&json!({ "userId": requester, "accepted": false }))
-    } else {
-        Err(ApiError::not_found("follow request"))
-    }
+    leaderboards::decline(&state, &principal.user_id, &requester).await?;
+    ok(&json!({ "userId": requester, "accepted": false }))
 }
 
 #[derive(Deserialize)]
@@ -336,13 +255,11 @@ pub async fn privacy(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: PrivacyRequest = json_body(&req)?;
     let name = body.display_name.as_deref().map(validate_display_name).transpose()?;
-    let profile = state
-        .store
-        .put_privacy(&principal.user_id, body.hide_from_leaderboards, name.as_deref(), state.clock.now())
-        .await?;
+    let privacy =
+        leaderboards::set_privacy(&state, &principal.user_id, body.hide_from_leaderboards, name.as_deref()).await?;
     ok(&json!({
         "userId": principal.user_id,
-        "hideFromLeaderboards": profile.hide_from_leaderboards,
-        "displayName": profile.display_name.unwrap_or_else(|| default_display_name(principal.user_id.as_str())),
+        "hideFromLeaderboards": privacy.hide_from_leaderboards,
+        "displayName": privacy.display_name,
     }))
 }

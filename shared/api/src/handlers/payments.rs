@@ -2,12 +2,11 @@
 
 use crate::audit;
 use crate::auth::Principal;
-use crate::checkout::{Charged, charge, create_payment_with, ensure_may_pay, ensure_same_order};
+use crate::checkout::{self, Charged, Order};
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, path_param, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
-use crate::limits::Caller;
 use crate::payments::receipt_of;
 use crate::refunds::{RefundAsk, request_refund};
 use crate::state::AppState;
@@ -64,18 +63,15 @@ pub async fn process(req: Request, state: Arc<AppState>) -> HttpResult {
     }
     let ip = http::source_ip(&req);
     idempotency::once(&state, &req, &principal, || async {
-        ensure_may_pay(&state, Caller { user: &principal.user_id, ip: &ip }).await?;
         let payment_id = derived_id("pay", &principal, &key);
-        let payment = match state.store.get_payment(&payment_id).await? {
-            Some(existing) => {
-                ensure_same_order(&existing, &course_ids)?;
-                existing
-            }
-            None => {
-                create_payment_with(&state, &principal, &payment_id, &course_ids, body.voucher_id.as_deref()).await?
-            }
+        let order = Order {
+            payment_id: &payment_id,
+            course_ids: &course_ids,
+            voucher_id: body.voucher_id.as_deref(),
+            payment_method: body.payment_method_id.as_deref(),
+            source_ip: &ip,
         };
-        charged_response(charge(&state, &principal, payment, body.payment_method_id.as_deref(), &ip).await?)
+        charged_response(checkout::pay(&state, &principal, order).await?)
     })
     .await
 }

@@ -1,25 +1,22 @@
 //! Token endpoints: award (admins and the learning platform), balance, history, the redemption
 //! catalog and redeeming.
 
-use crate::audit;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{self, HttpResult, json_body, limit, ok, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
-use crate::rewards::{CompletionEvent, ManualAward, entry_json};
+use crate::rewards::wallet;
+use crate::rewards::{self, CompletionEvent, ManualAward, RewardsError, entry_json};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::course::check_course_ref;
 use azora_domain::notification::EmailAddress;
-use azora_domain::streak::{is_zone_name_shaped, local_day, parse_time_zone};
-use azora_domain::tokens::{
-    LedgerEntry, MAX_MANUAL_AMOUNT, Voucher, VoucherStatus, completion_source, validate_source_key,
-};
+use azora_domain::streak::{is_zone_name_shaped, parse_time_zone};
+use azora_domain::tokens::{MAX_MANUAL_AMOUNT, Voucher, completion_source, validate_source_key};
 use azora_domain::{Role, UserId};
 use azora_store::tokens::Applied;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -115,22 +112,14 @@ async fn queue_completion(state: &AppState, user: &UserId, body: AwardRequest) -
             }
         })?;
     }
-    let now = state.clock.now();
-    let completed_at = body.completed_at.unwrap_or(now);
-    if completed_at > now + jiff::SignedDuration::from_mins(5) {
-        // A rule of the current time, not of the request's shape (422, like a license expiry).
-        return Err(ApiError::unprocessable("completed_in_future", "completedAt is in the future")
-            .with_details(json!({ "field": "completedAt" })));
-    }
     let event = CompletionEvent {
         user_id: user.clone(),
         course_id: course_id.clone(),
-        completed_at,
+        completed_at: body.completed_at.unwrap_or(state.clock.now()),
         time_zone: body.time_zone,
         email: body.email,
     };
-    let message = serde_json::to_string(&event).map_err(ApiError::internal)?;
-    state.rewards()?.send(message, &[("kind", "course_completion")]).await?;
+    rewards::report_completion(state, &event).await?;
     http::json(
         StatusCode::ACCEPTED,
         &json!({ "status": "queued", "userId": user, "courseId": course_id, "sourceKey": completion_source(&course_id) }),
@@ -147,30 +136,17 @@ async fn manual_award(
     key: &str,
 ) -> HttpResult {
     let source = body.source_key.clone().unwrap_or_else(|| format!("manual#{key}"));
-    let applied = crate::rewards::award(
-        state,
-        ManualAward {
-            user,
-            source_key: &source,
-            amount,
-            reason: &body.reason,
-            details: json!({ "awardedBy": principal.user_id, "courseId": body.course_id }),
-            email: body.email.as_deref(),
-        },
-    )
-    .await?;
-    match &applied {
+    let award = ManualAward {
+        user,
+        source_key: &source,
+        amount,
+        reason: &body.reason,
+        details: json!({ "awardedBy": principal.user_id, "courseId": body.course_id }),
+        email: body.email.as_deref(),
+    };
+    match rewards::award_by(state, principal, &http::request_id(req), award).await? {
         Applied::Written { entry, .. } => {
-            audit::record(
-                state,
-                principal,
-                &http::request_id(req),
-                "tokens.award",
-                &format!("user:{user}"),
-                json!({ "amount": amount, "kind": entry.kind.as_str(), "reason": body.reason, "sourceKey": source, "entryId": entry.id }),
-            )
-            .await?;
-            http::json(StatusCode::CREATED, &json!({ "duplicate": false, "entry": entry_json(entry) }))
+            http::json(StatusCode::CREATED, &json!({ "duplicate": false, "entry": entry_json(&entry) }))
         }
         Applied::Duplicate { entry } => {
             http::json(StatusCode::OK, &json!({ "duplicate": true, "entry": entry.as_ref().map(entry_json) }))
@@ -192,27 +168,19 @@ fn voucher_json(v: &Voucher) -> Value {
 /// `GET /api/tokens/balance`: balance, lifetime totals, streaks, vouchers and the Pro credit.
 pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
-    let user = &principal.user_id;
-    let (account, vouchers, credit) = futures::try_join!(
-        state.store.token_account(user),
-        state.store.list_vouchers(user),
-        state.store.pro_credit(user),
-    )?;
-    let now = state.clock.now();
-    let zone = account.time_zone.as_deref().and_then(|z| parse_time_zone(z).ok()).unwrap_or(TimeZone::UTC);
-    let today = local_day(now, &zone);
+    let w = wallet::wallet(&state, &principal.user_id).await?;
     ok(&json!({
-        "userId": user,
-        "balance": account.balance,
-        "lifetimeEarned": account.lifetime_earned,
-        "lifetimeRedeemed": account.lifetime_redeemed,
-        "currentStreak": account.streak.current_as_of(today),
-        "longestStreak": account.streak.longest,
-        "lastActivityDay": account.streak.last_day.map(|d| d.to_string()),
-        "timeZone": zone.iana_name().unwrap_or("UTC"),
-        "earnedThisWeek": account.earned_in_week_of(now),
-        "vouchers": vouchers.iter().filter(|v| v.status == VoucherStatus::Available).map(voucher_json).collect::<Vec<_>>(),
-        "proCreditUntil": credit.filter(|c| c.until > now).map(|c| c.until.to_string()),
+        "userId": principal.user_id,
+        "balance": w.account.balance,
+        "lifetimeEarned": w.account.lifetime_earned,
+        "lifetimeRedeemed": w.account.lifetime_redeemed,
+        "currentStreak": w.current_streak,
+        "longestStreak": w.account.streak.longest,
+        "lastActivityDay": w.account.streak.last_day.map(|d| d.to_string()),
+        "timeZone": w.time_zone,
+        "earnedThisWeek": w.earned_this_week,
+        "vouchers": w.vouchers.iter().map(voucher_json).collect::<Vec<_>>(),
+        "proCreditUntil": w.pro_credit_until.map(|t| t.to_string()),
     }))
 }
 
@@ -220,14 +188,14 @@ pub async fn balance(req: Request, state: Arc<AppState>) -> HttpResult {
 pub async fn history(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let page =
-        state.store.token_history(&principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
+        wallet::history(&state, &principal.user_id, limit(&req, 20, 100)?, query(&req, "cursor").as_deref()).await?;
     ok(&json!({ "items": page.items.iter().map(entry_json).collect::<Vec<_>>(), "nextCursor": page.next_cursor }))
 }
 
 /// `GET /api/tokens/rewards`: the redemption catalog.
 pub async fn rewards(req: Request, state: Arc<AppState>) -> HttpResult {
     state.authenticate(&req)?;
-    ok(&json!({ "items": state.config.tokens.get()?.catalog }))
+    ok(&json!({ "items": wallet::catalog(&state)? }))
 }
 
 #[derive(Deserialize)]
@@ -242,41 +210,26 @@ struct RedeemRequest {
 pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: RedeemRequest = json_body(&req)?;
-    let reward = state.config.tokens.get()?.reward(&body.reward_id).cloned().ok_or_else(|| {
-        ApiError::not_found(&format!("reward {}", body.reward_id)).with_details(json!({ "field": "rewardId" }))
-    })?;
+    // An unknown reward is refused before the key is checked or stored.
+    if !wallet::catalog(&state)?.iter().any(|r| r.id == body.reward_id) {
+        return Err(RewardsError::NoSuchReward(body.reward_id).into());
+    }
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
-        let user = &principal.user_id;
         let voucher_id = derived_id("vch", &principal, &key);
-        let (entry, applied) = crate::rewards::redeem(&state, user, &reward, &key, &voucher_id).await?;
-        let status = if matches!(applied, Applied::Written { .. }) { StatusCode::CREATED } else { StatusCode::OK };
-        http::json(status, &redemption_json(&state, user, &entry, &applied).await?)
+        let r = wallet::redeem_reward(&state, &principal.user_id, &body.reward_id, &key, &voucher_id).await?;
+        let mut out = json!({
+            "entry": entry_json(&r.entry),
+            "rewardId": r.entry.details["rewardId"],
+            "cost": -r.entry.delta,
+            "balance": r.entry.balance_after,
+        });
+        if r.entry.details["voucherId"].is_string() {
+            out["voucher"] = r.voucher.as_ref().map(voucher_json).unwrap_or(Value::Null);
+        } else {
+            out["proCreditUntil"] = json!(r.pro_credit_until.map(|t| t.to_string()));
+        }
+        http::json(if r.new { StatusCode::CREATED } else { StatusCode::OK }, &out)
     })
     .await
-}
-
-async fn redemption_json(
-    state: &AppState,
-    user: &UserId,
-    entry: &LedgerEntry,
-    applied: &Applied,
-) -> Result<Value, ApiError> {
-    let mut out = json!({
-        "entry": entry_json(entry),
-        "rewardId": entry.details["rewardId"],
-        "cost": -entry.delta,
-        "balance": entry.balance_after,
-    });
-    if let Some(voucher_id) = entry.details["voucherId"].as_str() {
-        let voucher = state.store.get_voucher(user, voucher_id).await?;
-        out["voucher"] = voucher.as_ref().map(voucher_json).unwrap_or(Value::Null);
-    } else {
-        let until = match applied {
-            Applied::Written { pro_credit_until: Some(until), .. } => Some(*until),
-            _ => state.store.pro_credit(user).await?.map(|c| c.until),
-        };
-        out["proCreditUntil"] = json!(until.map(|t| t.to_string()));
-    }
-    Ok(out)
 }

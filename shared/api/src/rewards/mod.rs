@@ -13,7 +13,10 @@
 //! burst of awards becomes at most one email per user per window.
 
 pub mod config;
+pub mod wallet;
 
+use crate::audit;
+use crate::auth::Principal;
 use crate::fault::Fault;
 use crate::licensing::usage;
 use crate::needs::UndeclaredPart;
@@ -58,6 +61,11 @@ pub enum RewardsError {
     /// The redemption key was used for another reward.
     #[error("this Idempotency-Key already redeemed another reward")]
     KeyReused,
+    #[error("reward {0} was not found")]
+    NoSuchReward(String),
+    /// A completion reported for a time still to come (beyond a few minutes of clock skew).
+    #[error("completedAt is in the future")]
+    CompletedInFuture,
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -115,6 +123,38 @@ pub async fn award(state: &AppState, award: ManualAward<'_>) -> Result<Applied, 
     }
     count_earned_tokens(state, &applied).await?;
     Ok(applied)
+}
+
+/// A manual award by an admin: written once per source key like [`award`], and audited when
+/// written (a duplicate is not audited again).
+pub async fn award_by(
+    state: &AppState,
+    admin: &Principal,
+    request_id: &str,
+    award: ManualAward<'_>,
+) -> Result<Applied, RewardsError> {
+    let (user, amount, reason, source) =
+        (award.user.clone(), award.amount, award.reason.to_string(), award.source_key.to_string());
+    let applied = self::award(state, award).await?;
+    if let Applied::Written { entry, .. } = &applied {
+        let details = json!({ "amount": amount, "kind": entry.kind.as_str(), "reason": reason, "sourceKey": source, "entryId": entry.id });
+        audit::record(state, admin, request_id, "tokens.award", &format!("user:{user}"), details).await?;
+    }
+    Ok(applied)
+}
+
+/// How much later than now a completion may say it happened (clocks differ a little).
+const COMPLETION_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// Queues a completion reported by the learning platform for the rewards worker, which awards it
+/// once per (user, course).
+pub async fn report_completion(state: &AppState, event: &CompletionEvent) -> Result<(), RewardsError> {
+    if event.completed_at > state.clock.now() + COMPLETION_CLOCK_SKEW {
+        return Err(RewardsError::CompletedInFuture);
+    }
+    let message = serde_json::to_string(event).map_err(|e| Fault::broken(format!("completion event: {e}")))?;
+    state.rewards()?.send(message, &[("kind", "course_completion")]).await?;
+    Ok(())
 }
 
 /// Debits `reward`'s cost (never below zero) and, in the same transaction, creates the course
