@@ -2,8 +2,8 @@
 //! holds; types the worker does not handle are acknowledged without being enqueued; a tampered
 //! delivery is still refused.
 
+use azora_e2e::sign_webhook as sign;
 use azora_e2e::{TEST_WEBHOOK_SECRET, TestApp, error_code, json_of, spawn_app, unique};
-use azora_stripe::webhook::sign;
 use serde_json::{Value, json};
 
 async fn post_signed(app: &TestApp, body: &str, signature: &str) -> (u16, Value) {

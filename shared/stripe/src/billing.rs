@@ -1,6 +1,7 @@
 //! Stripe Billing: Pro prices, subscriptions and their invoices.
 
-use crate::gateway::{GatewayError, StripeGateway, strategy};
+use crate::gateway::{GatewayError, StripeGateway};
+use crate::wire::{self, Expandable};
 use std::collections::HashMap;
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails, CreatePreviewInvoiceSubscriptionDetailsItems,
@@ -11,14 +12,12 @@ use stripe_billing::subscription::{
     ListSubscription, ListSubscriptionStatus, RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems,
     UpdateSubscriptionProrationBehavior,
 };
-use stripe_client_core::StripeRequest;
 use stripe_core::customer::{UpdateCustomer, UpdateCustomerInvoiceSettings};
 use stripe_payment::payment_method::AttachPaymentMethod;
 use stripe_product::price::{
     CreatePrice, CreatePriceProductData, CreatePriceRecurring, CreatePriceRecurringInterval, ListPrice,
 };
-use stripe_shared::{Invoice, Subscription, SubscriptionStatus};
-use stripe_types::{Currency as StripeCurrency, Expandable};
+use stripe_types::Currency as StripeCurrency;
 
 /// A recurring price we sell, found by its lookup key (created once if missing).
 #[derive(Debug, Clone)]
@@ -56,29 +55,25 @@ pub struct SubscriptionOutcome {
     pub metadata: HashMap<String, String>,
 }
 
-impl From<&Subscription> for SubscriptionOutcome {
-    fn from(s: &Subscription) -> Self {
+impl From<&wire::Subscription> for SubscriptionOutcome {
+    fn from(s: &wire::Subscription) -> Self {
         let item = s.items.data.first();
-        let status = match &s.status {
-            SubscriptionStatus::Unknown(x) => x.clone(),
-            other => other.as_str().to_string(),
-        };
         let invoice = s.latest_invoice.as_ref().and_then(|i| match i {
             Expandable::Object(inv) => Some(inv),
             Expandable::Id(_) => None,
         });
         Self {
-            id: s.id.as_str().to_string(),
-            status,
-            price_id: item.map(|i| i.price.id.as_str().to_string()),
-            price_interval: item.and_then(|i| i.price.recurring.as_ref()).map(|r| r.interval.as_str().to_string()),
-            item_id: item.map(|i| i.id.as_str().to_string()),
+            id: s.id.clone(),
+            status: s.status.clone(),
+            price_id: item.map(|i| i.price.id.clone()),
+            price_interval: item.and_then(|i| i.price.recurring.as_ref()).map(|r| r.interval.clone()),
+            item_id: item.map(|i| i.id.clone()),
             current_period_start: item.map(|i| i.current_period_start),
             current_period_end: item.map(|i| i.current_period_end),
             cancel_at_period_end: s.cancel_at_period_end,
             latest_invoice_id: s.latest_invoice.as_ref().map(|i| match i {
-                Expandable::Id(id) => id.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
-                Expandable::Object(inv) => inv.id.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                Expandable::Id(id) => id.clone(),
+                Expandable::Object(inv) => inv.id.clone().unwrap_or_default(),
             }),
             latest_invoice_amount: invoice.map(|inv| inv.total),
             client_secret: invoice.and_then(|inv| inv.confirmation_secret.as_ref().map(|c| c.client_secret.clone())),
@@ -121,27 +116,27 @@ pub struct InvoiceSummary {
     pub lines: Vec<InvoiceLine>,
 }
 
-impl From<&Invoice> for InvoiceSummary {
-    fn from(inv: &Invoice) -> Self {
+impl From<&wire::Invoice> for InvoiceSummary {
+    fn from(inv: &wire::Invoice) -> Self {
         Self {
-            id: inv.id.as_ref().map(|id| id.as_str().to_string()).filter(|id| !id.starts_with("upcoming_")),
-            customer: inv.customer.as_ref().map(|c| c.id().as_str().to_string()),
+            id: inv.id.clone().filter(|id| !id.starts_with("upcoming_")),
+            customer: inv.customer.as_ref().map(|c| c.id().to_string()),
             number: inv.number.clone(),
             created: inv.created,
             total: inv.total,
             amount_due: inv.amount_due,
             amount_paid: inv.amount_paid,
-            currency: inv.currency.to_string(),
-            status: inv.status.as_ref().map(|s| s.as_str().to_string()),
-            billing_reason: inv.billing_reason.as_ref().map(|r| r.as_str().to_string()),
+            currency: inv.currency.clone(),
+            status: inv.status.clone(),
+            billing_reason: inv.billing_reason.clone(),
             hosted_invoice_url: inv.hosted_invoice_url.clone(),
             invoice_pdf: inv.invoice_pdf.clone(),
             due_date: inv.due_date,
             metadata: inv.metadata.clone().unwrap_or_default(),
             lines: inv
                 .lines
-                .data
                 .iter()
+                .flat_map(|lines| &lines.data)
                 .map(|l| InvoiceLine {
                     description: l.description.clone().unwrap_or_default(),
                     amount: l.amount,
@@ -166,38 +161,35 @@ pub struct InvoicePage {
 impl StripeGateway {
     /// The price id for `spec`: looked up by lookup key, created (idempotently) when missing.
     pub async fn ensure_price(&self, spec: &PriceSpec<'_>) -> Result<String, GatewayError> {
-        let found = ListPrice::new()
-            .lookup_keys(vec![spec.lookup_key.to_string()])
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let found: wire::List<wire::Price> =
+            self.send(&ListPrice::new().lookup_keys(vec![spec.lookup_key.to_string()]), None).await?;
         if let Some(price) = found.data.first() {
             return Ok(price.id.as_str().to_string());
         }
         let interval =
             if spec.yearly { CreatePriceRecurringInterval::Year } else { CreatePriceRecurringInterval::Month };
         let currency: StripeCurrency = spec.currency.parse().unwrap_or(StripeCurrency::USD);
-        let price = CreatePrice::new(currency)
-            .unit_amount(spec.unit_amount)
-            .recurring(CreatePriceRecurring::new(interval))
-            .lookup_key(spec.lookup_key)
-            .product_data(CreatePriceProductData::new(spec.product_name))
-            .customize()
-            .request_strategy(strategy(&format!("price-{}", spec.lookup_key))?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let price: wire::Object = self
+            .send(
+                &CreatePrice::new(currency)
+                    .unit_amount(spec.unit_amount)
+                    .recurring(CreatePriceRecurring::new(interval))
+                    .lookup_key(spec.lookup_key)
+                    .product_data(CreatePriceProductData::new(spec.product_name)),
+                Some(format!("price-{}", spec.lookup_key).as_str()),
+            )
+            .await?;
         Ok(price.id.as_str().to_string())
     }
 
     /// The active prices with these lookup keys (those Stripe has; creating is `ensure_price`'s).
     pub async fn prices_by_lookup_key(&self, keys: &[&str]) -> Result<Vec<LivePrice>, GatewayError> {
-        let found = ListPrice::new()
-            .lookup_keys(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>())
-            .active(true)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let found: wire::List<wire::Price> = self
+            .send(
+                &ListPrice::new().lookup_keys(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>()).active(true),
+                None,
+            )
+            .await?;
         Ok(found
             .data
             .into_iter()
@@ -217,19 +209,12 @@ impl StripeGateway {
         customer: &str,
         payment_method: &str,
     ) -> Result<String, GatewayError> {
-        let attached = AttachPaymentMethod::new(payment_method)
-            .customer(customer)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let attached: wire::Object =
+            self.send(&AttachPaymentMethod::new(payment_method).customer(customer), None).await?;
         let pm = attached.id.as_str().to_string();
         let mut settings = UpdateCustomerInvoiceSettings::new();
         settings.default_payment_method = Some(pm.clone());
-        UpdateCustomer::new(customer)
-            .invoice_settings(settings)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        self.send::<wire::Object>(&UpdateCustomer::new(customer).invoice_settings(settings), None).await?;
         Ok(pm)
     }
 
@@ -251,17 +236,17 @@ impl StripeGateway {
         } else {
             CreateSubscriptionPaymentBehavior::DefaultIncomplete
         };
-        let sub = CreateSubscription::new()
-            .customer(customer)
-            .items(vec![item])
-            .payment_behavior(behavior)
-            .metadata(metadata)
-            .expand(vec!["latest_invoice.confirmation_secret".to_string()])
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let sub: wire::Subscription = self
+            .send(
+                &CreateSubscription::new()
+                    .customer(customer)
+                    .items(vec![item])
+                    .payment_behavior(behavior)
+                    .metadata(metadata)
+                    .expand(vec!["latest_invoice.confirmation_secret".to_string()]),
+                Some(idempotency_key),
+            )
+            .await?;
         Ok(SubscriptionOutcome::from(&sub))
     }
 
@@ -276,7 +261,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 req = req.starting_after(last.clone());
             }
-            let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::Subscription> = self.send(&req, None).await?;
             all.extend(page.data.iter().map(SubscriptionOutcome::from));
             match (page.has_more, page.data.last()) {
                 (true, Some(last)) => after = Some(last.id.as_str().to_string()),
@@ -296,7 +281,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 req = req.starting_after(last.clone());
             }
-            let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::Subscription> = self.send(&req, None).await?;
             all.extend(
                 page.data
                     .iter()
@@ -311,11 +296,8 @@ impl StripeGateway {
     }
 
     pub async fn retrieve_subscription(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
-        let sub = RetrieveSubscription::new(id)
-            .expand(vec!["latest_invoice".to_string()])
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let sub: wire::Subscription =
+            self.send(&RetrieveSubscription::new(id).expand(vec!["latest_invoice".to_string()]), None).await?;
         Ok(SubscriptionOutcome::from(&sub))
     }
 
@@ -343,27 +325,19 @@ impl StripeGateway {
         if let Some(at) = proration_date {
             update = update.proration_date(at);
         }
-        let sub = update
-            .expand(vec!["latest_invoice".to_string()])
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let sub: wire::Subscription =
+            self.send(&update.expand(vec!["latest_invoice".to_string()]), Some(idempotency_key)).await?;
         Ok(SubscriptionOutcome::from(&sub))
     }
 
     pub async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<SubscriptionOutcome, GatewayError> {
-        let sub = UpdateSubscription::new(id)
-            .cancel_at_period_end(cancel)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let sub: wire::Subscription =
+            self.send(&UpdateSubscription::new(id).cancel_at_period_end(cancel), None).await?;
         Ok(SubscriptionOutcome::from(&sub))
     }
 
     pub async fn cancel_subscription_now(&self, id: &str) -> Result<SubscriptionOutcome, GatewayError> {
-        let sub = CancelSubscription::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        let sub: wire::Subscription = self.send(&CancelSubscription::new(id), None).await?;
         Ok(SubscriptionOutcome::from(&sub))
     }
 
@@ -386,13 +360,15 @@ impl StripeGateway {
         details.items = Some(vec![item]);
         details.proration_behavior = Some(CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::AlwaysInvoice);
         details.proration_date = Some(proration_date);
-        let preview = CreatePreviewInvoice::new()
-            .customer(customer)
-            .subscription(subscription)
-            .subscription_details(details)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let preview: wire::Invoice = self
+            .send(
+                &CreatePreviewInvoice::new()
+                    .customer(customer)
+                    .subscription(subscription)
+                    .subscription_details(details),
+                None,
+            )
+            .await?;
         Ok(InvoiceSummary::from(&preview))
     }
 
@@ -408,7 +384,7 @@ impl StripeGateway {
         if let Some(after) = starting_after {
             req = req.starting_after(after);
         }
-        let page = req.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        let page: wire::List<wire::Invoice> = self.send(&req, None).await?;
         Ok(InvoicePage { invoices: page.data.iter().map(InvoiceSummary::from).collect(), has_more: page.has_more })
     }
 }

@@ -1,9 +1,9 @@
 //! Stripe Connect: instructors' connected accounts, onboarding links, transfers and reversals.
 
-use crate::gateway::{GatewayError, StripeGateway, all_pages, strategy, stripe_currency};
+use crate::gateway::{GatewayError, StripeGateway, all_pages, stripe_currency};
+use crate::wire;
 use azora_domain::Money;
 use std::collections::HashMap;
-use stripe_client_core::StripeRequest;
 use stripe_connect::account::{
     CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers, CreateAccountType,
 };
@@ -29,7 +29,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
-            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::Transfer> = self.send(&list, None).await?;
             let last = page.data.last().map(|x| x.id.as_str().to_string());
             Ok((
                 page.data
@@ -37,8 +37,8 @@ impl StripeGateway {
                     .map(|t| TransferSummary {
                         id: t.id.as_str().to_string(),
                         amount: t.amount,
-                        currency: t.currency.to_string(),
-                        destination: t.destination.as_ref().map(|d| d.id().as_str().to_string()),
+                        currency: t.currency.clone(),
+                        destination: t.destination.as_ref().map(|d| d.id().to_string()),
                         metadata: t.metadata.clone(),
                     })
                     .collect(),
@@ -67,12 +67,7 @@ impl StripeGateway {
         if let Some(email) = email {
             req = req.email(email);
         }
-        let account = req
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let account: wire::Object = self.send(&req, Some(idempotency_key)).await?;
         Ok(account.id.as_str().to_string())
     }
 
@@ -83,12 +78,14 @@ impl StripeGateway {
         refresh_url: &str,
         return_url: &str,
     ) -> Result<String, GatewayError> {
-        let link = CreateAccountLink::new(account_id, CreateAccountLinkType::AccountOnboarding)
-            .refresh_url(refresh_url)
-            .return_url(return_url)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let link: wire::AccountLink = self
+            .send(
+                &CreateAccountLink::new(account_id, CreateAccountLinkType::AccountOnboarding)
+                    .refresh_url(refresh_url)
+                    .return_url(return_url),
+                None,
+            )
+            .await?;
         Ok(link.url)
     }
 
@@ -100,15 +97,15 @@ impl StripeGateway {
         metadata: HashMap<String, String>,
         idempotency_key: &str,
     ) -> Result<String, GatewayError> {
-        let transfer = CreateTransfer::new(stripe_currency(&amount), destination)
-            .amount(amount.amount)
-            .transfer_group(transfer_group)
-            .metadata(metadata)
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let transfer: wire::Object = self
+            .send(
+                &CreateTransfer::new(stripe_currency(&amount), destination)
+                    .amount(amount.amount)
+                    .transfer_group(transfer_group)
+                    .metadata(metadata),
+                Some(idempotency_key),
+            )
+            .await?;
         Ok(transfer.id.as_str().to_string())
     }
 
@@ -121,17 +118,13 @@ impl StripeGateway {
         destination: &str,
         amount: Money,
     ) -> Result<Option<String>, GatewayError> {
-        let list = ListTransfer::new()
-            .transfer_group(transfer_group)
-            .destination(destination)
-            .limit(100)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let list: wire::List<wire::Transfer> = self
+            .send(&ListTransfer::new().transfer_group(transfer_group).destination(destination).limit(100), None)
+            .await?;
         Ok(list
             .data
             .iter()
-            .find(|t| t.amount == amount.amount && t.currency == stripe_currency(&amount))
+            .find(|t| t.amount == amount.amount && t.currency.eq_ignore_ascii_case(amount.currency.code()))
             .map(|t| t.id.as_str().to_string()))
     }
 
@@ -144,14 +137,9 @@ impl StripeGateway {
         metadata: HashMap<String, String>,
         idempotency_key: &str,
     ) -> Result<String, GatewayError> {
-        let reversal = CreateIdTransferReversal::new(transfer_id)
-            .amount(amount)
-            .metadata(metadata)
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let reversal: wire::Object = self
+            .send(&CreateIdTransferReversal::new(transfer_id).amount(amount).metadata(metadata), Some(idempotency_key))
+            .await?;
         Ok(reversal.id.as_str().to_string())
     }
 }

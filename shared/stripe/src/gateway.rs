@@ -1,9 +1,10 @@
+use crate::http::StripeHttp;
+use crate::wire::{self, Expandable};
 use azora_domain::Money;
 use azora_domain::receipt::PaymentCard;
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use stripe::{Client, ClientBuilder, StripeError};
-use stripe_client_core::IdempotencyKey;
-use stripe_client_core::{RequestStrategy, StripeRequest};
+use stripe_client_core::StripeRequest;
 use stripe_core::customer::CreateCustomer;
 use stripe_core::dispute::ListDispute;
 use stripe_core::payment_intent::{
@@ -12,8 +13,7 @@ use stripe_core::payment_intent::{
     ListPaymentIntent, RetrievePaymentIntent,
 };
 use stripe_core::refund::{CreateRefund, CreateRefundReason, ListRefund};
-use stripe_shared::{PaymentIntent, PaymentIntentStatus};
-use stripe_types::{Currency as StripeCurrency, Expandable};
+use stripe_types::Currency as StripeCurrency;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -32,31 +32,6 @@ pub enum GatewayError {
     /// Network failure, 5xx, or a response we could not read: safe to retry with the same key.
     #[error("stripe unavailable: {0}")]
     Unavailable(String),
-}
-
-impl GatewayError {
-    pub(crate) fn from_stripe(err: StripeError) -> Self {
-        match err {
-            StripeError::Stripe(api, status) => {
-                let code =
-                    api.code.as_ref().map(|c| c.as_str().to_string()).unwrap_or_else(|| api.type_.as_str().to_string());
-                let message = api.message.clone().unwrap_or_else(|| "Stripe refused the request".into());
-                if status == 402 || api.type_.as_str() == "card_error" {
-                    GatewayError::CardDeclined {
-                        code,
-                        decline_code: api.decline_code.clone(),
-                        message,
-                        payment_intent: api.payment_intent.as_ref().map(|pi| Box::new(PaymentIntentOutcome::from(pi))),
-                    }
-                } else if status >= 500 || status == 429 {
-                    GatewayError::Unavailable(format!("{status} {code}: {message}"))
-                } else {
-                    GatewayError::Rejected { status, code, message }
-                }
-            }
-            other => GatewayError::Unavailable(other.to_string()),
-        }
-    }
 }
 
 /// Our view of a PaymentIntent's state.
@@ -101,36 +76,26 @@ pub struct PaymentIntentOutcome {
     pub metadata: HashMap<String, String>,
 }
 
-impl From<&PaymentIntent> for PaymentIntentOutcome {
-    fn from(pi: &PaymentIntent) -> Self {
-        let status = match &pi.status {
-            PaymentIntentStatus::Unknown(s) => s.clone(),
-            s => s.as_str().to_string(),
-        };
+impl From<&wire::PaymentIntent> for PaymentIntentOutcome {
+    fn from(pi: &wire::PaymentIntent) -> Self {
         Self {
-            id: pi.id.as_str().to_string(),
-            state: PaymentIntentState::from_stripe(&status),
+            id: pi.id.clone(),
+            state: PaymentIntentState::from_stripe(&pi.status),
             amount: pi.amount,
             amount_received: pi.amount_received,
             created: pi.created,
-            currency: pi.currency.to_string(),
+            currency: pi.currency.clone(),
             client_secret: pi.client_secret.clone(),
-            latest_charge: pi.latest_charge.as_ref().map(|c| match c {
-                Expandable::Id(id) => id.as_str().to_string(),
-                Expandable::Object(charge) => charge.id.as_str().to_string(),
-            }),
+            latest_charge: pi.latest_charge.as_ref().map(|c| c.id().to_string()),
             next_action: pi.next_action.as_ref().map(|a| a.type_.clone()),
-            last_error_code: pi
-                .last_payment_error
-                .as_ref()
-                .and_then(|e| e.code.as_ref().map(|c| c.as_str().to_string())),
+            last_error_code: pi.last_payment_error.as_ref().and_then(|e| e.code.clone()),
             metadata: pi.metadata.clone(),
         }
     }
 }
 
 /// Brand and last 4 of a card charge (wire → domain).
-pub fn card_of_charge(charge: &stripe_shared::Charge) -> Option<PaymentCard> {
+fn card_of_charge(charge: &wire::Charge) -> Option<PaymentCard> {
     let card = charge.payment_method_details.as_ref()?.card.as_ref()?;
     let last4 = card.last4.clone().filter(|l| !l.is_empty())?;
     Some(PaymentCard { brand: card.brand.clone().unwrap_or_else(|| "unknown".to_string()), last4 })
@@ -168,15 +133,15 @@ pub struct RefundOutcome {
     pub currency: String,
 }
 
-impl From<&stripe_shared::Refund> for RefundOutcome {
-    fn from(refund: &stripe_shared::Refund) -> Self {
+impl From<&wire::Refund> for RefundOutcome {
+    fn from(refund: &wire::Refund) -> Self {
         Self {
-            id: refund.id.as_str().to_string(),
+            id: refund.id.clone(),
             status: refund.status.clone().unwrap_or_default(),
             amount: refund.amount,
             our_refund_id: refund.metadata.as_ref().and_then(|m| m.get("refundId").cloned()),
-            payment_intent: refund.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
-            currency: refund.currency.to_string(),
+            payment_intent: refund.payment_intent.as_ref().map(|p| p.id().to_string()),
+            currency: refund.currency.clone(),
         }
     }
 }
@@ -212,19 +177,10 @@ pub struct DisputeSummary {
     pub payment_intent: Option<String>,
 }
 
-/// async-stripe's client, built once per cold start.
+/// The adapter: our HTTP client for Stripe's API, built once per cold start.
 #[derive(Clone)]
 pub struct StripeGateway {
-    pub(crate) client: Client,
-}
-
-pub(crate) fn strategy(key: &str) -> Result<RequestStrategy, GatewayError> {
-    let key = IdempotencyKey::new(key).map_err(|e| GatewayError::Rejected {
-        status: 400,
-        code: "invalid_idempotency_key".into(),
-        message: e.to_string(),
-    })?;
-    Ok(RequestStrategy::Idempotent(key))
+    client: StripeHttp,
 }
 
 pub(crate) fn stripe_currency(m: &Money) -> StripeCurrency {
@@ -234,11 +190,18 @@ pub(crate) fn stripe_currency(m: &Money) -> StripeCurrency {
 impl StripeGateway {
     /// `api_base` is e.g. `https://api.stripe.com/` or the sandbox's `http://127.0.0.1:12111/`.
     pub fn new(secret_key: &str, api_base: &str) -> Result<Self, GatewayError> {
-        let client = ClientBuilder::new(secret_key)
-            .url(api_base)
-            .build()
-            .map_err(|e| GatewayError::Unavailable(format!("cannot build the Stripe client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self { client: StripeHttp::new(secret_key, api_base)? })
+    }
+
+    /// Sends the call `request` describes (async-stripe's request types build path and form) and
+    /// reads the answer as `T`, one of our `wire` types. Every call that creates or changes
+    /// something passes its idempotency key.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        request: &impl StripeRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, GatewayError> {
+        self.client.call(request.build(), idempotency_key).await
     }
 
     /// Creates a customer for our user; the key makes a retry return the same customer.
@@ -252,12 +215,7 @@ impl StripeGateway {
         if let Some(email) = email {
             req = req.email(email);
         }
-        let customer = req
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let customer: wire::Object = self.send(&req, Some(idempotency_key)).await?;
         Ok(customer.id.as_str().to_string())
     }
 
@@ -280,12 +238,7 @@ impl StripeGateway {
         if let Some(pm) = req.payment_method {
             create = create.payment_method(pm).confirm(true);
         }
-        let pi = create
-            .customize()
-            .request_strategy(strategy(req.idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let pi: wire::PaymentIntent = self.send(&create, Some(req.idempotency_key)).await?;
         Ok(PaymentIntentOutcome::from(&pi))
     }
 
@@ -295,29 +248,26 @@ impl StripeGateway {
         id: &str,
         idempotency_key: &str,
     ) -> Result<PaymentIntentOutcome, GatewayError> {
-        let pi = CancelPaymentIntent::new(id)
-            .cancellation_reason(CancelPaymentIntentCancellationReason::Abandoned)
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let pi: wire::PaymentIntent = self
+            .send(
+                &CancelPaymentIntent::new(id).cancellation_reason(CancelPaymentIntentCancellationReason::Abandoned),
+                Some(idempotency_key),
+            )
+            .await?;
         Ok(PaymentIntentOutcome::from(&pi))
     }
 
     pub async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentOutcome, GatewayError> {
-        let pi = RetrievePaymentIntent::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        let pi: wire::PaymentIntent = self.send(&RetrievePaymentIntent::new(id), None).await?;
         Ok(PaymentIntentOutcome::from(&pi))
     }
 
     /// The card a PaymentIntent's latest charge was made with (`payment_method_details.card`:
     /// brand and last 4), for the receipt; `None` when the charge was not a card payment.
     pub async fn charged_card(&self, payment_intent_id: &str) -> Result<Option<PaymentCard>, GatewayError> {
-        let pi = RetrievePaymentIntent::new(payment_intent_id)
-            .expand(vec!["latest_charge".to_string()])
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let pi: wire::PaymentIntent = self
+            .send(&RetrievePaymentIntent::new(payment_intent_id).expand(vec!["latest_charge".to_string()]), None)
+            .await?;
         Ok(match &pi.latest_charge {
             Some(Expandable::Object(charge)) => card_of_charge(charge),
             _ => None,
@@ -335,23 +285,14 @@ impl StripeGateway {
             Some("requested_by_customer") => create = create.reason(CreateRefundReason::RequestedByCustomer),
             _ => {}
         }
-        let refund = create
-            .customize()
-            .request_strategy(strategy(req.idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let refund: wire::Refund = self.send(&create, Some(req.idempotency_key)).await?;
         Ok(RefundOutcome::from(&refund))
     }
 
     /// Every refund of a PaymentIntent (a PaymentIntent has few).
     pub async fn refunds_of(&self, payment_intent_id: &str) -> Result<Vec<RefundOutcome>, GatewayError> {
-        let list = ListRefund::new()
-            .payment_intent(payment_intent_id)
-            .limit(100)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let list: wire::List<wire::Refund> =
+            self.send(&ListRefund::new().payment_intent(payment_intent_id).limit(100), None).await?;
         Ok(list.data.iter().map(RefundOutcome::from).collect())
     }
 
@@ -362,7 +303,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
-            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::Dispute> = self.send(&list, None).await?;
             let last = page.data.last().map(|x| x.id.as_str().to_string());
             Ok((
                 page.data
@@ -372,7 +313,7 @@ impl StripeGateway {
                         amount: d.amount,
                         currency: d.currency.to_string(),
                         status: d.status.as_str().to_string(),
-                        payment_intent: d.payment_intent.as_ref().map(|p| p.id().as_str().to_string()),
+                        payment_intent: d.payment_intent.as_ref().map(|p| p.id().to_string()),
                     })
                     .collect(),
                 page.has_more,
@@ -389,7 +330,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
-            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::Refund> = self.send(&list, None).await?;
             let last = page.data.last().map(|x| x.id.as_str().to_string());
             Ok((page.data.iter().map(RefundOutcome::from).collect(), page.has_more, last))
         })
@@ -408,7 +349,7 @@ impl StripeGateway {
             if let Some(last) = &after {
                 list = list.starting_after(last.as_str());
             }
-            let page = list.send(&self.client).await.map_err(GatewayError::from_stripe)?;
+            let page: wire::List<wire::PaymentIntent> = self.send(&list, None).await?;
             let last = page.data.last().map(|x| x.id.as_str().to_string());
             Ok((page.data.iter().map(PaymentIntentOutcome::from).collect(), page.has_more, last))
         })

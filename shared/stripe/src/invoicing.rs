@@ -7,7 +7,8 @@
 //! customer and the same invoice instead of a second bill.
 
 use crate::billing::InvoiceSummary;
-use crate::gateway::{GatewayError, StripeGateway, strategy, stripe_currency};
+use crate::gateway::{GatewayError, StripeGateway, stripe_currency};
+use crate::wire;
 use azora_domain::Money;
 use std::collections::HashMap;
 use stripe_billing::invoice::{
@@ -15,7 +16,6 @@ use stripe_billing::invoice::{
     SendInvoiceInvoice, VoidInvoiceInvoice,
 };
 use stripe_billing::invoice_item::CreateInvoiceItem;
-use stripe_client_core::StripeRequest;
 use stripe_core::customer::CreateCustomer;
 use stripe_shared::InvoiceCollectionMethod;
 
@@ -41,78 +41,58 @@ impl StripeGateway {
         metadata: HashMap<String, String>,
         idempotency_key: &str,
     ) -> Result<String, GatewayError> {
-        let customer = CreateCustomer::new()
-            .name(name)
-            .email(email)
-            .metadata(metadata)
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let customer: wire::Object =
+            self.send(&CreateCustomer::new().name(name).email(email).metadata(metadata), Some(idempotency_key)).await?;
         Ok(customer.id.as_str().to_string())
     }
 
     /// Creates, finalizes and sends the invoice; returns it as sent (`open`, with its due date and
     /// hosted payment page).
     pub async fn send_invoice(&self, req: &SendInvoiceRequest<'_>) -> Result<InvoiceSummary, GatewayError> {
-        let key = |step: &str| strategy(&format!("{}-{step}", req.idempotency_key));
-        let draft = CreateInvoice::new()
-            .customer(req.customer)
-            .collection_method(InvoiceCollectionMethod::SendInvoice)
-            .days_until_due(req.days_until_due)
-            .auto_advance(false)
-            .currency(stripe_currency(&req.amount))
-            .description(req.description)
-            .metadata(req.metadata.clone())
-            .pending_invoice_items_behavior(CreateInvoicePendingInvoiceItemsBehavior::Exclude)
-            .customize()
-            .request_strategy(key("invoice")?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let key = |step: &str| format!("{}-{step}", req.idempotency_key);
+        let draft: wire::Invoice = self
+            .send(
+                &CreateInvoice::new()
+                    .customer(req.customer)
+                    .collection_method(InvoiceCollectionMethod::SendInvoice)
+                    .days_until_due(req.days_until_due)
+                    .auto_advance(false)
+                    .currency(stripe_currency(&req.amount))
+                    .description(req.description)
+                    .metadata(req.metadata.clone())
+                    .pending_invoice_items_behavior(CreateInvoicePendingInvoiceItemsBehavior::Exclude),
+                Some(key("invoice").as_str()),
+            )
+            .await?;
         let invoice_id = draft.id.clone().ok_or_else(|| GatewayError::Unavailable("invoice without id".into()))?;
-        CreateInvoiceItem::new()
-            .customer(req.customer)
-            .invoice(invoice_id.as_str())
-            .amount(req.amount.amount)
-            .currency(stripe_currency(&req.amount))
-            .description(req.description)
-            .metadata(req.metadata.clone())
-            .customize()
-            .request_strategy(key("item")?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
-        FinalizeInvoiceInvoice::new(invoice_id.clone())
-            .auto_advance(false)
-            .customize()
-            .request_strategy(key("finalize")?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
-        let sent = SendInvoiceInvoice::new(invoice_id)
-            .customize()
-            .request_strategy(key("send")?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        self.send::<wire::Object>(
+            &CreateInvoiceItem::new()
+                .customer(req.customer)
+                .invoice(invoice_id.as_str())
+                .amount(req.amount.amount)
+                .currency(stripe_currency(&req.amount))
+                .description(req.description)
+                .metadata(req.metadata.clone()),
+            Some(key("item").as_str()),
+        )
+        .await?;
+        self.send::<wire::Object>(
+            &FinalizeInvoiceInvoice::new(invoice_id.clone()).auto_advance(false),
+            Some(key("finalize").as_str()),
+        )
+        .await?;
+        let sent: wire::Invoice = self.send(&SendInvoiceInvoice::new(invoice_id), Some(key("send").as_str())).await?;
         Ok(InvoiceSummary::from(&sent))
     }
 
     pub async fn retrieve_invoice(&self, id: &str) -> Result<InvoiceSummary, GatewayError> {
-        let invoice = RetrieveInvoice::new(id).send(&self.client).await.map_err(GatewayError::from_stripe)?;
+        let invoice: wire::Invoice = self.send(&RetrieveInvoice::new(id), None).await?;
         Ok(InvoiceSummary::from(&invoice))
     }
 
     /// Voids an open invoice (it can no longer be paid).
     pub async fn void_invoice(&self, id: &str, idempotency_key: &str) -> Result<InvoiceSummary, GatewayError> {
-        let invoice = VoidInvoiceInvoice::new(id)
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let invoice: wire::Invoice = self.send(&VoidInvoiceInvoice::new(id), Some(idempotency_key)).await?;
         Ok(InvoiceSummary::from(&invoice))
     }
 }

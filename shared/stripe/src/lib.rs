@@ -7,9 +7,11 @@
 pub mod billing;
 mod connect;
 mod gateway;
+mod http;
 pub mod invoicing;
 pub mod payment_methods;
 pub mod webhook;
+mod wire;
 
 pub use connect::TransferSummary;
 pub use gateway::{

@@ -2,12 +2,10 @@
 //! `invoice_settings.default_payment_method` and a subscription's `default_payment_method`), and
 //! detaching.
 
-use crate::gateway::{GatewayError, StripeGateway, strategy};
+use crate::gateway::{GatewayError, StripeGateway};
+use crate::wire;
 use stripe_billing::subscription::{RetrieveSubscription, UpdateSubscription};
-use stripe_client_core::StripeRequest;
-use stripe_core::customer::{
-    RetrieveCustomer, RetrieveCustomerReturned, UpdateCustomer, UpdateCustomerInvoiceSettings,
-};
+use stripe_core::customer::{RetrieveCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings};
 use stripe_core::setup_intent::{
     CreateSetupIntent, CreateSetupIntentAutomaticPaymentMethods,
     CreateSetupIntentAutomaticPaymentMethodsAllowRedirects, CreateSetupIntentUsage,
@@ -15,7 +13,6 @@ use stripe_core::setup_intent::{
 use stripe_payment::payment_method::{
     DetachPaymentMethod, ListPaymentMethod, ListPaymentMethodType, RetrievePaymentMethod,
 };
-use stripe_shared::{PaymentMethod, SetupIntent, SetupIntentStatus};
 
 /// A saved card as the console shows it; never the number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +30,11 @@ pub struct CardSummary {
 
 impl CardSummary {
     /// `None` for a payment method that is not a card.
-    fn from_stripe(pm: &PaymentMethod) -> Option<Self> {
+    fn from_stripe(pm: &wire::PaymentMethod) -> Option<Self> {
         let card = pm.card.as_ref()?;
         Some(Self {
-            id: pm.id.as_str().to_string(),
-            customer: pm.customer.as_ref().map(|c| c.id().as_str().to_string()),
+            id: pm.id.clone(),
+            customer: pm.customer.as_ref().map(|c| c.id().to_string()),
             brand: card.brand.clone(),
             last4: card.last4.clone(),
             exp_month: card.exp_month,
@@ -59,17 +56,13 @@ pub struct SetupOutcome {
     pub next_action: Option<String>,
 }
 
-impl From<&SetupIntent> for SetupOutcome {
-    fn from(si: &SetupIntent) -> Self {
-        let status = match &si.status {
-            SetupIntentStatus::Unknown(s) => s.clone(),
-            s => s.as_str().to_string(),
-        };
+impl From<&wire::SetupIntent> for SetupOutcome {
+    fn from(si: &wire::SetupIntent) -> Self {
         Self {
-            id: si.id.as_str().to_string(),
-            status,
+            id: si.id.clone(),
+            status: si.status.clone(),
             client_secret: si.client_secret.clone(),
-            payment_method: si.payment_method.as_ref().map(|p| p.id().as_str().to_string()),
+            payment_method: si.payment_method.as_ref().map(|p| p.id().to_string()),
             next_action: si.next_action.as_ref().map(|a| a.type_.clone()),
         }
     }
@@ -97,24 +90,15 @@ impl StripeGateway {
         if let Some(pm) = payment_method {
             create = create.payment_method(pm).confirm(true);
         }
-        let si = create
-            .customize()
-            .request_strategy(strategy(idempotency_key)?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let si: wire::SetupIntent = self.send(&create, Some(idempotency_key)).await?;
         Ok(SetupOutcome::from(&si))
     }
 
     /// The customer's cards, newest first (a customer has a handful; at most 100).
     pub async fn list_cards(&self, customer: &str) -> Result<Vec<CardSummary>, GatewayError> {
-        let page = ListPaymentMethod::new()
-            .customer(customer)
-            .type_(ListPaymentMethodType::Card)
-            .limit(100)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        let page: wire::List<wire::PaymentMethod> = self
+            .send(&ListPaymentMethod::new().customer(customer).type_(ListPaymentMethodType::Card).limit(100), None)
+            .await?;
         // Stripe lists them newest first.
         Ok(page.data.iter().filter_map(CardSummary::from_stripe).collect())
     }
@@ -122,49 +106,36 @@ impl StripeGateway {
     /// One payment method (a card), with the customer it is attached to; `Ok(None)` when Stripe
     /// has no such payment method or it is not a card.
     pub async fn retrieve_card(&self, id: &str) -> Result<Option<CardSummary>, GatewayError> {
-        match RetrievePaymentMethod::new(id).send(&self.client).await {
+        match self.send::<wire::PaymentMethod>(&RetrievePaymentMethod::new(id), None).await {
             Ok(pm) => Ok(CardSummary::from_stripe(&pm)),
-            Err(e) => match GatewayError::from_stripe(e) {
-                GatewayError::Rejected { status: 404, .. } => Ok(None),
-                GatewayError::Rejected { code, .. } if code == "resource_missing" => Ok(None),
-                other => Err(other),
-            },
+            Err(GatewayError::Rejected { status: 404, .. }) => Ok(None),
+            Err(GatewayError::Rejected { code, .. }) if code == "resource_missing" => Ok(None),
+            Err(other) => Err(other),
         }
     }
 
     /// The customer's default payment method for invoices (`None` when unset or deleted).
     pub async fn customer_default_payment_method(&self, customer: &str) -> Result<Option<String>, GatewayError> {
-        let found = RetrieveCustomer::new(customer).send(&self.client).await.map_err(GatewayError::from_stripe)?;
-        Ok(match found {
-            RetrieveCustomerReturned::Customer(c) => c
-                .invoice_settings
-                .as_ref()
-                .and_then(|s| s.default_payment_method.as_ref())
-                .map(|p| p.id().as_str().to_string()),
-            RetrieveCustomerReturned::DeletedCustomer(_) => None,
-        })
+        let found: wire::Customer = self.send(&RetrieveCustomer::new(customer), None).await?;
+        if found.deleted {
+            return Ok(None);
+        }
+        Ok(found.invoice_settings.as_ref().and_then(|s| s.default_payment_method.as_ref()).map(|p| p.id().to_string()))
     }
 
     /// Makes an attached payment method the customer's default for invoices.
     pub async fn set_customer_default(&self, customer: &str, payment_method: &str) -> Result<(), GatewayError> {
         let mut settings = UpdateCustomerInvoiceSettings::new();
         settings.default_payment_method = Some(payment_method.to_string());
-        UpdateCustomer::new(customer)
-            .invoice_settings(settings)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        self.send::<wire::Object>(&UpdateCustomer::new(customer).invoice_settings(settings), None).await?;
         Ok(())
     }
 
     /// Makes the payment method the subscription's own default (which Stripe prefers to the
     /// customer's for the subscription's invoices).
     pub async fn set_subscription_default(&self, subscription: &str, payment_method: &str) -> Result<(), GatewayError> {
-        UpdateSubscription::new(subscription)
-            .default_payment_method(payment_method)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        self.send::<wire::Object>(&UpdateSubscription::new(subscription).default_payment_method(payment_method), None)
+            .await?;
         Ok(())
     }
 
@@ -173,20 +144,18 @@ impl StripeGateway {
         &self,
         subscription: &str,
     ) -> Result<Option<String>, GatewayError> {
-        let sub =
-            RetrieveSubscription::new(subscription).send(&self.client).await.map_err(GatewayError::from_stripe)?;
-        Ok(sub.default_payment_method.as_ref().map(|p| p.id().as_str().to_string()))
+        let sub: wire::Subscription = self.send(&RetrieveSubscription::new(subscription), None).await?;
+        Ok(sub.default_payment_method.as_ref().map(|p| p.id().to_string()))
     }
 
     /// Detaches the payment method from its customer; it cannot be used again. The key is the
     /// payment method's own (`detach-<pm>`): a retry is answered as the first call was.
     pub async fn detach_payment_method(&self, payment_method: &str) -> Result<(), GatewayError> {
-        DetachPaymentMethod::new(payment_method)
-            .customize()
-            .request_strategy(strategy(&format!("detach-{payment_method}"))?)
-            .send(&self.client)
-            .await
-            .map_err(GatewayError::from_stripe)?;
+        self.send::<wire::Object>(
+            &DetachPaymentMethod::new(payment_method),
+            Some(format!("detach-{payment_method}").as_str()),
+        )
+        .await?;
         Ok(())
     }
 }

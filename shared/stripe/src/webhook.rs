@@ -147,9 +147,10 @@ pub fn verify(
     })
 }
 
-/// Builds a valid `Stripe-Signature` header (tests and the sandbox's own checks), with
-/// async-stripe's signer so that `verify` is checked against an independent implementation.
-pub fn sign(payload: &str, secret: &str, timestamp: i64) -> String {
+/// Builds a valid `Stripe-Signature` header with async-stripe's signer, so that `verify` is checked
+/// against an independent implementation (the e2e harness signs with the same signer).
+#[cfg(test)]
+pub(crate) fn sign(payload: &str, secret: &str, timestamp: i64) -> String {
     stripe_webhook::Webhook::generate_test_header(payload, secret, Some(timestamp))
 }
 
