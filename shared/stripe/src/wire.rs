@@ -92,7 +92,6 @@ pub struct PaymentIntent {
     pub id: String,
     pub status: String,
     pub amount: i64,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub amount_received: i64,
     pub created: i64,
     pub currency: String,
@@ -331,13 +330,25 @@ mod tests {
         assert!(matches!(plain.latest_charge, Some(Expandable::Id(ref id)) if id == "ch_1"));
         assert!(plain.metadata.is_empty());
         let expanded: PaymentIntent = serde_json::from_str(
-            r#"{"id":"pi_1","status":"succeeded","amount":500,"amount_received":null,"created":1,"currency":"usd",
+            r#"{"id":"pi_1","status":"succeeded","amount":500,"amount_received":500,"created":1,"currency":"usd",
                 "latest_charge":{"id":"ch_1","payment_method_details":{"card":{"brand":"visa","last4":"4242"}}}}"#,
         )
         .expect("reads");
         let Some(Expandable::Object(charge)) = expanded.latest_charge else { panic!("not expanded") };
         assert_eq!(charge.id(), "ch_1");
-        assert_eq!(expanded.amount_received, 0);
+    }
+
+    /// Money is never defaulted: an answer without an amount it should carry is unreadable (and
+    /// the call `Unavailable`), not a zero.
+    #[test]
+    fn an_answer_missing_an_amount_is_refused_not_zeroed() {
+        let missing = r#"{"id":"pi_1","status":"succeeded","amount":500,"created":1,"currency":"usd"}"#;
+        assert!(serde_json::from_str::<PaymentIntent>(missing).is_err());
+        let null =
+            r#"{"id":"pi_1","status":"succeeded","amount":500,"amount_received":null,"created":1,"currency":"usd"}"#;
+        assert!(serde_json::from_str::<PaymentIntent>(null).is_err());
+        let refund = r#"{"id":"re_1","status":"succeeded","currency":"usd"}"#;
+        assert!(serde_json::from_str::<Refund>(refund).is_err());
     }
 
     #[test]
