@@ -7,7 +7,7 @@ use crate::http::{self, HttpResult, json_body, limit, ok, query};
 use crate::idempotency;
 use crate::idempotency::derived_id;
 use crate::rewards::wallet;
-use crate::rewards::{self, CompletionEvent, ManualAward, RewardsError, entry_json};
+use crate::rewards::{self, CompletionEvent, ManualAward, entry_json};
 use crate::state::AppState;
 use ::http::StatusCode;
 use azora_domain::course::check_course_ref;
@@ -211,13 +211,11 @@ pub async fn redeem(req: Request, state: Arc<AppState>) -> HttpResult {
     let principal = state.authenticate(&req)?;
     let body: RedeemRequest = json_body(&req)?;
     // An unknown reward is refused before the key is checked or stored.
-    if !wallet::catalog(&state)?.iter().any(|r| r.id == body.reward_id) {
-        return Err(RewardsError::NoSuchReward(body.reward_id).into());
-    }
+    let reward = wallet::reward(&state, &body.reward_id)?;
     let key = idempotency::key(&req)?;
     idempotency::once(&state, &req, &principal, || async {
         let voucher_id = derived_id("vch", &principal, &key);
-        let r = wallet::redeem_reward(&state, &principal.user_id, &body.reward_id, &key, &voucher_id).await?;
+        let r = wallet::redeem_reward(&state, &principal.user_id, &reward, &key, &voucher_id).await?;
         let mut out = json!({
             "entry": entry_json(&r.entry),
             "rewardId": r.entry.details["rewardId"],

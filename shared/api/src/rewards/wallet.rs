@@ -65,23 +65,27 @@ pub struct Redemption {
     pub pro_credit_until: Option<Timestamp>,
 }
 
-/// Redeems `reward_id` for `user` once per `key` (see [`redeem`]); `voucher_id` names the course
-/// voucher it creates.
-pub async fn redeem_reward(
-    state: &AppState,
-    user: &UserId,
-    reward_id: &str,
-    key: &str,
-    voucher_id: &str,
-) -> Result<Redemption, RewardsError> {
-    let reward = state
+/// The reward of the catalog with this id.
+pub fn reward(state: &AppState, reward_id: &str) -> Result<Reward, RewardsError> {
+    state
         .config
         .tokens
         .get()?
         .reward(reward_id)
         .cloned()
-        .ok_or_else(|| RewardsError::NoSuchReward(reward_id.to_string()))?;
-    let (entry, applied) = redeem(state, user, &reward, key, voucher_id).await?;
+        .ok_or_else(|| RewardsError::NoSuchReward(reward_id.to_string()))
+}
+
+/// Redeems `reward` for `user` once per `key` (see [`redeem`]); `voucher_id` names the course
+/// voucher it creates.
+pub async fn redeem_reward(
+    state: &AppState,
+    user: &UserId,
+    reward: &Reward,
+    key: &str,
+    voucher_id: &str,
+) -> Result<Redemption, RewardsError> {
+    let (entry, applied) = redeem(state, user, reward, key, voucher_id).await?;
     let new = matches!(applied, Applied::Written { .. });
     let mut redemption = Redemption { entry, new, voucher: None, pro_credit_until: None };
     if let Some(voucher_id) = redemption.entry.details["voucherId"].as_str() {
