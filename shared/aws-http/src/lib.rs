@@ -1,21 +1,221 @@
-//! The AWS SDK's HTTPS client (hyper 1, rustls, the system's root certificates, proxy settings from
-//! the environment), as the SDK's `default-https-client` builds it but on ring, the workspace's one
-//! crypto library (the SDK's own default is on aws-lc, which is not compiled in). The deployed
-//! functions (`azora_api::aws`) and the local tooling (`azora_stack::sdk_config`) both use it.
+//! The AWS SDK's HTTPS client: hyper 1 over rustls on ring (the workspace's one crypto library),
+//! trusting Mozilla's root certificates as compiled into webpki-roots, HTTP/1.1, no Nagle. The
+//! deployed functions (`azora_api::aws`) and the local tooling (`azora_stack::sdk_config`) both
+//! use it.
+//!
+//! Why not the SDK's own client (`aws-smithy-http-client`): it reads the system's certificate
+//! store when it is built, at every cold start: ~290 PEM files here, 20 million instructions and
+//! ~4 ms, three times a hello-world function's whole init (measured with callgrind and the bench's
+//! survey; issue #11). Compiled-in roots cost nothing at start. What it did that this does not:
+//! proxies from the environment (a Lambda function has none) and connection poisoning after a
+//! timeout (a timed-out request's connection is dropped by hyper anyway).
 
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::retries::ErrorKind;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::error::Error;
+use std::sync::Mutex;
+use std::time::Duration;
 
+/// Idle pooled connections are closed after this (hyper's default; AWS endpoints close theirs
+/// later than this).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The client every SDK configuration carries.
 pub fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, runtime_components| {
-        let mut connector =
-            aws_smithy_http_client::ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = runtime_components {
-            connector.set_sleep_impl(components.sleep_impl());
+    SharedHttpClient::new(HttpsClient::default())
+}
+
+type HyperClient = Client<hyper_rustls::HttpsConnector<TcpConnector>, SdkBody>;
+
+/// One connector per distinct timeout settings, built on first use and then shared: the SDK asks
+/// for a connector on every request attempt, and each connector holds its own connection pool.
+#[derive(Debug, Default)]
+struct HttpsClient {
+    connectors: Mutex<Vec<(Timeouts, SharedHttpConnector)>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timeouts {
+    connect: Option<Duration>,
+    read: Option<Duration>,
+}
+
+impl HttpClient for HttpsClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        self.connector_for(Timeouts { connect: settings.connect_timeout(), read: settings.read_timeout() })
+    }
+}
+
+impl HttpsClient {
+    fn connector_for(&self, timeouts: Timeouts) -> SharedHttpConnector {
+        // A poisoned lock only means another thread panicked while pushing: the list is still valid.
+        let mut connectors = self.connectors.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, connector)) = connectors.iter().find(|(t, _)| *t == timeouts) {
+            return connector.clone();
         }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
+        let connector = SharedHttpConnector::new(HttpsConnector::new(timeouts));
+        connectors.push((timeouts, connector.clone()));
+        connector
+    }
+}
+
+#[derive(Debug, Clone)]
+struct HttpsConnector {
+    client: HyperClient,
+    read_timeout: Option<Duration>,
+}
+
+impl HttpsConnector {
+    fn new(timeouts: Timeouts) -> Self {
+        let mut tcp = TcpConnector::new();
+        // On a kept-alive connection a request written in pieces would otherwise wait for the
+        // previous answer's delayed ACK.
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(timeouts.connect);
+        tcp.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(IDLE_TIMEOUT).build(https);
+        Self { client, read_timeout: timeouts.read }
+    }
+}
+
+impl HttpConnector for HttpsConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let request = match request.try_into_http1x() {
+            Ok(request) => request,
+            Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
+        };
+        let response = self.client.request(request);
+        let read_timeout = self.read_timeout;
+        HttpConnectorFuture::new(async move {
+            let response = match read_timeout {
+                None => response.await,
+                Some(limit) => match tokio::time::timeout(limit, response).await {
+                    Ok(response) => response,
+                    Err(elapsed) => return Err(ConnectorError::timeout(elapsed.into())),
+                },
+            };
+            match response {
+                Ok(response) => HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
+                    .map_err(|e| ConnectorError::other(e.into(), None)),
+                Err(e) => Err(classify(e)),
+            }
+        })
+    }
+}
+
+/// The SDK retries I/O and timeout errors (and "transient" others) with its retry policy; user
+/// errors and unknown ones are returned at once.
+fn classify(error: hyper_util::client::legacy::Error) -> ConnectorError {
+    let hyper_error = find_source::<hyper::Error>(&error);
+    if hyper_error.is_some_and(hyper::Error::is_timeout) {
+        return ConnectorError::timeout(error.into());
+    }
+    if error.is_connect()
+        || find_source::<std::io::Error>(&error).is_some()
+        || hyper_error.is_some_and(|e| e.is_closed() || e.is_canceled())
+    {
+        return ConnectorError::io(error.into());
+    }
+    if hyper_error.is_some_and(hyper::Error::is_user) {
+        return ConnectorError::user(error.into());
+    }
+    // The connection was closed mid-answer: another attempt may well succeed.
+    if hyper_error.is_some_and(hyper::Error::is_incomplete_message) {
+        return ConnectorError::other(error.into(), Some(ErrorKind::TransientError));
+    }
+    ConnectorError::other(error.into(), None)
+}
+
+fn find_source<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a E> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    fn connector(timeouts: Timeouts) -> SharedHttpConnector {
+        HttpsClient::default().connector_for(timeouts)
+    }
+
+    fn get(url: &str) -> HttpRequest {
+        HttpRequest::try_from(http::Request::get(url).body(SdkBody::from("")).expect("request")).expect("request")
+    }
+
+    /// Answers each connection's first request with `answer` after `delay`, and returns what it read.
+    async fn server(answer: &'static str, delay: Duration) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut read = vec![0u8; 4096];
+            let n = socket.read(&mut read).await.expect("read");
+            tokio::time::sleep(delay).await;
+            socket.write_all(answer.as_bytes()).await.expect("write");
+            String::from_utf8_lossy(&read[..n]).into_owned()
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn a_request_gets_its_answer_with_status_headers_and_body() {
+        let (url, server) =
+            server("HTTP/1.1 200 OK\r\nx-amzn-requestid: r1\r\ncontent-length: 2\r\n\r\n{}", Duration::ZERO).await;
+        let response = connector(Timeouts { connect: None, read: None }).call(get(&url)).await.expect("answer");
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers().get("x-amzn-requestid"), Some("r1"));
+        let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body()).collect().await;
+        assert_eq!(body.expect("body").into_bytes().as_ref(), b"{}");
+        assert!(server.await.expect("server").starts_with("GET / HTTP/1.1"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_an_io_error_which_the_sdk_retries() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        drop(listener);
+        let error = connector(Timeouts { connect: None, read: None }).call(get(&url)).await.expect_err("refused");
+        assert!(error.is_io(), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_slower_than_the_read_timeout_is_a_timeout() {
+        let (url, _server) = server("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", Duration::from_secs(5)).await;
+        let timeouts = Timeouts { connect: None, read: Some(Duration::from_millis(100)) };
+        let error = connector(timeouts).call(get(&url)).await.expect_err("timeout");
+        assert!(error.is_timeout(), "{error:?}");
+    }
+
+    #[test]
+    fn one_connector_per_timeout_settings_is_reused() {
+        let client = HttpsClient::default();
+        let connect = |ms| Timeouts { connect: Some(Duration::from_millis(ms)), read: None };
+        client.connector_for(connect(100));
+        client.connector_for(connect(100));
+        client.connector_for(connect(200));
+        assert_eq!(client.connectors.lock().expect("lock").len(), 2);
+    }
 }
