@@ -90,8 +90,9 @@ step "leaderboard bench (${LEADERBOARD_USERS:-1000000} users)"
   --out "$target_dir/bench/leaderboard.json" ${LEADERBOARD_ARGS:-}
 
 # The product plan's claims: latency per endpoint class with round trips, webhook → fulfilment,
-# the open-model load of LOAD_USERS virtual users and the money invariants over what it wrote,
-# throughput against raw DynamoDB Local; writes docs/benchmarks.md and its two SVG figures.
+# the open-model load of LOAD_USERS virtual users, the capacity ramp (the knee), the money
+# invariants over what both wrote, throughput against raw DynamoDB Local; writes
+# docs/benchmarks.md and its two SVG figures.
 # Extra options: LOAD_ARGS="--rate 200 --seconds 300".
 step "load bench (${LOAD_USERS:-1000} virtual users)"
 # On a fresh DynamoDB Local: after the leaderboard's million items (even deleted) its JVM answered

@@ -17,8 +17,12 @@
 //!    rate), buyer refunds, token awards and redemptions, license validations. Afterwards the
 //!    system settles and the randomized money test's oracle checks everything the load wrote
 //!    against the sandbox's money.
-//! 4. **Raw DynamoDB Local throughput**: concurrent `GetItem`s from the same client, beside the
-//!    throughput of a one-`GetItem` endpoint (`GET /api/courses/{id}`) at the same concurrency.
+//! 4. **Capacity ramp**: the same mix at doubling arrival rates, 20 s per step, until a step's
+//!    p95 passes 200 ms or more than 1 % fails: the knee, before the oracle runs (so it checks
+//!    what the ramp wrote too).
+//! 5. **Raw DynamoDB Local throughput**: concurrent `GetItem`s of a course's item from the same
+//!    client, beside the throughput of `GET /api/courses/{id}` of that course (one `GetItem`
+//!    behind it) at the same concurrency, in alternating rounds.
 //!
 //! Results: JSON (`--out`) and the Markdown report with SVG plots (`--doc`, `docs/benchmarks.md`).
 
@@ -50,6 +54,7 @@ pub const USAGE: &str = "usage: bench load [--rate N] [--seconds N] [--users N] 
   --out       JSON results (default <target>/bench/load.json)
   --doc       Markdown report with plots beside it (default docs/benchmarks.md)";
 
+#[derive(Clone)]
 pub struct LoadOptions {
     pub rate: f64,
     pub seconds: u64,
@@ -306,6 +311,9 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
     eprintln!("bench load: open-model load, {} arrivals/s for {} s from {} users", o.rate, o.seconds, o.users);
     let (samples, wall, max_in_flight) = open_load(&world, o).await;
 
+    eprintln!("bench load: capacity ramp, {KNEE_STEP_SECONDS} s per step from {} arrivals/s", KNEE_RATES[0]);
+    let knee = capacity_ramp(&world, o).await;
+
     eprintln!("bench load: settling, then the money invariants over everything written");
     let settled = inv::settle(&world.app, &mut rng, Duration::from_secs(180)).await;
     let queues = Queues::of(&world.app).await;
@@ -337,6 +345,7 @@ pub async fn run(o: &LoadOptions) -> Result<Value, String> {
         "catalog": { "seed": catalog_seed, "walks": catalog_walks },
         "throughput": throughput,
         "load": load_json(&samples, wall, max_in_flight, o),
+        "knee": knee,
         "invariants": {
             "deadLetteredEvents": dead_letters,
             "reconcile": { "fixed": reconciled["fixed"].as_array().map_or(0, Vec::len), "drift": reconciled["drift"].as_array().map_or(0, Vec::len) },
@@ -412,12 +421,17 @@ async fn seed(app: TestApp, o: &LoadOptions) -> Result<World, String> {
 /// One raw `GetItem` of a missing key from the app's own SDK client: the unit our costs are
 /// compared with.
 async fn raw_get(store: &azora_store::Store) -> Result<(), String> {
+    raw_get_key(store, "BENCH#missing", "BENCH").await
+}
+
+async fn raw_get_key(store: &azora_store::Store, pk: &str, sk: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
     store
         .client()
         .get_item()
         .table_name(store.table())
-        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH#missing".into()))
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("BENCH".into()))
+        .key("PK", S(pk.into()))
+        .key("SK", S(sk.into()))
         .send()
         .await
         .map(|_| ())
@@ -566,18 +580,19 @@ async fn webhook_to_fulfilment(w: &World, n: usize, rng: &mut Rng) -> Value {
 /// comparing medians puts both sides through the same drift.
 const THROUGHPUT_ROUNDS: usize = 5;
 
-/// Requests per second at `clients` concurrency: raw `GetItem` and `GET /api/courses/{id}` (one
-/// `GetItem` behind it), in `rounds` alternating pairs of `length` each; the verdict compares
-/// the medians, and every round is kept so the spread shows.
+/// Requests per second at `clients` concurrency: raw `GetItem` of a course's item and
+/// `GET /api/courses/{id}` of the same course (that one `GetItem` behind it: the same work, so
+/// the difference is our stack's), in `rounds` alternating pairs of `length` each; the verdict
+/// compares the medians, and every round is kept so the spread shows.
 async fn throughput_pair(w: &Arc<World>, clients: usize, rounds: usize, length: Duration) -> Result<Value, String> {
     let course = w.paid_courses.first().cloned().unwrap_or_default();
     let (mut raw, mut endpoint) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let store = w.app.booted.state.store.clone();
+        let (store, pk) = (w.app.booted.state.store.clone(), azora_store::keys::course(&course));
         raw.push(
             closed_loop(clients, length, move || {
-                let store = store.clone();
-                async move { raw_get(&store).await.is_ok() }
+                let (store, pk) = (store.clone(), pk.clone());
+                async move { raw_get_key(&store, &pk, azora_store::keys::COURSE).await.is_ok() }
             })
             .await,
         );
@@ -606,6 +621,7 @@ async fn throughput_pair(w: &Arc<World>, clients: usize, rounds: usize, length: 
         "endpointRounds": per_second(&endpoint),
         "endpointFailures": failures(&endpoint),
         "endpoint": "GET /api/courses/{courseId}",
+        "rawGetItemOf": "the same course's item",
         "ratio": (ratio * 1000.0).round() / 1000.0,
     }))
 }
@@ -688,6 +704,49 @@ async fn open_load(w: &Arc<World>, o: &LoadOptions) -> (Vec<Sample>, Duration, u
     let wall = start.elapsed();
     let samples = samples.lock().unwrap_or_else(|p| p.into_inner()).clone();
     (samples, wall, max_in_flight.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// The capacity ramp's arrival rates, doubling; it stops at the first step that does not hold.
+const KNEE_RATES: [f64; 5] = [40.0, 80.0, 160.0, 320.0, 640.0];
+const KNEE_STEP_SECONDS: u64 = 20;
+/// A step holds when its p95 keeps the product plan's API claim and at most 1 % of its requests
+/// fail (errors and timeouts; business refusals and 429s are answers, not failures).
+const KNEE_P95_LIMIT: Duration = Duration::from_millis(200);
+
+/// Where the stack stops keeping its latency claim: open-model steps of the same mix at doubling
+/// arrival rates, after the main load and before the invariants are checked (which so cover
+/// what the ramp wrote too).
+async fn capacity_ramp(w: &Arc<World>, o: &LoadOptions) -> Value {
+    let mut steps = Vec::new();
+    let mut held_up_to = None;
+    let mut first_missed = None;
+    for (i, rate) in KNEE_RATES.into_iter().enumerate() {
+        let step =
+            LoadOptions { rate, seconds: KNEE_STEP_SECONDS, seed: o.seed.wrapping_add(1 + i as u64), ..o.clone() };
+        let (samples, wall, max_in_flight) = open_load(w, &step).await;
+        let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+        latencies.sort_unstable();
+        let p95 = crate::stats::percentile(&latencies, 95.0);
+        let failed = samples.iter().filter(|s| matches!(s.outcome, Outcome::Error | Outcome::Timeout)).count();
+        let held = p95 <= KNEE_P95_LIMIT && failed * 100 <= samples.len();
+        let mut json = load_json(&samples, wall, max_in_flight, &step);
+        json["held"] = json!(held);
+        json.as_object_mut().map(|m| m.remove("classes"));
+        steps.push(json);
+        if !held {
+            first_missed = Some(rate);
+            break;
+        }
+        held_up_to = Some(rate);
+    }
+    json!({
+        "stepSeconds": KNEE_STEP_SECONDS,
+        "p95LimitMs": crate::stats::round_ms(KNEE_P95_LIMIT),
+        "maxFailedPercent": 1,
+        "steps": steps,
+        "heldUpTo": held_up_to,
+        "firstMissed": first_missed,
+    })
 }
 
 fn load_json(samples: &[Sample], wall: Duration, max_in_flight: usize, o: &LoadOptions) -> Value {

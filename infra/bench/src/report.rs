@@ -303,11 +303,12 @@ pub fn write(r: &Value, points: &[Point], doc: &Path) -> Result<(), String> {
         );
     }
     let _ = writeln!(s, "\n![Latency distribution per class]({cdf})\n\n![Latency over time]({over_time})\n");
+    knee_section(&mut s, &r["knee"]);
     let t = &r["throughput"];
     let _ = writeln!(
         s,
         "## Throughput against raw DynamoDB Local\n\n{} closed-loop clients, {} alternating rounds of {} s: raw \
-         `GetItem` median {:.0}/s (rounds {}; {} failed); `{}` (one `GetItem` behind it) median {:.0}/s (rounds {}; \
+         `GetItem` of the course's item median {:.0}/s (rounds {}; {} failed); `{}` (one `GetItem` behind it) median {:.0}/s (rounds {}; \
          {} failed): **{:.0} %**.\n",
         t["clients"],
         t["rounds"],
@@ -343,4 +344,49 @@ pub fn write(r: &Value, points: &[Point], doc: &Path) -> Result<(), String> {
         }
     );
     std::fs::write(doc, s).map_err(|e| format!("{}: {e}", doc.display()))
+}
+
+/// The capacity ramp: one row per step, then where it stopped holding.
+fn knee_section(s: &mut String, knee: &Value) {
+    let Some(steps) = knee["steps"].as_array() else { return };
+    let _ = writeln!(
+        s,
+        "## Capacity ramp\n\nThe same mix at doubling arrival rates, {} s per step, until a step's p95 exceeds {:.0} ms \
+         (the API claim) or more than {} % of its requests fail (errors and timeouts).\n",
+        knee["stepSeconds"],
+        f(&knee["p95LimitMs"]),
+        knee["maxFailedPercent"]
+    );
+    let _ = writeln!(
+        s,
+        "| Arrivals/s | Achieved req/s | p50 ms | p95 ms | p99 ms | Errors | Timeouts | At most in flight | Payments/min | Holds |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for step in steps {
+        let l = &step["latency"];
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.1} | {} |",
+            step["arrivalsPerSecond"],
+            f(&step["throughputPerSecond"]),
+            f(&l["p50_ms"]),
+            f(&l["p95_ms"]),
+            f(&l["p99_ms"]),
+            step["errors"],
+            step["timeouts"],
+            step["maxInFlight"],
+            f(&step["paymentsPerMinute"]),
+            if step["held"].as_bool() == Some(true) { "yes" } else { "**no**" }
+        );
+    }
+    let knee_line = match (knee["heldUpTo"].as_f64(), knee["firstMissed"].as_f64()) {
+        (Some(held), Some(missed)) => {
+            format!("**Knee between {held:.0} and {missed:.0} arrivals per second** on this machine.")
+        }
+        (None, Some(missed)) => format!("**Not even the first step ({missed:.0}/s) held.**"),
+        (Some(held), None) => {
+            format!("**Every step held, up to {held:.0} arrivals per second**: the knee is above it.")
+        }
+        (None, None) => "No step ran.".to_string(),
+    };
+    let _ = writeln!(s, "\n{knee_line}\n");
 }
