@@ -15,4 +15,4 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// The SDK's HTTPS client on ring, the same one the deployed functions use.
-pub use azora_aws_http::https_client;
+pub use azora_https::https_client;

@@ -9,7 +9,7 @@ use aws_types::sdk_config::{RetryConfig, SharedCredentialsProvider, TimeoutConfi
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use std::time::Duration;
 
-pub use azora_aws_http::https_client;
+pub use azora_https::https_client;
 
 /// What `aws_config::defaults(BehaviorVersion::latest()).load()` yields in a Lambda function:
 /// region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the credentials Lambda sets

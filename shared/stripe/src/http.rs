@@ -14,9 +14,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -32,7 +30,7 @@ const USER_AGENT_VALUE: &str = concat!("azora-monetization/", env!("CARGO_PKG_VE
 
 #[derive(Clone)]
 pub(crate) struct StripeHttp {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<azora_https::Connector, Full<Bytes>>,
     /// `https://api.stripe.com/` or the sandbox's `http://127.0.0.1:12111/`.
     api_base: String,
     authorization: HeaderValue,
@@ -47,16 +45,9 @@ impl StripeHttp {
         // The API version async-stripe's request types were generated for.
         let stripe_version = HeaderValue::from_str(stripe_shared::version::VERSION.as_str())
             .map_err(|_| GatewayError::Unavailable("the Stripe API version is not a valid header value".into()))?;
-        // No Nagle: on a kept-alive connection a request written in pieces would otherwise wait
-        // for the previous answer's delayed ACK (tens of ms per call).
-        let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
+        // The workspace's one HTTPS connector (no Nagle, compiled-in roots); the call limit below
+        // covers connecting too.
+        let https = azora_https::https_connector(None);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(IDLE_TIMEOUT).build(https);
         let api_base = if api_base.ends_with('/') { api_base.to_string() } else { format!("{api_base}/") };
         Ok(Self { client, api_base, authorization, stripe_version })
