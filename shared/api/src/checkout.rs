@@ -268,8 +268,12 @@ pub struct Order<'a> {
 /// is written, finds the payment an earlier attempt wrote (the same order, else `KeyReused`) or
 /// prices and stores it, and charges it.
 pub async fn pay(state: &AppState, buyer: &Principal, order: Order<'_>) -> Result<Charged, CheckoutError> {
-    ensure_may_pay(state, Caller { user: &buyer.user_id, ip: order.source_ip }).await?;
-    let payment = match state.store.get_payment(order.payment_id).await? {
+    // Both are reads: at once. The limit is still decided before anything is written.
+    let (_, earlier) =
+        futures::try_join!(ensure_may_pay(state, Caller { user: &buyer.user_id, ip: order.source_ip }), async {
+            Ok(state.store.get_payment(order.payment_id).await?)
+        },)?;
+    let payment = match earlier {
         Some(existing) => {
             ensure_same_order(&existing, order.course_ids)?;
             existing
@@ -318,7 +322,10 @@ pub async fn create_payment_with(
     if course_ids.len() > azora_domain::payment::MAX_ORDER_ITEMS {
         return Err(OrderRefusal::TooManyItems(azora_domain::payment::MAX_ORDER_ITEMS).into());
     }
-    let offers = state.store.get_course_offers(course_ids).await?;
+    let (offers, owned) = futures::try_join!(
+        state.store.get_course_offers(course_ids),
+        state.store.enrolled_in(&principal.user_id, course_ids)
+    )?;
     let mut found = Vec::with_capacity(offers.len());
     for (id, offer) in course_ids.iter().zip(offers) {
         // Another instructor's draft answers like a missing course, as the catalog does; only its
@@ -330,7 +337,6 @@ pub async fn create_payment_with(
         };
         found.push(offer.filter(visible).ok_or_else(|| CheckoutError::CourseNotFound(id.clone()))?);
     }
-    let owned = state.store.enrolled_in(&principal.user_id, course_ids).await?;
     let (items, list_total) = price_order(&principal.user_id, &found, |id| owned.contains(id))?;
     let voucher = match voucher_id {
         None => None,
@@ -481,8 +487,11 @@ pub async fn charge(
     state.store.link_payment_intent(&payment.id, &pi.id, now).await?;
     let reported = pi.state.map(status_of).unwrap_or(PaymentStatus::RequiresPaymentMethod);
     state.store.transition_payment(&payment.id, reported, now).await?;
-    let status = state.store.get_payment(&payment.id).await?.map(|p| p.status).unwrap_or(reported);
-    let voucher = state.store.payment_voucher(&payment.id).await?;
+    // As stored now (the webhook's worker may have moved it on already), in one read.
+    let (status, voucher) = match state.store.payment_and_voucher(&payment.id).await? {
+        Some((stored, voucher)) => (stored.status, voucher),
+        None => (reported, None),
+    };
     Ok(Charged {
         status,
         client_secret: if status.is_paid() { None } else { pi.client_secret },

@@ -74,6 +74,22 @@ fn exceeded(limit: &Limit, max: u32, per: &'static str, retry_after_seconds: u64
 /// either is spent.
 async fn check(state: &AppState, limit: &Limit, caller: Caller<'_>, spend: bool) -> Result<(), LimitError> {
     let now = state.clock.now().as_second();
+    if !spend {
+        // Nothing is counted, so both budgets are read at once (one round trip of latency).
+        let [user, address] = counters(limit, caller);
+        let (scope, window) = (limit.scope, limit.window_seconds);
+        let (by_user, by_address) = futures::try_join!(
+            state.store.peek_rate_limit(scope, &user.0, user.1, window, now),
+            state.store.peek_rate_limit(scope, &address.0, address.1, window, now)
+        )?;
+        for ((_, max, per), decision) in [(user, by_user), (address, by_address)] {
+            if let RateDecision::Limited { retry_after_seconds } = decision {
+                return Err(exceeded(limit, max, per, retry_after_seconds));
+            }
+        }
+        return Ok(());
+    }
+    // Spending is in order: an exhausted user budget spends nothing of the address's.
     for (counter, max, per) in counters(limit, caller) {
         let (scope, window) = (limit.scope, limit.window_seconds);
         let decision = if spend {

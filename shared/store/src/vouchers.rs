@@ -109,6 +109,17 @@ impl Store {
     }
 
     /// The voucher a payment used, if any.
+    /// A payment and the voucher fields of its item, from one read of that item.
+    pub async fn payment_and_voucher(
+        &self,
+        payment_id: &str,
+    ) -> Result<Option<(Payment, Option<PaymentVoucher>)>, StoreError> {
+        let Some(item) = self.get_item(&key(keys::payment(payment_id), keys::PAYMENT), true).await? else {
+            return Ok(None);
+        };
+        Ok(Some((Payment::from_item(&item)?, UsedVoucher::from_item(&item)?.0)))
+    }
+
     pub async fn payment_voucher(&self, payment_id: &str) -> Result<Option<PaymentVoucher>, StoreError> {
         let used: Option<UsedVoucher> = self.get(&key(keys::payment(payment_id), keys::PAYMENT), true).await?;
         Ok(used.and_then(|UsedVoucher(v)| v))

@@ -6,7 +6,7 @@ use azora_domain::UserId;
 use azora_domain::streak::{local_day, parse_time_zone};
 use azora_domain::tokens::{LedgerEntry, Reward, TokenAccount, Voucher, VoucherStatus};
 use azora_store::Page;
-use azora_store::tokens::Applied;
+use azora_store::tokens::{Applied, Effect};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -89,7 +89,12 @@ pub async fn redeem_reward(
     let new = matches!(applied, Applied::Written { .. });
     let mut redemption = Redemption { entry, new, voucher: None, pro_credit_until: None };
     if let Some(voucher_id) = redemption.entry.details["voucherId"].as_str() {
-        redemption.voucher = state.store.get_voucher(user, voucher_id).await?;
+        // A voucher written now is the one the transaction wrote; a repeat's is read (it may
+        // have been used since).
+        redemption.voucher = match &applied {
+            Applied::Written { effect, .. } if let Effect::Voucher(voucher) = effect.as_ref() => Some(voucher.clone()),
+            _ => state.store.get_voucher(user, voucher_id).await?,
+        };
     } else {
         redemption.pro_credit_until = match applied {
             Applied::Written { pro_credit_until: Some(until), .. } => Some(until),
