@@ -263,7 +263,7 @@ const MIX: &[(&str, u64)] = &[
 ];
 
 /// The sequential latency table's endpoints: class, endpoint name, and the function serving it.
-const SEQUENTIAL: &[(&str, &str, &str)] = &[
+pub(crate) const SEQUENTIAL: &[(&str, &str, &str)] = &[
     ("public read", "browse: catalog page", "courses-list"),
     ("public read", "browse: course", "courses-get"),
     ("public read", "browse: plans", "plans-list"),

@@ -219,6 +219,7 @@ pub fn write(r: &Value, points: &[Point], doc: &Path) -> Result<(), String> {
             e["outcomes"]
         );
     }
+    round_trips_section(&mut s, r);
     let hook = &r["webhookToFulfilment"];
     let _ = writeln!(
         s,
@@ -389,4 +390,98 @@ fn knee_section(s: &mut String, knee: &Value) {
         (None, None) => "No step ran.".to_string(),
     };
     let _ = writeln!(s, "\n{knee_line}\n");
+}
+
+/// Per function of the sequential run: the fewest round trips its work needs, what its calls are
+/// and why any difference (read from the code; issue #12 asks to remove or explain each excess).
+const ROUND_TRIP_NOTES: &[(&str, &str, &str)] = &[
+    ("courses-list", "1", "one Query of the catalog index"),
+    ("courses-get", "1", "one GetItem of the course"),
+    ("plans-list", "0", "Stripe's prices, cached per process for 5 minutes (filled by the warm-up)"),
+    (
+        "subscriptions-current",
+        "2",
+        "at once: a BatchGetItem of the subscription and the Pro credit, and a Query of the caller's license seats \
+         (the three sources of an entitlement; seats have their own key prefix)",
+    ),
+    ("payments-history", "1", "one Query of the buyer's payments index"),
+    (
+        "tokens-balance",
+        "2",
+        "at once: GetItem of the account, GetItem of the Pro credit, Query of the vouchers; the two GetItems \
+         could be one BatchGetItem (−1 call, no latency: they already run together)",
+    ),
+    (
+        "leaderboard-global",
+        "18 in the top 10, 34 otherwise",
+        "scores are written to 16 shards (no hot partition): 16 top-10 Queries and the caller's score at \
+         once, one BatchGetItem of the profiles; for a caller below the top 10 the stats snapshot, then 16 \
+         COUNT Queries of scores above theirs, at once. 3–4 round trips of latency. The measured callers \
+         are the seeded wallets, 10 of them in the top 10: (10 × 18 + 190 × 35) / 200",
+    ),
+    (
+        "courses-purchase",
+        "4",
+        "claim the idempotency key, GetItem of the course, one transaction (enrollment and the course's \
+         counter), complete the key; +1 Query of the buyer's license seats for enterprise usage, which \
+         every enrollment runs. Below 5: the warm-up's users already owned the course (409 after 4 calls)",
+    ),
+    (
+        "tokens-award",
+        "4 + 1 SQS",
+        "claim, GetItem of the account, one transaction (account, source key, ledger entry, two leaderboard \
+         scores), complete; in between, at once: the digest's SendMessage, the usage hook's seat Query and \
+         the audit PutItem. The audit could ride in the ledger's transaction and a seat marker on the \
+         account would spare non-members the Query (−2 calls, no latency): kept apart so the ledger's \
+         transaction stays the ledger's",
+    ),
+    (
+        "tokens-redeem",
+        "4",
+        "claim, GetItem of the account, one transaction (debit, source key, ledger entry, voucher), complete \
+         (a re-read of the voucher just written was removed on 2026-12-04: 5 → 4)",
+    ),
+    (
+        "payments-process",
+        "5 + 1 Stripe (2 for a new buyer)",
+        "claim; at once: the decline limits of buyer and IP (2 GetItems) and the key's payment; at once: \
+         the course offers and the owned courses (2 BatchGetItems); order claim and payment (2 Puts); the \
+         Stripe customer (GetItem; for a new buyer Stripe's create-customer and a Put); Stripe: create and \
+         confirm the PaymentIntent; link (transaction), status update, one read back of status and voucher; \
+         complete. Since 2026-12-04 one read fewer (status and voucher were two reads of one item) and 3 \
+         round trips fewer of latency (the reads at once). Not yet removed: the 6 known-key reads fit one \
+         BatchGetItem (−5 calls) and the two Puts one transaction (−1). The third Stripe call is the \
+         stripe-events worker's (the card, for the receipt)",
+    ),
+    ("enterprise-license-validate", "2", "the caller's rate counter (UpdateItem ADD) and GetItem of the license"),
+];
+
+fn round_trips_section(s: &mut String, r: &Value) {
+    let _ = writeln!(
+        s,
+        "\n**Round trips against the minimum** (per request, averaged over the run above; what each call is, \
+         and why any difference):\n\n| Function | DynamoDB / SQS / Stripe measured | Minimum | The calls, and why |\n|---|---|---|---|"
+    );
+    for e in r["sequential"].as_array().into_iter().flatten() {
+        let function = e["function"].as_str().unwrap_or("");
+        let Some((_, minimum, why)) = ROUND_TRIP_NOTES.iter().find(|(f, _, _)| *f == function) else { continue };
+        let rt = &e["roundTrips"];
+        let _ =
+            writeln!(s, "| `{function}` | {} / {} / {} | {minimum} | {why} |", rt["dynamodb"], rt["sqs"], rt["stripe"]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUND_TRIP_NOTES;
+
+    #[test]
+    fn every_measured_endpoint_has_its_round_trips_explained() {
+        for (_, endpoint, function) in crate::load::SEQUENTIAL {
+            assert!(
+                ROUND_TRIP_NOTES.iter().any(|(f, _, _)| f == function),
+                "no round-trip note for {endpoint} ({function})"
+            );
+        }
+    }
 }
