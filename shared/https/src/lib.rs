@@ -215,6 +215,55 @@ mod tests {
         assert!(error.is_timeout(), "{error:?}");
     }
 
+    /// A self-signed certificate for localhost and 127.0.0.1 (P-256, valid until 2126), made with
+    /// `openssl req -x509` (not a CA, for serverAuth): no root the client trusts issued it.
+    const SELF_SIGNED_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBrjCCAVSgAwIBAgIUFYX0sR7mCQ7muMrTgKCu6jT6A+0wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNDE3NTIxNFoYDzIxMjYxMTEw
+MTc1MjE0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQlif13Nsqf8LpN1cabsf6eCDwDiotulhgIXIwwiv0BuXFVlgfl9fwq
+OqhWfbtwegNX5H2FDhIFRFxScnq2BVkso4GBMH8wHQYDVR0OBBYEFL4TpNOSHLOh
+DOVqSI00uGPoJpAyMB8GA1UdIwQYMBaAFL4TpNOSHLOhDOVqSI00uGPoJpAyMBoG
+A1UdEQQTMBGCCWxvY2FsaG9zdIcEfwAAATAMBgNVHRMBAf8EAjAAMBMGA1UdJQQM
+MAoGCCsGAQUFBwMBMAoGCCqGSM49BAMCA0gAMEUCIQCzGjxFlU3Qmb4Eh5F7iSLf
+UOPbqT3Yo4gtifiNfqKnQgIgJ9hXMsKSov/bEfriKk4z5YkqamjQ+ah8XWWV9HQE
+NRo=
+-----END CERTIFICATE-----";
+    const SELF_SIGNED_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5LRojaMKBd2QO3QO
+bFGB5FEGk0F8xU+rVhgNSLFLMbuhRANCAAQlif13Nsqf8LpN1cabsf6eCDwDiotu
+lhgIXIwwiv0BuXFVlgfl9fwqOqhWfbtwegNX5H2FDhIFRFxScnq2BVks
+-----END PRIVATE KEY-----";
+
+    #[tokio::test]
+    async fn a_certificate_no_trusted_root_issued_is_refused_before_any_request() {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls::{ServerConfig, crypto::ring};
+        let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).expect("certificate");
+        let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes()).expect("key");
+        let config = ServerConfig::builder_with_provider(std::sync::Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            let mut tls = acceptor.accept(socket).await.ok()?;
+            let mut read = vec![0u8; 1024];
+            let n = tls.read(&mut read).await.ok()?;
+            Some(String::from_utf8_lossy(&read[..n]).into_owned())
+        });
+        let url = format!("https://localhost:{port}/");
+        let error = connector(Timeouts { connect: None, read: None }).call(get(&url)).await.expect_err("refused");
+        assert!(format!("{error:?}").contains("UnknownIssuer"), "{error:?}");
+        assert_eq!(server.await.expect("server"), None, "the request must not have been sent");
+    }
+
     #[test]
     fn one_connector_per_timeout_settings_is_reused() {
         let client = SdkClient::default();
