@@ -408,8 +408,8 @@ const ROUND_TRIP_NOTES: &[(&str, &str, &str)] = &[
     (
         "tokens-balance",
         "2",
-        "at once: GetItem of the account, GetItem of the Pro credit, Query of the vouchers; the two GetItems \
-         could be one BatchGetItem (−1 call, no latency: they already run together)",
+        "at once: a BatchGetItem of the account and the Pro credit, and a Query of the vouchers (two \
+         GetItems before 2026-12-04: 3 → 2)",
     ),
     (
         "leaderboard-global",

@@ -12,7 +12,7 @@
 
 use crate::cursor::Page;
 use crate::error::StoreError;
-use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, json, n, opt_s, s, ts};
+use crate::item::{Fields, FromItem, Item, ToItem, attrs, from_item, get_s, json, n, opt_s, s, ts};
 use crate::table::{Expr, Key, Query, backoff, key};
 use crate::{Store, keys};
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -271,6 +271,20 @@ impl Store {
 
     pub async fn pro_credit(&self, user: &UserId) -> Result<Option<ProCredit>, StoreError> {
         self.get(&pro_credit_key(user), true).await
+    }
+
+    /// [`Store::token_account`] and [`Store::pro_credit`] in one `BatchGetItem` (the wallet shows both).
+    pub async fn account_and_pro_credit(&self, user: &UserId) -> Result<(TokenAccount, Option<ProCredit>), StoreError> {
+        let items = self.batch_get(vec![account_key(user), pro_credit_key(user)], true).await?;
+        let (mut account, mut credit) = (TokenAccount::default(), None);
+        for item in &items {
+            match get_s(item, keys::SK)? {
+                keys::TOKENS => account = TokenAccount::from_item(item)?,
+                keys::PRO_CREDIT => credit = Some(ProCredit::from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok((account, credit))
     }
 }
 

@@ -222,6 +222,21 @@ async fn pro_credits_extend_from_their_end_even_when_bought_concurrently() {
     let credit = store.pro_credit(&u).await.unwrap().expect("a credit");
     assert_eq!(credit.until.as_second(), (now + jiff::SignedDuration::from_hours(24 * 90)).as_second(), "3 × 30 days");
     assert_eq!(assert_ledger_consistent(&store, &u).await.1, 70);
+    // The wallet's one read of both answers what the two reads answer.
+    let (account, both_credit) = store.account_and_pro_credit(&u).await.unwrap();
+    assert_eq!((account, both_credit), (store.token_account(&u).await.unwrap(), Some(credit)));
+}
+
+#[tokio::test]
+async fn a_user_without_account_or_credit_reads_as_an_empty_wallet_in_one_read() {
+    let store = fresh_store("rewards-test").await;
+    let u = user("nobody");
+    let (account, credit) = store.account_and_pro_credit(&u).await.unwrap();
+    assert_eq!(account, TokenAccount::default());
+    assert_eq!(credit, None);
+    entry(&store, &u, LedgerKind::Award, 5, "first").await.unwrap();
+    let (account, credit) = store.account_and_pro_credit(&u).await.unwrap();
+    assert_eq!((account.balance, credit), (5, None), "an account without a credit");
 }
 
 /// `fan` asks to follow `other`, who accepts (at most `max` follows for the fan).

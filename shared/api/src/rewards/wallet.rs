@@ -23,11 +23,8 @@ pub struct Wallet {
 }
 
 pub async fn wallet(state: &AppState, user: &UserId) -> Result<Wallet, RewardsError> {
-    let (account, vouchers, credit) = futures::try_join!(
-        state.store.token_account(user),
-        state.store.list_vouchers(user),
-        state.store.pro_credit(user),
-    )?;
+    let ((account, credit), vouchers) =
+        futures::try_join!(state.store.account_and_pro_credit(user), state.store.list_vouchers(user))?;
     let now = state.clock.now();
     let zone = account.time_zone.as_deref().and_then(|z| parse_time_zone(z).ok()).unwrap_or(TimeZone::UTC);
     let today = local_day(now, &zone);
