@@ -416,8 +416,10 @@ impl Store {
     }
 
     /// The suffixes of the sort keys under `pk` that start with `prefix`, all pages.
+    /// Strongly consistent: these lists (follows, requests sent, a class's members) are read
+    /// right after the caller changed them, by the screen the change navigates to.
     async fn sort_key_suffixes(&self, pk: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let items = self.query_all(&Query::prefix(pk, prefix).project("SK")).await?;
+        let items = self.query_all(&Query::prefix(pk, prefix).project("SK").consistent()).await?;
         let mut out = Vec::new();
         for item in &items {
             if let Some(rest) = get_s(item, keys::SK)?.strip_prefix(prefix) {
@@ -480,8 +482,9 @@ impl Store {
         }
     }
 
+    /// Strongly consistent: the console opens a class's board right after creating or joining it.
     pub async fn get_class(&self, class_id: &str) -> Result<Option<Class>, StoreError> {
-        self.get(&key(keys::class(class_id), keys::CLASS), false).await
+        self.get(&key(keys::class(class_id), keys::CLASS), true).await
     }
 
     /// A page of the classes `user` owns or joined, by class id.
