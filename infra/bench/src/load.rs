@@ -724,12 +724,10 @@ async fn capacity_ramp(w: &Arc<World>, o: &LoadOptions) -> Value {
         let step =
             LoadOptions { rate, seconds: KNEE_STEP_SECONDS, seed: o.seed.wrapping_add(1 + i as u64), ..o.clone() };
         let (samples, wall, max_in_flight) = open_load(w, &step).await;
-        let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
-        latencies.sort_unstable();
-        let p95 = crate::stats::percentile(&latencies, 95.0);
-        let failed = samples.iter().filter(|s| matches!(s.outcome, Outcome::Error | Outcome::Timeout)).count();
-        let held = p95 <= KNEE_P95_LIMIT && failed * 100 <= samples.len();
         let mut json = load_json(&samples, wall, max_in_flight, &step);
+        let p95_ms = json["latency"]["p95_ms"].as_f64().unwrap_or(f64::INFINITY);
+        let failed = json["errors"].as_u64().unwrap_or(0) + json["timeouts"].as_u64().unwrap_or(0);
+        let held = p95_ms <= crate::stats::ms(KNEE_P95_LIMIT) && failed * 100 <= samples.len() as u64;
         json["held"] = json!(held);
         json.as_object_mut().map(|m| m.remove("classes"));
         steps.push(json);

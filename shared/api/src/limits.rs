@@ -70,33 +70,12 @@ fn exceeded(limit: &Limit, max: u32, per: &'static str, retry_after_seconds: u64
     }
 }
 
-/// Checks the caller's budgets (user, then address), counting one use when `spend`; refused when
-/// either is spent.
-async fn check(state: &AppState, limit: &Limit, caller: Caller<'_>, spend: bool) -> Result<(), LimitError> {
+/// Spends one unit of the caller's budget (user, then address); refused when either is spent.
+/// In order: an exhausted user budget spends nothing of the address's.
+pub async fn spend(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
     let now = state.clock.now().as_second();
-    if !spend {
-        // Nothing is counted, so both budgets are read at once (one round trip of latency).
-        let [user, address] = counters(limit, caller);
-        let (scope, window) = (limit.scope, limit.window_seconds);
-        let (by_user, by_address) = futures::try_join!(
-            state.store.peek_rate_limit(scope, &user.0, user.1, window, now),
-            state.store.peek_rate_limit(scope, &address.0, address.1, window, now)
-        )?;
-        for ((_, max, per), decision) in [(user, by_user), (address, by_address)] {
-            if let RateDecision::Limited { retry_after_seconds } = decision {
-                return Err(exceeded(limit, max, per, retry_after_seconds));
-            }
-        }
-        return Ok(());
-    }
-    // Spending is in order: an exhausted user budget spends nothing of the address's.
     for (counter, max, per) in counters(limit, caller) {
-        let (scope, window) = (limit.scope, limit.window_seconds);
-        let decision = if spend {
-            state.store.hit_rate_limit(scope, &counter, max, window, now).await?
-        } else {
-            state.store.peek_rate_limit(scope, &counter, max, window, now).await?
-        };
+        let decision = state.store.hit_rate_limit(limit.scope, &counter, max, limit.window_seconds, now).await?;
         if let RateDecision::Limited { retry_after_seconds } = decision {
             return Err(exceeded(limit, max, per, retry_after_seconds));
         }
@@ -104,15 +83,22 @@ async fn check(state: &AppState, limit: &Limit, caller: Caller<'_>, spend: bool)
     Ok(())
 }
 
-/// Spends one unit of the caller's budget (user, then address); refused when either is spent.
-pub async fn spend(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
-    check(state, limit, caller, true).await
-}
-
 /// For a budget of failures, which are known only after the attempt: refused when the caller's
-/// budget is spent, counting nothing.
+/// budget is spent, counting nothing. Both budgets are read at once (nothing is written).
 pub async fn ensure_left(state: &AppState, limit: &Limit, caller: Caller<'_>) -> Result<(), LimitError> {
-    check(state, limit, caller, false).await
+    let now = state.clock.now().as_second();
+    let [user, address] = counters(limit, caller);
+    let (scope, window) = (limit.scope, limit.window_seconds);
+    let (by_user, by_address) = futures::try_join!(
+        state.store.peek_rate_limit(scope, &user.0, user.1, window, now),
+        state.store.peek_rate_limit(scope, &address.0, address.1, window, now)
+    )?;
+    for ((_, max, per), decision) in [(user, by_user), (address, by_address)] {
+        if let RateDecision::Limited { retry_after_seconds } = decision {
+            return Err(exceeded(limit, max, per, retry_after_seconds));
+        }
+    }
+    Ok(())
 }
 
 /// Counts one failure against both of the caller's budgets.
